@@ -1,0 +1,156 @@
+"""The one place where every edge (clock, speaker, microphone, keyboard, screen) is built."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import signal
+import sys
+from collections.abc import Iterator
+from types import FrameType
+from typing import IO, Any
+
+from voicecoach.clock import Clock, RealClock, VirtualClock
+from voicecoach.commands import Command, CommandEvent, Inbox
+from voicecoach.events import EventLog
+from voicecoach.library import Routine
+from voicecoach.session import Session, View
+from voicecoach.speaker import CaptionSpeaker, Speaker, SpeechLog
+
+
+class Notices:
+    """One-line diagnostics on stderr, each said once."""
+
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+
+    def __call__(self, text: str) -> None:
+        if text not in self.seen:
+            self.seen.add(text)
+            print(f"voicecoach: {text}", file=sys.stderr, flush=True)
+
+
+def open_events(path: str | None) -> IO[str] | None:
+    if not path:
+        return None
+    try:
+        return open(path, "w", encoding="utf-8")  # noqa: SIM115 - closed by run_session
+    except OSError as exc:
+        raise SystemExit(f"voicecoach: cannot write events to {path}: {exc.strerror}") from None
+
+
+def make_speaker(args: argparse.Namespace, clock: Clock, log: EventLog, speech: SpeechLog,
+                 notice: Notices) -> Speaker:
+    captions = CaptionSpeaker(clock.now, report=log.said, log=speech)
+    if args.no_voice or clock.virtual:
+        if clock.virtual and not args.no_voice:
+            notice("the virtual clock runs instantly, so the coach shows captions instead of "
+                   "speaking")
+        return captions
+    try:
+        from voicecoach.config import VoiceSettings, load_config
+        from voicecoach.voice import SpeakerUnavailable, open_speaker
+    except ImportError as exc:  # pragma: no cover - partial installs
+        notice(f"voice unavailable ({exc}); showing captions")
+        return captions
+    try:
+        settings = VoiceSettings.from_sources(load_config(), args)
+        assert isinstance(clock, RealClock)
+        return open_speaker(settings, clock, log.said, speech, notice)
+    except SpeakerUnavailable as exc:
+        notice(f"no voice: {exc.reason}; showing captions. To fix: {exc.fix}")
+    except ValueError as exc:
+        raise SystemExit(f"voicecoach: {exc}") from None
+    return captions
+
+
+def make_listener(args: argparse.Namespace, clock: Clock, inbox: Inbox, speech: SpeechLog,
+                  notice: Notices) -> Any:
+    if args.no_listen or clock.virtual or args.recognizer == "none":
+        return None
+    try:
+        from voicecoach.listener import ListenerUnavailable, ListenSettings, open_listener
+    except ImportError as exc:  # pragma: no cover - partial installs
+        notice(f"listening unavailable ({exc}); keyboard only")
+        return None
+    settings = ListenSettings(recognizer=args.recognizer, model=args.model,
+                              input_device=args.input_device)
+    try:
+        assert isinstance(clock, RealClock)
+        listener = open_listener(settings, clock, inbox, speech, notice)
+    except ListenerUnavailable as exc:
+        notice(f"not listening: {exc.reason}. To fix: {exc.fix}")
+        return None
+    notice(f"listening with {listener.name}")
+    return listener
+
+
+def make_view(args: argparse.Namespace, keys: bool) -> View:
+    from voicecoach.display import LineView, TerminalView
+
+    if sys.stdout.isatty() and args.clock != "virtual":
+        return TerminalView(keys=keys)
+    return LineView()
+
+
+@contextlib.contextmanager
+def stop_on_signals(inbox: Inbox) -> Iterator[list[int]]:
+    """SIGINT/SIGTERM ask the session to stop cleanly; a second one stops at once."""
+    got: list[int] = []
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if got:
+            raise KeyboardInterrupt
+        got.append(signum)
+        inbox.put(CommandEvent(Command.STOP, source="signal", heard=signal.Signals(signum).name))
+
+    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield got
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def run_session(args: argparse.Namespace, routine: Routine) -> int:
+    notice = Notices()
+    clock: Clock = VirtualClock() if args.clock == "virtual" else RealClock(args.speed)
+    inbox = Inbox()
+    stream = open_events(args.events)
+    log = EventLog(clock.now, clock.wall, stream)
+    speech = SpeechLog()
+    speaker = make_speaker(args, clock, log, speech, notice)
+    listener = make_listener(args, clock, inbox, speech, notice)
+    keyboard = None
+    if not clock.virtual:
+        from voicecoach.keyboard import Keyboard
+
+        if Keyboard.available():
+            keyboard = Keyboard(inbox)
+    view = make_view(args, keys=keyboard is not None)
+    session = Session(routine, clock, speaker, inbox, log, view)
+    try:
+        from voicecoach.history_hook import attach
+
+        attach(args, session, notice)
+    except ImportError:
+        pass
+    interrupted: list[int] = []
+    try:
+        with stop_on_signals(inbox) as interrupted:
+            if keyboard is not None:
+                keyboard.start()
+            if listener is not None:
+                listener.start()
+            session.run()
+    except KeyboardInterrupt:
+        interrupted = [signal.SIGINT]
+    finally:
+        if keyboard is not None:
+            keyboard.close()
+        if listener is not None:
+            listener.close()
+        speaker.close()
+        if stream is not None:
+            stream.close()
+    return 128 + interrupted[0] if interrupted else 0

@@ -1,0 +1,165 @@
+"""The `voicecoach` command line: options checked up front, one clear line for bad input."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any, NoReturn
+
+from voicecoach import __version__
+from voicecoach.library import LIMITS, SIDES, Library, Routine, RoutineError, load_builtin
+
+EXAMPLES = """\
+examples:
+  voicecoach --exercise calf              coach one calf-stretch session
+  voicecoach                              the whole back-of-knee programme
+  voicecoach --exercise leg-raise --level 2 --side both
+  voicecoach --exercise calf --hold 30 --sets 4
+  voicecoach --routine-file my-routine.toml
+  voicecoach --exercise calf --clock virtual --no-voice   print the script with its times
+  voicecoach --list                       exercises and routines
+  voicecoach voices | doctor | model download | check | history | today
+
+keys while coaching: space pause/resume, n next, b back, r repeat, h help, q stop
+voice commands: next, back, repeat, pause, resume, stop, help
+"""
+SUBCOMMANDS = ("voices", "doctor", "model", "check", "history", "today")
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # One line, no usage dump: the person may be reading it from across the room.
+        self.exit(2, f"voicecoach: {message} (see voicecoach --help)\n")
+
+
+def _number(kind: type, lo: float, hi: float, what: str) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} must be a number, got '{text}'") from None
+        if not math.isfinite(value) or not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"{what} must be between {lo:g} and {hi:g}, "
+                                             f"got {text}")
+        return value
+
+    return parse
+
+
+def parser() -> Parser:
+    p = Parser(prog="voicecoach", description="Offline, hands-free voice coach for a "
+               "back-of-knee home programme.", epilog=EXAMPLES,
+               formatter_class=argparse.RawDescriptionHelpFormatter)
+    what = p.add_argument_group("what to do")
+    what.add_argument("--exercise", "-e", metavar="NAME", help="one exercise (see --list)")
+    what.add_argument("--routine", "-r", metavar="NAME", help="a routine (default back-of-knee)")
+    what.add_argument("--routine-file", metavar="PATH", help="your own routine file (TOML)")
+    what.add_argument("--list", action="store_true", help="list exercises and routines")
+    dose = p.add_argument_group("dose (overrides the routine)")
+    dose.add_argument("--hold", type=_number(float, *LIMITS["hold"], "--hold"), metavar="S")
+    dose.add_argument("--reps", type=_number(int, *LIMITS["reps"], "--reps"), metavar="N")
+    dose.add_argument("--sets", type=_number(int, *LIMITS["sets"], "--sets"), metavar="N")
+    dose.add_argument("--rest", type=_number(float, *LIMITS["rest"], "--rest"), metavar="S")
+    dose.add_argument("--side", choices=SIDES, help="leg to train (default: the painful one)")
+    dose.add_argument("--level", type=_number(int, 1, 20, "--level"), metavar="N",
+                      help="progression level (1 = easiest)")
+    run = p.add_argument_group("how to run")
+    run.add_argument("--no-voice", action="store_true", help="captions only, no speech")
+    run.add_argument("--no-listen", action="store_true", help="no microphone")
+    run.add_argument("--no-check", action="store_true", help="skip the red-flag check once")
+    run.add_argument("--events", metavar="FILE", help="write the event stream as JSON lines")
+    run.add_argument("--speed", type=_number(float, 0.1, 1000, "--speed"), default=1.0,
+                     metavar="X", help="run X times faster (previews, tests)")
+    run.add_argument("--clock", choices=("real", "virtual"), default="real",
+                     help="virtual: run instantly (with --no-voice, print the script)")
+    run.add_argument("--data-dir", metavar="DIR", help="where history is kept")
+    audio = p.add_argument_group("voice and microphone")
+    audio.add_argument("--voice", metavar="ID", help="TTS voice (see `voicecoach voices`)")
+    audio.add_argument("--rate", type=_number(int, 60, 400, "--rate"), metavar="WPM")
+    audio.add_argument("--volume", type=_number(float, 0.0, 1.0, "--volume"), metavar="0-1")
+    audio.add_argument("--output-device", metavar="DEV")
+    audio.add_argument("--input-device", metavar="DEV")
+    audio.add_argument("--recognizer", choices=("auto", "vosk", "pocketsphinx", "none"),
+                       default="auto")
+    audio.add_argument("--model", metavar="DIR", help="vosk model folder")
+    p.add_argument("--version", action="version", version=f"voicecoach {__version__}")
+    return p
+
+
+def choose(args: argparse.Namespace) -> tuple[Library, Routine]:
+    """The routine to run, with the command line's dose overrides applied."""
+    from voicecoach.library import load_file
+
+    lib = load_builtin()
+    if args.routine_file:
+        lib = load_file(args.routine_file, base=lib)
+    if args.exercise and args.routine:
+        raise RoutineError("--exercise and --routine cannot be used together")
+    if args.exercise:
+        ex = lib.find_exercise(args.exercise)
+        routine = Routine(ex.id, ex.name, (ex,))
+    elif args.routine:
+        routine = lib.find_routine(args.routine)
+    elif args.routine_file and len(lib.routines) > 1:
+        # The file's own routine (the last one defined) is what the person asked for.
+        routine = list(lib.routines.values())[-1]
+    else:
+        routine = lib.find_routine("back-of-knee")
+    exercises = []
+    for ex in routine.exercises:
+        if args.level is not None:
+            ex = ex.at_level(int(args.level))
+        changes: dict[str, Any] = {}
+        if args.hold is not None and ex.kind == "hold":
+            changes["hold"] = float(args.hold)
+        if args.reps is not None and ex.kind == "reps":
+            changes["reps"] = int(args.reps)
+        if args.sets is not None:
+            changes["sets"] = int(args.sets)
+        if args.rest is not None:
+            changes["rest"] = float(args.rest)
+        if args.side is not None:
+            changes["side"] = args.side
+        exercises.append(replace(ex, **changes))
+    return lib, replace(routine, exercises=tuple(exercises))
+
+
+def list_library(lib: Library) -> str:
+    lines = ["exercises:"]
+    for ex in lib.exercises.values():
+        dose = (f"{ex.sets}x{ex.reps} reps" if ex.kind == "reps"
+                else f"{ex.sets}x{ex.hold:g} s hold")
+        alias = f" (also: {', '.join(ex.aliases)})" if ex.aliases else ""
+        lines.append(f"  {ex.id:<10} {ex.name:<20} {dose:<14} {ex.per_day}{alias}")
+    lines.append("routines:")
+    for rt in lib.routines.values():
+        lines.append(f"  {rt.id:<10} {' → '.join(e.id for e in rt.exercises)}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in SUBCOMMANDS:
+        from voicecoach.subcommands import dispatch
+
+        return dispatch(argv[0], argv[1:])
+    args = parser().parse_args(argv)
+    try:
+        lib, routine = choose(args)
+    except RoutineError as exc:
+        print(f"voicecoach: {exc}", file=sys.stderr)
+        return 2
+    if args.list:
+        print(list_library(lib))
+        return 0
+    from voicecoach.app import run_session
+
+    try:
+        return run_session(args, routine)
+    except BrokenPipeError:
+        # Output piped into `head` and the like: stop quietly, as Unix tools do.
+        sys.stderr.close()
+        return 0

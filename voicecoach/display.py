@@ -1,0 +1,157 @@
+"""Views: a full-screen terminal display readable from two metres, and plain caption lines."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from typing import IO, Any
+
+from voicecoach.plan import Cue, Plan
+
+# 5-row block digits: big enough to read a count from the floor.
+DIGITS = {
+    "0": ["███", "█ █", "█ █", "█ █", "███"], "1": [" █ ", "██ ", " █ ", " █ ", "███"],
+    "2": ["███", "  █", "███", "█  ", "███"], "3": ["███", "  █", "███", "  █", "███"],
+    "4": ["█ █", "█ █", "███", "  █", "  █"], "5": ["███", "█  ", "███", "  █", "███"],
+    "6": ["███", "█  ", "███", "█ █", "███"], "7": ["███", "  █", "  █", "  █", "  █"],
+    "8": ["███", "█ █", "███", "█ █", "███"], "9": ["███", "█ █", "███", "  █", "███"],
+}
+KEYS_LINE = "space pause/resume · n next · b back · r repeat · h help · q stop"
+
+
+def big_number(n: int) -> list[str]:
+    rows = ["", "", "", "", ""]
+    for ch in str(n):
+        for r in range(5):
+            rows[r] += DIGITS[ch][r].replace("█", "██").replace(" ", "  ") + "  "
+    return rows
+
+
+class LineView:
+    """A line per thing said or changed, with its session time: pipes, logs, --clock virtual."""
+
+    def __init__(self, out: IO[str] | None = None) -> None:
+        self.out = out or sys.stdout
+
+    def _line(self, t: float, what: str, text: str) -> None:
+        self.out.write(f"{t:9.2f}  {what:<11} {text}\n")
+        self.out.flush()
+
+    def step(self, plan: Plan, index: int, total: int, anchor: float) -> None:
+        st = plan.step
+        label = st.kind if st.exercise is None else f"{st.kind} {st.exercise.id}"
+        if st.set:
+            label += f" set {st.set}"
+        self._line(anchor, "step", f"[{index + 1}/{total}] {label}")
+
+    def cue(self, cue: Cue, at: float) -> None:
+        if cue.text:
+            self._line(at, cue.kind, cue.text)
+
+    def paused(self, paused: bool, at: float) -> None:
+        self._line(at, "state", "paused" if paused else "resumed")
+
+    def notice(self, text: str) -> None:
+        sys.stderr.write(f"voicecoach: {text}\n")
+
+    def end(self, summary: dict[str, Any]) -> None:
+        state = "completed" if summary["completed"] else "stopped"
+        self._line(summary["seconds"], "end", f"{state}: {summary['sets_done']} of "
+                   f"{summary['sets_planned']} sets")
+
+
+class TerminalView:
+    """A full-screen display redrawn on every cue: exercise, instruction, big count, bar, keys."""
+
+    def __init__(self, out: IO[str] | None = None, keys: bool = True) -> None:
+        self.out = out or sys.stdout
+        self.keys = keys
+        self.plan: Plan | None = None
+        self.anchor = 0.0
+        self.count = ""
+        self.caption = ""
+        self.progress = (0, 0)
+        self.is_paused = False
+        self._paused_at = 0.0
+        self.notices: list[str] = []
+        self.out.write("\x1b[?25l")  # hide the cursor while coaching
+
+    def step(self, plan: Plan, index: int, total: int, anchor: float) -> None:
+        self.plan, self.anchor, self.count = plan, anchor, ""
+        self.progress = (index + 1, total)
+        self._draw(anchor)
+
+    def cue(self, cue: Cue, at: float) -> None:
+        if cue.kind == "count":
+            self.count = cue.text
+        if cue.state and cue.state.get("change") == "rep":
+            self.count = str(cue.state["rep"])
+        if cue.text and cue.kind != "count":
+            self.caption = cue.text
+        self._draw(at)
+
+    def paused(self, paused: bool, at: float) -> None:
+        if paused:
+            self._paused_at = at
+        else:
+            self.anchor += at - self._paused_at  # the step's timeline stood still meanwhile
+        self.is_paused = paused
+        self._draw(at)
+
+    def notice(self, text: str) -> None:
+        self.notices = (self.notices + [text])[-2:]
+        sys.stderr.write(f"voicecoach: {text}\n")
+
+    def end(self, summary: dict[str, Any]) -> None:
+        self.out.write("\x1b[?25h\n")
+        state = "Session complete" if summary["completed"] else "Session stopped"
+        self.out.write(f"{state}: {summary['sets_done']} of {summary['sets_planned']} sets done.\n")
+        self.out.flush()
+
+    def _draw(self, at: float) -> None:
+        if self.plan is None:
+            return
+        width = min(shutil.get_terminal_size((80, 24)).columns, 100)
+        st = self.plan.step
+        title = st.exercise.name.upper() if st.exercise else "VOICECOACH"
+        if st.exercise and st.set:
+            title += f"   set {st.set} of {st.exercise.sets}"
+        if st.exercise and st.exercise.side != "painful":
+            title += f"   {st.side} leg"
+        lines = [f"\x1b[1m{title}\x1b[0m   step {self.progress[0]}/{self.progress[1]}", ""]
+        lines.append(self.caption[: width - 2] or self.plan.label[: width - 2])
+        lines.append("")
+        digits = "".join(ch for ch in self._number() if ch.isdigit())
+        lines += big_number(int(digits)) if digits else [self.count or " "] + [""] * 4
+        lines.append("")
+        lines.append(self._bar(at, width - 10))
+        lines.append("")
+        lines.append("\x1b[7m PAUSED — press space or say resume \x1b[0m" if self.is_paused
+                     else "")
+        lines.append(KEYS_LINE if self.keys else "keyboard off")
+        lines += self.notices
+        self.out.write("\x1b[H\x1b[2J" + "\n".join(lines) + "\n")
+        self.out.flush()
+
+    def _number(self) -> str:
+        from voicecoach.words import ONES, TENS
+
+        text = self.count.split(",")[0].strip().lower()
+        if text.isdigit():
+            return text
+        names = {w: i for i, w in enumerate(ONES)}
+        names.update({w: 10 * i for i, w in enumerate(TENS) if w != "_"})
+        total = 0
+        for part in text.split("-"):
+            if part not in names:
+                return ""
+            total += names[part]
+        return str(total)
+
+    def _bar(self, at: float, width: int) -> str:
+        if self.plan is None or self.plan.span is None:
+            return ""
+        start, end = self.plan.span
+        frac = min(max((at - self.anchor - start) / max(end - start, 1e-6), 0.0), 1.0)
+        fill = int(frac * width)
+        return "[" + "█" * fill + "·" * (width - fill) + f"] {int(frac * 100):3d}%"

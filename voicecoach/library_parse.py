@@ -1,0 +1,215 @@
+"""Checking a routine document field by field, so every mistake gets one line with its place."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import replace
+from typing import Any
+
+from voicecoach.library import (
+    FORMAT,
+    LIMITS,
+    SIDES,
+    Exercise,
+    Level,
+    Library,
+    Routine,
+    RoutineError,
+)
+
+ID_RE = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
+EXERCISE_KEYS = {
+    "id", "name", "kind", "why", "setup", "cue", "sets", "reps", "hold", "rest", "tempo",
+    "count_every", "side", "per_day", "per_day_min", "per_day_max", "levels", "set_cues",
+    "cautions", "next_steps", "aliases", "defaults",
+}
+OVERRIDE_KEYS = {"exercise", "sets", "reps", "hold", "rest", "side", "level"}
+
+
+class _Checker:
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, where: str, problem: str) -> RoutineError:
+        return RoutineError(f"{self.source}: {where}: {problem}")
+
+    def text(self, table: dict[str, Any], key: str, where: str, default: str | None = None) -> str:
+        if key not in table:
+            if default is None:
+                raise self.fail(where, f"'{key}' is missing")
+            return default
+        value = table[key]
+        if not isinstance(value, str) or (default is None and not value.strip()):
+            raise self.fail(f"{where}.{key}", f"must be text, got {value!r}")
+        return value.strip()
+
+    def texts(self, table: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
+        value = table.get(key, [])
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail(f"{where}.{key}", "must be a list of text lines")
+        return tuple(v.strip() for v in value if v.strip())
+
+    def number(self, table: dict[str, Any], key: str, where: str, default: float,
+               integer: bool = False) -> Any:
+        if key not in table:
+            return default
+        value = table[key]
+        ok = isinstance(value, int) if integer else isinstance(value, (int, float))
+        if isinstance(value, bool) or not ok or not math.isfinite(value):
+            kind = "a whole number" if integer else "a number"
+            raise self.fail(f"{where}.{key}", f"must be {kind}, got {value!r}")
+        lo, hi = LIMITS.get(key, (1, 1000))
+        if not lo <= value <= hi:
+            raise self.fail(f"{where}.{key}", f"must be between {lo:g} and {hi:g}, got {value!r}")
+        return value
+
+
+def _levels(c: _Checker, raw: Any, where: str) -> tuple[Level, ...]:
+    if not isinstance(raw, list):
+        raise c.fail(f"{where}.levels", "must be a list of tables")
+    out = []
+    for i, lv in enumerate(raw, 1):
+        w = f"{where}.levels[{i}]"
+        if not isinstance(lv, dict):
+            raise c.fail(w, "must be a table like { name = \"Eyes closed\" }")
+        unknown = set(lv) - {"name", "cue", "reps", "hold"}
+        if unknown:
+            raise c.fail(w, f"unknown key '{sorted(unknown)[0]}'")
+        reps = c.number(lv, "reps", w, 0, integer=True) if "reps" in lv else None
+        hold = float(c.number(lv, "hold", w, 0.0)) if "hold" in lv else None
+        out.append(Level(c.text(lv, "name", w), c.text(lv, "cue", w, ""), reps, hold))
+    return tuple(out)
+
+
+def _tempo(c: _Checker, raw: Any, where: str) -> tuple[tuple[str, float], ...]:
+    bad = c.fail(f"{where}.tempo", 'must be a list like [["lift", 2.0], ["down", 2.0]]')
+    if not isinstance(raw, list) or not raw:
+        raise bad
+    out = []
+    for phase in raw:
+        if (not isinstance(phase, list) or len(phase) != 2 or not isinstance(phase[0], str)
+                or isinstance(phase[1], bool) or not isinstance(phase[1], (int, float))
+                or not 0.2 <= phase[1] <= 30):
+            raise bad
+        out.append((phase[0].strip(), float(phase[1])))
+    return tuple(out)
+
+
+def _exercise(c: _Checker, raw: Any, index: int) -> Exercise:
+    where = f"exercise[{index}]"
+    if not isinstance(raw, dict):
+        raise c.fail(where, "must be a table ([[exercise]])")
+    ex_id = c.text(raw, "id", where)
+    if not ID_RE.match(ex_id):
+        raise c.fail(f"{where}.id", f"'{ex_id}' must be lower-case letters, digits and '-'")
+    where = f"exercise '{ex_id}'"
+    unknown = set(raw) - EXERCISE_KEYS
+    if unknown:
+        raise c.fail(where, f"unknown key '{sorted(unknown)[0]}'")
+    kind = c.text(raw, "kind", where, "hold")
+    if kind not in ("hold", "reps"):
+        raise c.fail(f"{where}.kind", f"must be \"hold\" or \"reps\", got {kind!r}")
+    side = c.text(raw, "side", where, "painful")
+    if side not in SIDES:
+        raise c.fail(f"{where}.side", f"must be one of {', '.join(SIDES)}, got {side!r}")
+    setup = c.texts(raw, "setup", where)
+    ex = Exercise(
+        id=ex_id,
+        name=c.text(raw, "name", where),
+        kind=kind,
+        why=c.text(raw, "why", where, ""),
+        setup=setup,
+        cue=c.text(raw, "cue", where, ""),
+        sets=c.number(raw, "sets", where, 3, integer=True),
+        reps=c.number(raw, "reps", where, 10, integer=True),
+        hold=float(c.number(raw, "hold", where, 20.0)),
+        rest=float(c.number(raw, "rest", where, 10.0)),
+        count_every=c.number(raw, "count_every", where, 1, integer=True),
+        side=side,
+        per_day=c.text(raw, "per_day", where, ""),
+        per_day_min=c.number(raw, "per_day_min", where, 1, integer=True),
+        per_day_max=c.number(raw, "per_day_max", where, 1, integer=True),
+        set_cues=c.texts(raw, "set_cues", where),
+        cautions=c.texts(raw, "cautions", where),
+        next_steps=c.text(raw, "next_steps", where, ""),
+        aliases=tuple(a.lower() for a in c.texts(raw, "aliases", where)),
+        defaults=c.texts(raw, "defaults", where),
+    )
+    if "tempo" in raw:
+        ex = replace(ex, tempo=_tempo(c, raw["tempo"], where))
+    if "levels" in raw:
+        ex = replace(ex, levels=_levels(c, raw["levels"], where))
+    if not ex.setup and not ex.cue:
+        raise c.fail(where, "needs 'setup' lines or a 'cue' so the coach has something to say")
+    return ex
+
+
+def _item(c: _Checker, raw: Any, where: str, known: dict[str, Exercise]) -> Exercise:
+    if isinstance(raw, str):
+        raw = {"exercise": raw}
+    if not isinstance(raw, dict):
+        raise c.fail(where, "must be an exercise id or a table like { exercise = \"calf\" }")
+    unknown = set(raw) - OVERRIDE_KEYS
+    if unknown:
+        raise c.fail(where, f"unknown key '{sorted(unknown)[0]}'")
+    name = c.text(raw, "exercise", where)
+    try:
+        ex = Library(known).find_exercise(name)
+    except RoutineError as exc:
+        raise c.fail(where, str(exc)) from None
+    changes: dict[str, Any] = {}
+    for key, integer in (("sets", True), ("reps", True), ("hold", False), ("rest", False)):
+        if key in raw:
+            value = c.number(raw, key, where, 0, integer=integer)
+            changes[key] = value if integer else float(value)
+    if "side" in raw:
+        side = c.text(raw, "side", where)
+        if side not in SIDES:
+            raise c.fail(f"{where}.side", f"must be one of {', '.join(SIDES)}")
+        changes["side"] = side
+    if "level" in raw:
+        ex = ex.at_level(c.number(raw, "level", where, 1, integer=True))
+    return replace(ex, **changes)
+
+
+def parse_document(doc: dict[str, Any], source: str, base: Library | None) -> Library:
+    c = _Checker(source)
+    unknown = set(doc) - {"format", "exercise", "routine"}
+    if unknown:
+        raise c.fail("top level", f"unknown key '{sorted(unknown)[0]}' "
+                     "(expected format, [[exercise]] and [[routine]])")
+    fmt = doc.get("format", FORMAT)
+    if fmt != FORMAT:
+        raise c.fail("format", f"this version reads format {FORMAT}, got {fmt!r}")
+    exercises = dict(base.exercises) if base else {}
+    raw_ex = doc.get("exercise", [])
+    if not isinstance(raw_ex, list):
+        raise c.fail("exercise", "must be written as [[exercise]] tables")
+    for i, raw in enumerate(raw_ex, 1):
+        ex = _exercise(c, raw, i)
+        exercises[ex.id] = ex
+    routines = dict(base.routines) if base else {}
+    raw_rt = doc.get("routine", [])
+    if not isinstance(raw_rt, list):
+        raise c.fail("routine", "must be written as [[routine]] tables")
+    for i, raw in enumerate(raw_rt, 1):
+        where = f"routine[{i}]"
+        if not isinstance(raw, dict):
+            raise c.fail(where, "must be a table ([[routine]])")
+        unknown = set(raw) - {"id", "name", "aliases", "exercises"}
+        if unknown:
+            raise c.fail(where, f"unknown key '{sorted(unknown)[0]}'")
+        rt_id = c.text(raw, "id", where)
+        items = raw.get("exercises")
+        if not isinstance(items, list) or not items:
+            raise c.fail(f"routine '{rt_id}'.exercises", "must list at least one exercise")
+        chosen = tuple(_item(c, it, f"routine '{rt_id}'.exercises[{j}]", exercises)
+                       for j, it in enumerate(items, 1))
+        routines[rt_id] = Routine(rt_id, c.text(raw, "name", where, rt_id), chosen,
+                                  tuple(a.lower() for a in c.texts(raw, "aliases", where)))
+    if not exercises:
+        raise c.fail("top level", "defines no [[exercise]] and no [[routine]]")
+    return Library(exercises, routines)

@@ -1,0 +1,288 @@
+"""The session: one run loop over the steps, driven by a clock and an inbox of commands."""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from voicecoach import plan as planning
+from voicecoach.clock import Clock
+from voicecoach.commands import HELP_TEXT, Command, CommandEvent, Inbox
+from voicecoach.events import EventLog
+from voicecoach.library import Routine
+from voicecoach.speaker import Speaker
+
+#: "back" within this many seconds of a step's start goes to the step before.
+BACK_RESTARTS_AFTER = 3.0
+HELP_SAY = "You can say " + ", ".join(HELP_TEXT[c] for c in list(HELP_TEXT)[:-2]) + " or stop."
+
+
+class State(enum.Enum):
+    """Where the run loop is."""
+
+    READY = "ready"
+    RUNNING = "running"
+    PAUSED = "paused"
+    FINISHED = "finished"
+
+
+class Outcome(enum.Enum):
+    """How a step ended."""
+
+    DONE = "done"
+    NEXT = "next"
+    BACK = "back"
+    RESTART = "restart"
+    STOP = "stop"
+    PAIN = "pain"
+
+
+class View(Protocol):
+    """What the person sees: the terminal screen, plain caption lines, or nothing."""
+
+    def step(self, plan: planning.Plan, index: int, total: int, anchor: float) -> None: ...
+    def cue(self, cue: planning.Cue, at: float) -> None: ...
+    def paused(self, paused: bool, at: float) -> None: ...
+    def notice(self, text: str) -> None: ...
+    def end(self, summary: dict[str, Any]) -> None: ...
+
+
+class NullView:
+    """Shows nothing (tests, benchmarks)."""
+
+    def step(self, plan: planning.Plan, index: int, total: int, anchor: float) -> None: ...
+    def cue(self, cue: planning.Cue, at: float) -> None: ...
+    def paused(self, paused: bool, at: float) -> None: ...
+    def notice(self, text: str) -> None: ...
+    def end(self, summary: dict[str, Any]) -> None: ...
+
+
+#: Called on "it hurts": may talk with the person; returns True to skip the exercise.
+PainHandler = Callable[["Session"], bool]
+
+
+@dataclass
+class Session:
+    """Runs a routine from the first step to the last, or until stopped."""
+
+    routine: Routine
+    clock: Clock
+    speaker: Speaker
+    inbox: Inbox
+    log: EventLog
+    view: View = field(default_factory=NullView)
+    on_pain: PainHandler | None = None
+    state: State = State.READY
+    commands: Counter[str] = field(default_factory=Counter)
+    sets_done: int = 0
+    _done_exercises: list[str] = field(default_factory=list)
+
+    def run(self) -> bool:
+        """Run to the end; True when every step was reached (skips allowed), False if stopped."""
+        steps = planning.steps(self.routine)
+        self.speaker.prepare(self.phrases(steps))
+        self.log.emit("session_start", routine=self.routine.id,
+                      exercises=[e.id for e in self.routine.exercises],
+                      side=self._sides(), level=None)
+        self.state = State.RUNNING
+        i, completed = 0, False
+        try:
+            while i < len(steps):
+                outcome, position = self._play(steps[i], i, len(steps))
+                if outcome is Outcome.STOP:
+                    break
+                if outcome in (Outcome.DONE, Outcome.NEXT):
+                    i += 1
+                elif outcome is Outcome.PAIN:
+                    i = self._next_exercise(steps, i)
+                elif outcome is Outcome.BACK:
+                    i = i if position > BACK_RESTARTS_AFTER else self._previous(steps, i)
+            else:
+                completed = True
+        finally:
+            self.state = State.FINISHED
+            if not completed:
+                self.speaker.cut()
+            summary = self.summary(completed)
+            self.log.emit("session_end", completed=completed, summary=summary)
+            self.view.end(summary)
+        return completed
+
+    def phrases(self, steps: list[planning.Step]) -> list[str]:
+        """Everything the session may say, in the order it will first be needed."""
+        seen: dict[str, None] = {}
+        for step in steps:
+            for cue in planning.build(step, self.speaker.duration, self.routine.name).cues:
+                if cue.text:
+                    seen.setdefault(cue.text)
+        for extra in ("Paused.", "Resuming.", HELP_SAY):
+            seen.setdefault(extra)
+        return list(seen)
+
+    def summary(self, completed: bool) -> dict[str, Any]:
+        return {
+            "routine": self.routine.id,
+            "completed": completed,
+            "sets_done": self.sets_done,
+            "sets_planned": sum(e.sets * (2 if e.side == "both" else 1)
+                                for e in self.routine.exercises),
+            "exercises_started": list(dict.fromkeys(self._done_exercises)),
+            "seconds": round(self.clock.now(), 3),
+            "commands": dict(self.commands),
+        }
+
+    # -- one step ---------------------------------------------------------------------------
+
+    def _play(self, step: planning.Step, index: int, total: int) -> tuple[Outcome, float]:
+        plan = planning.build(step, self.speaker.duration, self.routine.name)
+        if step.exercise is not None and step.kind == "intro":
+            self._done_exercises.append(step.exercise.id)
+        anchor = self.clock.now()
+        self.view.step(plan, index, total, anchor)
+        cues, i = plan.cues, 0
+        while True:
+            cue = cues[i] if i < len(cues) else None
+            target = anchor + (cue.at if cue else plan.length)
+            lead = self.speaker.lead if cue is not None and cue.text else 0.0
+            event = self.clock.wait(self.inbox, target - lead)
+            if event is None:
+                if cue is None:
+                    return Outcome.DONE, self.clock.now() - anchor
+                self._fire(cue, target)
+                i += 1
+                continue
+            command = self._note(event)
+            position = self.clock.now() - anchor
+            if command in (Command.PAUSE, Command.TOGGLE, Command.REPEAT, Command.HELP):
+                i, position = self._rewind(plan, i, position)
+                if command is Command.REPEAT and step.kind in ("intro", "welcome"):
+                    self.speaker.cut()
+                    return Outcome.RESTART, position
+                resumed = self._hold_still(command, plan)
+                if isinstance(resumed, Outcome):
+                    if resumed is Outcome.NEXT:
+                        self._skipped(plan, cues[:i], position)
+                    return resumed, position
+                anchor = resumed - position
+            elif command in (Command.NEXT, Command.BACK, Command.STOP, Command.PAIN):
+                self.speaker.cut()
+                if command is Command.NEXT:
+                    self._skipped(plan, cues[:i], position)
+                    return Outcome.NEXT, position
+                if command is Command.PAIN and not self._pain():
+                    anchor = self.clock.now() - position
+                    continue
+                return Outcome[command.name], position
+            # RESUME while running: nothing to do.
+
+    def _fire(self, cue: planning.Cue, at: float) -> None:
+        if cue.state is not None:
+            self.log.emit("state", t=max(at, self.clock.now()), **cue.state)
+            if cue.state["change"] == "set_done":
+                self.sets_done += 1
+        if cue.text:
+            self.speaker.say(cue.text, cue.kind, at)
+        self.view.cue(cue, at)
+
+    def _rewind(self, plan: planning.Plan, i: int, position: float) -> tuple[int, float]:
+        """Where to continue after a pause: unplayed cues again; an interrupted sentence whole."""
+        while i > 0 and plan.cues[i - 1].at > position:
+            i -= 1  # handed to the speaker early (lead) but cut before it played
+        for j in range(i - 1, -1, -1):
+            c = plan.cues[j]
+            spoken = c.at + self.speaker.duration(c.text) if c.text else c.at
+            if c.kind == "instruction" and spoken > position:
+                return j, c.at
+            if c.text:
+                break
+        return i, position
+
+    def _hold_still(self, command: Command, plan: planning.Plan) -> float | Outcome:
+        """Pause (or speak help/repeat) with the step frozen; the time to continue from."""
+        self.speaker.cut()
+        if command in (Command.REPEAT, Command.HELP):
+            text = HELP_SAY if command is Command.HELP else (plan.repeat_text or plan.label)
+            return self._say_now(text, "instruction" if command is Command.REPEAT else "cue")
+        self.state = State.PAUSED
+        self.log.emit("state", change="paused")
+        self.view.paused(True, self.clock.now())
+        self._say_now("Paused.", "cue")
+        while True:
+            event = self.clock.wait(self.inbox, None)
+            assert event is not None
+            command = self._note(event)
+            if command in (Command.RESUME, Command.TOGGLE):
+                break
+            if command in (Command.STOP, Command.NEXT, Command.BACK):
+                self.speaker.cut()
+                self.state = State.RUNNING
+                self.view.paused(False, self.clock.now())
+                return Outcome[command.name]
+            if command in (Command.HELP, Command.REPEAT):
+                self.speaker.cut()
+                self._say_now(HELP_SAY if command is Command.HELP else plan.repeat_text, "cue")
+        self.speaker.cut()
+        self.state = State.RUNNING
+        self.log.emit("state", change="resumed")
+        self.view.paused(False, self.clock.now())
+        return self._say_now("Resuming.", "cue")
+
+    def _say_now(self, text: str, kind: str) -> float:
+        """Say `text` at once; returns when the step may carry on (after it, plus a gap)."""
+        now = max(self.clock.now(), self.speaker.busy_until())
+        self._fire(planning.Cue(0.0, text, kind), now)
+        return now + self.speaker.duration(text) + planning.GAP
+
+    def _note(self, event: CommandEvent) -> Command:
+        name = event.command.value
+        self.commands[name] += 1
+        fields: dict[str, Any] = {"name": name, "source": event.source}
+        if event.heard:
+            fields["heard"] = event.heard
+        self.log.emit("command", **fields)
+        return event.command
+
+    def _skipped(self, plan: planning.Plan, fired: tuple[planning.Cue, ...], pos: float) -> None:
+        """Record a set cut short by "next" with what was done of it."""
+        step = plan.step
+        if step.kind != "work" or plan.span is None or step.exercise is None:
+            return
+        if any(c.state and c.state["change"] == "set_done" for c in fired):
+            return
+        ex = step.exercise
+        reps = max((c.state["rep"] for c in fired if c.state and c.state["change"] == "rep"),
+                   default=0)
+        held = 0.0 if ex.kind == "reps" else max(0.0, min(pos, plan.span[1]) - plan.span[0])
+        self.log.emit("state", change="set_done", exercise=ex.id, side=step.side, set=step.set,
+                      sets=ex.sets, reps=reps, hold=round(held, 2), skipped=True)
+
+    def _pain(self) -> bool:
+        self.log.emit("state", change="pain")
+        if self.on_pain is not None:
+            return self.on_pain(self)
+        self._say_now("Stopping this exercise. Rest a moment; we'll move on.", "cue")
+        return True
+
+    # -- navigation -------------------------------------------------------------------------
+
+    @staticmethod
+    def _previous(steps: list[planning.Step], i: int) -> int:
+        j = i - 1
+        while j > 0 and steps[j].kind == "rest":
+            j -= 1
+        return max(j, 0)
+
+    @staticmethod
+    def _next_exercise(steps: list[planning.Step], i: int) -> int:
+        current = steps[i].exercise
+        j = i + 1
+        while j < len(steps) and steps[j].exercise is current and current is not None:
+            j += 1
+        return j
+
+    def _sides(self) -> str:
+        sides = {e.side for e in self.routine.exercises}
+        return sides.pop() if len(sides) == 1 else "mixed"
