@@ -1,0 +1,180 @@
+"""The command line as a person (or a script) uses it: real processes, real files."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from voicecoach import words
+
+PY = sys.executable
+ENV = {**os.environ, "VOICECOACH_DATA_DIR": "", "PYTHONUNBUFFERED": "1"}
+
+
+def vc(*args: str, timeout: float = 60, **kw) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([PY, "-m", "voicecoach", *args], capture_output=True, text=True,
+                          timeout=timeout, stdin=subprocess.DEVNULL, env=kw.pop("env", ENV), **kw)
+
+
+@pytest.fixture(autouse=True)
+def _data_dir(tmp_path, monkeypatch):
+    ENV["VOICECOACH_DATA_DIR"] = str(tmp_path / "data")
+    ENV["XDG_CONFIG_HOME"] = str(tmp_path / "config")
+    ENV["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+
+
+def load(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_done_when_calf_virtual_script(tmp_path):
+    events = tmp_path / "e.jsonl"
+    r = vc("--exercise", "calf", "--clock", "virtual", "--no-voice", "--no-listen",
+           "--no-check", "--events", str(events))
+    assert r.returncode == 0, r.stderr
+    ev = load(events)
+    holds = [e for e in ev if e["event"] == "state" and e.get("change") == "hold"]
+    assert len(holds) == 3
+    for h in holds:
+        counts = [e for e in ev if e["event"] == "say" and e["kind"] == "count"
+                  and h["t"] < e["t"] <= h["t"] + 20]
+        assert [c["text"] for c in counts] == [words.number(n) for n in range(1, 21)]
+        assert [round(c["start"] - h["t"], 3) for c in counts] == [float(n) for n in range(1, 21)]
+    assert ev[-1]["event"] == "session_end" and ev[-1]["completed"] is True
+    # The printed script has the times, one line per thing said.
+    assert "count       twenty" in r.stdout and "   0.00  " in r.stdout
+
+
+def test_python_dash_m_and_list_and_help():
+    r = vc("--list")
+    assert r.returncode == 0 and "leg-raise" in r.stdout and "back-of-knee" in r.stdout
+    r = vc("--help")
+    assert r.returncode == 0 and "examples:" in r.stdout and "--exercise calf" in r.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--exercise", "calff"], "unknown exercise 'calff' — did you mean 'calf'?"),
+    (["--exercise", "zzz"], "unknown exercise 'zzz'"),
+    (["--routine", "nope"], "unknown routine 'nope'"),
+    (["--hold", "-5"], "--hold must be between"),
+    (["--hold", "0"], "--hold must be between"),
+    (["--hold", "1e9"], "--hold must be between"),
+    (["--hold", "nan"], "--hold must be between"),
+    (["--reps", "ten"], "--reps must be a number"),
+    (["--sets", "0"], "--sets must be between"),
+    (["--speed", "0"], "--speed must be between"),
+    (["--side", "middle"], "invalid choice"),
+    (["--exercise", "calf", "--routine", "back-of-knee"], "cannot be used together"),
+    (["--routine-file", "/nonexistent.toml"], "no such file"),
+])
+def test_bad_input_is_one_line_and_exit_2(args, message):
+    r = vc(*args)
+    assert r.returncode == 2
+    assert message in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+
+
+GOOD = """
+format = 1
+
+[[exercise]]
+id = "wall-sit"
+name = "Wall sit"
+kind = "hold"
+why = "Builds the thigh muscles with little movement."
+setup = ["Lean your back against a wall and slide down a little."]
+cue = "Keep your back on the wall."
+sets = 2
+hold = 5
+rest = 3
+
+[[routine]]
+id = "morning"
+name = "Morning routine"
+exercises = ["wall-sit", { exercise = "calf", hold = 4, sets = 1 }]
+"""
+
+
+def test_routine_file_runs(tmp_path):
+    f = tmp_path / "mine.toml"
+    f.write_text(GOOD)
+    events = tmp_path / "e.jsonl"
+    r = vc("--routine-file", str(f), "--clock", "virtual", "--no-voice", "--no-check",
+           "--events", str(events))
+    assert r.returncode == 0, r.stderr
+    ev = load(events)
+    assert [e["exercise"] for e in ev if e.get("change") == "exercise"] == ["wall-sit", "calf"]
+    assert [e["seconds"] for e in ev if e.get("change") == "hold"] == [5.0, 5.0, 4.0]
+
+
+@pytest.mark.parametrize("text, where", [
+    ("format = 1\n[[exercise]]\nid = \"x\"\nname = \"X\"\ncue = \"c\"\nhold = -1\n",
+     "exercise 'x'.hold: must be between 1 and 600, got -1"),
+    ("format = 1\n[[exercise]\nid = 'x'\n", "not valid TOML"),
+    ("format = 1\n[[exercise]]\nname = \"X\"\n", "exercise[1]: 'id' is missing"),
+    ("format = 1\n[[exercise]]\nid = \"x\"\nname = \"X\"\ncue = \"c\"\nkind = \"jump\"\n",
+     "exercise 'x'.kind: must be \"hold\" or \"reps\""),
+    ("format = 1\n[[routine]]\nid = \"r\"\nexercises = [\"calff\"]\n",
+     "routine 'r'.exercises[1]: unknown exercise 'calff' — did you mean 'calf'?"),
+    ("format = 2\n", "format: this version reads format 1"),
+    ("colour = 'red'\n", "top level: unknown key 'colour'"),
+    ("format = 1\n[[exercise]]\nid = \"x\"\nname = \"X\"\ncue = \"c\"\nsets = 2.5\n",
+     "exercise 'x'.sets: must be a whole number"),
+    ("format = 1\n[[exercise]]\nid = \"x\"\nname = \"X\"\ncue = \"c\"\ntempo = [[1, 2]]\n",
+     "exercise 'x'.tempo: must be a list like"),
+])
+def test_malformed_routine_file_names_file_place_and_problem(tmp_path, text, where):
+    f = tmp_path / "bad.toml"
+    f.write_text(text)
+    r = vc("--routine-file", str(f), "--clock", "virtual", "--no-voice")
+    assert r.returncode == 2
+    line = r.stderr.strip()
+    assert len(line.splitlines()) == 1 and "Traceback" not in line
+    assert str(f) in line and where in line
+
+
+def test_unattended_real_time_runs_to_the_end_on_deadlines(tmp_path):
+    """stdin closed, no terminal: keyboard off, nothing blocks, counts on absolute deadlines."""
+    events = tmp_path / "e.jsonl"
+    r = vc("--exercise", "calf", "--hold", "4", "--sets", "2", "--rest", "2", "--speed", "10",
+           "--no-voice", "--no-listen", "--no-check", "--events", str(events), timeout=60)
+    assert r.returncode == 0, r.stderr
+    ev = load(events)
+    hold = [e for e in ev if e.get("change") == "hold"]
+    counts = [e for e in ev if e["event"] == "say" and e["kind"] == "count"
+              and hold[0]["t"] < e["t"] <= hold[0]["t"] + 4.5]
+    assert [c["text"] for c in counts] == ["one", "two", "three", "four"]
+    # Real time (sped up 10x): each count lands within 30 ms (session time) of start + n.
+    for n, c in enumerate(counts, 1):
+        assert abs(c["start"] - (hold[0]["t"] + n)) < 0.3  # 0.3 session s = 30 ms real at 10x
+    walls = [e["wall"] for e in ev]
+    assert walls == sorted(walls) or max(a - b for a, b in zip(walls, walls[1:])) < 0.5
+    assert ev[-1]["completed"] is True
+
+
+def test_sigterm_stops_cleanly_and_keeps_the_events(tmp_path):
+    events = tmp_path / "e.jsonl"
+    p = subprocess.Popen([PY, "-m", "voicecoach", "--exercise", "calf", "--speed", "20",
+                          "--no-voice", "--no-listen", "--no-check", "--events", str(events)],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         env=ENV, text=True)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        if events.exists() and '"set_done"' in events.read_text():
+            break
+        time.sleep(0.05)
+    p.send_signal(signal.SIGTERM)
+    out, err = p.communicate(timeout=20)
+    assert p.returncode == 128 + signal.SIGTERM, err
+    assert "Traceback" not in err
+    ev = load(events)
+    assert ev[-1]["event"] == "session_end" and ev[-1]["completed"] is False
+    assert ev[-1]["summary"]["sets_done"] >= 1
+    assert any(e["event"] == "command" and e["source"] == "signal" for e in ev)

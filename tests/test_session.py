@@ -1,0 +1,222 @@
+"""The engine under a virtual clock: timing of counts, and every command mid-hold/rep/rest."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from engine_kit import counts_after, make, of, routine, states
+
+from voicecoach import words
+from voicecoach.commands import Command
+
+
+def hold_windows(events):
+    holds = states(events, "hold")
+    dones = states(events, "set_done")
+    return [(h["t"], d["t"]) for h, d in zip(holds, dones)]
+
+
+def test_calf_three_holds_counted_on_exact_seconds():
+    session, log = make(routine("calf"))
+    assert session.run() is True
+    ev = log.events
+    holds = states(ev, "hold")
+    assert len(holds) == 3 and all(h["seconds"] == 20.0 for h in holds)
+    for h in holds:
+        counts = counts_after(ev, h["t"], h["t"] + 20)
+        assert [c["text"] for c in counts] == [words.number(n) for n in range(1, 21)]
+        for n, c in enumerate(counts, 1):
+            assert c["start"] == pytest.approx(h["t"] + n, abs=1e-6)
+    # Rests between holds, with a countdown of the last three seconds.
+    rests = states(ev, "rest")
+    assert len(rests) == 2
+    for r in rests:
+        down = counts_after(ev, r["t"], r["t"] + 10)
+        assert [c["text"] for c in down] == ["three", "two", "one"]
+        assert [c["t"] - r["t"] for c in down] == pytest.approx([7, 8, 9])
+    assert ev[-1]["event"] == "session_end" and ev[-1]["completed"] is True
+    assert ev[-1]["summary"]["sets_done"] == 3
+
+
+def test_every_event_has_time_fields_and_time_never_goes_back():
+    session, log = make(routine("calf"))
+    session.run()
+    for e in log.events:
+        assert {"t", "wall", "event"} <= set(e)
+        assert e["wall"] == pytest.approx(1_700_000_000.0 + e["t"], abs=1e-3)
+    says = of(log.events, "say")
+    assert all(s["end"] >= s["start"] >= s["at"] - 1e-9 for s in says)
+    assert {s["kind"] for s in says} == {"instruction", "count", "cue"}
+
+
+def test_whole_programme_runs_in_well_under_a_second():
+    session, log = make(routine("back-of-knee"))
+    t0 = time.perf_counter()
+    assert session.run() is True
+    elapsed = time.perf_counter() - t0
+    assert elapsed < 1.0
+    ex = [e["exercise"] for e in states(log.events, "exercise")]
+    assert ex == ["massage", "hamstring", "calf", "leg-raise", "balance"]
+    assert log.events[-1]["summary"]["sets_done"] == 15
+
+
+def test_reps_counted_with_tempo_and_last_one():
+    session, log = make(routine("leg-raise", sets=1))
+    session.run()
+    reps = states(log.events, "rep")
+    assert [r["rep"] for r in reps] == list(range(1, 11))
+    gaps = [b["t"] - a["t"] for a, b in zip(reps, reps[1:])]
+    assert gaps == pytest.approx([5.0] * 9)  # lift 2 s, down 2 s, pause 1 s
+    cues = [s["text"] for s in of(log.events, "say", kind="cue")]
+    assert cues.count("Down.") == 10 and "Last one." in cues
+
+
+def test_side_both_does_each_leg_with_a_switch_cue():
+    session, log = make(routine("calf", side="both", sets=2))
+    session.run()
+    sides = [s["side"] for s in states(log.events, "set_done")]
+    assert sides == ["left", "left", "right", "right"]
+    assert any(s["text"].startswith("Switch legs") for s in of(log.events, "say"))
+
+
+def _first_hold(rt_name="calf", **dose):
+    session, log = make(routine(rt_name, **dose))
+    session.run()
+    return states(log.events, "hold")[0]["t"]
+
+
+def test_pause_mid_hold_freezes_remaining_time_and_resumes_count():
+    h = _first_hold()
+    session, log = make(routine("calf"), [(h + 7.5, Command.PAUSE), (h + 37.5, Command.RESUME)])
+    session.run()
+    ev = log.events
+    paused = states(ev, "paused")[0]
+    resumed = states(ev, "resumed")[0]
+    assert paused["t"] == pytest.approx(h + 7.5) and resumed["t"] == pytest.approx(h + 37.5)
+    counts = counts_after(ev, h, h + 200)[:20]
+    assert [c["text"] for c in counts] == [words.number(n) for n in range(1, 21)]
+    eight = counts[7]
+    # Nothing is counted while paused; "eight" comes 0.5 s of hold time after the resume cue.
+    assert not counts_after(ev, paused["t"], resumed["t"])
+    resume_cue = of(ev, "say", text="Resuming.")[0]
+    assert eight["t"] == pytest.approx(resume_cue["end"] + 0.35 + 0.5, abs=1e-3)
+    assert ev[-1]["completed"] is True
+
+
+def test_space_toggles_pause_and_resume():
+    h = _first_hold()
+    session, log = make(routine("calf"), [(h + 3.2, Command.TOGGLE), (h + 9, Command.TOGGLE)])
+    session.run()
+    assert len(states(log.events, "paused")) == 1 and len(states(log.events, "resumed")) == 1
+
+
+def test_next_mid_hold_skips_to_rest_and_records_partial_set():
+    h = _first_hold()
+    session, log = make(routine("calf"), [(h + 5.5, Command.NEXT)])
+    session.run()
+    done = states(log.events, "set_done")
+    assert done[0]["skipped"] is True and done[0]["hold"] == pytest.approx(5.5)
+    assert states(log.events, "rest")[0]["t"] == pytest.approx(h + 5.5)
+    assert len(done) == 3 and log.events[-1]["completed"] is True
+
+
+def test_next_mid_rep_and_mid_rest():
+    session, log = make(routine("leg-raise", sets=2))
+    session.run()
+    rep3 = states(log.events, "rep")[2]["t"]
+    rest = states(log.events, "rest")[0]["t"]
+    session, log = make(routine("leg-raise", sets=2), [(rep3 + 1, Command.NEXT)])
+    session.run()
+    done = states(log.events, "set_done")[0]
+    assert done["skipped"] is True and done["reps"] == 3
+    session, log = make(routine("leg-raise", sets=2), [(rest + 2, Command.NEXT)])
+    session.run()
+    assert states(log.events, "set")[1]["t"] == pytest.approx(rest + 2)
+    assert [d["skipped"] for d in states(log.events, "set_done")] == [False, False]
+
+
+def test_back_mid_hold_restarts_the_set_and_early_back_goes_to_previous_step():
+    h = _first_hold()
+    session, log = make(routine("calf"), [(h + 8, Command.BACK)])
+    session.run()
+    sets = states(log.events, "set")
+    assert [s["set"] for s in sets[:2]] == [1, 1]  # set one again
+    assert states(log.events, "hold")[1]["t"] > h + 8
+    # "back" in the first seconds of set 2 goes back to set 1, skipping the rest between.
+    session, log = make(routine("calf"))
+    session.run()
+    set2 = states(log.events, "set")[1]["t"]
+    session, log = make(routine("calf"), [(set2 + 1, Command.BACK)])
+    session.run()
+    assert [s["set"] for s in states(log.events, "set")][:3] == [1, 2, 1]
+
+
+def test_back_mid_rest_returns_to_the_set_just_done():
+    session, log = make(routine("calf"))
+    session.run()
+    rest = states(log.events, "rest")[0]["t"]
+    session, log = make(routine("calf"), [(rest + 1, Command.BACK)])
+    session.run()
+    assert [s["set"] for s in states(log.events, "set")][:3] == [1, 1, 2]
+
+
+def test_repeat_mid_hold_says_the_cue_and_delays_the_count():
+    h = _first_hold()
+    session, log = make(routine("calf"), [(h + 4.5, Command.REPEAT)])
+    session.run()
+    said = of(log.events, "say", kind="instruction")
+    rep = [s for s in said if s["t"] == pytest.approx(h + 4.5)]
+    assert rep and "calf" in rep[0]["text"]
+    counts = counts_after(log.events, h, h + 100)[:20]
+    assert [c["text"] for c in counts] == [words.number(n) for n in range(1, 21)]
+    assert counts[4]["t"] == pytest.approx(rep[0]["end"] + 0.35 + 0.5, abs=1e-3)
+
+
+def test_repeat_mid_rest_and_help_say_something_useful():
+    session, log = make(routine("calf"))
+    session.run()
+    rest = states(log.events, "rest")[0]["t"]
+    session, log = make(routine("calf"), [(rest + 1, Command.REPEAT), (rest + 20, Command.HELP)])
+    session.run()
+    texts = [s["text"] for s in of(log.events, "say")]
+    assert texts.count("Rest for ten seconds. Next, set two of three.") == 2
+    assert any(t.startswith("You can say") for t in texts)
+
+
+def test_pause_mid_rest_and_mid_rep_then_stop():
+    session, log = make(routine("leg-raise"))
+    session.run()
+    rep = states(log.events, "rep")[4]["t"]
+    session, log = make(routine("leg-raise"), [(rep + 0.5, Command.PAUSE), (rep + 60, Command.STOP)])
+    assert session.run() is False
+    end = log.events[-1]
+    assert end["event"] == "session_end" and end["completed"] is False
+    assert end["summary"]["sets_done"] == 0 and end["t"] == pytest.approx(rep + 60)
+    assert of(log.events, "command", name="stop", source="script")
+
+
+def test_stop_mid_hold_ends_session_with_summary():
+    h = _first_hold()
+    session, log = make(routine("calf"), [(h + 30 + 20 + 10 + 3, Command.STOP)])
+    assert session.run() is False
+    end = log.events[-1]
+    assert end["completed"] is False and end["summary"]["sets_done"] >= 1
+    assert end["summary"]["commands"] == {"stop": 1}
+
+
+def test_paused_with_nobody_to_resume_ends_instead_of_hanging():
+    h = _first_hold()
+    session, log = make(routine("calf"), [(h + 2, Command.PAUSE)])
+    assert session.run() is False
+
+
+def test_pause_during_instruction_replays_that_sentence_on_resume():
+    session, log = make(routine("calf"))
+    session.run()
+    first = of(log.events, "say", kind="instruction")[4]
+    mid = (first["start"] + first["end"]) / 2
+    session, log = make(routine("calf"), [(mid, Command.PAUSE), (mid + 5, Command.RESUME)])
+    session.run()
+    same = of(log.events, "say", text=first["text"])
+    assert len(same) == 2 and same[1]["t"] > mid + 5
