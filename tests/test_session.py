@@ -188,7 +188,8 @@ def test_pause_mid_rest_and_mid_rep_then_stop():
     session, log = make(routine("leg-raise"))
     session.run()
     rep = states(log.events, "rep")[4]["t"]
-    session, log = make(routine("leg-raise"), [(rep + 0.5, Command.PAUSE), (rep + 60, Command.STOP)])
+    script = [(rep + 0.5, Command.PAUSE), (rep + 60, Command.STOP)]
+    session, log = make(routine("leg-raise"), script)
     assert session.run() is False
     end = log.events[-1]
     assert end["event"] == "session_end" and end["completed"] is False
