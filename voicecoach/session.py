@@ -250,8 +250,9 @@ class Session:
         step = plan.step
         if step.kind != "work" or plan.span is None or step.exercise is None:
             return
-        if any(c.state and c.state["change"] == "set_done" for c in fired):
-            return
+        changes = {c.state["change"] for c in fired if c.state}
+        if "set" not in changes or "set_done" in changes:
+            return  # the set never started, or it was already finished
         ex = step.exercise
         reps = max((c.state["rep"] for c in fired if c.state and c.state["change"] == "rep"),
                    default=0)
