@@ -128,24 +128,32 @@ def run_session(args: argparse.Namespace, routine: Routine) -> int:
         if Keyboard.available():
             keyboard = Keyboard(inbox)
     view = make_view(args, keys=keyboard is not None)
-    session = Session(routine, clock, speaker, inbox, log, view)
-    try:
-        from voicecoach.history_hook import attach
+    from voicecoach.care import EXIT_RED_FLAG, Care
 
-        attach(args, session, notice)
-    except ImportError:
-        pass
+    care = Care(args, clock, speaker, inbox, log, view, notice,
+                can_answer=keyboard is not None or listener is not None)
     interrupted: list[int] = []
+    status = 0
     try:
         with stop_on_signals(inbox) as interrupted:
             if keyboard is not None:
                 keyboard.start()
             if listener is not None:
                 listener.start()
-            session.run()
+            checked = care.before(routine)
+            if checked is None:
+                status = EXIT_RED_FLAG
+            else:
+                session = Session(checked, clock, speaker, inbox, log, view, care.on_pain)
+                try:
+                    session.run()
+                finally:
+                    if not interrupted:
+                        care.after(session)
     except KeyboardInterrupt:
         interrupted = [signal.SIGINT]
     finally:
+        care.recorder.close()
         if keyboard is not None:
             keyboard.close()
         if listener is not None:
@@ -153,4 +161,4 @@ def run_session(args: argparse.Namespace, routine: Routine) -> int:
         speaker.close()
         if stream is not None:
             stream.close()
-    return 128 + interrupted[0] if interrupted else 0
+    return 128 + interrupted[0] if interrupted else status

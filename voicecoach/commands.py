@@ -20,6 +20,7 @@ class Command(enum.Enum):
     STOP = "stop"
     HELP = "help"
     PAIN = "pain"  # "it hurts": stop this exercise and ask about it
+    ANSWER = "answer"  # a key or words that only mean something as an answer (y, 7, "yes")
 
 
 #: What the help line shows and what the coach says for "help".
@@ -32,6 +33,9 @@ HELP_TEXT = {
     Command.STOP: "stop",
     Command.HELP: "help",
 }
+
+#: Keys that only answer questions (yes/no, pain from 0 to 9); "n" is NEXT and also means no.
+ANSWER_KEYS = frozenset("y0123456789")
 
 #: Single keys a person can press while the session runs.
 KEYS = {

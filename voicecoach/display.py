@@ -110,6 +110,10 @@ class TerminalView:
 
     def _draw(self, at: float) -> None:
         if self.plan is None:
+            # Before the session (disclaimer, safety questions): plain lines are clearest.
+            if self.caption:
+                self.out.write(self.caption + "\n")
+                self.out.flush()
             return
         width = min(shutil.get_terminal_size((80, 24)).columns, 100)
         st = self.plan.step

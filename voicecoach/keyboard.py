@@ -8,7 +8,7 @@ import sys
 import threading
 from typing import Any
 
-from voicecoach.commands import KEYS, CommandEvent, Inbox
+from voicecoach.commands import ANSWER_KEYS, KEYS, Command, CommandEvent, Inbox
 
 
 class Keyboard:
@@ -51,7 +51,7 @@ class Keyboard:
                 return
             if not ch:
                 return
-            command = KEYS.get(ch)
+            command = KEYS.get(ch) or (Command.ANSWER if ch in ANSWER_KEYS else None)
             if command is not None:
                 self.inbox.put(CommandEvent(command, source="key", heard=ch))
 

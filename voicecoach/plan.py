@@ -129,7 +129,7 @@ def build(step: Step, dur: Durations, routine_name: str = "") -> Plan:
         texts = [
             f"Welcome. Let's start the {routine_name.lower()}." if routine_name else "Welcome.",
             "Say pause, next, back, repeat or stop at any time.",
-            "If anything hurts sharply, stop and rest.",
+            "If the pain turns sharp at any point, stop and say: it hurts.",
         ]
         cues = _sequence(texts, "instruction", dur)
         return Plan(step, tuple(cues), _end(cues, dur), "Getting started", repeat_text=texts[1])

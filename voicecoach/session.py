@@ -143,6 +143,7 @@ class Session:
         anchor = self.clock.now()
         self.view.step(plan, index, total, anchor)
         cues, i = plan.cues, 0
+        floor = 0.0  # step time never runs backwards, even while a repeat is being spoken
         while True:
             cue = cues[i] if i < len(cues) else None
             target = anchor + (cue.at if cue else plan.length)
@@ -154,8 +155,10 @@ class Session:
                 self._fire(cue, target)
                 i += 1
                 continue
+            if event.command is Command.ANSWER:
+                continue  # answers only matter while a question is open
             command = self._note(event)
-            position = self.clock.now() - anchor
+            position = max(self.clock.now() - anchor, floor)
             if command in (Command.PAUSE, Command.TOGGLE, Command.REPEAT, Command.HELP):
                 i, position = self._rewind(plan, i, position)
                 if command is Command.REPEAT and step.kind in ("intro", "welcome"):
@@ -166,7 +169,7 @@ class Session:
                     if resumed is Outcome.NEXT:
                         self._skipped(plan, cues[:i], position)
                     return resumed, position
-                anchor = resumed - position
+                anchor, floor = resumed - position, position
             elif command in (Command.NEXT, Command.BACK, Command.STOP, Command.PAIN):
                 self.speaker.cut()
                 if command is Command.NEXT:
@@ -213,6 +216,8 @@ class Session:
         while True:
             event = self.clock.wait(self.inbox, None)
             assert event is not None
+            if event.command is Command.ANSWER:
+                continue
             command = self._note(event)
             if command in (Command.RESUME, Command.TOGGLE):
                 break
@@ -283,6 +288,11 @@ class Session:
         while j < len(steps) and steps[j].exercise is current and current is not None:
             j += 1
         return j
+
+    @property
+    def current_exercise(self) -> str | None:
+        """Id of the exercise most recently started."""
+        return self._done_exercises[-1] if self._done_exercises else None
 
     def _sides(self) -> str:
         sides = {e.side for e in self.routine.exercises}

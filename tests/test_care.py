@@ -1,0 +1,94 @@
+"""The dialogue around a session: first-run disclaimer, red flags, pain, history written."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+
+from engine_kit import routine
+
+from voicecoach.care import Care
+from voicecoach.clock import VirtualClock
+from voicecoach.commands import Command, CommandEvent, Inbox
+from voicecoach.events import EventLog
+from voicecoach.history import HistoryStore
+from voicecoach.session import NullView, Session
+from voicecoach.speaker import CaptionSpeaker
+
+
+def build(tmp_path, answers, no_check=False, can_answer=True):
+    clock = VirtualClock()
+    inbox = Inbox()
+    for at, ev in answers:
+        inbox.schedule(CommandEvent(ev[0], source=ev[1], heard=ev[2], at=at))
+    log = EventLog(clock.now, clock.wall)
+    speaker = CaptionSpeaker(clock.now, report=log.said)
+    args = argparse.Namespace(no_check=no_check, level=None, data_dir=str(tmp_path))
+    care = Care(args, clock, speaker, inbox, log, NullView(), lambda t: None, can_answer)
+    return care, clock, speaker, inbox, log
+
+
+def said(log):
+    return [e["text"] for e in log.events if e["event"] == "say"]
+
+
+def test_a_yes_by_key_or_by_voice_stops_before_exercise(tmp_path):
+    for source, heard, command in (("key", "y", Command.ANSWER), ("voice", "yes", Command.ANSWER)):
+        d = tmp_path / source
+        care, *_, log = build(d, [(60.0, (command, source, heard))])
+        assert care.before(routine("calf")) is None
+        care.recorder.close()
+        assert any("doctor" in t for t in said(log))
+        last = HistoryStore(d / "history.db").last_safety_check()
+        assert last is not None and last.flagged
+
+
+def test_all_no_answers_proceed_and_are_remembered(tmp_path):
+    no = (Command.NEXT, "key", "n")  # the "n" key means NEXT in a session and "no" here
+    care, *_ = build(tmp_path, [(t, no) for t in (50.0, 70.0, 90.0)])
+    assert care.before(routine("calf")) is not None
+    care.recorder.close()
+    # The next run within the interval is not asked again.
+    care, *_, log = build(tmp_path, [])
+    assert care.before(routine("calf")) is not None
+    assert not any("yes or no" in t for t in said(log))
+
+
+def test_nobody_to_answer_reads_the_signs_aloud_and_goes_on(tmp_path):
+    care, *_, log = build(tmp_path, [], can_answer=False)
+    assert care.before(routine("calf")) is not None
+    text = " ".join(said(log))
+    assert "does not replace" in text and "calf" in text.lower()
+
+
+def test_pain_mid_session_asks_and_skips_and_history_has_the_sets(tmp_path):
+    care, clock, speaker, inbox, log = build(tmp_path, [], no_check=True)
+    rt = routine("back-of-knee", sets=1)
+    care.before(rt)
+    # "it hurts" during the calf stretch, then "four" (a number key), then pain after: 2.
+    inbox.schedule(CommandEvent(Command.PAIN, source="voice", heard="it hurts", at=230.0))
+    inbox.schedule(CommandEvent(Command.ANSWER, source="key", heard="4", at=240.0))
+    session = Session(rt, clock, speaker, inbox, log, NullView(), care.on_pain)
+    assert session.run() is True
+    # After the session the coach asks how the knee is: answered by voice.
+    inbox.schedule(CommandEvent(Command.ANSWER, "voice", heard="two", at=clock.now() + 3))
+    care.after(session)
+    stored = HistoryStore(tmp_path / "history.db").sessions()
+    assert len(stored) == 1 and stored[0].pain_after == 2
+    assert any("How bad is the pain" in t for t in said(log))
+
+
+def test_cli_first_run_unattended_reads_flags_then_runs(tmp_path):
+    env = {"VOICECOACH_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    events = tmp_path / "e.jsonl"
+    r = subprocess.run([sys.executable, "-m", "voicecoach", "--exercise", "calf", "--clock",
+                        "virtual", "--no-voice", "--events", str(events)], capture_output=True,
+                       text=True, stdin=subprocess.DEVNULL, env=env, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "does not replace" in r.stdout
+    ev = [json.loads(x) for x in events.read_text().splitlines()]
+    assert ev[-1]["completed"] is True
+    stored = HistoryStore(tmp_path / "history.db").sessions()
+    assert len(stored) == 1 and stored[0].status == "completed"

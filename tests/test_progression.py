@@ -1,0 +1,129 @@
+"""The progression rule on hand-made histories."""
+
+from __future__ import annotations
+
+import pytest
+
+from voicecoach.library import load_builtin
+from voicecoach.progression import (
+    STEP_UP_AFTER,
+    Attempt,
+    attempts_from,
+    plan_levels,
+    suggest,
+)
+from voicecoach.records import PainStop, SessionRecord, SetRecord
+
+T = 1_700_000_000.0
+
+
+def hist(*items: tuple[int, bool] | tuple[int, bool, int, int] | str) -> list[Attempt]:
+    """Most recent first: (level, completed[, pain before, pain after]) or "pain" (stopped)."""
+    out = []
+    for i, item in enumerate(items):
+        if item == "pain":
+            out.append(Attempt(T - i, None, False, pain_stop=True))
+        else:
+            assert isinstance(item, tuple)
+            level, done, *pain = item
+            out.append(Attempt(T - i * 43200, level, done, *(pain or (None, None))))
+    return out
+
+
+def test_no_history_starts_at_the_base_level() -> None:
+    s = suggest("leg-raise", [], 1)
+    assert (s.level, s.reps, s.change, s.announcement) == (1, 10, 0, "")
+
+
+def test_three_full_painless_sessions_step_the_leg_raise_up() -> None:
+    s = suggest("leg-raise", hist((1, True, 3, 3), (1, True, 3, 2), (1, True, 4, 3)))
+    assert (s.level, s.reps, s.change) == (2, 12, 1)
+    assert s.announcement == "You're ready for twelve reps today."
+
+
+@pytest.mark.parametrize("history, why", [
+    (((1, True), (1, True)), "only two sessions so far"),
+    (((1, True), (1, False), (1, True)), "one was not finished"),
+    (((1, True, 2, 3), (1, True), (1, True)), "pain rose by one in the last"),
+    (((1, True, 2, 2), (1, True, 2, 2), (1, True, 1, 1)), "pain drifted up over the three"),
+    (((2, True), (1, True), (1, True)), "just moved up: the count starts again"),
+])
+def test_stays(history: tuple, why: str) -> None:
+    s = suggest("leg-raise", hist(*history))
+    assert s.change == 0 and s.announcement == "", why
+
+
+def test_progress_count_is_reported() -> None:
+    s = suggest("leg-raise", hist((3, True), (3, True), (2, True)))
+    assert s.level == 3 and s.reason.startswith(f"2 of {STEP_UP_AFTER}")
+
+
+def test_pain_steps_back_down() -> None:
+    stopped = suggest("leg-raise", hist("pain", (3, True), (3, True)))
+    assert (stopped.level, stopped.reps, stopped.change) == (2, 12, -1)
+    assert stopped.announcement == "Your knee was sorer last time, so today we'll go back to " \
+                                   "twelve reps."
+    sorer = suggest("leg-raise", hist((3, True, 2, 4), (3, True)))
+    assert (sorer.level, sorer.change) == (2, -1)
+    floor = suggest("leg-raise", hist((1, True, 2, 5)))
+    assert (floor.level, floor.change, floor.announcement) == (1, 0, "")
+
+
+def test_top_level_holds_and_points_to_the_next_step() -> None:
+    s = suggest("leg-raise", hist((6, True), (6, True), (6, True)))
+    assert (s.level, s.reps, s.change) == (6, 20, 0) and "squats and lunges" in s.reason
+
+
+def test_balance_moves_from_eyes_open_to_closed_to_cushion() -> None:
+    up = suggest("balance", hist((1, True), (1, True), (1, True)))
+    assert (up.level, up.name) == (2, "Eyes closed")
+    assert up.announcement == "You're ready for the next step today: eyes closed."
+    up = suggest("balance", hist((2, True), (2, True), (2, True)))
+    assert (up.level, up.name) == (3, "On a balance cushion")
+
+
+def test_level_option_or_routine_file_wins() -> None:
+    s = suggest("leg-raise", hist((1, True), (1, True), (1, True)), forced=4)
+    assert (s.level, s.reps, s.change, s.announcement) == (4, 16, 0, "")
+    assert suggest("leg-raise", [], forced=99).level == 6
+
+
+def test_exercise_without_levels_stays_put() -> None:
+    assert suggest("calf", hist((1, True), (1, True), (1, True))).change == 0
+
+
+def _set(ex: str, n: int, side: str = "painful", level: int = 1, skipped: bool = False,
+         reps: int = 10) -> SetRecord:
+    return SetRecord(ex, side, level, n, 3, reps, 10, 0.0, None, skipped, T)
+
+
+def _session(i: int, sets: list[SetRecord], stops: tuple[PainStop, ...] = (),
+             pain: tuple[int | None, int | None] = (None, None)) -> SessionRecord:
+    return SessionRecord(i, f"u{i}", T + i * 43200, None, "back-of-knee", ("leg-raise",),
+                         "painful", None, "completed", pain[0], pain[1], 0, tuple(sets), (),
+                         stops)
+
+
+def test_attempts_from_stored_sessions() -> None:
+    full = [_set("leg-raise", n) for n in (1, 2, 3)]
+    both = [_set("leg-raise", n, side) for side in ("left", "right") for n in (1, 2, 3)]
+    sessions = [
+        _session(1, full, pain=(3, 2)),
+        _session(2, full[:2] + [_set("leg-raise", 3, skipped=True, reps=4)]),
+        _session(3, both[:5]),                                   # right side one set short
+        _session(4, both),
+        _session(5, [_set("calf", 1)]),                          # not a leg-raise session
+        _session(6, full[:1], (PainStop("leg-raise", 6, True, T),)),
+    ]
+    got = attempts_from(sessions, "leg-raise")
+    assert [(a.completed, a.pain_stop) for a in got] == [
+        (False, True), (True, False), (False, False), (False, False), (True, False)]
+    assert (got[-1].pain_before, got[-1].pain_after, got[-1].level) == (3, 2, 1)
+
+
+def test_plan_levels_for_the_routine() -> None:
+    exercises = load_builtin().find_routine("back-of-knee").exercises
+    full = [_set("leg-raise", n) for n in (1, 2, 3)]
+    plan = plan_levels([_session(i, full) for i in range(3)], exercises)
+    assert set(plan) == {"leg-raise", "balance"}  # the hamstring's variants are chosen, not won
+    assert plan["leg-raise"].level == 2 and plan["balance"].level == 1

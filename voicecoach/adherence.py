@@ -1,0 +1,89 @@
+"""Keeping at it: the streak, sessions per day against the prescription, and today's to-do."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from voicecoach.library import Exercise
+from voicecoach.progression import Suggestion
+from voicecoach.records import SessionRecord
+
+#: Days shown in the sessions-per-day table.
+ADHERENCE_DAYS = 7
+
+
+def _active_days(sessions: Sequence[SessionRecord]) -> set[dt.date]:
+    return {s.day for s in sessions if any(x.full for x in s.sets)}
+
+
+def streak(sessions: Sequence[SessionRecord], today: dt.date) -> int:
+    """Days in a row with at least one full set, up to today (or yesterday, if none yet today)."""
+    days = _active_days(sessions)
+    day = today if today in days else today - dt.timedelta(days=1)
+    count = 0
+    while day in days:
+        count += 1
+        day -= dt.timedelta(days=1)
+    return count
+
+
+def streak_line(sessions: Sequence[SessionRecord], today: dt.date) -> str:
+    n = streak(sessions, today)
+    return f"Streak: {n} day{'' if n == 1 else 's'} in a row."
+
+
+def per_day(sessions: Sequence[SessionRecord], exercise: str, day: dt.date) -> int:
+    """Sessions on `day` with at least one full set of `exercise`."""
+    return sum(1 for s in sessions if s.day == day and any(x.full for x in s.done(exercise)))
+
+
+def adherence_table(
+    sessions: Sequence[SessionRecord],
+    exercises: Sequence[Exercise],
+    today: dt.date,
+    days: int = ADHERENCE_DAYS,
+) -> str:
+    """Sessions per day for each exercise over the last `days` days, against its prescription."""
+    dates = [today - dt.timedelta(days=n) for n in range(days - 1, -1, -1)]
+    name_w = max(len(e.id) for e in exercises) if exercises else 8
+    head = "per day".ljust(name_w) + "  " + " ".join(d.strftime("%m-%d") for d in dates)
+    lines = [f"Sessions per day, last {days} days (target per day; days on target)", head]
+    for ex in exercises:
+        counts = [per_day(sessions, ex.id, d) for d in dates]
+        cells = " ".join(f"{c:>5}" for c in counts)
+        hit = sum(1 for c in counts if c >= ex.per_day_min)
+        target = (str(ex.per_day_min) if ex.per_day_min == ex.per_day_max
+                  else f"{ex.per_day_min}-{ex.per_day_max}")
+        lines.append(f"{ex.id.ljust(name_w)}  {cells}  target {target}; {hit}/{days}")
+    return "\n".join(lines)
+
+
+def today_report(
+    sessions: Sequence[SessionRecord],
+    exercises: Sequence[Exercise],
+    today: dt.date,
+    levels: dict[str, Suggestion] | None = None,
+    check_due: bool = False,
+) -> str:
+    """What is due today and what is done, with today's level where there are levels."""
+    lines = [f"Today, {today:%A} {today.day} {today:%B}"]
+    name_w = max((len(e.name) for e in exercises), default=8)
+    for ex in exercises:
+        done = per_day(sessions, ex.id, today)
+        if done >= ex.per_day_max:
+            state = "done"
+        elif done >= ex.per_day_min:
+            state = f"done; up to {ex.per_day_max - done} more if you like"
+        else:
+            state = f"{ex.per_day_min - done} more due"
+        line = f"  {ex.name.ljust(name_w)}  {done} of {ex.per_day_min}: {state}"
+        sug = (levels or {}).get(ex.id)
+        if sug is not None:
+            moved = {1: ", up from last time", -1: ", eased back"}.get(sug.change, "")
+            line += f"  [level {sug.level}: {sug.name}{moved}]"
+        lines.append(line)
+    lines.append(streak_line(sessions, today))
+    if check_due:
+        lines.append("Safety check: due before the next session (voicecoach check).")
+    return "\n".join(lines)

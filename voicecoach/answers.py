@@ -1,0 +1,207 @@
+"""Yes/no and 0-10 answers, by voice or key, read through one path for both."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from voicecoach import words
+from voicecoach.phrases import PhraseTable, normalize
+
+#: Seconds to wait for an answer before asking once more, then giving up.
+ANSWER_TIMEOUT = 20.0
+#: Unclear answers tolerated before the question counts as unanswered.
+MAX_UNCLEAR = 3
+
+YES = frozenset("yes yeah yep yup yea aye sure correct true y".split())
+NO = frozenset("no nope nah not never false n".split())
+#: Whole-utterance phrases that a recognizer may return for a one-word answer.
+YES_PHRASES = frozenset({"it is", "i do", "it does", "i am", "i have", "i did", "it did"})
+NO_PHRASES = frozenset({"it isn't", "it is not", "i don't", "it doesn't", "i haven't", "i didn't"})
+
+_NUMBERS = {w: i for i, w in enumerate(words.ONES)}
+_NUMBERS.update({"twenty": 20, "nothing": 0, "nil": 0})
+#: Sound-alikes accepted only when they are the whole answer ("for" inside a sentence is a word).
+_ALONE = {"oh": 0, "for": 4, "fore": 4, "to": 2, "too": 2, "won": 1, "ate": 8, "tin": 10}
+
+
+class Heard(Protocol):
+    """What an answer event offers: commands.CommandEvent fits (keys put the key in `heard`)."""
+
+    @property
+    def source(self) -> str:
+        """"key", "voice" or "script"."""
+        ...
+
+    @property
+    def heard(self) -> str:
+        """The words heard, or the key pressed."""
+        ...
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An answer that is not a command: typed at a prompt, or scripted in a test."""
+
+    heard: str
+    """The words or the key."""
+    source: str = "key"
+    """"key", "voice" or "script"."""
+
+
+#: Wait up to `timeout` seconds for the next answer event; None when none came.
+Wait = Callable[[float], "Heard | None"]
+Say = Callable[[str], None]
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9']+", normalize(text))
+
+
+def _table_answer(text: str, section: str, table: PhraseTable | None) -> str | None:
+    if table is None or section not in table.answers:
+        return None
+    return table.match_answer(text, section)
+
+
+def _english(table: PhraseTable | None) -> bool:
+    return table is None or table.language == "en"
+
+
+def parse_yes_no(text: str, table: PhraseTable | None = None) -> bool | None:
+    """True for yes, False for no, None when the words are neither (or both).
+
+    The language's phrase table decides first; keys "y"/"n" work in every language, and for
+    English, looser replies ("yep, it is", "not really") are understood too.
+    """
+    key = _table_answer(text, "yes_no", table)
+    if key in ("yes", "no"):
+        return key == "yes"
+    tokens = _words(text)
+    if not _english(table):
+        return {"y": True, "n": False}.get(" ".join(tokens))
+    phrase = " ".join(tokens)
+    if phrase in YES_PHRASES:
+        return True
+    if phrase in NO_PHRASES:
+        return False
+    said_yes = any(t in YES for t in tokens)
+    said_no = any(t in NO for t in tokens)
+    if said_yes == said_no:
+        return None
+    return said_yes
+
+
+def parse_number_words(text: str, table: PhraseTable | None = None) -> int | None:
+    """The first whole number in `text`: "seven", "7", "about a six", "10/10" -> 7, 7, 6, 10.
+
+    Digits work in every language; words come from the phrase table's "numbers" answers, and
+    for English also from a built-in list (so "about a six" from a free-text recognizer works).
+    """
+    tokens = _words(text)
+    for tok in tokens:
+        if tok.isdigit():
+            return int(tok)
+    key = _table_answer(text, "numbers", table)
+    if key is not None and key.isdigit():
+        return int(key)
+    if not _english(table):
+        return None
+    if len(tokens) == 1 and tokens[0] in _ALONE:
+        return _ALONE[tokens[0]]
+    for tok in tokens:
+        if tok in _NUMBERS:
+            return _NUMBERS[tok]
+    return None
+
+
+def _ask(
+    question: str,
+    parse: Callable[[str], object],
+    retry: str,
+    say: Say,
+    wait: Wait,
+    timeout: float,
+    tries: int,
+) -> object:
+    """Say the question, then read answers until one parses; None when nobody answers."""
+    say(question)
+    silences = unclear = 0
+    # Silence twice means nobody is there; muddled answers get a hint, but not forever.
+    while silences < tries and unclear < MAX_UNCLEAR:
+        event = wait(timeout)
+        if event is None:
+            silences += 1
+            if silences < tries:
+                say(question)
+            continue
+        value = parse(event.heard)
+        if value is not None:
+            return value
+        unclear += 1
+        if unclear < MAX_UNCLEAR:
+            say(retry)
+    return None
+
+
+def ask_yes_no(
+    question: str,
+    say: Say,
+    wait: Wait,
+    table: PhraseTable | None = None,
+    timeout: float = ANSWER_TIMEOUT,
+    tries: int = 2,
+) -> bool | None:
+    """Ask a yes/no question; voice ("yes", "no") and keys ("y", "n") land here alike."""
+    hint = "Please answer yes or no. You can also press y or n."
+    value = _ask(question, lambda t: parse_yes_no(t, table), hint, say, wait, timeout, tries)
+    return value if isinstance(value, bool) else None
+
+
+def ask_number(
+    question: str,
+    say: Say,
+    wait: Wait,
+    table: PhraseTable | None = None,
+    low: int = 0,
+    high: int = 10,
+    timeout: float = ANSWER_TIMEOUT,
+    tries: int = 2,
+) -> int | None:
+    """Ask for a whole number in [low, high]; "seven" by voice or "7" by key."""
+
+    def parse(text: str) -> int | None:
+        n = parse_number_words(text, table)
+        return n if n is not None and low <= n <= high else None
+
+    hint = f"Please say a number from {words.number(low)} to {words.number(high)}."
+    value = _ask(question, parse, hint, say, wait, timeout, tries)
+    return value if isinstance(value, int) else None
+
+
+class Asker:
+    """Questions for the coach to ask, bound to one way of speaking and one answer stream.
+
+    `wait` is the single path answers arrive by: the keyboard puts the key it read ("y", "7")
+    and the listener puts the words it heard ("yes", "seven"); both are parsed the same way.
+    """
+
+    def __init__(
+        self,
+        say: Say,
+        wait: Wait,
+        table: PhraseTable | None = None,
+        timeout: float = ANSWER_TIMEOUT,
+    ) -> None:
+        self.say = say
+        self.wait = wait
+        self.table = table
+        self.timeout = timeout
+
+    def yes_no(self, question: str) -> bool | None:
+        return ask_yes_no(question, self.say, self.wait, self.table, self.timeout)
+
+    def number(self, question: str) -> int | None:
+        return ask_number(question, self.say, self.wait, self.table, timeout=self.timeout)

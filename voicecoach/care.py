@@ -1,0 +1,101 @@
+"""Around the session: disclaimer, red-flag check, progression, pain questions and the history.
+
+Everything here talks through the same speaker and reads answers from the same inbox as the
+session, so a "yes" said aloud and a "y" pressed on the keyboard take one path.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from dataclasses import replace
+
+from voicecoach import safety
+from voicecoach.answers import Asker
+from voicecoach.clock import Clock
+from voicecoach.commands import Command, CommandEvent, Inbox
+from voicecoach.events import EventLog
+from voicecoach.history import data_dir
+from voicecoach.library import Routine
+from voicecoach.plan import Cue
+from voicecoach.progression import plan_levels
+from voicecoach.recorder import Recorder
+from voicecoach.session import Session, View
+from voicecoach.speaker import Speaker
+
+#: Exit status when a red flag was answered yes: the session does not run.
+EXIT_RED_FLAG = 3
+
+
+class Care:
+    """Wires the history recorder and the safety dialogue around one session."""
+
+    def __init__(self, args: argparse.Namespace, clock: Clock, speaker: Speaker, inbox: Inbox,
+                 log: EventLog, view: View, notice: Callable[[str], None],
+                 can_answer: bool) -> None:
+        self.args, self.clock, self.speaker, self.inbox = args, clock, speaker, inbox
+        self.view, self.notice, self.can_answer = view, notice, can_answer
+        self.recorder = Recorder.open(data_dir(getattr(args, "data_dir", None)), notice)
+        log.subscribe(self.recorder)
+        self.asker = Asker(self.say, self.wait)
+
+    # -- talking outside the run loop -------------------------------------------------------
+
+    def say(self, text: str) -> None:
+        """Say `text` and return when it has been said."""
+        at = max(self.clock.now(), self.speaker.busy_until())
+        self.speaker.say(text, "instruction", at)
+        self.view.cue(Cue(0.0, text, "instruction"), at)
+        self.clock.wait(Inbox(), at + self.speaker.duration(text))
+
+    def wait(self, timeout: float) -> CommandEvent | None:
+        return self.clock.wait(self.inbox, self.clock.now() + timeout)
+
+    # -- before ----------------------------------------------------------------------------
+
+    def before(self, routine: Routine) -> Routine | None:
+        """Disclaimer, red-flag check and today's levels; None when the session must not run."""
+        store = self.recorder.store
+        if safety.first_run(store):
+            self.say(safety.DISCLAIMER)
+            safety.disclaimer_shown(store)
+        if not self.args.no_check and safety.due(store):
+            result = safety.run_check(self.asker.yes_no if self.can_answer else None, self.say)
+            safety.remember(result, self.recorder)
+            if not result.proceed:
+                self.notice("a warning sign was reported: no exercise today; please see a "
+                            "doctor soon")
+                return None
+        if self.args.level is not None or store is None:
+            return routine
+        try:
+            levels = plan_levels(store.sessions(limit=30), routine.exercises)
+        except Exception as exc:  # noqa: BLE001 - history trouble must not block exercise
+            self.notice(f"could not read your history for progression ({exc})")
+            return routine
+        exercises = []
+        for ex in routine.exercises:
+            s = levels.get(ex.id)
+            if s is not None and s.level != ex.level:
+                ex = ex.at_level(s.level)
+            if s is not None and s.announcement:
+                self.say(s.announcement)
+            exercises.append(ex)
+        return replace(routine, exercises=tuple(exercises))
+
+    # -- during ----------------------------------------------------------------------------
+
+    def on_pain(self, session: Session) -> bool:
+        """"It hurts": ask how bad, offer to skip; a bad answer ends the session."""
+        outcome = safety.pain_dialogue(self.asker.number, self.asker.yes_no, self.say)
+        self.recorder.pain_stop(session.current_exercise, outcome.level, outcome.skip)
+        if outcome.action == "stop":
+            self.inbox.put(CommandEvent(Command.STOP, source="pain"))
+        return outcome.skip
+
+    # -- after -----------------------------------------------------------------------------
+
+    def after(self, session: Session) -> None:
+        if self.can_answer and session.sets_done > 0:
+            self.recorder.set_pain("after", self.asker.number(safety.PAIN_AFTER_QUESTION))
+        self.recorder.close()

@@ -1,0 +1,255 @@
+"""What `voicecoach history` and `voicecoach today` show: sessions, streak, adherence, pain."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, NoReturn
+
+from voicecoach import charts, safety
+from voicecoach.adherence import adherence_table, per_day, streak, streak_line, today_report
+from voicecoach.answers import Answer, Asker, Heard, Wait
+from voicecoach.history import DB_NAME, HistoryError, HistoryStore, data_dir
+from voicecoach.library import Exercise, RoutineError, load_builtin, load_file
+from voicecoach.progression import plan_levels
+from voicecoach.records import SessionRecord, SetRecord
+
+__all__ = [
+    "adherence_table", "history_report", "history_table", "pain_chart", "per_day", "run_check",
+    "run_history", "run_today", "streak", "streak_line", "today_report", "write_csv", "write_png",
+]
+CSV_FIELDS = (
+    "session", "started", "routine", "result", "pain_before", "pain_after", "pauses",
+    "commands", "pain_stops", "exercise", "side", "level", "set", "sets", "reps",
+    "target_reps", "hold", "target_hold", "skipped",
+)
+
+
+def _stamp(t: float) -> str:
+    return dt.datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M")
+
+
+def _score(v: int | None) -> str:
+    return "?" if v is None else str(v)
+
+
+def dose_done(sets: Sequence[SetRecord]) -> str:
+    """What was done of one exercise: "3x12", "3x20s", "2x12+1 cut"."""
+    full = [s for s in sets if s.full]
+    amount = Counter(s.reps if s.reps else f"{s.hold:g}s" for s in full).most_common(1)
+    text = f"{len(full)}x{amount[0][0]}" if full else "0"
+    cut = len(sets) - len(full)
+    return text + (f"+{cut} cut" if cut else "")
+
+
+def history_table(sessions: Sequence[SessionRecord]) -> str:
+    """One line per session: when, routine, what was done, result, pauses, pain before/after."""
+    if not sessions:
+        return "No sessions recorded yet."
+    head = ("when", "routine", "done", "result", "pauses", "pain")
+    rows = [head]
+    for s in sessions:
+        hurt = {p.exercise: p.value for p in s.pain_stops}
+        done = ", ".join(
+            f"{ex} {dose_done(s.done(ex))}" + (f" (hurt {_score(hurt[ex])})" if ex in hurt else "")
+            for ex in s.exercise_ids()
+        ) or "-"
+        pain = ("-" if s.pain_before is None and s.pain_after is None
+                else f"{_score(s.pain_before)}->{_score(s.pain_after)}")
+        rows.append((_stamp(s.started), s.routine, done, s.result, str(s.pauses), pain))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def pain_chart(sessions: Sequence[SessionRecord]) -> str:
+    """The pain trend as a text chart."""
+    return charts.text_chart(charts.pain_points(sessions))
+
+
+def history_report(
+    sessions: Sequence[SessionRecord], exercises: Sequence[Exercise], today: dt.date
+) -> str:
+    """Everything `voicecoach history` prints."""
+    parts = [
+        history_table(sessions),
+        streak_line(sessions, today),
+        adherence_table(sessions, exercises, today),
+        pain_chart(sessions),
+    ]
+    return "\n\n".join(parts)
+
+
+def write_csv(sessions: Sequence[SessionRecord], out: IO[str]) -> None:
+    """One row per set (sessions with no sets get one row), with the session's details."""
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(CSV_FIELDS)
+    for s in sessions:
+        used = Counter(f"{c.name}:{c.source}" for c in s.commands)
+        started = dt.datetime.fromtimestamp(s.started).astimezone().isoformat(timespec="seconds")
+        head = [s.id, started, s.routine, s.result, _blank(s.pain_before),
+                _blank(s.pain_after), s.pauses,
+                " ".join(f"{k}={v}" for k, v in sorted(used.items())),
+                " ".join(f"{p.exercise}={_blank(p.value)}" for p in s.pain_stops)]
+        if not s.sets:
+            w.writerow(head + [""] * (len(CSV_FIELDS) - len(head)))
+        for x in s.sets:
+            w.writerow(head + [x.exercise, x.side, _blank(x.level), x.set_no, x.sets, x.reps,
+                               _blank(x.target_reps), f"{x.hold:g}", _blank(x.target_hold),
+                               int(x.skipped)])
+
+
+def _blank(v: object) -> str:
+    if v is None:
+        return ""
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def write_png(sessions: Sequence[SessionRecord], path: str | Path) -> None:
+    """The pain trend as a PNG picture; OSError if it cannot be written."""
+    charts.write_png(charts.pain_points(sessions), path)
+
+
+# --- subcommands: `voicecoach history | today | check` --------------------------------------
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _parser(name: str, text: str) -> _Parser:
+    p = _Parser(prog=f"voicecoach {name}", description=text)
+    p.add_argument("--data-dir", metavar="DIR",
+                   help="where history is kept (default: $VOICECOACH_DATA_DIR or "
+                        "$XDG_DATA_HOME/voicecoach)")
+    return p
+
+
+def _open(option: str | None, must_exist: bool = True) -> HistoryStore | None:
+    """The store, None when there is no history yet; HistoryError if it cannot be read."""
+    path = data_dir(option) / DB_NAME
+    if must_exist and not path.exists():
+        return None
+    try:
+        return HistoryStore(path)
+    except HistoryError:
+        if not path.exists():
+            raise
+        return HistoryStore(path, readonly=True)  # e.g. a read-only backup copy
+
+
+def _exercises(routine_file: str | None) -> list[Exercise]:
+    lib = load_builtin()
+    if routine_file:
+        lib = load_file(routine_file, base=lib)
+        if lib.routines:
+            return list(list(lib.routines.values())[-1].exercises)
+    return list(lib.find_routine("back-of-knee").exercises)
+
+
+def _fail(prog: str, exc: Exception | str) -> int:
+    print(f"voicecoach {prog}: {exc}", file=sys.stderr)
+    return 1
+
+
+def run_history(argv: Sequence[str]) -> int:
+    """`voicecoach history [--csv [FILE]] [--plot FILE.png] [--days N]`."""
+    p = _parser("history", "Past sessions, streak, sessions per day and the pain trend.")
+    p.add_argument("--days", type=int, default=30, metavar="N",
+                   help="sessions from the last N days (default 30; 0 for all)")
+    p.add_argument("--csv", nargs="?", const="-", metavar="FILE",
+                   help="export every set as CSV (to FILE, or to standard output)")
+    p.add_argument("--plot", metavar="FILE.png", help="draw the pain trend as a PNG picture")
+    p.add_argument("--routine-file", metavar="PATH", help="prescribed frequencies from this file")
+    args = p.parse_args(argv)
+    if args.days < 0:
+        p.error("--days must be 0 or more")
+    try:
+        exercises = _exercises(args.routine_file)
+        store = _open(args.data_dir)
+        now = time.time()
+        since = now - args.days * 86400 if args.days else None
+        sessions = store.sessions(since=since) if store is not None else []
+        if args.plot:
+            write_png(sessions, args.plot)
+            print(f"voicecoach: pain chart written to {args.plot}", file=sys.stderr)
+        if args.csv == "-":
+            write_csv(sessions, sys.stdout)
+        elif args.csv:
+            with open(args.csv, "w", encoding="utf-8", newline="") as f:
+                write_csv(sessions, f)
+            print(f"voicecoach: {len(sessions)} sessions written to {args.csv}", file=sys.stderr)
+        if not args.csv and not args.plot:
+            if store is None or not store.sessions(limit=1):
+                print(f"No sessions recorded yet (history is kept in {data_dir(args.data_dir)}).")
+            elif not sessions:
+                print(f"No sessions in the last {args.days} days (--days 0 shows them all).")
+            else:
+                print(history_report(sessions, exercises, dt.date.fromtimestamp(now)))
+    except (HistoryError, RoutineError) as exc:
+        return _fail("history", exc)
+    except OSError as exc:
+        return _fail("history", f"cannot write {exc.filename}: {exc.strerror}")
+    return 0
+
+
+def run_today(argv: Sequence[str]) -> int:
+    """`voicecoach today`: what is due today and what is done."""
+    p = _parser("today", "What is due today and what is done.")
+    p.add_argument("--routine-file", metavar="PATH", help="prescribed frequencies from this file")
+    args = p.parse_args(argv)
+    try:
+        exercises = _exercises(args.routine_file)
+        store = _open(args.data_dir)
+        now = time.time()
+        recent = store.sessions(since=now - 60 * 86400) if store is not None else []
+        report = today_report(recent, exercises, dt.date.fromtimestamp(now),
+                              plan_levels(recent, exercises), safety.due(store, now))
+    except (HistoryError, RoutineError) as exc:
+        return _fail("today", exc)
+    print(report)
+    return 0
+
+
+def run_check(argv: Sequence[str], asker: Asker | None = None) -> int:
+    """`voicecoach check`: the red-flag questions now; exit 3 when any answer was yes."""
+    p = _parser("check", "Ask the red-flag safety questions (answer y or n).")
+    args = p.parse_args(argv)
+    try:
+        store = _open(args.data_dir, must_exist=False)
+    except HistoryError as exc:
+        print(f"voicecoach check: {exc}; the answers will not be remembered", file=sys.stderr)
+        store = None
+    interactive = asker is not None or (sys.stdin is not None and sys.stdin.isatty())
+    asker = asker or Asker(_print, terminal_answers())
+    if safety.first_run(store):
+        asker.say(safety.DISCLAIMER)
+        safety.disclaimer_shown(store)
+    result = safety.run_check(asker.yes_no if interactive else None, asker.say)
+    safety.remember(result, store)
+    return 0 if result.proceed else 3
+
+
+def _print(text: str) -> None:
+    print(text, flush=True)
+
+
+def terminal_answers() -> Wait:
+    """Answers typed at the terminal, one a line (the timeout cannot apply to a typed line)."""
+
+    def wait(timeout: float) -> Heard | None:
+        try:
+            line = input("> ")
+        except EOFError:
+            return None
+        return Answer(line, source="key")
+
+    return wait
