@@ -159,7 +159,8 @@ def test_unattended_real_time_runs_to_the_end_on_deadlines(tmp_path):
     assert ev[-1]["completed"] is True
 
 
-def test_sigterm_stops_cleanly_and_keeps_the_events(tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_signals_stop_cleanly_and_keep_the_events(tmp_path, signum):
     events = tmp_path / "e.jsonl"
     p = subprocess.Popen([PY, "-m", "voicecoach", "--exercise", "calf", "--speed", "20",
                           "--no-voice", "--no-listen", "--no-check", "--events", str(events)],
@@ -170,11 +171,15 @@ def test_sigterm_stops_cleanly_and_keeps_the_events(tmp_path):
         if events.exists() and '"set_done"' in events.read_text():
             break
         time.sleep(0.05)
-    p.send_signal(signal.SIGTERM)
+    p.send_signal(signum)
     out, err = p.communicate(timeout=20)
-    assert p.returncode == 128 + signal.SIGTERM, err
+    assert p.returncode == 128 + signum, err
     assert "Traceback" not in err
     ev = load(events)
     assert ev[-1]["event"] == "session_end" and ev[-1]["completed"] is False
     assert ev[-1]["summary"]["sets_done"] >= 1
     assert any(e["event"] == "command" and e["source"] == "signal" for e in ev)
+    from voicecoach.history import HistoryStore
+
+    stored = HistoryStore(tmp_path / "data" / "history.db").sessions()
+    assert stored[0].status == "stopped" and len(stored[0].sets) >= 1
