@@ -13,10 +13,12 @@ from voicecoach.clock import Clock
 from voicecoach.commands import HELP_TEXT, Command, CommandEvent, Inbox
 from voicecoach.events import EventLog
 from voicecoach.library import Routine
-from voicecoach.speaker import Speaker
+from voicecoach.speaker import Speaker, estimate_seconds
 
 #: "back" within this many seconds of a step's start goes to the step before.
 BACK_RESTARTS_AFTER = 3.0
+#: Silence between cutting the sound and saying "Paused.".
+PAUSED_GAP = 0.25
 HELP_SAY = "You can say " + ", ".join(HELP_TEXT[c] for c in list(HELP_TEXT)[:-2]) + " or stop."
 
 
@@ -115,10 +117,12 @@ class Session:
         """Everything the session may say, in the order it will first be needed."""
         seen: dict[str, None] = {}
         for step in steps:
-            for cue in planning.build(step, self.speaker.duration, self.routine.name).cues:
+            # Estimated lengths: asking the speaker would render everything before the first
+            # word. Only optional cues depend on lengths, and they are added below anyway.
+            for cue in planning.build(step, estimate_seconds, self.routine.name).cues:
                 if cue.text:
                     seen.setdefault(cue.text)
-        for extra in ("Paused.", "Resuming.", HELP_SAY):
+        for extra in ("Halfway.", "Last one.", "Paused.", "Resuming.", HELP_SAY):
             seen.setdefault(extra)
         return list(seen)
 
@@ -212,7 +216,8 @@ class Session:
         self.state = State.PAUSED
         self.log.emit("state", change="paused")
         self.view.paused(True, self.clock.now())
-        self._say_now("Paused.", "cue")
+        # A beat of silence first, so the cut itself is heard as the pause taking effect.
+        self._fire(planning.Cue(0.0, "Paused.", "cue"), self.clock.now() + PAUSED_GAP)
         while True:
             event = self.clock.wait(self.inbox, None)
             assert event is not None

@@ -1,0 +1,68 @@
+"""Listening to recordings in tests: onsets by energy, loudness envelopes, and pocketsphinx.
+
+Onsets: a clip is trimmed so its first sample louder than clips.TRIM_LEVEL (-46 dBFS) is the
+start of the word; `onsets` finds the first sample over a threshold after a quiet gap, so
+with a threshold just under TRIM_LEVEL the detected onset is the word's start to within a
+sample or two (the faded pre-roll before it stays under the threshold).
+
+`transcribe` runs pocketsphinx (its wheel ships an English model) restricted to a list of
+words, which is plenty to check that a count was heard as the right number.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def rms_envelope(samples: Any, rate: int, hop_ms: float = 1.0, win_ms: float = 4.0) -> Any:
+    """RMS level every `hop_ms` over windows of `win_ms` (numpy array)."""
+    import numpy as np
+
+    hop = max(1, int(rate * hop_ms / 1000))
+    win = max(hop, int(rate * win_ms / 1000))
+    sq = np.concatenate([[0.0], np.cumsum(samples.astype(np.float64) ** 2)])
+    starts = np.arange(0, max(0, len(samples) - win), hop)
+    return np.sqrt((sq[starts + win] - sq[starts]) / win)
+
+
+def onsets(
+    samples: Any, rate: int, threshold: float = 0.01, min_gap: float = 0.15
+) -> list[float]:
+    """Seconds (from the start of `samples`) where sound rises above `threshold` after at
+    least `min_gap` seconds of quiet. The first sample over the threshold counts, so a clip
+    trimmed at the same threshold is found to within a sample or two."""
+    import numpy as np
+
+    loud = np.flatnonzero(np.abs(samples) >= threshold)
+    if len(loud) == 0:
+        return []
+    gaps = np.flatnonzero(np.diff(loud) > int(min_gap * rate))
+    firsts = np.concatenate([[loud[0]], loud[gaps + 1]])
+    return [float(i) / rate for i in firsts]
+
+
+def resample(samples: Any, rate: int, to: int) -> Any:
+    """Linear resampling (fine for checks; recordings can also be taken at `to` directly)."""
+    import numpy as np
+
+    if rate == to:
+        return samples
+    n = int(round(len(samples) * to / rate))
+    return np.interp(np.linspace(0, len(samples) - 1, n), np.arange(len(samples)), samples)
+
+
+def transcribe(samples: Any, rate: int, words: list[str]) -> str:
+    """What pocketsphinx hears in `samples` (float in [-1, 1]) when it may only hear `words`."""
+    import numpy as np
+    from pocketsphinx import Decoder
+
+    grammar = "#JSGF V1.0;\ngrammar w;\npublic <w> = " + " | ".join(words) + ";\n"
+    decoder = Decoder(samprate=16000, loglevel="FATAL", lm=None)
+    decoder.add_jsgf_string("words", grammar)
+    decoder.activate_search("words")
+    pcm = np.clip(resample(samples, rate, 16000) * 32767, -32768, 32767).astype("<i2")
+    decoder.start_utt()
+    decoder.process_raw(pcm.tobytes(), full_utt=True)
+    decoder.end_utt()
+    hyp = decoder.hyp()
+    return str(hyp.hypstr) if hyp is not None else ""

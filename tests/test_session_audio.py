@@ -1,0 +1,118 @@
+"""A real session, spoken through PortAudio into the harness and heard on the coach monitor.
+
+The whole engine runs in real time: Session + AudioSpeaker + RealClock. The recording is
+aligned to session time on the first word (see test_speech_audio.py for the method).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from audio_check import onsets
+from harness import Pulse
+
+from voicecoach.clips import TRIM_LEVEL
+from voicecoach.clock import RealClock
+from voicecoach.commands import Command, CommandEvent, Inbox
+from voicecoach.config import VoiceSettings
+from voicecoach.events import EventLog
+from voicecoach.library import Routine, load_builtin
+from voicecoach.session import Session
+from voicecoach.speaker import SpeechLog
+from voicecoach.voice import open_speaker
+
+pytestmark = pytest.mark.audio
+RATE = 16000
+LOUD = TRIM_LEVEL * 0.8
+
+
+@pytest.fixture(scope="module")
+def cache(pulse: Pulse, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    root = tmp_path_factory.mktemp("xdg-cache-session")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_CACHE_HOME", str(root))
+        yield root
+
+
+def short_calf(hold: float) -> Routine:
+    ex = load_builtin().find_exercise("calf")
+    ex = replace(ex, sets=1, hold=hold, setup=(), why="", cautions=())
+    return Routine("calf", "Calf stretch", (ex,))
+
+
+def run_session(pulse: Pulse, hold: float, script: list[tuple[float, Command]]):
+    clock = RealClock()
+    inbox = Inbox()
+    log = EventLog(clock.now, clock.wall)
+    speaker = open_speaker(VoiceSettings(), clock, log.said, SpeechLog(), lambda t: None)
+    session = Session(short_calf(hold), clock, speaker, inbox, log)
+    rec = pulse.start_recording("coach.monitor", rate=RATE)
+
+    def commands() -> None:
+        # Commands are timed from the hold's start, as a person would say them mid-hold.
+        while not any(e.get("change") == "hold" for e in list(log.events)):
+            time.sleep(0.005)
+        hold_t = next(e["t"] for e in list(log.events) if e.get("change") == "hold")
+        for offset, cmd in script:
+            while clock.now() < hold_t + offset:
+                time.sleep(0.002)
+            inbox.put(CommandEvent(cmd, source="key"))
+
+    t = threading.Thread(target=commands, daemon=True)
+    t.start()
+    try:
+        assert session.run() is True
+    finally:
+        speaker.close()
+    samples, _ = rec.stop()
+    return clock, log.events, samples, rec.started
+
+
+def heard_in_session_time(events, samples, rec_started, clock):
+    says = sorted((e for e in events if e["event"] == "say"), key=lambda e: e["start"])
+    found = onsets(samples, RATE, threshold=LOUD, min_gap=0.25)
+    offset = says[0]["start"] - found[0]  # align on the first word of the session
+    by_clock = (rec_started - clock.to_monotonic(0.0))
+    assert abs(offset - by_clock) < 0.05, (offset, by_clock)
+    return [offset + t for t in found]
+
+
+def test_counts_of_a_real_session_are_heard_on_their_deadlines(pulse: Pulse, cache: Path):
+    clock, events, samples, started = run_session(pulse, 5.0, [])
+    hold = next(e["t"] for e in events if e.get("change") == "hold")
+    counts = [e for e in events if e["event"] == "say" and e["kind"] == "count"]
+    assert [c["text"] for c in counts] == ["one", "two", "three", "four", "five"]
+    heard = heard_in_session_time(events, samples, started, clock)
+    for n, c in enumerate(counts, 1):
+        assert abs(c["start"] - (hold + n)) <= 0.030  # reported start on the beat
+        nearest = min(heard, key=lambda h: abs(h - (hold + n)))
+        assert abs(nearest - (hold + n)) <= 0.030, (n, nearest - (hold + n))
+
+
+def test_pause_mid_hold_goes_silent_within_50ms_and_resumes_the_count(pulse, cache):
+    # Pause 2.1 s into the hold, while "two" is still being said; resume 2 s later.
+    clock, events, samples, started = run_session(
+        pulse, 4.0, [(2.1, Command.PAUSE), (4.1, Command.RESUME)])
+    paused = next(e["t"] for e in events if e.get("change") == "paused")
+    says = sorted((e for e in events if e["event"] == "say"), key=lambda e: e["start"])
+    offset = says[0]["start"] - onsets(samples, RATE, threshold=LOUD, min_gap=0.25)[0]
+    two = next(e for e in says if e["text"] == "two")
+    assert two.get("cut") is True and two["end"] == pytest.approx(paused, abs=0.05)
+    # "two" was sounding; from 50 ms after the pause until "Paused." there is silence.
+    i = int((paused - 0.05 - offset) * RATE)
+    assert abs(samples[i : i + RATE // 20]).max() >= LOUD  # it really was speaking
+    paused_cue = next(e for e in says if e["text"] == "Paused.")
+    i0 = int((paused + 0.05 - offset) * RATE)
+    i1 = int((paused_cue["start"] - offset) * RATE)
+    assert i1 - i0 > RATE // 10
+    assert abs(samples[i0:i1]).max() < LOUD
+    counts = [e["text"] for e in events if e["event"] == "say" and e["kind"] == "count"]
+    assert counts == ["one", "two", "three", "four"]
+    resumed = next(e["t"] for e in events if e.get("change") == "resumed")
+    three = next(e for e in events if e["event"] == "say" and e["text"] == "three")
+    assert three["start"] > resumed

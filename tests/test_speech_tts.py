@@ -1,0 +1,138 @@
+"""Rendering with the real pyttsx3 + espeak-ng worker, the clip cache, and worker faults."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from voicecoach import tts
+from voicecoach.clips import PRE_ROLL, TRIM_LEVEL, ClipCache, cache_dir, read_audio
+from voicecoach.render import Renderer
+from voicecoach.tts import TtsWorker, WorkerFailed, list_voices
+
+
+@pytest.fixture
+def worker() -> Iterator[TtsWorker]:
+    w = TtsWorker(None, None)
+    w.start()
+    yield w
+    w.close()
+
+
+def test_worker_says_who_it_is_and_renders_wav(worker: TtsWorker, tmp_path: Path) -> None:
+    assert worker.hello["engine"].startswith("pyttsx3 2.99; espeak; 1.")
+    assert worker.hello["rate"] is None and worker.hello["voice"] == "gmw/en"  # defaults
+    out = tmp_path / "one.wav"
+    worker.render("one", str(out))
+    samples, rate = read_audio(out)
+    assert rate == 22050 and 0.2 < len(samples) / rate < 1.0
+
+
+def test_cache_trims_to_the_first_loud_sample_and_second_lookup_renders_nothing(
+    worker: TtsWorker, tmp_path: Path
+) -> None:
+    notices: list[str] = []
+    r = Renderer([worker], tmp_path, notices.append)
+    clip = r.get("Straighten your knee.", wait=10)
+    assert clip is not None and r.rendered == 1
+    loud = np.flatnonzero(np.abs(clip.samples.astype(int)) >= int(TRIM_LEVEL * 32767))
+    assert loud[0] == round(PRE_ROLL * clip.rate)  # the word starts exactly PRE_ROLL in
+    assert 0.8 < clip.seconds < 2.5
+    again = Renderer([worker], tmp_path, notices.append)
+    same = again.get("Straighten your knee.", wait=0)
+    assert same is not None and again.rendered == 0
+    assert np.array_equal(same.samples, clip.samples)
+    assert notices == []
+
+
+def test_cache_key_covers_text_voice_rate_and_engine(tmp_path: Path) -> None:
+    base = ClipCache(tmp_path, "pyttsx3 2.99; espeak; 1.51", "gmw/en", 200)
+    keys = {
+        base.key("one"),
+        base.key("two"),
+        ClipCache(tmp_path, "pyttsx3 2.99; espeak; 1.51", "gmw/en-us", 200).key("one"),
+        ClipCache(tmp_path, "pyttsx3 2.99; espeak; 1.51", "gmw/en", 150).key("one"),
+        ClipCache(tmp_path, "pyttsx3 2.99; espeak; 1.51", "gmw/en", None).key("one"),
+        ClipCache(tmp_path, "pyttsx3 2.99; espeak; 1.52", "gmw/en", 200).key("one"),
+    }
+    assert len(keys) == 6
+
+
+def test_cache_folder_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert cache_dir() == tmp_path / "voicecoach" / "clips"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert cache_dir() == tmp_path / ".cache" / "voicecoach" / "clips"
+
+
+def test_aiff_from_macos_voices_reads_like_wav(worker: TtsWorker, tmp_path: Path) -> None:
+    wav, aiff = tmp_path / "two.wav", tmp_path / "two.aiff"
+    worker.render("two", str(wav))
+    subprocess.run(["sox", str(wav), str(aiff)], check=True)
+    a, ra = read_audio(wav)
+    b, rb = read_audio(aiff)
+    assert ra == rb and np.array_equal(a, b)
+
+
+def test_unknown_voice_is_the_users_error() -> None:
+    w = TtsWorker("no-such-voice", None)
+    with pytest.raises(ValueError, match="unknown voice 'no-such-voice'.*voicecoach voices"):
+        w.start()
+    w.close()
+
+
+def test_voice_and_rate_change_the_sound(tmp_path: Path) -> None:
+    slow = TtsWorker("gmw/en-us", 120)
+    assert slow.start() == {"ok": True, "engine": slow.hello["engine"], "voice": "gmw/en-us",
+                            "rate": 120}
+    slow.render("seven seconds", str(tmp_path / "slow.wav"))
+    slow.close()
+    fast = TtsWorker(None, 300)
+    fast.start()
+    fast.render("seven seconds", str(tmp_path / "fast.wav"))
+    fast.close()
+    slow_len, fast_len = (len(read_audio(tmp_path / f"{n}.wav")[0]) for n in ("slow", "fast"))
+    assert slow_len > 1.8 * fast_len
+
+
+def test_a_hung_worker_is_killed_and_replaced(worker: TtsWorker, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tts, "render_timeout", lambda text: 0.5)
+    pid = worker.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGSTOP)  # a real hang: the process stops answering
+    t = time.monotonic()
+    with pytest.raises(WorkerFailed, match="hung"):
+        worker.render("three", str(tmp_path / "three.wav"))
+    assert time.monotonic() - t < 1.5
+    worker.render("three", str(tmp_path / "three.wav"))  # a fresh process takes over
+    assert worker.pid != pid and (tmp_path / "three.wav").stat().st_size > 1000
+
+
+def test_a_failed_render_becomes_a_caption_and_is_not_retried(
+    worker: TtsWorker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tts, "render_timeout", lambda text: 0.3)
+    notices: list[str] = []
+    r = Renderer([worker], tmp_path, notices.append)
+    assert worker.pid is not None
+    os.kill(worker.pid, signal.SIGSTOP)
+    assert r.get("four", wait=3) is None
+    assert r.failed("four")
+    assert len(notices) == 1 and "'four'" in notices[0] and "caption" in notices[0]
+    assert r.get("five", wait=5) is not None  # the next phrase renders on a new worker
+    r.close()
+
+
+def test_voices_are_listed_with_their_languages() -> None:
+    voices = dict(list_voices())
+    assert "gmw/en" in voices and "English" in voices["gmw/en"]
+    assert len(voices) > 50

@@ -1,0 +1,243 @@
+"""AudioSpeaker: clips mixed into one sounddevice output stream, each starting on its deadline.
+
+Timing works on the stream's own clock, not on when a Python thread wakes up. Every audio
+callback learns when its first sample will reach the speaker (PortAudio's
+`outputBufferDacTime`, on the stream clock, minus `currentTime`, plus `time.monotonic()`
+read in the same callback). A clip due at monotonic time T starts at sample
+`(T - dac) * rate` of the buffer whose span contains T: sample-exact placement, so counts
+neither jitter with thread scheduling nor drift over a session. The session hands clips over
+`lead` seconds early, which covers the stream latency with room to spare.
+
+The callback never blocks and never calls back into the engine: it posts notes to the
+`speechreport.Reporter`, whose thread updates the SpeechLog and calls `report(Utterance)`,
+and shows phrases that could not be rendered as captions at their deadline.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from typing import Any
+
+from voicecoach.clips import PRE_ROLL, Clip, resample
+from voicecoach.clock import RealClock
+from voicecoach.render import Renderer
+from voicecoach.speaker import Report, SpeechLog, Utterance, estimate_seconds
+from voicecoach.speechreport import Playing, Reporter
+
+#: Real seconds before a deadline that the session hands a clip over (stream latency + margin).
+LEAD_SECONDS = 0.3
+#: Requested output latency (s). Less makes PortAudio over the ALSA pulse plugin underrun
+#: without end (measured: 0.02 and 0.03 s underrun on every callback, 0.04 s never).
+LATENCY = 0.04
+#: Callback period (s): how finely the callback hears about new clips; placement inside a
+#: block is sample-exact anyway.
+BLOCK = 0.01
+#: How long `duration` waits for a phrase that is still being rendered.
+DURATION_WAIT = 3.0
+#: How long a phrase other than a count may wait past its deadline for its render.
+LATE_WAIT = 1.0
+#: Callbacks stopping for this long (s) means the device is gone.
+STALL = 1.0
+
+
+class AudioSpeaker:
+    """The Speaker Protocol on a real output device; see the module docstring."""
+
+    def __init__(
+        self,
+        renderer: Renderer,
+        clock: RealClock,
+        report: Report,
+        log: SpeechLog,
+        notice: Callable[[str], None],
+        volume: float = 1.0,
+        device: str | int | None = None,
+    ) -> None:
+        import sounddevice as sd
+
+        driver = renderer.engine.split(";")[1].strip()
+        self.name = f"{'espeak-ng' if driver == 'espeak' else driver} via pyttsx3"
+        self.lead = LEAD_SECONDS * clock.speed
+        self._renderer, self._clock, self._log = renderer, clock, log
+        self._notice, self._volume = notice, volume
+        self._lock = threading.Lock()
+        self._pending: list[Playing] = []
+        self._active: list[Playing] = []
+        self._busy_until = 0.0
+        self._last_callback = time.monotonic()
+        self._dead = False
+        self.rate = self._pick_rate(sd, device)
+        self._stream = sd.OutputStream(
+            samplerate=self.rate, channels=1, dtype="float32", device=device,
+            latency=LATENCY, blocksize=int(self.rate * BLOCK), callback=self._callback,
+        )  # fmt: skip
+        self._reporter = Reporter(clock, report, log, self._watch)
+        self._stream.start()
+
+    @staticmethod
+    def _pick_rate(sd: Any, device: str | int | None) -> int:
+        # The device's own rate, resampling clips ourselves. Not the engine's 22050 Hz:
+        # through the ALSA pulse plugin its latency reports then drift by ~100 ppm
+        # (measured: 2 ms late after 20 s, 8 ms after a minute); at 44100/48000 they hold.
+        default = int(sd.query_devices(device, "output")["default_samplerate"])
+        for rate in (default, 48000, 44100):
+            try:
+                sd.check_output_settings(device=device, samplerate=rate, channels=1,
+                                         dtype="float32")
+                return rate
+            except Exception:  # PortAudio says no in several ways; try the next rate
+                continue
+        raise RuntimeError("the output device takes neither its default rate nor 48000 Hz")
+
+    @property
+    def renderer(self) -> Renderer:
+        """Where clips come from (tests and benchmarks look at its counters)."""
+        return self._renderer
+
+    # -- Speaker Protocol ------------------------------------------------------------------
+
+    def prepare(self, texts: Iterable[str]) -> None:
+        self._renderer.prepare(texts)
+
+    def duration(self, text: str) -> float:
+        clip = self._renderer.get(text, DURATION_WAIT)
+        seconds = clip.seconds if clip is not None else estimate_seconds(text) / self._clock.speed
+        return seconds * self._clock.speed
+
+    def say(self, text: str, kind: str, at: float) -> None:
+        now = self._clock.now()
+        # A count waits for its render only until its deadline: on the beat as a caption
+        # beats late as a sound. Words said "now" may come a little late instead.
+        budget = (at - now) / self._clock.speed - 2 * LATENCY
+        if kind != "count":
+            budget = max(budget, LATE_WAIT)
+        clip = None if self._dead else self._renderer.get(text, budget)
+        if clip is None:
+            self._caption(Utterance(text, kind, at), now)
+            return
+        start = max(at, now)
+        utt = Utterance(text, kind, at, start, start + clip.seconds * self._clock.speed)
+        voice = Playing(utt, self._prepared(clip), self._clock.to_monotonic(at) - PRE_ROLL,
+                        clip.seconds)
+        self._log.record(utt)
+        with self._lock:
+            self._pending.append(voice)
+            self._busy_until = max(self._busy_until, utt.end or start)
+
+    def cut(self) -> None:
+        now = self._clock.now()
+        with self._lock:
+            dropped, self._pending = self._pending, []
+            self._busy_until = min(self._busy_until, now)
+        self._reporter.drop_captions(now)
+        for v in dropped:  # never started: nothing was heard, so nothing to echo-cancel
+            self._log.record(replace(v.utt, start=now, end=now, cut=True))
+        if self._active and not self._dead:
+            self._flush()
+
+    def _flush(self) -> None:
+        # Stopping in the callback is not enough: the device still holds `latency` (40-60 ms
+        # through PulseAudio) of queued sound. abort() drops that queue (measured: silence
+        # 4-12 ms after the call) and waits for the callback to finish, so `_active` is ours
+        # until start(); start() takes about 2 ms, and placement stays exact afterwards.
+        try:
+            self._stream.abort()
+            silent_m = time.monotonic()
+            for v in self._active:
+                if v.started_m is None:
+                    self._reporter.dropped(v)
+                else:
+                    self._reporter.ended(v, silent_m, True)
+            self._active = []
+            self._stream.start()
+        except Exception as exc:  # the device went away under us
+            self._stop_sound(f"the sound output failed ({exc})")
+
+    def busy_until(self) -> float:
+        with self._lock:
+            return self._busy_until
+
+    def close(self) -> None:
+        try:
+            self._stream.abort()
+            self._stream.close()
+        except Exception:  # the device may already be gone; closing must not fail
+            pass
+        self._reporter.close()
+        self._renderer.close()
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _prepared(self, clip: Clip) -> Any:
+        import numpy as np
+
+        samples = resample(clip.samples.astype(np.float32), clip.rate, self.rate)
+        return (samples * np.float32(self._volume / 32768.0)).astype(np.float32)
+
+    def _caption(self, utt: Utterance, now: float) -> None:
+        if not self._dead and not self._renderer.failed(utt.text):
+            self._notice(f"{utt.text[:40]!r} was not rendered in time; showing it as a caption")
+        start = max(utt.at, now)
+        shown = replace(utt, start=start, end=start + estimate_seconds(utt.text))
+        with self._lock:
+            self._busy_until = max(self._busy_until, shown.end or start)
+        self._reporter.caption(shown)
+
+    # -- audio thread ----------------------------------------------------------------------
+
+    def _callback(self, out: Any, frames: int, info: Any, status: Any) -> None:
+        now_m = time.monotonic()
+        self._last_callback = now_m
+        dac, cur = info.outputBufferDacTime, info.currentTime
+        # Some hosts report 0 for unknown times: then assume the requested latency.
+        t0 = now_m + (dac - cur if dac and cur else self._stream.latency)
+        buf = out[:, 0]
+        buf.fill(0.0)
+        with self._lock:
+            fresh, self._pending = self._pending, []
+        self._active.extend(fresh)
+        rate, keep = self.rate, []
+        for v in self._active:
+            off = 0
+            if v.started_m is None:
+                off = int(round((v.start_m - t0) * rate))
+                if off >= frames:
+                    keep.append(v)
+                    continue
+                off = max(0, off)  # late (handed over after its time): start right away
+                v.started_m = t0 + off / rate
+                self._reporter.started(v)
+            n = min(frames - off, len(v.samples) - v.pos)
+            buf[off : off + n] += v.samples[v.pos : v.pos + n]
+            v.pos += n
+            if v.pos >= len(v.samples):
+                self._reporter.ended(v, t0 + (off + n) / rate, False)
+            else:
+                keep.append(v)
+        self._active = keep
+        if out.shape[1] > 1:
+            out[:, 1:] = buf[:, None]
+
+    # -- watchdog (on the reporter thread) ------------------------------------------------
+
+    def _watch(self) -> None:
+        # A device that vanishes just stops calling back. Only overdue sound counts: some
+        # sinks take a moment to start, and an idle stream is no sign of trouble.
+        if self._dead or time.monotonic() - self._last_callback < STALL:
+            return
+        with self._lock:
+            waiting = self._active + self._pending
+        overdue = time.monotonic() - STALL
+        if any(v.start_m < overdue for v in waiting):
+            self._stop_sound("the sound output stopped")
+
+    def _stop_sound(self, why: str) -> None:
+        self._dead = True
+        self._notice(f"{why}; showing captions from now on")
+        with self._lock:
+            stuck, self._active, self._pending = self._active + self._pending, [], []
+        for v in stuck:
+            self._reporter.finish(v.utt, self._clock.now(), True)
