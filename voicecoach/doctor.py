@@ -1,0 +1,149 @@
+"""`voicecoach doctor`: check sound out, sound in and recognition, and say what to fix."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+
+from voicecoach.listener import ListenerUnavailable, ListenSettings, make_recognizer
+from voicecoach.models import find_model, manual_hint
+from voicecoach.phrases import load_phrases
+from voicecoach.recognizer import RecognizerError
+
+TEST_PHRASE = "This is voice coach. If you can hear me, the speaker works."
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+def run_doctor(argv: Sequence[str] = ()) -> int:
+    """Print a check-up of audio and recognition; 0 when everything works, 1 otherwise."""
+    p = argparse.ArgumentParser(prog="voicecoach doctor", description=__doc__)
+    p.add_argument("--input-device", default=None, help="microphone (index or name)")
+    p.add_argument("--recognizer", default="auto", choices=("auto", "vosk", "pocketsphinx"))
+    p.add_argument("--model", default=None, help="vosk model folder")
+    p.add_argument("--language", default="en")
+    p.add_argument("--seconds", type=float, default=4.0, help="how long to show the mic level")
+    p.add_argument("--no-play", action="store_true", help="skip the speaker test")
+    args = p.parse_args(list(argv))
+    device: str | int | None = args.input_device
+    if isinstance(device, str) and device.isdigit():
+        device = int(device)
+    fixes: list[str] = []
+    rate = _devices(device, fixes)
+    if not args.no_play:
+        _play(fixes)
+    if rate and args.seconds > 0:
+        _level(device, rate, args.seconds, fixes)
+    _recognition(args, rate or 16000, fixes)
+    if fixes:
+        _say("\nTo fix:")
+        for f in fixes:
+            _say(f"  - {f}")
+        return 1
+    _say("\nAll good: say \"pause\" during a session to try it.")
+    return 0
+
+
+def _devices(device: str | int | None, fixes: list[str]) -> int:
+    """List devices; return the chosen input's default rate (0 when there is none)."""
+    try:
+        import sounddevice as sd
+    except (ImportError, OSError) as e:
+        fixes.append(f"sounddevice/PortAudio missing ({e}): sudo apt-get install libportaudio2")
+        return 0
+    _say("Audio devices (index, name, inputs/outputs, default rate):")
+    for i, d in enumerate(sd.query_devices()):
+        _say(f"  {i:3d} {d['name']}  in {d['max_input_channels']} / out "
+             f"{d['max_output_channels']}  {int(d['default_samplerate'])} Hz")
+    try:
+        info = sd.query_devices(device, "input")
+    except (ValueError, sd.PortAudioError) as e:
+        fixes.append(f"no microphone ({e}): plug one in or choose it with --input-device")
+        return 0
+    _say(f"Microphone: {info['name']} at {int(info['default_samplerate'])} Hz")
+    return int(info["default_samplerate"])
+
+
+def _play(fixes: list[str]) -> None:
+    _say(f"Speaker test: \"{TEST_PHRASE}\"")
+    try:
+        from voicecoach.clock import RealClock
+        from voicecoach.config import VoiceSettings
+        from voicecoach.speaker import SpeechLog
+        from voicecoach.voice import SpeakerUnavailable, open_speaker
+    except ImportError:
+        _espeak(fixes)
+        return
+    clock = RealClock()
+    try:
+        speaker = open_speaker(VoiceSettings(), clock, lambda u: None, SpeechLog(),
+                               lambda m: print(m, file=sys.stderr))
+    except (SpeakerUnavailable, ValueError) as e:
+        fixes.append(f"speaker: {e}")
+        return
+    try:
+        speaker.prepare([TEST_PHRASE])
+        speaker.say(TEST_PHRASE, "cue", clock.now())
+        time.sleep(speaker.duration(TEST_PHRASE) + 0.5)
+    finally:
+        speaker.close()
+
+
+def _espeak(fixes: list[str]) -> None:
+    if shutil.which("espeak-ng") is None:
+        fixes.append("no speech engine: sudo apt-get install espeak-ng")
+        return
+    if subprocess.run(["espeak-ng", TEST_PHRASE], capture_output=True).returncode != 0:
+        fixes.append("espeak-ng could not play: check the speaker (aplay -l)")
+
+
+def _level(device: str | int | None, rate: int, seconds: float, fixes: list[str]) -> None:
+    import numpy as np
+    import sounddevice as sd
+
+    _say(f"Microphone level for {seconds:.0f} s: say something.")
+    peak = -120.0
+    try:
+        with sd.InputStream(device=device, channels=1, samplerate=rate, dtype="float32") as s:
+            end = time.monotonic() + seconds
+            while time.monotonic() < end:
+                block, _ = s.read(int(rate * 0.1))
+                db = 20 * math.log10(float(np.sqrt(np.mean(block**2))) + 1e-9)
+                peak = max(peak, db)
+                bar = "#" * max(0, int((db + 60) / 2))
+                sys.stdout.write(f"\r  {db:6.1f} dBFS |{bar:<30}|")
+                sys.stdout.flush()
+    except sd.PortAudioError as e:
+        fixes.append(f"the microphone did not open ({e}): is another program using it?")
+        return
+    _say(f"\n  loudest: {peak:.1f} dBFS")
+    if peak < -50:
+        fixes.append("the microphone hears almost nothing: raise its level (alsamixer/pavucontrol)")
+    elif peak > -1:
+        fixes.append("the microphone clips: lower its input level")
+
+
+def _recognition(args: argparse.Namespace, rate: int, fixes: list[str]) -> None:
+    settings = ListenSettings(args.recognizer, args.model, args.input_device, args.language)
+    table = load_phrases(settings.language)
+    model = find_model(settings.model, table.language)
+    _say(f"vosk model: {model if model else 'none found'}")
+    try:
+        rec = make_recognizer(settings, rate, table)
+    except (ListenerUnavailable, RecognizerError) as e:
+        fixes.append(f"recognizer: {e.reason} ({e.fix})")
+        return
+    _say(f"Recognizer: {rec.name}")
+    if rec.missing:
+        _say(f"  phrases with words the model lacks (they never fire): {', '.join(rec.missing)}")
+        fixes.append("use a model that knows every phrase, or edit data/phrases-*.toml")
+    if model is None and table.language == "en":
+        _say(f"  for better accuracy use vosk: voicecoach model download. {manual_hint()}")
+    rec.close()

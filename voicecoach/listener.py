@@ -1,0 +1,201 @@
+"""Hands-free commands: microphone -> recognizer -> spotter -> CommandEvents in the Inbox."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from voicecoach.clock import RealClock
+from voicecoach.commands import CommandEvent, Inbox
+from voicecoach.microphone import Microphone, MicrophoneError, SoundDeviceMicrophone
+from voicecoach.models import find_model, manual_hint
+from voicecoach.phrases import PhraseTable, load_phrases
+from voicecoach.recognizer import QuietMeter, Recognizer, RecognizerError
+from voicecoach.speaker import SpeechLog
+from voicecoach.spotter import Spot, SpotSettings, Spotter
+
+#: Seconds without a chunk before the watchdog reopens the microphone.
+STALL_SECONDS = 2.0
+#: At most one overflow notice per this many seconds.
+OVERFLOW_NOTICE_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class ListenSettings:
+    """What the person chose about listening (command-line options)."""
+
+    recognizer: str = "auto"
+    """"auto", "vosk", "pocketsphinx" or "none"."""
+    model: str | None = None
+    """vosk model folder (--model); None: $VOICECOACH_MODEL or the first in models/."""
+    input_device: str | int | None = None
+    """PortAudio input device name or index (--input-device); None: the default."""
+    language: str = "en"
+    """Phrase table language (data/phrases-<language>.toml)."""
+
+
+class ListenerUnavailable(Exception):
+    """Voice commands cannot run; `reason` says why and `fix` what to do (keys still work)."""
+
+    def __init__(self, reason: str, fix: str = "") -> None:
+        super().__init__(f"{reason}. {fix}".strip())
+        self.reason = reason
+        self.fix = fix
+
+
+def make_recognizer(settings: ListenSettings, rate: int, table: PhraseTable) -> Recognizer:
+    """The recognizer `settings` asks for (auto: vosk with a model, else pocketsphinx)."""
+    choice = settings.recognizer
+    if choice == "none":
+        raise ListenerUnavailable("voice commands are off (--recognizer none)")
+    model = find_model(settings.model, table.language)
+    if choice == "vosk" or (choice == "auto" and model is not None):
+        if model is None:
+            raise ListenerUnavailable(
+                "no vosk model found", f"run: voicecoach model download. {manual_hint()}"
+            )
+        from voicecoach.vosk_recognizer import VoskRecognizer
+
+        return VoskRecognizer(model, rate, table)
+    if choice not in ("auto", "pocketsphinx"):
+        raise ListenerUnavailable(f"unknown recognizer {choice!r}", "use vosk|pocketsphinx|none")
+    from voicecoach.sphinx_recognizer import SphinxRecognizer
+
+    return SphinxRecognizer(rate, table)
+
+
+class Pipeline:
+    """Recognizer + quiet meter + spotter over one stream of PCM chunks (no threads, no devices),
+    shared by the Listener and the benchmark."""
+
+    def __init__(self, recognizer: Recognizer, spotter: Spotter) -> None:
+        self.recognizer = recognizer
+        self.spotter = spotter
+        self.quiet = QuietMeter(recognizer.rate)
+
+    def feed(self, pcm: bytes, captured_at: float) -> Spot | None:
+        """Take in a chunk whose last sample is at session time `captured_at`."""
+        hearing = self.recognizer.accept(pcm)
+        quiet = self.quiet.feed(pcm)
+        return self.spotter.feed(hearing, quiet, offset=captured_at - hearing.end)
+
+
+class Listener:
+    """Listens on its own thread and puts CommandEvent(source="voice") into the inbox."""
+
+    def __init__(
+        self,
+        microphone: Microphone,
+        pipeline: Pipeline,
+        clock: RealClock,
+        inbox: Inbox,
+        notice: Callable[[str], None],
+    ) -> None:
+        self.microphone = microphone
+        self.pipeline = pipeline
+        self.name = pipeline.recognizer.name
+        self._clock = clock
+        self._inbox = inbox
+        self._notice = notice
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._debug = bool(os.environ.get("VOICECOACH_LISTEN_DEBUG"))
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self.microphone.start()
+        self._thread = threading.Thread(target=self._run, name="voicecoach-listener", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2.0)
+        self.microphone.close()
+        self.pipeline.recognizer.close()
+
+    def _session_time(self, captured: float) -> float:
+        # The chunk's last sample reached the device one input latency before the callback.
+        speed = getattr(self._clock, "speed", 1.0)
+        age = time.monotonic() - captured + self.microphone.latency
+        return self._clock.now() - age * speed
+
+    def _run(self) -> None:
+        last_chunk = time.monotonic()
+        overflows, overflow_noticed = 0, 0.0
+        while not self._stop.is_set():
+            chunk = self.microphone.read(0.25)
+            now = time.monotonic()
+            if chunk is None:
+                if now - last_chunk > STALL_SECONDS:
+                    self._notice(f"no sound from the microphone for {STALL_SECONDS:.0f} s: reopen")
+                    self._reopen()
+                    last_chunk = time.monotonic()
+                continue
+            last_chunk = now
+            quiet_notices = now - overflow_noticed > OVERFLOW_NOTICE_SECONDS
+            if self.microphone.overflows != overflows and quiet_notices:
+                lost = self.microphone.overflows - overflows
+                overflows, overflow_noticed = self.microphone.overflows, now
+                self._notice(f"microphone overflow: {lost} audio block(s) lost (CPU too busy?)")
+            spot = self.pipeline.feed(chunk.pcm, self._session_time(chunk.captured))
+            if spot is None:
+                continue
+            if spot.rejected:
+                if self._debug:
+                    print(f"voicecoach: ignored {spot.heard!r}: {spot.rejected}", file=sys.stderr)
+                continue
+            self._inbox.put(CommandEvent(spot.command, source="voice", heard=spot.heard))
+
+    def _reopen(self) -> None:
+        restart = getattr(self.microphone, "restart", None)
+        try:
+            if restart is not None:
+                restart()
+            self.pipeline.recognizer.reset()
+        except MicrophoneError as e:
+            self._notice(f"could not reopen the microphone: {e.reason}")
+
+
+def open_listener(
+    settings: ListenSettings,
+    clock: RealClock,
+    inbox: Inbox,
+    log: SpeechLog,
+    notice: Callable[[str], None],
+) -> Listener:
+    """Open the microphone and the recognizer; ListenerUnavailable when voice cannot work."""
+    if settings.recognizer == "none":
+        raise ListenerUnavailable("voice commands are off (--recognizer none)")
+    try:
+        table = load_phrases(settings.language)
+    except ValueError as e:
+        raise ListenerUnavailable(str(e), "use --language en") from e
+    try:
+        mic = SoundDeviceMicrophone(settings.input_device)
+        mic.start()  # opening finds the rate the device really accepts
+    except MicrophoneError as e:
+        raise ListenerUnavailable(e.reason, e.fix) from e
+    try:
+        recognizer = make_recognizer(settings, mic.rate, table)
+    except RecognizerError as e:
+        mic.close()
+        raise ListenerUnavailable(e.reason, e.fix) from e
+    except ListenerUnavailable:
+        mic.close()
+        raise
+    where = f" from {mic.name}" if mic.name else ""
+    notice(f"voice commands: {recognizer.name}, {mic.rate} Hz{where}")
+    if recognizer.missing:
+        notice(
+            f"the model does not know {', '.join(recognizer.missing)}: phrases with these words"
+            " are off (voicecoach doctor)"
+        )
+    spotter = Spotter(table, playing=log.overlapping, settings=SpotSettings())
+    mic.close()  # start() reopens it, so audio from start-up is not queued up meanwhile
+    return Listener(mic, Pipeline(recognizer, spotter), clock, inbox, notice)

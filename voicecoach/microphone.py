@@ -1,0 +1,151 @@
+"""The microphone edge: a Protocol, and its sounddevice (PortAudio) adapter."""
+
+from __future__ import annotations
+
+import queue
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+#: Chunk length handed to the recognizer: short enough for fast partials, long enough that a
+#: Raspberry Pi is not woken up too often.
+CHUNK_SECONDS = 0.03
+#: Rates tried when the device's own default rate is refused.
+FALLBACK_RATES = (48000, 44100, 16000, 32000, 22050, 8000)
+#: Chunks kept when the reader falls behind (about 6 s); beyond that, audio is dropped.
+QUEUE_CHUNKS = 200
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A block of 16-bit mono samples and when its last sample was captured."""
+
+    pcm: bytes
+    """Little-endian int16 mono samples."""
+    captured: float
+    """time.monotonic() when the callback received it (end of the block, plus driver delay)."""
+
+
+class MicrophoneError(Exception):
+    """The microphone could not be opened; `fix` says what to do."""
+
+    def __init__(self, reason: str, fix: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.fix = fix
+
+
+class Microphone(Protocol):
+    """A live source of Chunks at a fixed rate."""
+
+    name: str
+    """Device name, for messages."""
+    rate: int
+    """Samples a second, the device's own: the recognizer is told this rate."""
+    latency: float
+    """Seconds between a sound reaching the device and its chunk arriving (input latency)."""
+    overflows: int
+    """Blocks lost so far (driver overflow or a full queue)."""
+
+    def start(self) -> None:
+        """Start capturing."""
+        ...
+
+    def read(self, timeout: float) -> Chunk | None:
+        """The next chunk, or None when none arrived within `timeout` seconds."""
+        ...
+
+    def close(self) -> None:
+        """Stop capturing and release the device."""
+        ...
+
+
+class SoundDeviceMicrophone:
+    """PortAudio input through sounddevice, opened at the device's default rate."""
+
+    def __init__(self, device: str | int | None = None) -> None:
+        try:
+            import sounddevice as sd
+        except (ImportError, OSError) as e:
+            raise MicrophoneError(
+                f"sounddevice/PortAudio is not available ({e})",
+                "install it: sudo apt-get install libportaudio2, then scripts/setup",
+            ) from e
+        self._sd: Any = sd
+        self.device = device
+        try:
+            info = sd.query_devices(device, "input")
+        except (ValueError, sd.PortAudioError) as e:
+            what = f"no input device {device!r}" if device is not None else "no microphone"
+            raise MicrophoneError(
+                f"{what} ({e})",
+                "plug in a microphone or choose one with --input-device (see voicecoach doctor)",
+            ) from e
+        self.name = str(info["name"])
+        self._default_rate = int(info["default_samplerate"] or 16000)
+        self.rate = self._default_rate
+        self.latency = 0.0
+        self.overflows = 0
+        self._queue: queue.Queue[Chunk] = queue.Queue(maxsize=QUEUE_CHUNKS)
+        self._stream: Any = None
+        self._lock = threading.Lock()
+
+    def _callback(self, indata: Any, frames: int, time_info: Any, status: Any) -> None:
+        # Runs on PortAudio's thread: copy and enqueue, nothing else.
+        if status.input_overflow:
+            self.overflows += 1
+        try:
+            self._queue.put_nowait(Chunk(bytes(indata), time.monotonic()))
+        except queue.Full:
+            self.overflows += 1
+
+    def start(self) -> None:
+        with self._lock:
+            if self._stream is not None:
+                return
+            errors = []
+            for rate in dict.fromkeys((self._default_rate, *FALLBACK_RATES)):
+                try:
+                    stream = self._sd.RawInputStream(
+                        samplerate=rate,
+                        blocksize=int(rate * CHUNK_SECONDS),
+                        device=self.device,
+                        channels=1,
+                        dtype="int16",
+                        latency="low",
+                        callback=self._callback,
+                    )
+                    stream.start()
+                except self._sd.PortAudioError as e:
+                    errors.append(f"{rate} Hz: {e}")
+                    continue
+                self._stream, self.rate = stream, rate
+                self.latency = float(stream.latency)
+                return
+            raise MicrophoneError(
+                f"{self.name} refused every rate ({'; '.join(errors)})",
+                "check that no other program holds the microphone (voicecoach doctor)",
+            )
+
+    def read(self, timeout: float) -> Chunk | None:
+        try:
+            return self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def restart(self) -> None:
+        """Close and reopen the stream (the watchdog's remedy for a stalled device)."""
+        self.close()
+        self.start()
+
+    def close(self) -> None:
+        with self._lock:
+            stream, self._stream = self._stream, None
+        if stream is not None:
+            try:
+                stream.stop()
+                stream.close()
+            except self._sd.PortAudioError as e:
+                print(f"voicecoach: closing the microphone: {e}", file=sys.stderr)

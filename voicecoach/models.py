@@ -1,0 +1,201 @@
+"""Speech models: where they live, finding one, and `voicecoach model download`."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import stat
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+import zipfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+MODEL_NAME = "vosk-model-small-en-us-0.15"
+DEFAULT_URL = f"https://alphacephei.com/vosk/models/{MODEL_NAME}.zip"
+#: alphacephei publishes no checksums: this is the SHA-256 of the official archive as fetched
+#: and agreed on by several independent projects (41,205,931 bytes). A changed file fails.
+DEFAULT_SHA256 = "30f26242c4eb449f948e42cb302dd7a686cb29a3423a8367f99ff41780942498"
+DEFAULT_SIZE = 41_205_931
+#: Source checkout's models/ (gitignored but for its README); absent in a wheel install.
+REPO_MODELS = Path(__file__).resolve().parent.parent / "models"
+CHUNK = 1 << 16
+
+Progress = Callable[[int, int], None]
+
+
+class DownloadError(Exception):
+    """The model could not be fetched or unpacked; the message says what to do."""
+
+
+def user_models_dir() -> Path:
+    """$XDG_DATA_HOME/voicecoach/models (default ~/.local/share/voicecoach/models)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "voicecoach" / "models"
+
+
+def default_models_dir() -> Path:
+    """Where a download goes: the checkout's models/ when there is one, else the XDG folder."""
+    return REPO_MODELS if REPO_MODELS.is_dir() else user_models_dir()
+
+
+def find_model(explicit: str | None = None, language: str = "en") -> Path | None:
+    """The vosk model to use: `explicit` (--model), $VOICECOACH_MODEL, else the first
+    vosk-model-* folder in models/ or the XDG folder, preferring one for `language`."""
+    for given in (explicit, os.environ.get("VOICECOACH_MODEL")):
+        if given:
+            return Path(given).expanduser()
+    found: list[Path] = []
+    for folder in (REPO_MODELS, user_models_dir()):
+        if folder.is_dir():
+            found += sorted(p for p in folder.glob("vosk-model-*") if p.is_dir())
+    for p in found:
+        if f"-{language}-" in p.name or p.name.endswith(f"-{language}"):
+            return p
+    # Official model names carry the language; an unlabelled one is a person's own choice.
+    return found[0] if found and language == "en" else None
+
+
+def download_model(
+    dest_dir: str | Path | None = None,
+    url: str = DEFAULT_URL,
+    sha256: str | None = DEFAULT_SHA256,
+    progress: Progress | None = None,
+    timeout: float = 30.0,
+) -> Path:
+    """Fetch a zipped model into `dest_dir` (resuming a partial download), check its SHA-256,
+    unpack it safely and return the model folder. Raises DownloadError."""
+    dest = Path(dest_dir) if dest_dir is not None else default_models_dir()
+    dest.mkdir(parents=True, exist_ok=True)
+    name = Path(url.split("?")[0]).name or "model.zip"
+    archive = dest / name
+    part = dest / (name + ".part")
+    if not archive.is_file():
+        _fetch(url, part, progress, timeout)
+        part.replace(archive)
+    if sha256:
+        digest = _sha256(archive)
+        if digest != sha256.lower():
+            archive.unlink()
+            raise DownloadError(
+                f"{name}: SHA-256 is {digest}, expected {sha256}; the file was deleted, run again"
+            )
+    folder = safe_extract(archive, dest)
+    archive.unlink()
+    return folder
+
+
+def _fetch(url: str, part: Path, progress: Progress | None, timeout: float) -> None:
+    have = part.stat().st_size if part.is_file() else 0
+    request = urllib.request.Request(url, headers={"User-Agent": "voicecoach"})
+    if have:
+        request.add_header("Range", f"bytes={have}-")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            if have and response.status != 206:
+                have = 0  # the server ignored Range: start over
+            length = response.headers.get("Content-Length")
+            total = have + int(length) if length else 0
+            with open(part, "ab" if have else "wb") as f:
+                done = have
+                while chunk := response.read(CHUNK):
+                    f.write(chunk)
+                    done += len(chunk)
+                    if progress:
+                        progress(done, total)
+    except urllib.error.HTTPError as e:
+        if e.code == 416 and have:
+            return  # already complete: the checksum decides
+        raise DownloadError(f"{url}: HTTP {e.code} {e.reason}. {manual_hint()}") from e
+    except (urllib.error.URLError, OSError, TimeoutError) as e:
+        reason = getattr(e, "reason", e)
+        raise DownloadError(f"cannot reach {url} ({reason}). {manual_hint()}") from e
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+def safe_extract(archive: Path, dest: Path) -> Path:
+    """Unpack a zip into `dest`, refusing members that would land outside it or are symlinks.
+    Returns the top-level folder it made (the model)."""
+    root = dest.resolve()
+    with zipfile.ZipFile(archive) as z:
+        members = z.infolist()
+        for m in members:
+            target = (root / m.filename).resolve()
+            if m.filename.startswith(("/", "\\")) or ".." in Path(m.filename).parts:
+                raise DownloadError(f"{archive.name}: refusing {m.filename!r} (leaves the folder)")
+            if target != root and root not in target.parents:
+                raise DownloadError(f"{archive.name}: refusing {m.filename!r} (leaves the folder)")
+            if stat.S_ISLNK(m.external_attr >> 16):
+                raise DownloadError(f"{archive.name}: refusing symlink {m.filename!r}")
+        tops = {Path(m.filename).parts[0] for m in members if Path(m.filename).parts}
+        # Unpack next to the target, then move into place, so a failure leaves no half model.
+        with tempfile.TemporaryDirectory(dir=root, prefix=".unpack-") as tmp:
+            z.extractall(tmp)
+            if len(tops) == 1 and (Path(tmp) / next(iter(tops))).is_dir():
+                top = next(iter(tops))
+                final = root / top
+                if final.exists():
+                    shutil.rmtree(final)
+                shutil.move(str(Path(tmp) / top), str(final))
+                return final
+            final = root / archive.stem
+            if final.exists():
+                shutil.rmtree(final)
+            shutil.move(tmp, str(final))
+            Path(tmp).mkdir()  # TemporaryDirectory cleans up a folder that must exist
+            return final
+
+
+def manual_hint() -> str:
+    """One line saying how to get the model by hand."""
+    return (
+        f"Offline? Get {MODEL_NAME}.zip from https://alphacephei.com/vosk/models on any computer"
+        f" and unzip it into {default_models_dir()}/"
+    )
+
+
+def progress_bar(done: int, total: int) -> None:
+    """A one-line progress bar on stderr."""
+    mb = done / 1e6
+    if total:
+        filled = int(30 * done / total)
+        line = f"\r[{'#' * filled}{'.' * (30 - filled)}] {mb:5.1f}/{total / 1e6:.1f} MB"
+    else:
+        line = f"\r{mb:5.1f} MB"
+    sys.stderr.write(line + ("\n" if total and done >= total else ""))
+    sys.stderr.flush()
+
+
+def run_model(argv: Sequence[str]) -> int:
+    """`voicecoach model download [DIR]` and `voicecoach model where`."""
+    args = list(argv)
+    if not args or args[0] not in ("download", "where"):
+        print("usage: voicecoach model download [DIR] | voicecoach model where", file=sys.stderr)
+        return 2
+    if args[0] == "where":
+        found = find_model()
+        print(found if found else f"no model; looked in {REPO_MODELS} and {user_models_dir()}")
+        return 0 if found else 1
+    dest = Path(args[1]) if len(args) > 1 else default_models_dir()
+    print(f"downloading {MODEL_NAME} (41 MB) into {dest}", file=sys.stderr)
+    try:
+        folder = download_model(dest, progress=progress_bar)
+    except DownloadError as e:
+        print(f"\nvoicecoach: {e}", file=sys.stderr)
+        return 1
+    print(f"model ready: {folder}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_model(sys.argv[1:]))

@@ -1,0 +1,179 @@
+"""The recognizer edge: a Protocol every speech engine adapter meets, and vocabulary helpers."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from voicecoach.phrases import UNKNOWN
+
+#: OpenFst file and symbol-table magic numbers (little endian int32).
+_FST_MAGIC = 2125659606
+_SYMTAB_MAGIC = 2125658996
+_FST_HAS_ISYMBOLS = 1
+
+
+@dataclass(frozen=True)
+class Hearing:
+    """What a recognizer thinks was said so far in the utterance under way."""
+
+    words: tuple[str, ...]
+    """Normalized words; anything that is not a phrase word is UNKNOWN ("[unk]")."""
+    final: bool
+    """True when the recognizer has closed the utterance: the next Hearing starts a new one."""
+    utterance: int
+    """Counter of utterances since start; changes when a new one begins."""
+    end: float
+    """Stream seconds of audio the recognizer has taken in so far."""
+
+
+class Recognizer(Protocol):
+    """Turns 16-bit mono PCM at a fixed rate into Hearings, chunk by chunk."""
+
+    name: str
+    """Engine and model, e.g. "vosk (vosk-model-small-en-us-0.15)"."""
+    rate: int
+    """Samples a second it was created for (the microphone's own rate)."""
+    missing: tuple[str, ...]
+    """Phrase words the model does not know (checked at start-up); those phrases never fire."""
+
+    def accept(self, pcm: bytes) -> Hearing:
+        """Take in the next chunk and return the current hypothesis."""
+        ...
+
+    def reset(self) -> None:
+        """Forget the utterance under way (e.g. after the microphone restarted)."""
+        ...
+
+    def close(self) -> None:
+        """Free the engine."""
+        ...
+
+
+class RecognizerError(Exception):
+    """A recognizer could not be created; `fix` says what to do about it."""
+
+    def __init__(self, reason: str, fix: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.fix = fix
+
+
+def to_words(text: str, known: Iterable[str]) -> tuple[str, ...]:
+    """Split recognizer output into words, mapping every word not in `known` to UNKNOWN."""
+    vocab = set(known)
+    out = []
+    for w in text.lower().split():
+        out.append(w if w in vocab else UNKNOWN)
+    return tuple(out)
+
+
+def model_vocabulary(model_dir: str | Path) -> set[str] | None:
+    """The words a kaldi/vosk model knows: graph/words.txt, else Gr.fst's symbol table.
+
+    Small vosk models often ship no words.txt, but their Gr.fst embeds the word list; None when
+    neither is there (the recognizer then reports the check as not possible).
+    """
+    root = Path(model_dir)
+    for words_txt in (root / "graph" / "words.txt", root / "words.txt"):
+        if words_txt.is_file():
+            with open(words_txt, encoding="utf-8", errors="replace") as f:
+                return {line.split()[0] for line in f if line.strip()}
+    for fst in (root / "graph" / "Gr.fst", root / "graph" / "HCLG.fst"):
+        if fst.is_file():
+            words = fst_input_symbols(fst)
+            if words is not None:
+                return words
+    return None
+
+
+def fst_input_symbols(path: str | Path) -> set[str] | None:
+    """Input symbols embedded in an OpenFst binary file's header, or None if it has none."""
+    with open(path, "rb") as f:
+
+        def i32() -> int:
+            return int(struct.unpack("<i", f.read(4))[0])
+
+        def i64() -> int:
+            return int(struct.unpack("<q", f.read(8))[0])
+
+        def text() -> str:
+            n = i32()
+            if not 0 <= n < 1 << 20:
+                raise ValueError("bad string length")
+            return f.read(n).decode("utf-8", errors="replace")
+
+        try:
+            if i32() != _FST_MAGIC:
+                return None
+            text(), text()  # fst type, arc type
+            i32()  # version
+            flags = i32()
+            f.read(8 + 8 + 8 + 8)  # properties, start state, number of states and arcs
+            if not flags & _FST_HAS_ISYMBOLS or i32() != _SYMTAB_MAGIC:
+                return None
+            text()  # table name
+            i64()  # available key
+            size = i64()
+            words = set()
+            for _ in range(size):
+                words.add(text())
+                i64()
+            return words
+        except (struct.error, ValueError):
+            return None
+
+
+def unknown_symbol(vocabulary: set[str] | None) -> str:
+    """The model's own word for "not a phrase": "[unk]" in official models, "<UNK>" in others."""
+    if vocabulary is None or UNKNOWN in vocabulary:
+        return UNKNOWN
+    for candidate in ("<UNK>", "<unk>"):
+        if candidate in vocabulary:
+            return candidate
+    return UNKNOWN
+
+
+class QuietMeter:
+    """Trailing quiet in a stream: 10 ms frames more than `margin_db` above a tracked noise floor
+    count as sound. The floor follows the quietest frames down at once and rises slowly, so a
+    fan or a TV becomes the new "quiet" within seconds while speech never does.
+    """
+
+    def __init__(self, rate: int, margin_db: float = 8.0, rise_db_per_s: float = 3.0) -> None:
+        self.rate = rate
+        self.margin_db = margin_db
+        self._rise = rise_db_per_s / 100.0
+        self._frame = max(1, rate // 100)
+        self._pending = b""
+        self._floor: float | None = None
+        self._quiet_frames = 0
+
+    @property
+    def quiet(self) -> float:
+        """Seconds of quiet at the end of what was fed so far."""
+        return self._quiet_frames / 100.0
+
+    def feed(self, pcm: bytes) -> float:
+        """Take in a chunk of 16-bit mono PCM; return the trailing quiet in seconds."""
+        import numpy as np
+
+        data = self._pending + pcm
+        n = len(data) // (2 * self._frame)
+        self._pending = data[n * 2 * self._frame :]
+        if n == 0:
+            return self.quiet
+        x = np.frombuffer(data[: n * 2 * self._frame], dtype=np.int16).astype(np.float32)
+        energy = 10.0 * np.log10(np.mean(x.reshape(n, self._frame) ** 2, axis=1) + 1.0)
+        for e in energy.tolist():
+            # A digital-silence floor would make the faintest hiss "speech": never below 20 dB.
+            e = max(e, 20.0)
+            self._floor = e if self._floor is None or e < self._floor else self._floor + self._rise
+            if e > self._floor + self.margin_db:
+                self._quiet_frames = 0
+            else:
+                self._quiet_frames += 1
+        return self.quiet

@@ -1,0 +1,190 @@
+"""pocketsphinx adapter: the English model its wheel ships, so a fresh install listens at once.
+
+Recognition is restricted to a tiny n-gram model built at start-up from the command phrases
+(pocketsphinx's lexicon-tree search runs it at ~5% of a core; a JSGF grammar with a word loop
+costs ten times that). A few *filler* words, common English words, soak up speech that is not
+a command the way vosk's "[unk]" does; more of them make running speech safer but commands less
+accurate, so their number is a setting. pocketsphinx's own endpointer (a VAD) cuts the stream
+into utterances; the partial hypothesis is read after every chunk.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Any
+
+from voicecoach.phrases import PhraseTable
+from voicecoach.recognizer import Hearing, RecognizerError, to_words
+
+#: How many FILLERS go into the language model (measured: see benchmarks/bench_listen.py).
+DEFAULT_FILLERS = 20
+#: Silence (s) after which an utterance that heard no speech is restarted, to bound its cost.
+IDLE_SECONDS = 5.0
+#: Input peak (int16) the gain control aims at, its largest gain and per-chunk peak decay.
+TARGET_PEAK = 3500.0
+#: Assume a loud microphone until heard otherwise: attenuating a quiet one costs less.
+LOUD_PEAK = 16000.0
+MAX_GAIN = 4.0
+RELEASE = 0.9995
+#: Standard deviation (int16) of the noise floor added under the input.
+NOISE_FLOOR = 30.0
+#: How much likelier a command phrase is than one filler word.
+PHRASE_WEIGHT = 30
+
+#: Frequent English words that are not command words: the grammar's "anything else".
+FILLERS = """
+the a an and of to in is was for are with as i his they be at have this from or had by word
+but not all were we when your can there use each which do how their if will up other about out
+many then them these so some her would make like him into time has look two more write see
+number way could people my than first water been call who its now find long down day did get
+come made may part over new sound take only little work know place year live me give most very
+after thing our just name good man think great where through much before line right too mean
+old any same tell boy follow came want show also around form small set put end does another well
+large must big even such because turn here why ask went men read need land different home us
+move try kind hand picture change off play spell air away animal house point page letter mother
+answer found study still learn should world high every near add food between own below country
+plant last school father keep tree never start city earth eye light thought head under story saw
+left few while along might close something seem hard open example begin life always those both
+paper together got group often run important until children side feet car mile night walk white
+sea began grow took river carry state once book hear without second later miss idea enough eat
+face watch far really almost let above girl sometimes mountain cut young talk soon list song
+being leave family body music color sun question fish area mark dog horse problem complete room
+knew since ever piece told usually friends easy heard order red door sure become top ship across
+today during short better best however low hours black whole measure remember early listen wind
+rock space covered fast several himself toward step morning passed true hundred against pattern
+table north slowly money map farm pulled draw voice seen cold cried plan notice south sing war
+ground fall king town unit figure certain field travel wood fire upon knee leg muscle stretch
+""".split()
+
+
+class SphinxRecognizer:
+    """Grammar-restricted pocketsphinx on a live stream, at the microphone's own rate."""
+
+    def __init__(
+        self,
+        rate: int,
+        table: PhraseTable,
+        sections: tuple[str, ...] = (),
+        fillers: int = DEFAULT_FILLERS,
+    ) -> None:
+        try:
+            from pocketsphinx import Decoder, Endpointer, get_model_path
+            from pocketsphinx.lm import ArpaBoLM
+        except ImportError as e:
+            raise RecognizerError(
+                f"pocketsphinx is not installed ({e})", "run scripts/setup to install it"
+            ) from e
+        if not table.pocketsphinx:
+            raise RecognizerError(
+                f"pocketsphinx has no {table.name} model",
+                f"use vosk and a {table.name} model ({table.vosk_model or 'alphacephei.com/vosk'})",
+            )
+        model = get_model_path("en-us")
+        self.rate = rate
+        self.name = "pocketsphinx (en-us, bundled)"
+        self._words = set(table.words(sections))
+        try:
+            self._decoder: Any = Decoder(
+                hmm=f"{model}/en-us",
+                dict=f"{model}/cmudict-en-us.dict",
+                samprate=float(rate),
+                # No default (large) language model: ours replaces it, and it costs 40 MB.
+                lm=None,
+                # Digital silence (a muted or virtual device) wrecks the noise and mean
+                # estimates; half a bit of noise is what any real microphone adds anyway.
+                dither=True,
+                loglevel="FATAL",
+            )
+        except (RuntimeError, ValueError) as e:
+            raise RecognizerError(f"pocketsphinx did not start: {e}") from e
+        self.missing = tuple(w for w in sorted(self._words) if not self._decoder.lookup_word(w))
+        phrases = [
+            p for p in table.phrases(sections) if not any(w in self.missing for w in p.split())
+        ]
+        extra = [w for w in FILLERS if w not in self._words and self._decoder.lookup_word(w)]
+        corpus = "\n".join(phrases * PHRASE_WEIGHT + extra[:fillers]) + "\n"
+        lm = ArpaBoLM(text=corpus, add_start=True)
+        lm.compute()
+        fd, path = tempfile.mkstemp(prefix="voicecoach-", suffix=".arpa")
+        os.close(fd)
+        try:
+            lm.write_file(path)
+            self._decoder.add_lm_file("commands", path)
+        finally:
+            os.unlink(path)
+        self._decoder.activate_search("commands")
+        # The VAD works on whole frames of its own size; partial chunks wait in _pending.
+        self._endpointer: Any = Endpointer(window=0.3, ratio=0.9, sample_rate=rate)
+        self._frame = int(self._endpointer.frame_bytes)
+        self._pending = b""
+        self._in_utt = False
+        self._utt_samples = 0
+        self._peak = LOUD_PEAK
+        import numpy as np
+
+        self._rng = np.random.default_rng(0)
+        self._utterance = 0
+        self._samples = 0
+        self._words_now: tuple[str, ...] = ()
+
+    def _level(self, pcm: bytes) -> bytes:
+        """Automatic gain: pocketsphinx's model misreads loud input ("pause" at full scale),
+        so loud peaks are brought down to TARGET_PEAK: instant attack, slow release."""
+        import numpy as np
+
+        x = np.frombuffer(pcm, dtype=np.int16).astype(np.float64)
+        if x.size == 0:
+            return pcm
+        peak = float(np.max(np.abs(x)))
+        self._peak = max(peak, self._peak * RELEASE, TARGET_PEAK / MAX_GAIN)
+        gain = TARGET_PEAK / self._peak
+        # A floor of faint noise, like any real room: over digitally clean silence the
+        # model's noise removal misreads words (measured: "pause" became "hold").
+        x = x * gain + self._rng.normal(0.0, NOISE_FLOOR, x.size)
+        return bytes(np.clip(x, -32768, 32767).astype(np.int16).tobytes())
+
+    def accept(self, pcm: bytes) -> Hearing:
+        self._samples += len(pcm) // 2
+        self._pending += self._level(pcm)
+        final = False
+        while len(self._pending) >= self._frame:
+            frame, self._pending = self._pending[: self._frame], self._pending[self._frame :]
+            # The decoder hears everything, silence too: started only when the VAD triggers
+            # (0.3 s into speech) it would lag a short command by that much.
+            if not self._in_utt:
+                self._decoder.start_utt()
+                self._in_utt, self._utt_samples = True, 0
+            self._decoder.process_raw(frame, False, False)
+            self._utt_samples += len(frame) // 2
+            was = self._endpointer.in_speech
+            self._endpointer.process(frame)
+            ended = was and not self._endpointer.in_speech
+            idle = not self._endpointer.in_speech and self._utt_samples > IDLE_SECONDS * self.rate
+            if ended or idle:
+                self._decoder.end_utt()
+                self._in_utt = False
+                if ended:
+                    final = True
+                    break
+                self._utterance += 1
+        if self._in_utt or final:
+            hyp = self._decoder.hyp()
+            self._words_now = to_words(hyp.hypstr if hyp is not None else "", self._words)
+        hearing = Hearing(self._words_now, final, self._utterance, self._samples / self.rate)
+        if final:
+            self._utterance += 1
+            self._words_now = ()
+        return hearing
+
+    def reset(self) -> None:
+        if self._in_utt:
+            self._decoder.end_utt()
+        self._in_utt = False
+        self._pending = b""
+        self._words_now = ()
+        self._utterance += 1
+
+    def close(self) -> None:
+        self.reset()
+

@@ -1,0 +1,149 @@
+"""Deciding when what the recognizer hears is a command: stable partials, isolation, echoes.
+
+Pure logic over Hearings, so it is tested with scripted hypotheses. The rules:
+
+* A command is the phrase at the end of the current hypothesis. It fires once that tail has
+  stayed the same for `hold` seconds of audio (a *stable partial*) and the audio has gone quiet
+  for `quiet` seconds, or when the recognizer closes the utterance, whichever is first: no
+  waiting for the recognizer's end-of-utterance silence (0.3-0.5 s).
+* It must start the utterance (nothing heard before it), and only one command fires per
+  utterance: running speech ("pain in the back of your knee") has words around the phrase and
+  no quiet after it, a command has silence on both sides.
+* Exception, barge-in: while the coach is speaking its voice fills the utterance, so "pause"
+  and "stop" may fire after other words, as long as the coach is not saying that word then.
+* Never a phrase the coach was saying at that moment (see echo.py), isolated or not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from voicecoach.commands import Command
+from voicecoach.echo import EchoSettings, coach_speaking, echo_of
+from voicecoach.phrases import PhraseTable
+from voicecoach.recognizer import Hearing
+from voicecoach.speaker import Utterance
+
+#: Session seconds -> the coach's clips overlapping [t0, t1] (SpeechLog.overlapping).
+Playing = Callable[[float, float, float], Sequence[Utterance]]
+#: Rough length of a spoken word, to place a heard phrase in time (vosk gives no partial times).
+WORD_SECONDS = 0.4
+
+
+@dataclass(frozen=True)
+class SpotSettings:
+    """Tuning of the spotter (defaults measured by benchmarks/bench_listen.py)."""
+
+    hold: float = 0.06
+    """Seconds a command phrase must stay the tail of the partial hypothesis before it fires."""
+    quiet: float = 0.12
+    """Seconds of quiet after the phrase that show it was said on its own."""
+    barge_hold: float = 0.25
+    """While the coach speaks there is no quiet: the tail must stay this long instead."""
+    barge_in: tuple[str, ...] = ("pause", "stop")
+    """Phrases that may fire after other words while the coach is speaking (interrupting it);
+    few, because any phrase the coach's voice is misheard as would fire too."""
+    echo: EchoSettings = EchoSettings()
+    """How heard words are matched against the coach's clips."""
+
+
+@dataclass(frozen=True)
+class Spot:
+    """A command the spotter decided on, or a phrase it turned down, with why."""
+
+    command: Command
+    """The command the phrase asks for."""
+    heard: str
+    """The words of the phrase as heard."""
+    t0: float
+    """Estimated session time (s) the phrase started."""
+    t1: float
+    """Session time (s) of the audio when it was decided."""
+    rejected: str = ""
+    """Empty when it fires; else the reason it did not ("echo: ...", "not isolated")."""
+
+
+class Spotter:
+    """Feeds on Hearings and says when a command fires; one per audio stream."""
+
+    def __init__(
+        self,
+        table: PhraseTable,
+        playing: Playing | None = None,
+        settings: SpotSettings = SpotSettings(),
+    ) -> None:
+        self.table = table
+        self.settings = settings
+        self._playing = playing
+        self._utterance = -1
+        # A phrase at index _start is said on its own (-1: none can be); before _decided: done.
+        self._start = 0
+        self._decided = 0
+        self._candidate: tuple[int, Command] | None = None
+        self._since = 0.0
+        # Recognizers re-segment the final result; one command fires once per utterance.
+        self._fired: set[Command] = set()
+
+    def feed(self, hearing: Hearing, quiet: float = 0.0, offset: float = 0.0) -> Spot | None:
+        """Look at the latest Hearing; `quiet` is the trailing quiet (s) in the audio so far and
+        `offset` turns stream seconds into session seconds.
+
+        Returns a Spot when a phrase was decided on, fired or turned down; None otherwise.
+        """
+        if hearing.utterance != self._utterance:
+            self._new_utterance(hearing.utterance)
+        spot = self._decide(hearing, quiet, offset)
+        if hearing.final:
+            # The next Hearing belongs to a new utterance, whatever its counter says.
+            self._new_utterance(-1)
+        return spot
+
+    def _new_utterance(self, counter: int) -> None:
+        self._utterance, self._start, self._decided = counter, 0, 0
+        self._candidate = None
+        self._fired = set()
+
+    def _decide(self, hearing: Hearing, quiet: float, offset: float) -> Spot | None:
+        words = hearing.words
+        tail = self.table.match_tail(words[self._decided :])
+        if tail is None:
+            self._candidate = None
+            return None
+        command, n = tail
+        first = len(words) - n
+        key = (first, command)
+        if key != self._candidate:
+            self._candidate, self._since = key, hearing.end
+        held = hearing.end - self._since + 1e-9
+        isolated = first == self._start
+        if not hearing.final:
+            if isolated and (held < self.settings.hold or quiet < self.settings.quiet):
+                return None
+            if not isolated and held < self.settings.barge_hold:
+                return None
+        # Decided, one way or the other: never look at these words again in this utterance.
+        self._decided = len(words)
+        self._candidate = None
+        phrase = words[first:]
+        t1 = offset + hearing.end
+        t0 = offset + self._since - WORD_SECONDS * n
+        spot = Spot(command, " ".join(phrase), t0, t1)
+        playing = list(self._playing(t0, t1, self.settings.echo.margin)) if self._playing else []
+        echo = echo_of(phrase, t0, t1, playing, self.settings.echo)
+        if echo is not None:
+            return _reject(spot, f"echo of the coach saying {echo.text!r}")
+        if not isolated:
+            speaking = coach_speaking(t0, t1, playing, self.settings.echo)
+            if not (" ".join(phrase) in self.settings.barge_in and speaking):
+                return _reject(spot, "not isolated: other words came before it")
+        if command in self._fired:
+            return _reject(spot, "already fired in this utterance")
+        self._fired.add(command)
+        # Anything after a command in the same utterance is not said on its own.
+        self._start = -1
+        return spot
+
+
+def _reject(spot: Spot, reason: str) -> Spot:
+    return Spot(spot.command, spot.heard, spot.t0, spot.t1, rejected=reason)

@@ -1,0 +1,93 @@
+"""vosk adapter, the primary recognizer: a kaldi model restricted to the command phrases."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from voicecoach.phrases import PhraseTable
+from voicecoach.recognizer import (
+    Hearing,
+    RecognizerError,
+    model_vocabulary,
+    to_words,
+    unknown_symbol,
+)
+
+
+def model_label(model_dir: str | Path) -> str:
+    """A model's name for messages: its folder, or the package around a folder called "model"."""
+    path = Path(model_dir).resolve()
+    return path.parent.name if path.name == "model" else path.name
+
+
+class VoskRecognizer:
+    """vosk with a grammar of the phrases plus the model's unknown word, on a live stream.
+
+    The grammar keeps speech that is not a command as "[unk]" instead of forcing it onto the
+    nearest phrase. Word timings are off on purpose: in vosk 0.3.45 `SetPartialWords` leaves
+    partial results empty when a grammar is set, and partials are what makes it fast.
+    """
+
+    def __init__(
+        self, model_dir: str | Path, rate: int, table: PhraseTable, sections: tuple[str, ...] = ()
+    ) -> None:
+        try:
+            import vosk
+        except ImportError as e:
+            raise RecognizerError(f"vosk is not installed ({e})", "run scripts/setup") from e
+        root = Path(model_dir)
+        if not (root / "am").is_dir() and not (root / "conf").is_dir():
+            raise RecognizerError(
+                f"{root} is not a vosk model folder (no am/ or conf/ inside)",
+                "point --model at the folder that holds am/, conf/ and graph/",
+            )
+        vosk.SetLogLevel(-1)
+        vocabulary = model_vocabulary(root)
+        self.vocabulary_checked = vocabulary is not None
+        self.missing = tuple(
+            w for w in table.words(sections) if vocabulary is not None and w not in vocabulary
+        )
+        phrases = [
+            p for p in table.phrases(sections) if not any(w in self.missing for w in p.split())
+        ]
+        if not phrases:
+            raise RecognizerError(
+                f"the model {model_label(root)} knows none of the {table.name} phrases",
+                f"use a {table.name} model, e.g. {table.vosk_model}",
+            )
+        self._unk = unknown_symbol(vocabulary)
+        self.rate = rate
+        self.name = f"vosk ({model_label(root)})"
+        self._words = set(table.words(sections))
+        try:
+            self._model: Any = vosk.Model(str(root))
+        except Exception as e:  # vosk raises a bare Exception when kaldi refuses the files
+            raise RecognizerError(f"vosk could not load {root}: {e}") from e
+        self._grammar = json.dumps([*phrases, self._unk], ensure_ascii=False)
+        self._rec: Any = vosk.KaldiRecognizer(self._model, float(rate), self._grammar)
+        self._utterance = 0
+        self._samples = 0
+
+    def accept(self, pcm: bytes) -> Hearing:
+        self._samples += len(pcm) // 2
+        end = self._samples / self.rate
+        if self._rec.AcceptWaveform(pcm):
+            text = json.loads(self._rec.Result()).get("text", "")
+            hearing = Hearing(self._to_words(text), True, self._utterance, end)
+            self._utterance += 1
+            return hearing
+        text = json.loads(self._rec.PartialResult()).get("partial", "")
+        return Hearing(self._to_words(text), False, self._utterance, end)
+
+    def _to_words(self, text: str) -> tuple[str, ...]:
+        return to_words(text.replace(self._unk, " [unk] "), self._words)
+
+    def reset(self) -> None:
+        self._rec.Reset()
+        self._utterance += 1
+
+    def close(self) -> None:
+        self._rec = None
+        self._model = None
