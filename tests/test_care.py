@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
@@ -10,6 +9,7 @@ import sys
 from engine_kit import routine
 
 from voicecoach.care import Care
+from voicecoach.cli import parser
 from voicecoach.clock import VirtualClock
 from voicecoach.commands import Command, CommandEvent, Inbox
 from voicecoach.events import EventLog
@@ -25,7 +25,7 @@ def build(tmp_path, answers, no_check=False, can_answer=True):
         inbox.schedule(CommandEvent(ev[0], source=ev[1], heard=ev[2], at=at))
     log = EventLog(clock.now, clock.wall)
     speaker = CaptionSpeaker(clock.now, report=log.said)
-    args = argparse.Namespace(no_check=no_check, level=None, data_dir=str(tmp_path))
+    args = parser().parse_args(["--data-dir", str(tmp_path)] + (["--no-check"] if no_check else []))
     care = Care(args, clock, speaker, inbox, log, NullView(), lambda t: None, can_answer)
     return care, clock, speaker, inbox, log
 
@@ -92,3 +92,8 @@ def test_cli_first_run_unattended_reads_flags_then_runs(tmp_path):
     assert ev[-1]["completed"] is True
     stored = HistoryStore(tmp_path / "history.db").sessions()
     assert len(stored) == 1 and stored[0].status == "completed"
+
+
+def test_stop_during_a_question_aborts_the_dialogue(tmp_path):
+    care, *_ = build(tmp_path, [(45.0, (Command.STOP, "key", "q"))])
+    assert care.before(routine("calf")) is None and care.aborted

@@ -73,6 +73,8 @@ def test_python_dash_m_and_list_and_help():
     (["--side", "middle"], "invalid choice"),
     (["--exercise", "calf", "--routine", "back-of-knee"], "cannot be used together"),
     (["--routine-file", "/nonexistent.toml"], "no such file"),
+    (["--exercise", "calf", "--clock", "virtual", "--no-voice", "--no-check",
+      "--events", "/nonexistent/dir/e.jsonl"], "cannot write events to /nonexistent/dir"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args, message):
     r = vc(*args)
@@ -112,6 +114,16 @@ def test_routine_file_runs(tmp_path):
     ev = load(events)
     assert [e["exercise"] for e in ev if e.get("change") == "exercise"] == ["wall-sit", "calf"]
     assert [e["seconds"] for e in ev if e.get("change") == "hold"] == [5.0, 5.0, 4.0]
+
+
+def test_a_file_of_exercises_only_runs_those_exercises(tmp_path):
+    f = tmp_path / "mine.toml"
+    f.write_text(GOOD.split("[[routine]]")[0])
+    events = tmp_path / "e.jsonl"
+    r = vc("--routine-file", str(f), "--clock", "virtual", "--no-voice", "--no-check",
+           "--events", str(events))
+    assert r.returncode == 0, r.stderr
+    assert [e["exercise"] for e in load(events) if e.get("change") == "exercise"] == ["wall-sit"]
 
 
 @pytest.mark.parametrize("text, where", [

@@ -8,7 +8,11 @@ import pytest
 from engine_kit import counts_after, make, of, routine, states
 
 from voicecoach import words
-from voicecoach.commands import Command
+from voicecoach.clock import VirtualClock
+from voicecoach.commands import Command, CommandEvent, Inbox
+from voicecoach.events import EventLog
+from voicecoach.session import Session
+from voicecoach.speaker import CaptionSpeaker
 
 
 def hold_windows(events):
@@ -221,3 +225,54 @@ def test_pause_during_instruction_replays_that_sentence_on_resume():
     session.run()
     same = of(log.events, "say", text=first["text"])
     assert len(same) == 2 and same[1]["t"] > mid + 5
+
+
+def test_pain_while_paused_asks_and_skips_the_exercise():
+    h = _first_hold()
+    asked = []
+    session, log = make(routine("back-of-knee", sets=1),
+                        [(h + 2, Command.PAUSE), (h + 5, Command.PAIN)])
+    session.on_pain = lambda s: asked.append(s.current_exercise) or "skip"
+    assert session.run() is True
+    assert asked == ["massage"] and states(log.events, "pain")
+    assert [e["exercise"] for e in states(log.events, "exercise")][:2] == ["massage", "hamstring"]
+
+
+def test_pain_answer_stop_ends_the_session_at_once():
+    h = _first_hold()
+    session, log = make(routine("back-of-knee", sets=1), [(h + 2, Command.PAIN)])
+    session.on_pain = lambda s: "stop"
+    assert session.run() is False
+    assert session.stopped_by == "pain"
+    assert [e["exercise"] for e in states(log.events, "exercise")] == ["massage"]
+
+
+def test_pain_then_carry_on_continues_the_count():
+    h = _first_hold("calf")
+    session, log = make(routine("calf"), [(h + 3.5, Command.PAIN)])
+    session.on_pain = lambda s: "continue"
+    assert session.run() is True
+    counts = [c["text"] for c in counts_after(log.events, h, h + 30)][:20]
+    assert counts == [words.number(n) for n in range(1, 21)]
+
+
+class LeadSpeaker(CaptionSpeaker):
+    lead = 0.3  # like the audio speaker: words are handed over ahead of their deadline
+
+
+def test_with_a_lead_states_fire_on_the_deadline_once_even_if_paused_in_the_lead():
+    clock = VirtualClock()
+    rt = routine("leg-raise", sets=1)
+    probe, plog = make(rt)
+    probe.run()
+    rep2 = states(plog.events, "rep")[1]["t"]
+    inbox = Inbox()
+    for at, cmd in [(rep2 - 0.1, Command.PAUSE), (rep2 + 3, Command.RESUME)]:
+        inbox.schedule(CommandEvent(cmd, source="script", at=at))
+    log = EventLog(clock.now, clock.wall)
+    session = Session(rt, clock, LeadSpeaker(clock.now, report=log.said), inbox, log)
+    assert session.run() is True
+    reps = states(log.events, "rep")
+    assert [r["rep"] for r in reps] == list(range(1, 11))
+    ts = [e["t"] for e in log.events if e["event"] == "state"]
+    assert ts == sorted(ts)

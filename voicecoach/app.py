@@ -19,15 +19,24 @@ from voicecoach.speaker import CaptionSpeaker, Speaker, SpeechLog
 
 
 class Notices:
-    """One-line diagnostics on stderr, each said once."""
+    """One-line diagnostics, each said once: on stderr, and on the screen once there is one."""
 
     def __init__(self) -> None:
         self.seen: set[str] = set()
+        self.view: View | None = None
 
     def __call__(self, text: str) -> None:
-        if text not in self.seen:
-            self.seen.add(text)
+        if text in self.seen:
+            return
+        self.seen.add(text)
+        if self.view is not None:
+            self.view.notice(text)
+        else:
             print(f"voicecoach: {text}", file=sys.stderr, flush=True)
+
+
+class BadInput(Exception):
+    """A value from the person (option, file, config) that cannot be used: one line, exit 2."""
 
 
 def open_events(path: str | None) -> IO[str] | None:
@@ -36,7 +45,7 @@ def open_events(path: str | None) -> IO[str] | None:
     try:
         return open(path, "w", encoding="utf-8")  # noqa: SIM115 - closed by run_session
     except OSError as exc:
-        raise SystemExit(f"voicecoach: cannot write events to {path}: {exc.strerror}") from None
+        raise BadInput(f"cannot write events to {path}: {exc.strerror}") from None
 
 
 def make_speaker(args: argparse.Namespace, clock: Clock, log: EventLog, speech: SpeechLog,
@@ -60,7 +69,7 @@ def make_speaker(args: argparse.Namespace, clock: Clock, log: EventLog, speech: 
     except SpeakerUnavailable as exc:
         notice(f"no voice: {exc.reason}; showing captions. To fix: {exc.fix}")
     except ValueError as exc:
-        raise SystemExit(f"voicecoach: {exc}") from None
+        raise BadInput(str(exc)) from None
     return captions
 
 
@@ -113,52 +122,55 @@ def stop_on_signals(inbox: Inbox) -> Iterator[list[int]]:
 
 
 def run_session(args: argparse.Namespace, routine: Routine) -> int:
-    notice = Notices()
-    clock: Clock = VirtualClock() if args.clock == "virtual" else RealClock(args.speed)
+    """Build every edge, run the session, and always put the terminal back."""
     inbox = Inbox()
-    stream = open_events(args.events)
-    log = EventLog(clock.now, clock.wall, stream)
-    speech = SpeechLog()
-    speaker = make_speaker(args, clock, log, speech, notice)
-    listener = make_listener(args, clock, inbox, speech, notice)
-    keyboard = None
-    if not clock.virtual:
-        from voicecoach.keyboard import Keyboard
-
-        if Keyboard.available():
-            keyboard = Keyboard(inbox)
-    view = make_view(args, keys=keyboard is not None)
-    from voicecoach.care import EXIT_RED_FLAG, Care
-
-    care = Care(args, clock, speaker, inbox, log, view, notice,
-                can_answer=keyboard is not None or listener is not None)
-    interrupted: list[int] = []
-    status = 0
     try:
         with stop_on_signals(inbox) as interrupted:
-            if keyboard is not None:
-                keyboard.start()
-            if listener is not None:
-                listener.start()
-            checked = care.before(routine)
-            if checked is None:
-                status = EXIT_RED_FLAG
-            else:
-                session = Session(checked, clock, speaker, inbox, log, view, care.on_pain)
-                try:
-                    session.run()
-                finally:
-                    if not interrupted:
-                        care.after(session)
+            status = _run(args, routine, inbox, interrupted)
     except KeyboardInterrupt:
-        interrupted = [signal.SIGINT]
-    finally:
-        care.recorder.close()
-        if keyboard is not None:
-            keyboard.close()
-        if listener is not None:
-            listener.close()
-        speaker.close()
-        if stream is not None:
-            stream.close()
+        return 128 + signal.SIGINT
+    except BadInput as exc:
+        print(f"voicecoach: {exc}", file=sys.stderr)
+        return 2
     return 128 + interrupted[0] if interrupted else status
+
+
+def _run(args: argparse.Namespace, routine: Routine, inbox: Inbox, interrupted: list[int]) -> int:
+    from voicecoach.care import EXIT_RED_FLAG, Care
+
+    notice = Notices()
+    clock: Clock = VirtualClock() if args.clock == "virtual" else RealClock(args.speed)
+    with contextlib.ExitStack() as stack:
+        stream = open_events(args.events)
+        if stream is not None:
+            stack.callback(stream.close)
+        log = EventLog(clock.now, clock.wall, stream)
+        speech = SpeechLog()
+        speaker = make_speaker(args, clock, log, speech, notice)
+        stack.callback(speaker.close)
+        listener = make_listener(args, clock, inbox, speech, notice)
+        if listener is not None:
+            stack.callback(listener.close)
+        keyboard = None
+        if not clock.virtual:
+            from voicecoach.keyboard import Keyboard
+
+            if Keyboard.available():
+                keyboard = Keyboard(inbox)
+        view = make_view(args, keys=keyboard is not None)
+        stack.callback(view.close)
+        notice.view = view
+        care = Care(args, clock, speaker, inbox, log, view, notice,
+                    can_answer=keyboard is not None or listener is not None)
+        stack.callback(care.recorder.close)
+        if keyboard is not None:
+            keyboard.start()
+            stack.callback(keyboard.close)  # registered last: the terminal comes back first
+        if listener is not None:
+            listener.start()
+        checked = care.before(routine)
+        if checked is None:
+            return 0 if interrupted or care.aborted else EXIT_RED_FLAG
+        session = Session(checked, clock, speaker, inbox, log, view, care.on_pain, care.after)
+        session.run()
+    return 0

@@ -7,6 +7,7 @@ session, so a "yes" said aloud and a "y" pressed on the keyboard take one path.
 from __future__ import annotations
 
 import argparse
+import contextlib
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -15,7 +16,7 @@ from voicecoach.answers import Asker
 from voicecoach.clock import Clock
 from voicecoach.commands import Command, CommandEvent, Inbox
 from voicecoach.events import EventLog
-from voicecoach.history import data_dir
+from voicecoach.history import HistoryStore, data_dir
 from voicecoach.library import Routine
 from voicecoach.plan import Cue
 from voicecoach.progression import plan_levels
@@ -25,6 +26,10 @@ from voicecoach.speaker import Speaker
 
 #: Exit status when a red flag was answered yes: the session does not run.
 EXIT_RED_FLAG = 3
+
+
+class Abort(Exception):
+    """Stop (a key, a voice command or a signal) arrived while a question was open."""
 
 
 class Care:
@@ -38,6 +43,7 @@ class Care:
         self.recorder = Recorder.open(data_dir(getattr(args, "data_dir", None)), notice)
         log.subscribe(self.recorder)
         self.asker = Asker(self.say, self.wait)
+        self.aborted = False
 
     # -- talking outside the run loop -------------------------------------------------------
 
@@ -49,13 +55,27 @@ class Care:
         self.clock.wait(Inbox(), at + self.speaker.duration(text))
 
     def wait(self, timeout: float) -> CommandEvent | None:
-        return self.clock.wait(self.inbox, self.clock.now() + timeout)
+        event = self.clock.wait(self.inbox, self.clock.now() + timeout)
+        if event is not None and event.command is Command.STOP:
+            raise Abort(event.source)
+        return event
 
     # -- before ----------------------------------------------------------------------------
 
     def before(self, routine: Routine) -> Routine | None:
         """Disclaimer, red-flag check and today's levels; None when the session must not run."""
         store = self.recorder.store
+        self.speaker.prepare([safety.DISCLAIMER, safety.INTRO,
+                              *(f.question for f in safety.RED_FLAGS), safety.ALL_CLEAR,
+                              safety.PAIN_BEFORE_QUESTION, safety.PAIN_AFTER_QUESTION])
+        try:
+            return self._before(routine, store)
+        except Abort:
+            self.aborted = True
+            self.notice("stopped before the session started")
+            return None
+
+    def _before(self, routine: Routine, store: HistoryStore | None) -> Routine | None:
         if safety.first_run(store):
             self.say(safety.DISCLAIMER)
             safety.disclaimer_shown(store)
@@ -66,8 +86,11 @@ class Care:
                 self.notice("a warning sign was reported: no exercise today; please see a "
                             "doctor soon")
                 return None
-        if self.args.level is not None or store is None:
-            return routine
+        if self.can_answer:
+            self.recorder.set_pain("before", self.asker.number(safety.PAIN_BEFORE_QUESTION))
+        a = self.args
+        if store is None or any(v is not None for v in (a.level, a.reps, a.hold, a.routine_file)):
+            return routine  # the person (or their physio's file) chose the dose: keep it
         try:
             levels = plan_levels(store.sessions(limit=30), routine.exercises)
         except Exception as exc:  # noqa: BLE001 - history trouble must not block exercise
@@ -85,17 +108,19 @@ class Care:
 
     # -- during ----------------------------------------------------------------------------
 
-    def on_pain(self, session: Session) -> bool:
-        """"It hurts": ask how bad, offer to skip; a bad answer ends the session."""
-        outcome = safety.pain_dialogue(self.asker.number, self.asker.yes_no, self.say)
+    def on_pain(self, session: Session) -> str:
+        """"It hurts": ask how bad, offer to skip; "continue", "skip" or "stop"."""
+        try:
+            outcome = safety.pain_dialogue(self.asker.number, self.asker.yes_no, self.say)
+        except Abort:
+            return "stop"
         self.recorder.pain_stop(session.current_exercise, outcome.level, outcome.skip)
-        if outcome.action == "stop":
-            self.inbox.put(CommandEvent(Command.STOP, source="pain"))
-        return outcome.skip
+        return outcome.action
 
     # -- after -----------------------------------------------------------------------------
 
     def after(self, session: Session) -> None:
-        if self.can_answer and session.sets_done > 0:
-            self.recorder.set_pain("after", self.asker.number(safety.PAIN_AFTER_QUESTION))
-        self.recorder.close()
+        """Pain after the session (not after Ctrl-C or a signal: the person wants out)."""
+        if self.can_answer and session.sets_done > 0 and session.stopped_by != "signal":
+            with contextlib.suppress(Abort):
+                self.recorder.set_pain("after", self.asker.number(safety.PAIN_AFTER_QUESTION))

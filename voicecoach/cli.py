@@ -93,19 +93,23 @@ def choose(args: argparse.Namespace) -> tuple[Library, Routine]:
     """The routine to run, with the command line's dose overrides applied."""
     from voicecoach.library import load_file
 
-    lib = load_builtin()
+    builtin = lib = load_builtin()
     if args.routine_file:
         lib = load_file(args.routine_file, base=lib)
     if args.exercise and args.routine:
         raise RoutineError("--exercise and --routine cannot be used together")
+    # What the file itself defines is what the person asked for when they name nothing.
+    own_routines = [r for k, r in lib.routines.items() if builtin.routines.get(k) is not r]
+    own_exercises = [e for k, e in lib.exercises.items() if builtin.exercises.get(k) is not e]
     if args.exercise:
         ex = lib.find_exercise(args.exercise)
         routine = Routine(ex.id, ex.name, (ex,))
     elif args.routine:
         routine = lib.find_routine(args.routine)
-    elif args.routine_file and len(lib.routines) > 1:
-        # The file's own routine (the last one defined) is what the person asked for.
-        routine = list(lib.routines.values())[-1]
+    elif own_routines:
+        routine = own_routines[-1]
+    elif own_exercises:
+        routine = Routine("my-exercises", "your exercises", tuple(own_exercises))
     else:
         routine = lib.find_routine("back-of-knee")
     exercises = []

@@ -23,17 +23,6 @@ class Command(enum.Enum):
     ANSWER = "answer"  # a key or words that only mean something as an answer (y, 7, "yes")
 
 
-#: What the help line shows and what the coach says for "help".
-HELP_TEXT = {
-    Command.NEXT: "next",
-    Command.BACK: "back",
-    Command.REPEAT: "repeat",
-    Command.PAUSE: "pause",
-    Command.RESUME: "resume",
-    Command.STOP: "stop",
-    Command.HELP: "help",
-}
-
 #: Keys that only answer questions (yes/no, pain from 0 to 9); "n" is NEXT and also means no.
 ANSWER_KEYS = frozenset("y0123456789")
 
@@ -74,7 +63,8 @@ class Inbox:
     Scripted commands (with `at`) are released by a virtual clock when time reaches them.
     """
 
-    _queue: queue.Queue[CommandEvent] = field(default_factory=queue.Queue)
+    # SimpleQueue: put() is reentrant, so a signal handler may use it safely.
+    _queue: queue.SimpleQueue[CommandEvent] = field(default_factory=queue.SimpleQueue)
     _script: list[CommandEvent] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -59,6 +59,9 @@ class LineView:
         self._line(summary["seconds"], "end", f"{state}: {summary['sets_done']} of "
                    f"{summary['sets_planned']} sets")
 
+    def close(self) -> None:
+        return None
+
 
 class TerminalView:
     """A full-screen display redrawn on every cue: exercise, instruction, big count, bar, keys."""
@@ -103,9 +106,14 @@ class TerminalView:
         sys.stderr.write(f"voicecoach: {text}\n")
 
     def end(self, summary: dict[str, Any]) -> None:
+        self.plan = None  # later lines (the pain question) print below the summary
         self.out.write("\x1b[?25h\n")
         state = "Session complete" if summary["completed"] else "Session stopped"
         self.out.write(f"{state}: {summary['sets_done']} of {summary['sets_planned']} sets done.\n")
+        self.out.flush()
+
+    def close(self) -> None:
+        self.out.write("\x1b[?25h")  # the cursor comes back however the session ended
         self.out.flush()
 
     def _draw(self, at: float) -> None:

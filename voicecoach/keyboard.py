@@ -51,9 +51,17 @@ class Keyboard:
                 return
             if not ch:
                 return
+            if ch == "\x1b":
+                self._drain()  # arrow and function keys: ESC [ B must not read as "b"
+                continue
             command = KEYS.get(ch) or (Command.ANSWER if ch in ANSWER_KEYS else None)
             if command is not None:
                 self.inbox.put(CommandEvent(command, source="key", heard=ch))
+
+    def _drain(self) -> None:
+        while select.select([self.fd], [], [], 0.02)[0]:
+            if not os.read(self.fd, 16):
+                return
 
     def close(self) -> None:
         self._stop.set()

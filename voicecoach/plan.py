@@ -169,8 +169,8 @@ def _hold(step: Step, ex: Exercise, dur: Durations) -> Plan:
             Cue(start, state={"change": "hold", "seconds": ex.hold})]
     every = ex.count_every
     beats = [float(n) for n in range(every, int(ex.hold) + 1, every)]
-    if not beats or beats[-1] < ex.hold:
-        beats.append(ex.hold)
+    if not beats or ex.hold - beats[-1] >= 1.0:
+        beats.append(ex.hold)  # e.g. a 50 s massage counted every 15 s ends with "fifty"
     half = ex.hold / 2 if ex.hold >= HALFWAY_MIN else None
     for i, beat in enumerate(beats):
         text = words.number(int(round(beat)))
@@ -186,8 +186,8 @@ def _hold(step: Step, ex: Exercise, dur: Durations) -> Plan:
     end = start + ex.hold
     done = {"change": "set_done", "exercise": ex.id, "side": step.side, "set": step.set,
             "sets": ex.sets, "reps": 0, "hold": ex.hold, "skipped": False}
-    last = cues[-1]
-    relax_at = end + dur(last.text) + 0.1 if last.kind == "count" else end + 0.1
+    last_count = start + beats[-1] + dur(words.number(int(round(beats[-1]))))
+    relax_at = max(end, last_count) + 0.1
     cues += [Cue(end, state=done), Cue(relax_at, "And relax.", "cue")]
     cues.sort(key=lambda c: c.at)
     return Plan(step, tuple(cues), _end(cues, dur), ex.cue, (start, end), ex.cue)
@@ -227,5 +227,6 @@ def _rest(step: Step, ex: Exercise, dur: Durations) -> Plan:
         elif n > 3:
             cues.append(Cue(at))  # display tick
     cues.sort(key=lambda c: c.at)
-    return Plan(step, tuple(cues), ex.rest, f"Rest. Next: {step.next_label}", (0.0, ex.rest),
-                text)
+    # A rest shorter than its own sentence lasts until the sentence is over.
+    length = max(ex.rest, dur(text) + GAP)
+    return Plan(step, tuple(cues), length, f"Rest. Next: {step.next_label}", (0.0, ex.rest), text)

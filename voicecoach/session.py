@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from voicecoach import plan as planning
 from voicecoach.clock import Clock
-from voicecoach.commands import HELP_TEXT, Command, CommandEvent, Inbox
+from voicecoach.commands import Command, CommandEvent, Inbox
 from voicecoach.events import EventLog
 from voicecoach.library import Routine
 from voicecoach.speaker import Speaker, estimate_seconds
@@ -19,7 +19,8 @@ from voicecoach.speaker import Speaker, estimate_seconds
 BACK_RESTARTS_AFTER = 3.0
 #: Silence between cutting the sound and saying "Paused.".
 PAUSED_GAP = 0.25
-HELP_SAY = "You can say " + ", ".join(HELP_TEXT[c] for c in list(HELP_TEXT)[:-2]) + " or stop."
+HELP_SAY = ("You can say next, back, repeat, pause, resume or stop. "
+            "If something hurts, say: it hurts.")
 
 
 class State(enum.Enum):
@@ -50,6 +51,7 @@ class View(Protocol):
     def paused(self, paused: bool, at: float) -> None: ...
     def notice(self, text: str) -> None: ...
     def end(self, summary: dict[str, Any]) -> None: ...
+    def close(self) -> None: ...
 
 
 class NullView:
@@ -60,10 +62,13 @@ class NullView:
     def paused(self, paused: bool, at: float) -> None: ...
     def notice(self, text: str) -> None: ...
     def end(self, summary: dict[str, Any]) -> None: ...
+    def close(self) -> None: ...
 
 
-#: Called on "it hurts": may talk with the person; returns True to skip the exercise.
-PainHandler = Callable[["Session"], bool]
+#: Called on "it hurts": may talk with the person; returns "continue", "skip" or "stop".
+PainHandler = Callable[["Session"], str]
+#: Called after the last step (or a stop), before `session_end` is recorded.
+EndHandler = Callable[["Session"], None]
 
 
 @dataclass
@@ -77,7 +82,9 @@ class Session:
     log: EventLog
     view: View = field(default_factory=NullView)
     on_pain: PainHandler | None = None
+    on_end: EndHandler | None = None
     state: State = State.READY
+    stopped_by: str | None = None
     commands: Counter[str] = field(default_factory=Counter)
     sets_done: int = 0
     _done_exercises: list[str] = field(default_factory=list)
@@ -90,7 +97,7 @@ class Session:
                       exercises=[e.id for e in self.routine.exercises],
                       side=self._sides(), level=None)
         self.state = State.RUNNING
-        i, completed = 0, False
+        i, completed, aborted = 0, False, False
         try:
             while i < len(steps):
                 outcome, position = self._play(steps[i], i, len(steps))
@@ -104,10 +111,15 @@ class Session:
                     i = i if position > BACK_RESTARTS_AFTER else self._previous(steps, i)
             else:
                 completed = True
+        except BaseException:
+            aborted = True
+            raise
         finally:
             self.state = State.FINISHED
             if not completed:
                 self.speaker.cut()
+            if self.on_end is not None and not aborted:
+                self.on_end(self)
             summary = self.summary(completed)
             self.log.emit("session_end", completed=completed, summary=summary)
             self.view.end(summary)
@@ -148,16 +160,23 @@ class Session:
         self.view.step(plan, index, total, anchor)
         cues, i = plan.cues, 0
         floor = 0.0  # step time never runs backwards, even while a repeat is being spoken
+        handed = False  # the current cue's words are already with the speaker (lead)
         while True:
             cue = cues[i] if i < len(cues) else None
             target = anchor + (cue.at if cue else plan.length)
-            lead = self.speaker.lead if cue is not None and cue.text else 0.0
-            event = self.clock.wait(self.inbox, target - lead)
+            early = bool(cue is not None and cue.text and not handed and self.speaker.lead > 0)
+            event = self.clock.wait(self.inbox, target - self.speaker.lead if early else target)
             if event is None:
                 if cue is None:
                     return Outcome.DONE, self.clock.now() - anchor
-                self._fire(cue, target)
-                i += 1
+                if early:
+                    # Audio is placed on the stream's clock, so it is handed over ahead of
+                    # time; the state change and the screen wait for the deadline itself.
+                    self.speaker.say(cue.text, cue.kind, target)
+                    handed = True
+                    continue
+                self._fire(cue, target, speak=not handed)
+                i, handed = i + 1, False
                 continue
             if event.command is Command.ANSWER:
                 continue  # answers only matter while a question is open
@@ -168,36 +187,40 @@ class Session:
                 if command is Command.REPEAT and step.kind in ("intro", "welcome"):
                     self.speaker.cut()
                     return Outcome.RESTART, position
+                handed = False
                 resumed = self._hold_still(command, plan)
-                if isinstance(resumed, Outcome):
-                    if resumed is Outcome.NEXT:
-                        self._skipped(plan, cues[:i], position)
-                    return resumed, position
-                anchor, floor = resumed - position, position
-            elif command in (Command.NEXT, Command.BACK, Command.STOP, Command.PAIN):
+                if isinstance(resumed, float):
+                    anchor, floor = resumed - position, position
+                    continue
+                command = Command[resumed.name]  # next, back, stop or pain said while paused
+            if command in (Command.NEXT, Command.BACK, Command.STOP, Command.PAIN):
                 self.speaker.cut()
+                handed = False
+                if command is Command.PAIN:
+                    outcome = self._pain()
+                    if outcome is None:  # carry on with this exercise where it was
+                        i, position = self._rewind(plan, i, position)
+                        anchor, floor = self.clock.now() - position, position
+                        continue
+                    return outcome, position
                 if command is Command.NEXT:
                     self._skipped(plan, cues[:i], position)
-                    return Outcome.NEXT, position
-                if command is Command.PAIN and not self._pain():
-                    anchor = self.clock.now() - position
-                    continue
+                if command is Command.STOP:
+                    self.stopped_by = event.source
                 return Outcome[command.name], position
             # RESUME while running: nothing to do.
 
-    def _fire(self, cue: planning.Cue, at: float) -> None:
+    def _fire(self, cue: planning.Cue, at: float, speak: bool = True) -> None:
         if cue.state is not None:
             self.log.emit("state", t=max(at, self.clock.now()), **cue.state)
             if cue.state["change"] == "set_done":
                 self.sets_done += 1
-        if cue.text:
+        if cue.text and speak:
             self.speaker.say(cue.text, cue.kind, at)
         self.view.cue(cue, at)
 
     def _rewind(self, plan: planning.Plan, i: int, position: float) -> tuple[int, float]:
-        """Where to continue after a pause: unplayed cues again; an interrupted sentence whole."""
-        while i > 0 and plan.cues[i - 1].at > position:
-            i -= 1  # handed to the speaker early (lead) but cut before it played
+        """Where to continue after a pause: an interrupted sentence is said again, whole."""
         for j in range(i - 1, -1, -1):
             c = plan.cues[j]
             spoken = c.at + self.speaker.duration(c.text) if c.text else c.at
@@ -211,8 +234,7 @@ class Session:
         """Pause (or speak help/repeat) with the step frozen; the time to continue from."""
         self.speaker.cut()
         if command in (Command.REPEAT, Command.HELP):
-            text = HELP_SAY if command is Command.HELP else (plan.repeat_text or plan.label)
-            return self._say_now(text, "instruction" if command is Command.REPEAT else "cue")
+            return self._say_now(*self._help_or_repeat(command, plan))
         self.state = State.PAUSED
         self.log.emit("state", change="paused")
         self.view.paused(True, self.clock.now())
@@ -226,19 +248,27 @@ class Session:
             command = self._note(event)
             if command in (Command.RESUME, Command.TOGGLE):
                 break
-            if command in (Command.STOP, Command.NEXT, Command.BACK):
+            if command in (Command.STOP, Command.NEXT, Command.BACK, Command.PAIN):
                 self.speaker.cut()
                 self.state = State.RUNNING
                 self.view.paused(False, self.clock.now())
+                if command is Command.STOP:
+                    self.stopped_by = event.source
                 return Outcome[command.name]
             if command in (Command.HELP, Command.REPEAT):
                 self.speaker.cut()
-                self._say_now(HELP_SAY if command is Command.HELP else plan.repeat_text, "cue")
+                self._say_now(*self._help_or_repeat(command, plan))
         self.speaker.cut()
         self.state = State.RUNNING
         self.log.emit("state", change="resumed")
         self.view.paused(False, self.clock.now())
         return self._say_now("Resuming.", "cue")
+
+    @staticmethod
+    def _help_or_repeat(command: Command, plan: planning.Plan) -> tuple[str, str]:
+        if command is Command.HELP:
+            return HELP_SAY, "cue"
+        return plan.repeat_text or plan.label, "instruction"
 
     def _say_now(self, text: str, kind: str) -> float:
         """Say `text` at once; returns when the step may carry on (after it, plus a gap)."""
@@ -270,12 +300,17 @@ class Session:
         self.log.emit("state", change="set_done", exercise=ex.id, side=step.side, set=step.set,
                       sets=ex.sets, reps=reps, hold=round(held, 2), skipped=True)
 
-    def _pain(self) -> bool:
+    def _pain(self) -> Outcome | None:
+        """"It hurts": None to carry on, PAIN to skip the exercise, STOP to end the session."""
         self.log.emit("state", change="pain")
-        if self.on_pain is not None:
-            return self.on_pain(self)
-        self._say_now("Stopping this exercise. Rest a moment; we'll move on.", "cue")
-        return True
+        if self.on_pain is None:
+            self._say_now("Stopping this exercise. Rest a moment; we'll move on.", "cue")
+            return Outcome.PAIN
+        action = self.on_pain(self)
+        if action == "stop":
+            self.stopped_by = "pain"
+            return Outcome.STOP
+        return Outcome.PAIN if action == "skip" else None
 
     # -- navigation -------------------------------------------------------------------------
 

@@ -110,6 +110,9 @@ class TtsWorker:
             [sys.executable, "-m", "voicecoach.tts", request],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True, encoding="utf-8", bufsize=1,
+            # Its own session: Ctrl-C at the terminal is for the coach (a clean stop), not
+            # for the renderer, which would die mid-phrase. It exits when its stdin closes.
+            start_new_session=True,
         )  # fmt: skip
         assert self.proc.stdout is not None and self.proc.stderr is not None
         # Each process gets its own queue, so a killed worker's last words never reach the next.

@@ -1,0 +1,37 @@
+"""Step layout details: nothing talks over anything else."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from engine_kit import routine
+
+from voicecoach import plan
+from voicecoach.speaker import estimate_seconds
+
+
+def spoken(p: plan.Plan) -> list[tuple[float, float, str]]:
+    return [(c.at, c.at + estimate_seconds(c.text), c.text) for c in p.cues if c.text]
+
+
+def no_overlap(p: plan.Plan) -> None:
+    said = spoken(p)
+    for (_, a1, a), (b0, _, b) in zip(said, said[1:]):
+        assert a1 <= b0 + 1e-9, (a, b)
+    assert said[-1][1] <= p.length + 1e-9
+
+
+def test_no_phrase_overlaps_another_for_many_doses():
+    for name in ("massage", "calf", "hamstring", "balance", "leg-raise"):
+        for hold in (5.0, 6.0, 11.0, 16.0, 20.5, 60.0):
+            for rest in (0.0, 1.0, 3.0, 10.0):
+                ex = replace(routine(name).exercises[0], hold=hold, rest=rest, sets=2)
+                for step in plan.steps(replace(routine(name), exercises=(ex,))):
+                    no_overlap(plan.build(step, estimate_seconds, "x"))
+
+
+def test_fractional_hold_counts_each_number_once():
+    ex = replace(routine("calf").exercises[0], hold=20.5)
+    work = plan.build(plan.Step("work", ex, "painful", 1), estimate_seconds)
+    counts = [c.text for c in work.cues if c.kind == "count"]
+    assert counts == [plan.words.number(n) for n in range(1, 21)]
