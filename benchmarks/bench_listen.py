@@ -58,7 +58,9 @@ def run(
     make: object, table: PhraseTable, audio: np.ndarray, naive: bool
 ) -> list[tuple[str, float]]:
     """Feed audio chunk by chunk; return (command, seconds of audio when it fired)."""
-    rec = CACHE.setdefault(id(make), make())  # type: ignore[operator]
+    if id(make) not in CACHE:  # one recognizer per way: loading the model is not listening
+        CACHE[id(make)] = make()  # type: ignore[operator]
+    rec = CACHE[id(make)]
     rec.reset()
     pipe = Pipeline(rec, Spotter(table))
     data = audio.astype(np.int16).tobytes()
@@ -68,8 +70,8 @@ def run(
         if naive:
             h = rec.accept(piece)
             cmd = table.match(" ".join(h.words)) if h.final else None
-            if cmd is not None:
-                out.append((cmd.value, h.end))
+            if cmd is not None:  # acted on when the final result arrives, like ours
+                out.append((cmd.value, (i + len(piece)) / 2 / RATE))
             continue
         spot = pipe.feed(piece, 0.0)
         if spot is not None and not spot.rejected:
