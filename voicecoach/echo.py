@@ -37,6 +37,11 @@ def similar(heard: str, said: str, min_prefix: int = 3) -> bool:
     short, long_ = sorted((heard, said), key=len)
     if len(short) >= min_prefix and long_.startswith(short):
         return True
+    # Same opening consonant cluster: pocketsphinx heard the coach's "start", "stretch" or
+    # "straight" as "stop" in the harness. Refusing a real "stop" spoken over those words
+    # costs a repeat; acting on the coach's own voice costs the person's trust.
+    if len(heard) >= 4 and len(said) >= 4 and heard[:2] == said[:2] and heard[0] not in "aeiou":
+        return True
     return len(short) >= 4 and len(long_) - len(short) <= 1 and _edits(short, long_) <= 1
 
 
