@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from harness import Pulse, pulse_fixture
@@ -13,12 +12,3 @@ from harness import Pulse, pulse_fixture
 def pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pulse]:
     """A private PulseAudio daemon with `coach` and `room` null sinks (see tests/harness.py)."""
     yield from pulse_fixture(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def cache(pulse: Pulse, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A fresh clip cache (XDG_CACHE_HOME) for each audio test module."""
-    root = tmp_path_factory.mktemp("xdg-cache")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("XDG_CACHE_HOME", str(root))
-        yield root

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -28,6 +29,14 @@ from voicecoach.voice import open_speaker
 pytestmark = pytest.mark.audio
 RATE = 16000
 LOUD = TRIM_LEVEL * 0.8
+
+
+@pytest.fixture(scope="module")
+def cache(pulse: Pulse, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    root = tmp_path_factory.mktemp("xdg-cache-session")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_CACHE_HOME", str(root))
+        yield root
 
 
 def short_calf(hold: float) -> Routine:
