@@ -97,3 +97,23 @@ def test_cli_first_run_unattended_reads_flags_then_runs(tmp_path):
 def test_stop_during_a_question_aborts_the_dialogue(tmp_path):
     care, *_ = build(tmp_path, [(45.0, (Command.STOP, "key", "q"))])
     assert care.before(routine("calf")) is None and care.aborted
+
+
+def test_the_listener_is_told_which_answers_to_expect_only_while_asking(tmp_path):
+    clock = VirtualClock()
+    inbox = Inbox()
+    for at in (50.0, 70.0, 90.0):
+        inbox.schedule(CommandEvent(Command.ANSWER, source="voice", heard="no", at=at))
+    inbox.schedule(CommandEvent(Command.ANSWER, source="voice", heard="three", at=110.0))
+    log = EventLog(clock.now, clock.wall)
+    speaker = CaptionSpeaker(clock.now, report=log.said)
+    args = parser().parse_args(["--data-dir", str(tmp_path)])
+    expected: list[str | None] = []
+    care = Care(args, clock, speaker, inbox, log, NullView(), lambda t: None, True,
+                expect=expected.append)
+    assert care.before(routine("calf")) is not None
+    care.recorder.close()
+    # Three red-flag questions, then pain before: each opened and closed again.
+    assert expected == ["yes_no", None] * 3 + ["numbers", None]
+    stored = HistoryStore(tmp_path / "history.db").last_safety_check()
+    assert stored is not None and not stored.flagged

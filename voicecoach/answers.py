@@ -54,6 +54,12 @@ class Answer:
 #: Wait up to `timeout` seconds for the next answer event; None when none came.
 Wait = Callable[[float], "Heard | None"]
 Say = Callable[[str], None]
+#: Tell the listener which answers to listen for ("yes_no", "numbers") or None: none.
+Expect = Callable[["str | None"], None]
+
+
+def _nobody(section: str | None) -> None:
+    """Nobody listens for spoken answers: keys only."""
 
 
 def _words(text: str) -> list[str]:
@@ -194,14 +200,26 @@ class Asker:
         wait: Wait,
         table: PhraseTable | None = None,
         timeout: float = ANSWER_TIMEOUT,
+        expect: Expect = _nobody,
     ) -> None:
         self.say = say
         self.wait = wait
         self.table = table
         self.timeout = timeout
+        self.expect = expect
 
     def yes_no(self, question: str) -> bool | None:
-        return ask_yes_no(question, self.say, self.wait, self.table, self.timeout)
+        # The listener only turns "yes"/"no" into answers while a question is open: in the
+        # middle of a set those words are just talk (or the coach's own voice).
+        self.expect("yes_no")
+        try:
+            return ask_yes_no(question, self.say, self.wait, self.table, self.timeout)
+        finally:
+            self.expect(None)
 
     def number(self, question: str) -> int | None:
-        return ask_number(question, self.say, self.wait, self.table, timeout=self.timeout)
+        self.expect("numbers")
+        try:
+            return ask_number(question, self.say, self.wait, self.table, timeout=self.timeout)
+        finally:
+            self.expect(None)

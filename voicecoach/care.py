@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from voicecoach import safety
-from voicecoach.answers import Asker
+from voicecoach.answers import Asker, Expect
 from voicecoach.clock import Clock
 from voicecoach.commands import Command, CommandEvent, Inbox
 from voicecoach.events import EventLog
@@ -37,12 +37,13 @@ class Care:
 
     def __init__(self, args: argparse.Namespace, clock: Clock, speaker: Speaker, inbox: Inbox,
                  log: EventLog, view: View, notice: Callable[[str], None],
-                 can_answer: bool) -> None:
+                 can_answer: bool, expect: Expect | None = None) -> None:
         self.args, self.clock, self.speaker, self.inbox = args, clock, speaker, inbox
         self.view, self.notice, self.can_answer = view, notice, can_answer
         self.recorder = Recorder.open(data_dir(getattr(args, "data_dir", None)), notice)
         log.subscribe(self.recorder)
-        self.asker = Asker(self.say, self.wait)
+        # Spoken answers come from the listener, which must be told when a question is open.
+        self.asker = Asker(self.say, self.wait, expect=expect or (lambda section: None))
         self.aborted = False
 
     # -- talking outside the run loop -------------------------------------------------------
