@@ -73,17 +73,42 @@ def make_speaker(args: argparse.Namespace, clock: Clock, log: EventLog, speech: 
     return captions
 
 
+def listen_settings(args: argparse.Namespace, config: dict[str, Any]) -> Any:
+    """ListenSettings from the options, falling back on the config file's listening keys."""
+    from voicecoach.cli import RECOGNIZERS
+    from voicecoach.config import config_path
+    from voicecoach.listener import ListenSettings
+
+    def pick(name: str) -> Any:
+        value = getattr(args, name, None)
+        return config.get(name) if value is None else value
+
+    recognizer = pick("recognizer") or "auto"
+    if recognizer not in RECOGNIZERS:
+        raise BadInput(f"{config_path()}: recognizer must be one of {', '.join(RECOGNIZERS)}, "
+                       f"not {recognizer!r}")
+    device = pick("input_device")
+    if isinstance(device, str) and device.strip().isdigit():
+        device = int(device)  # "--input-device 3" means index 3, as PortAudio lists it
+    return ListenSettings(recognizer=recognizer, model=pick("model"), input_device=device)
+
+
 def make_listener(args: argparse.Namespace, clock: Clock, inbox: Inbox, speech: SpeechLog,
                   notice: Notices) -> Any:
-    if args.no_listen or clock.virtual or args.recognizer == "none":
+    if args.no_listen or clock.virtual:
         return None
     try:
-        from voicecoach.listener import ListenerUnavailable, ListenSettings, open_listener
+        from voicecoach.config import ConfigError, load_config
+        from voicecoach.listener import ListenerUnavailable, open_listener
     except ImportError as exc:  # pragma: no cover - partial installs
         notice(f"listening unavailable ({exc}); keyboard only")
         return None
-    settings = ListenSettings(recognizer=args.recognizer, model=args.model,
-                              input_device=args.input_device)
+    try:
+        settings = listen_settings(args, load_config())
+    except ConfigError as exc:
+        raise BadInput(str(exc)) from None
+    if settings.recognizer == "none":
+        return None
     try:
         assert isinstance(clock, RealClock)
         listener = open_listener(settings, clock, inbox, speech, notice)
@@ -161,7 +186,8 @@ def _run(args: argparse.Namespace, routine: Routine, inbox: Inbox, interrupted: 
         stack.callback(view.close)
         notice.view = view
         care = Care(args, clock, speaker, inbox, log, view, notice,
-                    can_answer=keyboard is not None or listener is not None)
+                    can_answer=keyboard is not None or listener is not None,
+                    expect=getattr(listener, "expect", None))
         stack.callback(care.recorder.close)
         if keyboard is not None:
             keyboard.start()

@@ -49,6 +49,10 @@ def _number(kind: type, lo: float, hi: float, what: str) -> Callable[[str], floa
     return parse
 
 
+#: Values of --recognizer (and of `recognizer` in the config file).
+RECOGNIZERS = ("auto", "vosk", "pocketsphinx", "none")
+
+
 def parser() -> Parser:
     p = Parser(prog="voicecoach", description="Offline, hands-free voice coach for a "
                "back-of-knee home programme.", epilog=EXAMPLES,
@@ -82,8 +86,8 @@ def parser() -> Parser:
     audio.add_argument("--volume", type=_number(float, 0.0, 1.0, "--volume"), metavar="0-1")
     audio.add_argument("--output-device", metavar="DEV")
     audio.add_argument("--input-device", metavar="DEV")
-    audio.add_argument("--recognizer", choices=("auto", "vosk", "pocketsphinx", "none"),
-                       default="auto")
+    # No default here: the config file's `recognizer` applies unless the option is given.
+    audio.add_argument("--recognizer", choices=RECOGNIZERS)
     audio.add_argument("--model", metavar="DIR", help="vosk model folder")
     p.add_argument("--version", action="version", version=f"voicecoach {__version__}")
     return p
