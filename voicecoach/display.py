@@ -85,6 +85,10 @@ class TerminalView:
         self._draw(anchor)
 
     def cue(self, cue: Cue, at: float) -> None:
+        if self.plan is not None and cue.kind == "count" and cue in self.plan.cues:
+            # A count of the step's own plan says exactly where in the step we are: after a
+            # repeat, a pain question or a rewind the bar follows it instead of drifting.
+            self.anchor = at - cue.at
         if cue.kind == "count":
             self.count = cue.text
         if cue.state and cue.state.get("change") == "rep":
