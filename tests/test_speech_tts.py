@@ -136,3 +136,20 @@ def test_voices_are_listed_with_their_languages() -> None:
     voices = dict(list_voices())
     assert "gmw/en" in voices and "English" in voices["gmw/en"]
     assert len(voices) > 50
+
+
+def test_the_clip_cache_is_pruned_least_recently_used_first(tmp_path):
+    import os
+
+    cache = ClipCache(tmp_path, "engine", "voice", None)
+    for i, name in enumerate(("old", "mid", "new")):
+        path = cache.path(name)
+        path.write_bytes(b"x" * 1000)
+        os.utime(path, (1000.0 + i, 1000.0 + i))
+    os.utime(cache.path("old"), (2000.0, 2000.0))  # "old" was used again lately
+    scratch = tmp_path / "raw-1-abc.wav"
+    scratch.write_bytes(b"x")
+    os.utime(scratch, (0.0, 0.0))
+    assert cache.prune(limit=2000, now=10_000.0) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [cache.path("old").name, cache.path("new").name])

@@ -8,10 +8,12 @@ any of them renders afresh, and stale files are simply never read again.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import struct
+import time
 import wave
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,11 @@ TRIM_LEVEL = 0.005
 PRE_ROLL = 0.005
 #: Silence kept after the last audible sample, faded out, so the release is never clipped.
 POST_ROLL = 0.03
+#: The cache is trimmed to this size, least recently used clips first (a whole routine in one
+#: voice is about 15 MB, so several voices and rates fit).
+CACHE_LIMIT_BYTES = 100 * 1024 * 1024
+#: Scratch files older than this are leftovers of a killed render.
+SCRATCH_MAX_AGE = 3600.0
 
 
 @dataclass(frozen=True)
@@ -69,11 +76,47 @@ class ClipCache:
 
     def load(self, text: str) -> Clip | None:
         """The cached clip, or None if it was never rendered (or the file is damaged)."""
+        path = self.path(text)
         try:
-            samples, rate = read_audio(self.path(text))
+            samples, rate = read_audio(path)
         except (OSError, EOFError, ValueError, wave.Error):
             return None
+        with contextlib.suppress(OSError):
+            os.utime(path)  # mtime is "last used": pruning keeps what is still in use
         return Clip(samples, rate)
+
+    def prune(self, limit: int = CACHE_LIMIT_BYTES, now: float | None = None) -> int:
+        """Delete least recently used clips until the cache fits in `limit` bytes, and stale
+        scratch files; returns how many files went. Errors are ignored (another session may
+        be pruning too)."""
+        now = time.time() if now is None else now
+        files: list[tuple[float, int, Path]] = []
+        removed = 0
+        try:
+            entries = list(os.scandir(self.root))
+        except OSError:
+            return 0
+        for entry in entries:
+            try:
+                st = entry.stat()
+            except OSError:
+                continue
+            scratch = entry.name.startswith("raw-") or ".tmp" in entry.name
+            if scratch and now - st.st_mtime > SCRATCH_MAX_AGE:
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+                    removed += 1
+            elif entry.name.endswith(".wav") and not scratch:
+                files.append((st.st_mtime, st.st_size, Path(entry.path)))
+        total = sum(size for _, size, _ in files)
+        for _, size, path in sorted(files):
+            if total <= limit:
+                break
+            with contextlib.suppress(OSError):
+                path.unlink()
+                removed += 1
+            total -= size
+        return removed
 
     def store(self, text: str, raw: Path) -> Clip:
         """Trim the engine's raw render, save it under the key and return it."""

@@ -26,6 +26,7 @@ class Renderer:
         hello = workers[0].hello or workers[0].start()
         self.engine = str(hello["engine"])
         self.cache = ClipCache(cache_root, self.engine, str(hello["voice"]), hello.get("rate"))
+        self.cache.prune()  # a few hundred stat() calls: bounded disk use at no real cost
         self._workers = list(workers)
         self._notice = notice
         self._clips: dict[str, Clip] = {}
