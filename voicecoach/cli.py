@@ -7,6 +7,7 @@ import math
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, NoReturn
 
 from voicecoach import __version__
@@ -35,12 +36,23 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"voicecoach: {message} (see voicecoach --help)\n")
 
 
+def _whole(text: str) -> int | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return int(value) if math.isfinite(value) and value.is_integer() else None
+
+
 def _number(kind: type, lo: float, hi: float, what: str) -> Callable[[str], float]:
     def parse(text: str) -> float:
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{what} must be a number, got '{text}'") from None
+            value = _whole(text) if kind is int else None  # "1e3" and "20.0" are whole too
+            if value is None:
+                a = "a whole number" if kind is int else "a number"
+                raise argparse.ArgumentTypeError(f"{what} must be {a}, got '{text}'") from None
         if not math.isfinite(value) or not lo <= value <= hi:
             raise argparse.ArgumentTypeError(f"{what} must be between {lo:g} and {hi:g}, "
                                              f"got {text}")
@@ -93,6 +105,44 @@ def parser() -> Parser:
     return p
 
 
+#: Options naming a thing or a path: given empty, they would silently mean "the default".
+NAMED = ("exercise", "routine", "routine_file", "events", "data_dir", "voice", "output_device",
+         "input_device", "model")
+#: (option, what makes it pointless) pairs that are refused rather than silently ignored.
+POINTLESS = (("voice", "no_voice"), ("rate", "no_voice"), ("volume", "no_voice"),
+             ("output_device", "no_voice"), ("model", "no_listen"), ("input_device", "no_listen"))
+
+
+def _flag(dest: str) -> str:
+    return "--" + dest.replace("_", "-")
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """Empty names, options that contradict each other, paths of the wrong kind: RoutineError."""
+    for dest in NAMED:
+        value = getattr(args, dest, None)
+        if value is not None and not value.strip():
+            raise RoutineError(f"{_flag(dest)} needs a value, got an empty one")
+    for dest, off in POINTLESS:
+        if getattr(args, dest, None) is not None and getattr(args, off, False):
+            raise RoutineError(f"{_flag(dest)} and {_flag(off)} cannot be used together")
+    recognizer = getattr(args, "recognizer", None)
+    for dest in ("model", "input_device"):
+        if getattr(args, dest, None) is not None and recognizer == "none":
+            raise RoutineError(f"{_flag(dest)} and --recognizer none cannot be used together")
+    if getattr(args, "model", None) is not None and recognizer == "pocketsphinx":
+        raise RoutineError("--model is a vosk model: it cannot be used with --recognizer "
+                           "pocketsphinx")
+    if args.clock == "virtual" and args.speed != 1.0:
+        raise RoutineError("--speed and --clock virtual cannot be used together (the virtual "
+                           "clock runs instantly)")
+    if args.model is not None and not Path(args.model).expanduser().is_dir():
+        raise RoutineError(f"--model: no model folder at {args.model}")
+    data = Path(args.data_dir).expanduser() if args.data_dir is not None else None
+    if data is not None and data.exists() and not data.is_dir():
+        raise RoutineError(f"--data-dir: {args.data_dir} is a file, not a folder")
+
+
 def choose(args: argparse.Namespace) -> tuple[Library, Routine]:
     """The routine to run, with the command line's dose overrides applied."""
     from voicecoach.library import load_file
@@ -132,6 +182,11 @@ def choose(args: argparse.Namespace) -> tuple[Library, Routine]:
         if args.side is not None:
             changes["side"] = args.side
         exercises.append(replace(ex, **changes))
+    for dest, kind in (("hold", "reps"), ("reps", "hold")):
+        if getattr(args, dest) is not None and all(e.kind == kind for e in exercises):
+            what = " and ".join(e.id for e in exercises)
+            raise RoutineError(f"--{dest} does not apply to {what}: it is done in "
+                               f"{'reps' if kind == 'reps' else 'timed holds'}")
     return lib, replace(routine, exercises=tuple(exercises))
 
 
@@ -156,6 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return dispatch(argv[0], argv[1:])
     args = parser().parse_args(argv)
     try:
+        check_options(args)
         lib, routine = choose(args)
     except RoutineError as exc:
         print(f"voicecoach: {exc}", file=sys.stderr)

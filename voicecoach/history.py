@@ -50,7 +50,9 @@ class HistoryStore:
         self, path: str | Path, readonly: bool = False, busy_ms: int = BUSY_TIMEOUT_MS
     ) -> None:
         self.path = Path(path)
-        self._lock = threading.Lock()
+        # Re-entrant: a batch holds it while its writes and reads take it again.
+        self._lock = threading.RLock()
+        self._batch = 0
         try:
             if readonly:
                 uri = self.path.resolve().as_uri() + "?mode=ro"
@@ -83,9 +85,29 @@ class HistoryStore:
         self.close()
 
     @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Writes made inside share one transaction: all of them land, or none (HistoryError).
+
+        Replaying kept records relies on this: half a replay would count commands twice.
+        """
+        with self._lock:
+            try:
+                with self._tx():
+                    self._batch += 1
+                    try:
+                        yield
+                    finally:
+                        self._batch -= 1
+            except sqlite3.Error as exc:
+                raise HistoryError(f"cannot write history {self.path}: {_why(exc)}") from None
+
+    @contextlib.contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         """One write transaction; IMMEDIATE takes the lock first, so busy_timeout applies."""
         with self._lock:
+            if self._batch:
+                yield self._db  # inside batch(): its transaction commits or rolls back
+                return
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
@@ -195,6 +217,9 @@ class HistoryStore:
 
     def set_meta(self, key: str, value: str) -> None:
         self._write("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def del_meta(self, key: str) -> None:
+        self._write("DELETE FROM meta WHERE key = ?", (key,))
 
     # --- reads ----------------------------------------------------------------------------
 

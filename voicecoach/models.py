@@ -69,7 +69,10 @@ def download_model(
     """Fetch a zipped model into `dest_dir` (resuming a partial download), check its SHA-256,
     unpack it safely and return the model folder. Raises DownloadError."""
     dest = Path(dest_dir) if dest_dir is not None else default_models_dir()
-    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise DownloadError(f"cannot make the folder {dest}: {e.strerror or e}") from None
     name = Path(url.split("?")[0]).name or "model.zip"
     archive = dest / name
     part = dest / (name + ".part")
@@ -83,7 +86,14 @@ def download_model(
             raise DownloadError(
                 f"{name}: SHA-256 is {digest}, expected {sha256}; the file was deleted, run again"
             )
-    folder = safe_extract(archive, dest)
+    try:
+        folder = safe_extract(archive, dest)
+    except zipfile.BadZipFile as e:
+        archive.unlink()
+        raise DownloadError(f"{name} is not a whole zip archive ({e}); it was deleted, "
+                            "run again") from None
+    except OSError as e:  # a full disk: the half-unpacked copy is gone with its temp folder
+        raise DownloadError(f"cannot unpack {name} into {dest}: {e.strerror or e}") from None
     archive.unlink()
     return folder
 
@@ -99,10 +109,23 @@ def _fetch(url: str, part: Path, progress: Progress | None, timeout: float) -> N
                 have = 0  # the server ignored Range: start over
             length = response.headers.get("Content-Length")
             total = have + int(length) if length else 0
-            with open(part, "ab" if have else "wb") as f:
+            try:
+                # Unbuffered: after a failed write, closing has nothing left to fail on.
+                f = open(part, "ab" if have else "wb", buffering=0)  # noqa: SIM115
+            except OSError as e:
+                raise DownloadError(f"cannot write {part}: {e.strerror or e}") from None
+            with f:
                 done = have
                 while chunk := response.read(CHUNK):
-                    f.write(chunk)
+                    try:
+                        view = memoryview(chunk)
+                        while view:
+                            n = f.write(view)
+                            if not n:
+                                raise OSError(f"wrote nothing to {part}")
+                            view = view[n:]
+                    except OSError as e:  # what arrived so far stays: the next run resumes
+                        raise DownloadError(f"cannot write {part}: {e.strerror or e}") from None
                     done += len(chunk)
                     if progress:
                         progress(done, total)
@@ -131,7 +154,9 @@ def safe_extract(archive: Path, dest: Path) -> Path:
         members = z.infolist()
         for m in members:
             target = (root / m.filename).resolve()
-            if m.filename.startswith(("/", "\\")) or ".." in Path(m.filename).parts:
+            # A backslash is a folder separator on Windows: "..\\x" must not pass there either.
+            parts = Path(m.filename.replace("\\", "/")).parts
+            if m.filename.startswith(("/", "\\")) or ".." in parts or ":" in m.filename:
                 raise DownloadError(f"{archive.name}: refusing {m.filename!r} (leaves the folder)")
             if target != root and root not in target.parents:
                 raise DownloadError(f"{archive.name}: refusing {m.filename!r} (leaves the folder)")

@@ -3,66 +3,42 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import json
-import os
 import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from voicecoach.history import DB_NAME, HistoryError, HistoryStore
+from voicecoach.pending import (  # noqa: F401 - apply_op, replay_pending: importable from here
+    SESSION_OPS,
+    Op,
+    PendingFile,
+    apply_op,
+    forget,
+    free_bytes,
+    replay_pending,
+    saved_key,
+)
 
 Event = Mapping[str, Any]
 Notice = Callable[[str], None]
-Op = dict[str, Any]
 
 #: A session waits at most this long for another writer before keeping records for later (ms).
 RECORD_BUSY_MS = 3000
 #: After a failed write, seconds before trying the database again (each try may wait).
 RETRY_SECONDS = 30.0
-#: Store methods a pending operation may name; anything else in a pending file is ignored.
-SESSION_OPS = {"record_set", "record_command", "record_pause", "record_pain_stop",
-               "set_pain", "end_session"}
+
+
+#: Below this much free space the database is not even opened: SQLite's shared-memory file
+#: (32 kB) and its log would take the last free blocks, leaving none for the pending copy.
+MIN_FREE_BYTES = 1 << 20
 
 
 def _stderr(text: str) -> None:
     print(text, file=sys.stderr)
-
-
-def apply_op(store: HistoryStore, op: Op, ids: dict[str, int]) -> None:
-    """Run one recorded operation against the store; `ids` maps session uids to row ids."""
-    kind, args = op["op"], dict(op.get("args", {}))
-    if kind == "log_safety":
-        store.log_safety(**args)
-    elif kind == "start_session":
-        ids[op["uid"]] = store.start_session(uid=op["uid"], **args)
-    elif kind in SESSION_OPS:
-        sid = ids.get(op["uid"]) or store.session_id_for(op["uid"])
-        if sid is not None:  # its start was lost too: nothing to attach it to
-            ids[op["uid"]] = sid
-            getattr(store, kind)(sid, **args)
-
-
-def replay_pending(store: HistoryStore, folder: Path) -> int:
-    """Write operations that earlier runs left in pending-*.jsonl files; return how many."""
-    done = 0
-    for path in sorted(folder.glob("pending-*.jsonl")):
-        with open(path, "r+", encoding="utf-8") as f:
-            try:  # a running session holds its own file locked: leave that one alone
-                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                continue
-            ids: dict[str, int] = {}
-            for line in f:
-                with contextlib.suppress(ValueError, KeyError, TypeError):
-                    apply_op(store, json.loads(line), ids)
-                    done += 1
-            path.unlink()
-    return done
 
 
 class Recorder:
@@ -86,8 +62,11 @@ class Recorder:
         self.pending: list[Op] = []
         self.session_id: int | None = None
         self._dir = pending_dir or (store.path.parent if store else None)
-        self._file: IO[str] | None = None
-        self._warned = False
+        self._file: PendingFile | None = None
+        self._kept = 0  # how many of self.pending are safely in the pending file
+        self._problem = "no history database"  # why the history cannot be written
+        self._keep_error = ""  # why the pending file cannot be written either
+        self._told: set[str] = set()
         self._retry_at = 0.0
         self._lock = threading.RLock()
         self._ids: dict[str, int] = {}
@@ -102,17 +81,23 @@ class Recorder:
             try:
                 replay_pending(store, self._dir)
             except (HistoryError, OSError) as exc:
-                self._warn(f"could not save the sessions kept from earlier runs: {exc}")
+                # Those stay in their files for a later run. If this session cannot write
+                # either, its own (single) warning gives the reason.
+                self._problem = str(exc)
 
     @classmethod
     def open(cls, folder: Path, notice: Notice = _stderr) -> Recorder:
         """A recorder on folder/history.db, or one that only keeps pending records."""
+        room = free_bytes(folder)
+        if room is not None and room < MIN_FREE_BYTES:
+            rec = cls(None, notice, folder)
+            rec._problem = f"the disk that holds {folder} is full ({room // 1024} kB free)"
+            return rec
         try:
             return cls(HistoryStore(folder / DB_NAME, busy_ms=RECORD_BUSY_MS), notice, folder)
         except HistoryError as exc:
-            notice(f"{exc}; this session is kept in {folder} and saved on a later run")
             rec = cls(None, notice, folder)
-            rec._warned = True
+            rec._problem = str(exc)  # said with the first record, once it is known where it goes
             return rec
 
     # --- the event stream -----------------------------------------------------------------
@@ -200,11 +185,23 @@ class Recorder:
                      wall=wall)
 
     def close(self) -> None:
-        """Try once more to write what is pending; the pending file stays if that fails."""
+        """Try once more to write what is pending; the pending file stays if that fails.
+
+        Records that could not even be kept in a file (a completely full disk) get one more
+        try each way; if both fail, one line says this session is not saved. Never raises.
+        """
         with self._lock:
             self.flush(force=True)
+            if self._kept < len(self.pending):
+                self._keep()
+            if self._kept < len(self.pending):
+                self._tell("lost", f"this session was not saved ({len(self.pending) - self._kept}"
+                           f" records lost): {self._problem}; {self._keep_error}")
             if self._file is not None:
                 self._file.close()
+                if not self._file.lines:  # nothing ever got into it
+                    with contextlib.suppress(OSError):
+                        self._file.path.unlink()
                 self._file = None
 
     # --- writing, or keeping for later ----------------------------------------------------
@@ -227,10 +224,13 @@ class Recorder:
                 self._apply(op)
                 return
             except (HistoryError, OSError) as exc:
-                self._retry_at = time.monotonic() + RETRY_SECONDS
-                self._warn(f"{exc}; keeping this session to save later")
+                self._failed(exc)
         self.pending.append(op)
-        self._keep(op)
+        self._keep()
+
+    def _failed(self, exc: Exception) -> None:
+        self._retry_at = time.monotonic() + RETRY_SECONDS
+        self._problem = str(exc)
 
     def _apply(self, op: Op) -> None:
         assert self.store is not None
@@ -239,48 +239,59 @@ class Recorder:
             self.session_id = self._ids.get(self.uid)
 
     def flush(self, force: bool = False) -> bool:
-        """Write pending operations in order; True when nothing is left pending."""
+        """Write pending operations, all in one transaction; True when nothing is left pending."""
         if self.store is None:
             return False
-        if self.pending and not force and time.monotonic() < self._retry_at:
+        if not self.pending:
+            return True
+        if not force and time.monotonic() < self._retry_at:
             return False  # a locked database would stall every event: back off instead
-        while self.pending:
-            try:
-                self._apply(self.pending[0])
-            except (HistoryError, OSError):
-                self._retry_at = time.monotonic() + RETRY_SECONDS
-                return False
-            self.pending.pop(0)
-            if not self.pending and self._file is not None:
-                self._drop_file()
+        ids, sid = dict(self._ids), self.session_id
+        try:
+            with self.store.batch():
+                for op in self.pending:
+                    self._apply(op)
+                if self._file is not None:  # marked, so a file left behind is not replayed
+                    self.store.set_meta(saved_key(self._file.path), "1")
+        except (HistoryError, OSError) as exc:
+            self._ids, self.session_id = ids, sid  # rolled back: those row ids do not exist
+            self._failed(exc)
+            return False
+        self.pending.clear()
+        self._kept = 0
+        if self._file is not None:
+            self._file.close()
+            forget(self.store, self._file.path)
+            self._file = None
         return True
 
-    def _keep(self, op: Op) -> None:
-        """Append to this session's pending file, synced, so a crash loses nothing either."""
-        if self._dir is None:
-            return
+    def _keep(self) -> None:
+        """Append to this session's pending file what is not in it yet, synced: a crash loses
+        nothing. When that fails too, the records stay in memory and close() tries again."""
         try:
+            if self._dir is None:
+                raise OSError("there is no folder to keep it in")
             if self._file is None:
-                self._dir.mkdir(parents=True, exist_ok=True)
-                path = self._dir / f"pending-{self.uid}.jsonl"
-                self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - kept open
-                fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                for earlier in self.pending[:-1]:
-                    self._file.write(json.dumps(earlier) + "\n")
-            self._file.write(json.dumps(op) + "\n")
-            self._file.flush()
-            os.fsync(self._file.fileno())
+                self._file = PendingFile(self._dir)
+            self._file.append(self.pending[self._kept:])
         except OSError as exc:
-            self._warn(f"cannot keep a pending copy either ({exc}); keeping it in memory")
+            self._keep_error = f"no copy could be kept in {self._dir} ({exc.strerror or exc})"
+            self._tell("memory", f"{self._problem}; {self._keep_error}, so this session is "
+                       "held in memory until it ends")
+            return
+        self._kept = len(self.pending)
+        if "memory" in self._told:  # the disk had room again after all
+            self._tell("kept late", f"this session is now kept in {self._file.path} and saved "
+                       "on a later run")
+        self._tell("kept", f"{self._problem}; keeping this session in {self._file.path} until "
+                   "it can be saved")
 
-    def _drop_file(self) -> None:
-        assert self._file is not None
-        with contextlib.suppress(OSError):
-            os.unlink(self._file.name)
-        self._file.close()
-        self._file = None
+    def _tell(self, what: str, text: str) -> None:
+        """At most one line per kind of trouble, and none that repeats what was said."""
+        if what not in self._told and not (what == "kept" and "memory" in self._told):
+            self._told.add(what)
+            self.notice(text)
 
     def _warn(self, text: str) -> None:
-        if not self._warned:
-            self._warned = True
-            self.notice(text)
+        if not self._told:  # after a storage warning, one more line would only be noise
+            self._tell("bad event", text)

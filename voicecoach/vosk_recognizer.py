@@ -15,6 +15,9 @@ from voicecoach.recognizer import (
     unknown_symbol,
 )
 
+#: What to do about a model that is missing or damaged.
+_REFETCH = "fetch it again (voicecoach model download) or point --model at a whole model"
+
 
 def model_label(model_dir: str | Path) -> str:
     """A model's name for messages: its folder, or the package around a folder called "model"."""
@@ -38,6 +41,8 @@ class VoskRecognizer:
         except ImportError as e:
             raise RecognizerError(f"vosk is not installed ({e})", "run scripts/setup") from e
         root = Path(model_dir)
+        if not root.is_dir():
+            raise RecognizerError(f"the vosk model folder {root} does not exist", _REFETCH)
         if not (root / "am").is_dir() and not (root / "conf").is_dir():
             raise RecognizerError(
                 f"{root} is not a vosk model folder (no am/ or conf/ inside)",
@@ -61,12 +66,19 @@ class VoskRecognizer:
         self.rate = rate
         self.name = f"vosk ({model_label(root)})"
         self._words = set(table.words(sections))
+        self._grammar = json.dumps([*phrases, self._unk], ensure_ascii=False)
+        from voicecoach.model_probe import probe
+
+        # kaldi may crash the process on a damaged model: try it in a child process first.
+        problem = probe(root, rate, self._grammar)
+        if problem is not None:
+            raise RecognizerError(f"the vosk model {root} is damaged or incomplete: {problem}",
+                                  _REFETCH)
         try:
             self._model: Any = vosk.Model(str(root))
+            self._rec: Any = vosk.KaldiRecognizer(self._model, float(rate), self._grammar)
         except Exception as e:  # vosk raises a bare Exception when kaldi refuses the files
-            raise RecognizerError(f"vosk could not load {root}: {e}") from e
-        self._grammar = json.dumps([*phrases, self._unk], ensure_ascii=False)
-        self._rec: Any = vosk.KaldiRecognizer(self._model, float(rate), self._grammar)
+            raise RecognizerError(f"vosk could not load {root}: {e}", _REFETCH) from e
         self._utterance = 0
         self._samples = 0
 
