@@ -259,3 +259,19 @@ def test_an_almost_full_disk_is_not_given_to_sqlite(tmp_path: Path,
     (note,) = notes
     assert note.startswith(f"the disk that holds {tmp_path} is full (8 kB free); keeping this")
     assert ops(pending(tmp_path)[0]) == ["start_session"]
+
+
+def test_history_shows_a_kept_session_without_another_coaching_run(data: Path, tmp_path: Path
+                                                                  ) -> None:
+    r = vc(data, tmp_path, disk_full(ALMOST_FULL))
+    assert r.returncode == 0 and len(pending(data)) == 1
+    shown = subprocess.run([PY, "-m", "voicecoach", "history", "--days", "0", "--data-dir",
+                            str(data)], capture_output=True, text=True, timeout=60)
+    assert shown.returncode == 0 and shown.stdout.count("calf 3x20s  completed") == 2
+    assert pending(data) == []
+
+
+def test_history_piped_into_head_ends_quietly(data: Path) -> None:
+    shown = subprocess.run(f"{PY} -m voicecoach history --days 0 --data-dir {data} | head -1",
+                           shell=True, capture_output=True, text=True, timeout=60)
+    assert shown.stderr == "" and len(shown.stdout.splitlines()) == 1

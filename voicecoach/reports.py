@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import datetime as dt
 import sys
@@ -17,6 +18,7 @@ from voicecoach.adherence import adherence_table, per_day, streak, streak_line, 
 from voicecoach.answers import Answer, Asker, Heard, Wait
 from voicecoach.history import DB_NAME, HistoryError, HistoryStore, data_dir
 from voicecoach.library import Exercise, RoutineError, load_builtin, load_file
+from voicecoach.pending import replay_pending
 from voicecoach.progression import plan_levels
 from voicecoach.records import SessionRecord, SetRecord
 
@@ -139,11 +141,15 @@ def _open(option: str | None, must_exist: bool = True) -> HistoryStore | None:
     if must_exist and not path.exists():
         return None
     try:
-        return HistoryStore(path)
+        store = HistoryStore(path)
     except HistoryError:
         if not path.exists():
             raise
         return HistoryStore(path, readonly=True)  # e.g. a read-only backup copy
+    # Sessions kept aside while the database could not be written belong in the report too.
+    with contextlib.suppress(HistoryError, OSError):
+        replay_pending(store, path.parent)
+    return store
 
 
 def _exercises(routine_file: str | None) -> list[Exercise]:
@@ -196,6 +202,8 @@ def run_history(argv: Sequence[str]) -> int:
                 print(history_report(sessions, exercises, dt.date.fromtimestamp(now)))
     except (HistoryError, RoutineError) as exc:
         return _fail("history", exc)
+    except BrokenPipeError:
+        raise  # `voicecoach history | head`: dispatch ends quietly
     except OSError as exc:
         return _fail("history", f"cannot write {exc.filename}: {exc.strerror}")
     return 0

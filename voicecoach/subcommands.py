@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 
@@ -59,6 +60,11 @@ COMMANDS: dict[str, Callable[[list[str]], int]] = {
 def dispatch(name: str, argv: list[str]) -> int:
     try:
         return COMMANDS[name](argv)
+    except BrokenPipeError:
+        # Piped into `head` and the like: stop quietly, as Unix tools do (and keep Python
+        # from complaining when it flushes stdout at exit).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except ImportError as exc:
         print(f"voicecoach {name}: not available in this install ({exc})", file=sys.stderr)
         return 2
