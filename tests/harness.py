@@ -11,7 +11,7 @@ The fixture points this test process at the daemon through environment variables
 user's own sound setup is never touched: PULSE_SERVER (the daemon's unix socket),
 PULSE_RUNTIME_PATH / PULSE_STATE_PATH / PULSE_COOKIE / PULSE_CLIENTCONFIG (all in a temp
 folder) and ALSA_CONFIG_PATH (the stock alsa.conf plus a file that makes ALSA's `default`
-go through PulseAudio, via libasound2-plugins). Child processes inherit the same variables.
+go through PulseAudio, via libasound2-plugins; see ASOUNDRC). Children inherit the variables.
 
 PortAudio lists devices once, when `sounddevice` is imported (or re-initialised). The fixture
 calls `reinit_portaudio()` after setting the variables; call it again after unloading or
@@ -65,7 +65,10 @@ __all__ = ["Module", "Pulse", "Recording", "available", "onsets", "pulse_fixture
            "reinit_portaudio", "rms_envelope", "start_pulse"]
 
 ALSA_CONF = "/usr/share/alsa/alsa.conf"
-ASOUNDRC = "pcm.!default { type pulse }\nctl.!default { type pulse }\n"
+# Fault-test devices: `speaker`/`mic` fail while coach/room is gone; `broken` opens at no rate.
+ASOUNDRC = ("pcm.!default { type pulse }\nctl.!default { type pulse }\npcm.speaker { type "
+            'pulse device "coach" }\npcm.mic { type pulse device "room.monitor" }\n'
+            'pcm.broken { type pulse device "nowhere" }\n')
 SINKS = ("coach", "room")
 #: Daemon log detail (pulseaudio.log in the harness folder); "debug" helps with odd timing.
 LOG_LEVEL = os.environ.get("HARNESS_PULSE_LOG", "notice")
@@ -222,9 +225,14 @@ class Pulse:
         # A null sink whose monitor nobody reads renders up to 2 s ahead while idle, so a
         # stream that starts on it gets no callbacks for up to 2 s. A real sound card
         # consumes steadily; a null sink with a low-latency reader on its monitor does too.
-        self._keepalive[name] = self.start_recording(f"{name}.monitor", keep=False).proc
+        reader = self.start_recording(f"{name}.monitor", keep=False)
+        self._keepalive[name] = reader.proc
         # A fresh null sink has already rendered 2 s ahead; suspending and resuming it
-        # restarts its clock at once, now with the reader's low latency.
+        # restarts its clock at once, now with the reader's low latency (once it is reading:
+        # before that, the first sound played on it was heard up to 0.6 s late).
+        deadline = time.monotonic() + 3.0
+        while not reader.chunks and time.monotonic() < deadline:
+            time.sleep(0.005)
         self.pactl("suspend-sink", name, "1")
         self.pactl("suspend-sink", name, "0")
 

@@ -171,3 +171,47 @@ def test_coach_voice_fires_nothing(pulse: object, tmp_path: Path) -> None:
         assert wait_for(inbox, 0.5) is None
     finally:
         listener.close()
+
+
+@pytest.mark.audio
+def test_spoken_answers_while_a_question_expects_them(pulse: object, tmp_path: Path) -> None:
+    clock, inbox, log = RealClock(), Inbox(), SpeechLog()
+    listener = open_listener(
+        ListenSettings(recognizer="pocketsphinx"), clock, inbox, log, lambda m: None
+    )
+    listener.start()
+    try:
+        time.sleep(1.0)
+
+        def play(wav: Path) -> None:
+            # Answers come a question apart, never back to back: words within the
+            # endpointer's 0.3 s of the last answer are the same utterance, not said alone.
+            time.sleep(0.6)
+            pulse.play_into_room(wav)  # type: ignore[attr-defined]
+
+        play(speak("yes", tmp_path / "yes.wav"))
+        assert wait_for(inbox, 1.0) is None  # no question: "yes" is nothing
+        listener.expect("yes_no")
+        play(speak("yes", tmp_path / "yes.wav"))
+        assert wait_for(inbox, 2.0) == CommandEvent(Command.ANSWER, source="voice", heard="yes")
+        listener.expect("numbers")
+        for voice, number in [("en-us", "seven"), ("en-us+f2", "three")]:
+            play(speak(number, tmp_path / "n.wav", voice))
+            event = wait_for(inbox, 2.0)
+            assert event == CommandEvent(Command.ANSWER, source="voice", heard=number), voice
+        play(speak("pause", tmp_path / "p.wav"))  # commands still work meanwhile
+        assert wait_for(inbox, 2.0) == CommandEvent(Command.PAUSE, source="voice", heard="pause")
+        # The echo of the coach's own question does not answer it.
+        question = speak("How bad is it, from zero to ten?", tmp_path / "q.wav")
+        seconds = float(subprocess.run(["soxi", "-D", str(question)], capture_output=True,
+                                       text=True, check=True).stdout)
+        start = clock.now()
+        log.record(Utterance("How bad is it, from zero to ten?", "instruction", start, start,
+                             start + seconds))
+        play(question)
+        assert wait_for(inbox, 1.0) is None
+        listener.expect(None)
+        play(speak("seven", tmp_path / "n.wav"))
+        assert wait_for(inbox, 1.0) is None
+    finally:
+        listener.close()

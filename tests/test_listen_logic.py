@@ -161,7 +161,58 @@ def test_spotter_barge_in_and_echo() -> None:
     assert feed_script(sp, script) == ["pause"]
     # ...but not with barge-in off.
     sp = Spotter(EN, playing=log.overlapping, settings=SpotSettings(barge_in=()))
+    assert feed_script(sp, script) == []  # no barge-in: turned down when the utterance ends
+    assert feed_script(sp, [(3.5, f"{UNK} {UNK} pause", 0.1, True)]) == ["x:the c"]
+
+
+def test_spotter_looks_again_when_the_recognizer_revises_earlier_words() -> None:
+    # vosk heard "[unk] continue", then revised it to "next" (Korean "넘겨" in the harness).
+    script = [(0.1 * i, f"{UNK} stop", 0.0, False) for i in range(1, 5)]
+    script += [(0.5 + 0.03 * i, "next", 0.03 * i, False) for i in range(1, 10)]
+    assert feed_script(Spotter(EN), script) == ["x:not i", "next"]
+
+
+def isolated(word: str, t: float) -> list[tuple[float, str, float, bool]]:
+    """`word` heard on its own from `t`, held and followed by quiet."""
+    return [(t + 0.03 * i, word, 0.03 * max(0, i - 3), False) for i in range(1, 10)]
+
+
+def test_while_the_coach_speaks_only_barge_in_phrases_fire() -> None:
+    log = SpeechLog()
+    log.record(utt("three", 10.0, 10.45))  # a count, misheard as "repeat" in the harness
+    sp = Spotter(EN, playing=log.overlapping)
+    assert feed_script(sp, isolated("repeat", 10.0)) == ["x:the c"]
+    assert feed_script(Spotter(EN, playing=log.overlapping), isolated("pause", 10.0)) == ["pause"]
+    # Well clear of the clip, "repeat" is the person's.
+    assert feed_script(Spotter(EN, playing=log.overlapping), isolated("repeat", 12.0)) == [
+        "repeat"
+    ]
+
+
+def test_answers_only_when_expected() -> None:
+    sp = Spotter(EN)
+    assert feed_script(sp, isolated("yes", 1.0)) == []
+    sp.expect("yes_no")
+    assert feed_script(sp, isolated("yes", 2.0)) == ["answer"]
+    assert feed_script(sp, isolated("seven", 3.0)) == []
+    sp.expect("numbers")
+    spot = None
+    for end, words, quiet, final in isolated("seven", 4.0):
+        spot = spot or sp.feed(Hearing((words,), final, 9, end), quiet)
+    assert spot is not None and spot.command is Command.ANSWER and spot.heard == "seven"
+    assert feed_script(sp, isolated("pause", 5.0)) == ["pause"]  # commands still work
+    # Not after other words, and never the coach's own question.
+    script = [(6.0 + 0.1 * i, f"{UNK} seven", 0.3, i == 4) for i in range(5)]
     assert feed_script(sp, script) == ["x:not i"]
+    log = SpeechLog()
+    log.record(utt("How bad is it, from zero to ten?", 10.0, 12.0))
+    sp = Spotter(EN, playing=log.overlapping)
+    sp.expect("numbers")
+    assert feed_script(sp, isolated("ten", 11.6)) == ["x:echo "]
+    sp.expect(None)
+    assert feed_script(sp, isolated("seven", 20.0)) == []
+    with pytest.raises(KeyError):
+        sp.expect("colours")
 
 
 def test_echo_settings_margin() -> None:

@@ -187,7 +187,7 @@ def _run(args: argparse.Namespace, routine: Routine, inbox: Inbox, interrupted: 
         notice.view = view
         care = Care(args, clock, speaker, inbox, log, view, notice,
                     can_answer=keyboard is not None or listener is not None,
-                    expect=getattr(listener, "expect", None))
+                    expect=listener.expect if listener is not None else None)
         stack.callback(care.recorder.close)
         if keyboard is not None:
             keyboard.start()

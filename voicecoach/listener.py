@@ -20,6 +20,9 @@ from voicecoach.spotter import Spot, SpotSettings, Spotter
 
 #: Seconds without a chunk before the watchdog reopens the microphone.
 STALL_SECONDS = 2.0
+#: First wait (s) between attempts to reopen a lost microphone; doubled up to RETRY_MAX.
+RETRY_SECONDS = 0.25
+RETRY_MAX = 2.0
 #: At most one overflow notice per this many seconds.
 OVERFLOW_NOTICE_SECONDS = 10.0
 
@@ -60,12 +63,13 @@ def make_recognizer(settings: ListenSettings, rate: int, table: PhraseTable) -> 
             )
         from voicecoach.vosk_recognizer import VoskRecognizer
 
-        return VoskRecognizer(model, rate, table)
+        # Answer words always in the grammar: a question can expect them at any moment.
+        return VoskRecognizer(model, rate, table, tuple(table.answers))
     if choice not in ("auto", "pocketsphinx"):
         raise ListenerUnavailable(f"unknown recognizer {choice!r}", "use vosk|pocketsphinx|none")
     from voicecoach.sphinx_recognizer import SphinxRecognizer
 
-    return SphinxRecognizer(rate, table)
+    return SphinxRecognizer(rate, table, tuple(table.answers))
 
 
 class Pipeline:
@@ -76,11 +80,19 @@ class Pipeline:
         self.recognizer = recognizer
         self.spotter = spotter
         self.quiet = QuietMeter(recognizer.rate)
+        # VOICECOACH_LISTEN_DEBUG=2: every change of hypothesis on stderr, with session time.
+        self._trace = os.environ.get("VOICECOACH_LISTEN_DEBUG") == "2"
+        self._last: tuple[str, ...] = ()
 
     def feed(self, pcm: bytes, captured_at: float) -> Spot | None:
         """Take in a chunk whose last sample is at session time `captured_at`."""
         hearing = self.recognizer.accept(pcm)
         quiet = self.quiet.feed(pcm)
+        if self._trace and (hearing.words != self._last or hearing.final):
+            self._last = hearing.words
+            end = "final" if hearing.final else "partial"
+            said = " ".join(hearing.words)
+            print(f"voicecoach: {captured_at:8.3f} {end} {said}", file=sys.stderr)
         return self.spotter.feed(hearing, quiet, offset=captured_at - hearing.end)
 
 
@@ -119,6 +131,11 @@ class Listener:
         self.microphone.close()
         self.pipeline.recognizer.close()
 
+    def expect(self, section: str | None) -> None:
+        """While a question waits: put isolated answers of `section` ("yes_no", "numbers") into
+        the inbox as CommandEvent(ANSWER, heard=words); None: commands only. Thread-safe."""
+        self.pipeline.spotter.expect(section)
+
     def _session_time(self, captured: float) -> float:
         # The chunk's last sample reached the device one input latency before the callback.
         speed = getattr(self._clock, "speed", 1.0)
@@ -126,23 +143,40 @@ class Listener:
         return self._clock.now() - age * speed
 
     def _run(self) -> None:
+        try:
+            self._listen()
+        except Exception as exc:  # a recognizer fault must not take the session with it
+            self._notice(f"voice commands stopped: {type(exc).__name__}: {exc}; keys still work")
+            self.microphone.close()
+
+    def _listen(self) -> None:
         last_chunk = time.monotonic()
         overflows, overflow_noticed = 0, 0.0
+        lost, retry_at, wait = False, 0.0, RETRY_SECONDS
         while not self._stop.is_set():
             chunk = self.microphone.read(0.25)
             now = time.monotonic()
             if chunk is None:
-                if now - last_chunk > STALL_SECONDS:
-                    self._notice(f"no sound from the microphone for {STALL_SECONDS:.0f} s: reopen")
+                # PortAudio ends the stream of a device that went away; a stall looks the same.
+                failed = bool(getattr(self.microphone, "failed", False))
+                if not lost and (failed or now - last_chunk > STALL_SECONDS):
+                    lost, retry_at, wait = True, now, RETRY_SECONDS
+                    self._notice("microphone lost: voice commands paused, keys still work; "
+                                 "retrying")
+                if lost and now >= retry_at:  # with backoff: a missing device fails fast
                     self._reopen()
-                    last_chunk = time.monotonic()
+                    retry_at, wait = time.monotonic() + wait, min(2 * wait, RETRY_MAX)
                 continue
+            if lost:
+                lost = False
+                self._notice("microphone back: listening again")
             last_chunk = now
             quiet_notices = now - overflow_noticed > OVERFLOW_NOTICE_SECONDS
             if self.microphone.overflows != overflows and quiet_notices:
-                lost = self.microphone.overflows - overflows
+                lost_blocks = self.microphone.overflows - overflows
                 overflows, overflow_noticed = self.microphone.overflows, now
-                self._notice(f"microphone overflow: {lost} audio block(s) lost (CPU too busy?)")
+                self._notice(f"microphone overflow: {lost_blocks} audio block(s) lost "
+                             "(CPU too busy?)")
             spot = self.pipeline.feed(chunk.pcm, self._session_time(chunk.captured))
             if spot is None:
                 continue
@@ -152,14 +186,16 @@ class Listener:
                 continue
             self._inbox.put(CommandEvent(spot.command, source="voice", heard=spot.heard))
 
-    def _reopen(self) -> None:
+    def _reopen(self) -> bool:
+        """Reopen the microphone; False while it cannot be opened (the caller retries)."""
         restart = getattr(self.microphone, "restart", None)
         try:
             if restart is not None:
                 restart()
             self.pipeline.recognizer.reset()
-        except MicrophoneError as e:
-            self._notice(f"could not reopen the microphone: {e.reason}")
+        except MicrophoneError:
+            return False
+        return True
 
 
 def open_listener(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import queue
-import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -105,8 +104,8 @@ class SoundDeviceMicrophone:
         with self._lock:
             if self._stream is not None:
                 return
-            errors = []
-            for rate in dict.fromkeys((self._default_rate, *FALLBACK_RATES)):
+            rates, error = list(dict.fromkeys((self._default_rate, *FALLBACK_RATES))), ""
+            for rate in rates:
                 try:
                     stream = self._sd.RawInputStream(
                         samplerate=rate,
@@ -119,13 +118,15 @@ class SoundDeviceMicrophone:
                     )
                     stream.start()
                 except self._sd.PortAudioError as e:
-                    errors.append(f"{rate} Hz: {e}")
+                    error = str(e.args[0]) if e.args else str(e)
                     continue
                 self._stream, self.rate = stream, rate
                 self.latency = float(stream.latency)
                 return
+            # One line: the rates tried and the last error (they are all alike).
             raise MicrophoneError(
-                f"{self.name} refused every rate ({'; '.join(errors)})",
+                f"{self.name!r} opens at no rate (tried {', '.join(map(str, rates))} Hz: "
+                f"{error})",
                 "check that no other program holds the microphone (voicecoach doctor)",
             )
 
@@ -135,9 +136,17 @@ class SoundDeviceMicrophone:
         except queue.Empty:
             return None
 
+    @property
+    def failed(self) -> bool:
+        """True when PortAudio ended the stream by itself (the device went away)."""
+        stream = self._stream
+        return stream is not None and not stream.active
+
     def restart(self) -> None:
-        """Close and reopen the stream (the watchdog's remedy for a stalled device)."""
+        """Close and reopen the stream (the watchdog's remedy for a stalled or lost device)."""
         self.close()
+        while not self._queue.empty():  # chunks of the old stream: stale now
+            self._queue.get_nowait()
         self.start()
 
     def close(self) -> None:
@@ -145,7 +154,7 @@ class SoundDeviceMicrophone:
             stream, self._stream = self._stream, None
         if stream is not None:
             try:
-                stream.stop()
+                stream.abort()  # not stop(): nothing queued is wanted, and it cannot wait
                 stream.close()
-            except self._sd.PortAudioError as e:
-                print(f"voicecoach: closing the microphone: {e}", file=sys.stderr)
+            except self._sd.PortAudioError:  # a device that went away fails to close: fine
+                pass

@@ -11,6 +11,10 @@ neither jitter with thread scheduling nor drift over a session. The session hand
 The callback never blocks and never calls back into the engine: it posts notes to the
 `speechreport.Reporter`, whose thread updates the SpeechLog and calls `report(Utterance)`,
 and shows phrases that could not be rendered as captions at their deadline.
+
+A device that goes away (the stream ends, or its callbacks stop while sound is due) turns every
+phrase into a caption on its deadline while a thread reopens it with backoff; then the voice is
+back. Each change is said once.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from typing import Any
 
 from voicecoach.clips import PRE_ROLL, Clip, resample
 from voicecoach.clock import RealClock
+from voicecoach.outdevice import close_quietly, pick_rate, wait_running
 from voicecoach.render import Renderer
 from voicecoach.speaker import Report, SpeechLog, Utterance, estimate_seconds
 from voicecoach.speechreport import Playing, Reporter
@@ -39,8 +44,12 @@ BLOCK = 0.01
 DURATION_WAIT = 3.0
 #: How long a phrase other than a count may wait past its deadline for its render.
 LATE_WAIT = 1.0
-#: Callbacks stopping for this long (s) means the device is gone.
+#: Callbacks stopping for this long (s) while sound is due means the device is gone.
 STALL = 1.0
+#: A reopened stream counts as running once a callback comes this long (s) after start().
+STEADY = 0.1
+#: Waits (s) between attempts to reopen a lost output device: the first, doubled up to the max.
+RETRY_FIRST, RETRY_MAX = 0.25, 1.0
 
 
 class AudioSpeaker:
@@ -68,29 +77,25 @@ class AudioSpeaker:
         self._active: list[Playing] = []
         self._busy_until = 0.0
         self._last_callback = time.monotonic()
-        self._dead = False
-        self.rate = self._pick_rate(sd, device)
-        self._stream = sd.OutputStream(
-            samplerate=self.rate, channels=1, dtype="float32", device=device,
-            latency=LATENCY, blocksize=int(self.rate * BLOCK), callback=self._callback,
-        )  # fmt: skip
+        self._device = device
+        # Held to stop, swap or check the stream: a cut's abort()/start() is no lost device.
+        self._device_lock = threading.RLock()
+        self._lost = False
+        self._closed = threading.Event()
+        self._retry: threading.Thread | None = None
+        self.rate = pick_rate(sd, device)
+        self._stream = self._open_stream(sd)
         self._reporter = Reporter(clock, report, log, self._watch)
         self._stream.start()
 
-    @staticmethod
-    def _pick_rate(sd: Any, device: str | int | None) -> int:
-        # The device's own rate, resampling clips ourselves. Not the engine's 22050 Hz:
-        # through the ALSA pulse plugin its latency reports then drift by ~100 ppm
-        # (measured: 2 ms late after 20 s, 8 ms after a minute); at 44100/48000 they hold.
-        default = int(sd.query_devices(device, "output")["default_samplerate"])
-        for rate in (default, 48000, 44100):
-            try:
-                sd.check_output_settings(device=device, samplerate=rate, channels=1,
-                                         dtype="float32")
-                return rate
-            except Exception:  # PortAudio says no in several ways; try the next rate
-                continue
-        raise RuntimeError("the output device takes neither its default rate nor 48000 Hz")
+    def _open_stream(self, sd: Any) -> Any:
+        stream = sd.OutputStream(
+            samplerate=self.rate, channels=1, dtype="float32", device=self._device,
+            latency=LATENCY, blocksize=int(self.rate * BLOCK), callback=self._callback,
+        )  # fmt: skip
+        # Kept apart from the stream: while a new stream starts, `_stream` is the closed one.
+        self._latency = float(stream.latency)
+        return stream
 
     @property
     def renderer(self) -> Renderer:
@@ -114,7 +119,7 @@ class AudioSpeaker:
         budget = (at - now) / self._clock.speed - 2 * LATENCY
         if kind != "count":
             budget = max(budget, LATE_WAIT)
-        clip = None if self._dead else self._renderer.get(text, budget)
+        clip = None if self._lost else self._renderer.get(text, budget)
         if clip is None:
             self._caption(Utterance(text, kind, at), now)
             return
@@ -122,10 +127,15 @@ class AudioSpeaker:
         utt = Utterance(text, kind, at, start, start + clip.seconds * self._clock.speed)
         voice = Playing(utt, self._prepared(clip), self._clock.to_monotonic(at) - PRE_ROLL,
                         clip.seconds)
-        self._log.record(utt)
         with self._lock:
-            self._pending.append(voice)
-            self._busy_until = max(self._busy_until, utt.end or start)
+            # Under the lock: a loss drains `_pending`, and a clip added later would play late.
+            lost = self._lost
+            if not lost:
+                self._log.record(utt)
+                self._pending.append(voice)
+                self._busy_until = max(self._busy_until, utt.end or start)
+        if lost:
+            self._caption(Utterance(text, kind, at), now)
 
     def cut(self) -> None:
         now = self._clock.now()
@@ -135,7 +145,7 @@ class AudioSpeaker:
         self._reporter.drop_captions(now)
         for v in dropped:  # never started: nothing was heard, so nothing to echo-cancel
             self._log.record(replace(v.utt, start=now, end=now, cut=True))
-        if self._active and not self._dead:
+        if self._active and not self._lost:
             self._flush()
 
     def _flush(self) -> None:
@@ -143,29 +153,31 @@ class AudioSpeaker:
         # through PulseAudio) of queued sound. abort() drops that queue (measured: silence
         # 4-12 ms after the call) and waits for the callback to finish, so `_active` is ours
         # until start(); start() takes about 2 ms, and placement stays exact afterwards.
-        try:
-            self._stream.abort()
-            silent_m = time.monotonic()
-            for v in self._active:
-                if v.started_m is None:
-                    self._reporter.dropped(v)
-                else:
-                    self._reporter.ended(v, silent_m, True)
-            self._active = []
-            self._stream.start()
-        except Exception as exc:  # the device went away under us
-            self._stop_sound(f"the sound output failed ({exc})")
+        with self._device_lock:
+            try:
+                self._stream.abort()
+                silent_m = time.monotonic()
+                for v in self._active:
+                    if v.started_m is None:
+                        self._reporter.dropped(v)
+                    else:
+                        self._reporter.ended(v, silent_m, True)
+                self._active = []
+                self._last_callback = time.monotonic()
+                self._stream.start()
+            except Exception as exc:  # the device went away under us
+                self._lose(f"the sound output failed: {exc}")
 
     def busy_until(self) -> float:
         with self._lock:
             return self._busy_until
 
     def close(self) -> None:
-        try:
-            self._stream.abort()
-            self._stream.close()
-        except Exception:  # the device may already be gone; closing must not fail
-            pass
+        self._closed.set()
+        if self._retry is not None:
+            self._retry.join(timeout=2.0)
+        with self._device_lock:
+            close_quietly(self._stream)
         self._reporter.close()
         self._renderer.close()
 
@@ -178,7 +190,7 @@ class AudioSpeaker:
         return (samples * np.float32(self._volume / 32768.0)).astype(np.float32)
 
     def _caption(self, utt: Utterance, now: float) -> None:
-        if not self._dead and not self._renderer.failed(utt.text):
+        if not self._lost and not self._renderer.failed(utt.text):
             self._notice(f"{utt.text[:40]!r} was not rendered in time; showing it as a caption")
         start = max(utt.at, now)
         shown = replace(utt, start=start, end=start + estimate_seconds(utt.text))
@@ -193,7 +205,7 @@ class AudioSpeaker:
         self._last_callback = now_m
         dac, cur = info.outputBufferDacTime, info.currentTime
         # Some hosts report 0 for unknown times: then assume the requested latency.
-        t0 = now_m + (dac - cur if dac and cur else self._stream.latency)
+        t0 = now_m + (dac - cur if dac and cur else self._latency)
         buf = out[:, 0]
         buf.fill(0.0)
         with self._lock:
@@ -221,23 +233,68 @@ class AudioSpeaker:
         if out.shape[1] > 1:
             out[:, 1:] = buf[:, None]
 
-    # -- watchdog (on the reporter thread) ------------------------------------------------
+    # -- watchdog (on the reporter thread) and reconnection ---------------------------------
 
     def _watch(self) -> None:
-        # A device that vanishes just stops calling back. Only overdue sound counts: some
-        # sinks take a moment to start, and an idle stream is no sign of trouble.
-        if self._dead or time.monotonic() - self._last_callback < STALL:
+        # A device that vanishes either ends the stream (PortAudio gives up on it) or just
+        # stops calling back. Only overdue sound counts for the latter: some sinks take a
+        # moment to start, and an idle stream is no sign of trouble.
+        with self._device_lock:
+            if self._lost or self._closed.is_set():
+                return
+            if not self._stream.active:
+                self._lose("the sound output stopped")
+                return
+            stalled = time.monotonic() - self._last_callback >= STALL
+        if not stalled:
             return
         with self._lock:
             waiting = self._active + self._pending
         overdue = time.monotonic() - STALL
         if any(v.start_m < overdue for v in waiting):
-            self._stop_sound("the sound output stopped")
+            with self._device_lock:
+                if not self._lost:
+                    self._lose("the sound output stopped")
 
-    def _stop_sound(self, why: str) -> None:
-        self._dead = True
-        self._notice(f"{why}; showing captions from now on")
+    def _lose(self, why: str) -> None:
+        """The device is gone: captions from now on, and a thread that tries to reopen it."""
+        self._lost = True
+        self._notice(f"speaker lost ({why}): showing captions; will retry")
         with self._lock:
             stuck, self._active, self._pending = self._active + self._pending, [], []
+        now = self._clock.now()
         for v in stuck:
-            self._reporter.finish(v.utt, self._clock.now(), True)
+            if v.started_m is None:  # never heard: show it, on its deadline if still ahead
+                self._caption(replace(v.utt, start=None, end=None), now)
+            else:
+                self._reporter.finish(v.utt, now, True)
+        self._retry = threading.Thread(target=self._reconnect, daemon=True,
+                                       name="voicecoach-speaker-retry")
+        self._retry.start()
+
+    def _reconnect(self) -> None:
+        import sounddevice as sd
+
+        with self._device_lock:
+            close_quietly(self._stream)
+        wait = RETRY_FIRST
+        while not self._closed.wait(wait):
+            try:
+                # Same device, same rate: clips are resampled for it as they are handed over.
+                stream = self._open_stream(sd)
+                stream.start()
+            except Exception:  # still gone (PortAudio says so in several ways)
+                wait = min(2 * wait, RETRY_MAX)
+                continue
+            if not wait_running(stream, lambda: self._last_callback, self._closed, STEADY,
+                                3 * STALL, BLOCK):
+                close_quietly(stream)
+                continue
+            with self._device_lock:
+                if self._closed.is_set():
+                    close_quietly(stream)
+                    return
+                self._stream, self._last_callback = stream, time.monotonic()
+                self._lost = False
+            self._notice("speaker back: using the voice again")
+            return

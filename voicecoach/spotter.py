@@ -11,7 +11,12 @@ Pure logic over Hearings, so it is tested with scripted hypotheses. The rules:
   no quiet after it, a command has silence on both sides.
 * Exception, barge-in: while the coach is speaking its voice fills the utterance, so "pause"
   and "stop" may fire after other words, as long as the coach is not saying that word then.
+* While the coach is speaking, only the barge-in phrases fire at all: whatever else is heard
+  then is most likely its own voice misheard (the count "three" as "repeat").
 * Never a phrase the coach was saying at that moment (see echo.py), isolated or not.
+* Answers ("yes", "seven") count only while a question expects that section of the phrase
+  table (`expect`), only said on their own, and never while the coach speaks (its question
+  "from zero to ten" would answer itself).
 """
 
 from __future__ import annotations
@@ -39,13 +44,16 @@ class SpotSettings:
     """Seconds a command phrase must stay the tail of the partial hypothesis before it fires."""
     quiet: float = 0.12
     """Seconds of quiet after the phrase that show it was said on its own."""
-    barge_hold: float = 0.25
+    barge_hold: float = 0.15
     """While the coach speaks there is no quiet: the tail must stay this long instead."""
     barge_in: tuple[str, ...] = ("pause", "stop")
     """Phrases that may fire after other words while the coach is speaking (interrupting it);
     few, because any phrase the coach's voice is misheard as would fire too."""
     echo: EchoSettings = EchoSettings()
     """How heard words are matched against the coach's clips."""
+    speaking_margin: float = 0.3
+    """Seconds around each clip that count as the coach speaking, when only barge-in phrases
+    may fire (the heard phrase's own start is an estimate: see WORD_SECONDS)."""
 
 
 @dataclass(frozen=True)
@@ -80,10 +88,32 @@ class Spotter:
         # A phrase at index _start is said on its own (-1: none can be); before _decided: done.
         self._start = 0
         self._decided = 0
+        self._decided_words: tuple[str, ...] = ()
         self._candidate: tuple[int, Command] | None = None
         self._since = 0.0
         # Recognizers re-segment the final result; one command fires once per utterance.
         self._fired: set[Command] = set()
+        # Answer section a question is waiting for; set from another thread (one assignment).
+        self._section: str | None = None
+
+    def expect(self, section: str | None) -> None:
+        """Listen for answers of `section` ("yes_no", "numbers") too; None: commands only."""
+        if section is not None and section not in self.table.answers:
+            raise KeyError(f"no answer section {section!r} in the {self.table.name} phrase table")
+        self._section = section
+
+    def _tail(self, words: tuple[str, ...]) -> tuple[Command, int] | None:
+        """The command phrase, else the expected answer phrase, that ends `words`."""
+        found = self.table.match_tail(words)
+        section = self._section
+        if found is not None or section is None:
+            return found
+        best = 0
+        for phrase in self.table.answers[section]:
+            n = len(phrase.split())
+            if best < n <= len(words) and " ".join(words[-n:]) == phrase:
+                best = n
+        return (Command.ANSWER, best) if best else None
 
     def feed(self, hearing: Hearing, quiet: float = 0.0, offset: float = 0.0) -> Spot | None:
         """Look at the latest Hearing; `quiet` is the trailing quiet (s) in the audio so far and
@@ -101,12 +131,17 @@ class Spotter:
 
     def _new_utterance(self, counter: int) -> None:
         self._utterance, self._start, self._decided = counter, 0, 0
+        self._decided_words = ()
         self._candidate = None
         self._fired = set()
 
     def _decide(self, hearing: Hearing, quiet: float, offset: float) -> Spot | None:
         words = hearing.words
-        tail = self.table.match_tail(words[self._decided :])
+        if words[: self._decided] != self._decided_words:
+            # The recognizer revised the words already decided on ("back continue" became
+            # "next"): look at the new ones; what fired stays fired (_fired, _start).
+            self._decided, self._decided_words = 0, ()
+        tail = self._tail(words[self._decided :])
         if tail is None:
             self._candidate = None
             return None
@@ -117,15 +152,18 @@ class Spotter:
             self._candidate, self._since = key, hearing.end
         held = hearing.end - self._since + 1e-9
         isolated = first == self._start
+        phrase = words[first:]
+        barge_in = " ".join(phrase) in self.settings.barge_in and command is not Command.ANSWER
         if not hearing.final:
             if isolated and (held < self.settings.hold or quiet < self.settings.quiet):
                 return None
-            if not isolated and held < self.settings.barge_hold:
+            # Other words before a phrase that cannot barge in: turned down at the end of the
+            # utterance, unless the recognizer revises them away meanwhile.
+            if not isolated and (not barge_in or held < self.settings.barge_hold):
                 return None
         # Decided, one way or the other: never look at these words again in this utterance.
-        self._decided = len(words)
+        self._decided, self._decided_words = len(words), words
         self._candidate = None
-        phrase = words[first:]
         t1 = offset + hearing.end
         t0 = offset + self._since - WORD_SECONDS * n
         spot = Spot(command, " ".join(phrase), t0, t1)
@@ -133,9 +171,13 @@ class Spotter:
         echo = echo_of(phrase, t0, t1, playing, self.settings.echo)
         if echo is not None:
             return _reject(spot, f"echo of the coach saying {echo.text!r}")
+        if not barge_in and playing:
+            margin = EchoSettings(margin=self.settings.speaking_margin)
+            if coach_speaking(t0, t1, playing, margin):
+                return _reject(spot, "the coach was speaking: only barge-in phrases count")
         if not isolated:
             speaking = coach_speaking(t0, t1, playing, self.settings.echo)
-            if not (" ".join(phrase) in self.settings.barge_in and speaking):
+            if not (barge_in and speaking):
                 return _reject(spot, "not isolated: other words came before it")
         if command in self._fired:
             return _reject(spot, "already fired in this utterance")

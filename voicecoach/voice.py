@@ -8,6 +8,7 @@ the session should stop with the message rather than quietly lose its voice.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Callable
@@ -51,6 +52,7 @@ def open_speaker(
     workers = [TtsWorker(settings.voice, settings.rate) for _ in range(WORKERS)]
     for w in workers:
         w.launch()  # the children import pyttsx3 while we open the sound device
+        _lower_priority(w.pid)
     try:
         _check_output(settings.output_device)
         workers[0].start()
@@ -70,6 +72,16 @@ def open_speaker(
             w.close()
             workers.remove(w)
     return _assemble(settings, clock, report, log, notice, workers)
+
+
+def _lower_priority(pid: int | None) -> None:
+    # Rendering runs ahead in the background, often on every core at once; at normal priority
+    # it delays the sound server and our audio callback, and sound placed on the stream's clock
+    # is then heard late. Renders are never urgent to the millisecond; playback is.
+    if pid is not None and hasattr(os, "setpriority"):
+        # Not allowed here (OSError): rendering at normal priority still works.
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, pid, 10)
 
 
 def _check_output(device: str | int | None) -> None:

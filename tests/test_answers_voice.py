@@ -1,0 +1,91 @@
+"""Safety and pain questions answered aloud, with the coach's own voice in the room too.
+
+The coach asks through its real speaker; its output is looped into the room, so the
+microphone hears the questions ("... from zero to ten?") as well as the person's answers.
+Only the person's words may count as answers.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from harness import Pulse
+
+from voicecoach import safety
+from voicecoach.care import Care
+from voicecoach.cli import parser
+from voicecoach.clock import RealClock
+from voicecoach.commands import Inbox
+from voicecoach.config import VoiceSettings
+from voicecoach.events import EventLog
+from voicecoach.library import load_builtin
+from voicecoach.listener import ListenSettings, open_listener
+from voicecoach.session import NullView
+from voicecoach.speaker import SpeechLog
+from voicecoach.voice import open_speaker
+
+pytestmark = [pytest.mark.audio]
+
+
+@pytest.fixture(scope="module")
+def cache(pulse: Pulse, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    root = tmp_path_factory.mktemp("xdg-cache-answers")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_CACHE_HOME", str(root))
+        yield root
+
+
+def test_red_flags_and_pain_answered_by_voice(pulse: Pulse, cache: Path, tmp_path: Path):
+    clock = RealClock()
+    inbox = Inbox()
+    log = EventLog(clock.now, clock.wall)
+    speech = SpeechLog()
+    speaker = open_speaker(VoiceSettings(), clock, log.said, speech, lambda t: None)
+    listener = open_listener(ListenSettings(recognizer="pocketsphinx"), clock, inbox, speech,
+                             lambda t: None)
+    args = parser().parse_args(["--data-dir", str(tmp_path / "data")])
+    care = Care(args, clock, speaker, inbox, log, NullView(), lambda t: None, True,
+                expect=listener.expect)
+    got: list[tuple[str, Any]] = []
+    for name in ("yes_no", "number"):
+        ask = getattr(care.asker, name)
+        setattr(care.asker, name, lambda q, ask=ask: got.append((q, ask(q))) or got[-1][1])
+    # Each question, and what the person says once the coach has finished asking it.
+    script = [(f.question, "no") for f in safety.RED_FLAGS]
+    script.append((safety.PAIN_BEFORE_QUESTION, "three"))
+
+    def person() -> None:
+        for question, answer in script:
+            end = time.monotonic() + 60
+            while time.monotonic() < end:
+                asked = [e for e in list(log.events)
+                         if e["event"] == "say" and e["text"] == question and "end" in e]
+                if asked and clock.now() > asked[-1]["end"] + 0.3:
+                    break
+                time.sleep(0.02)
+            wav = tmp_path / f"{answer}.wav"
+            if not wav.exists():
+                subprocess.run(["espeak-ng", "-v", "en-us", "-w", str(wav), answer], check=True)
+            pulse.play_into_room(wav)
+
+    loop = pulse.loop_coach_into_room()
+    listener.start()
+    thread = threading.Thread(target=person, daemon=True)
+    thread.start()
+    try:
+        routine = care.before(load_builtin().find_routine("back-of-knee"))
+    finally:
+        listener.close()
+        speaker.close()
+        loop.unload()
+        care.recorder.close()
+    thread.join(timeout=5)
+    assert routine is not None, got
+    assert got == [(f.question, False) for f in safety.RED_FLAGS] + [
+        (safety.PAIN_BEFORE_QUESTION, 3)]

@@ -1,0 +1,303 @@
+"""Audio faults during a real-time session, through the PulseAudio harness: the speaker or the
+microphone goes away (the server drops our streams, as when a card is unplugged and nothing can
+take them, and the sink is unloaded, so the named device fails to open) and comes back; the
+recognizer fails; devices do not exist or open at no rate.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from audio_check import onsets
+from harness import Pulse
+
+from voicecoach.clips import TRIM_LEVEL
+from voicecoach.clock import RealClock
+from voicecoach.commands import Command, CommandEvent, Inbox
+from voicecoach.config import VoiceSettings
+from voicecoach.events import EventLog
+from voicecoach.library import Routine, load_builtin
+from voicecoach.listener import ListenSettings, open_listener
+from voicecoach.playback import LEAD_SECONDS
+from voicecoach.session import Session
+from voicecoach.speaker import CaptionSpeaker, Speaker, SpeechLog
+from voicecoach.voice import open_speaker
+
+pytestmark = pytest.mark.audio
+RATE = 16000
+LOUD = TRIM_LEVEL * 0.8
+
+
+@pytest.fixture(scope="module")
+def cache(pulse: Pulse, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    root = tmp_path_factory.mktemp("xdg-cache-faults")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_CACHE_HOME", str(root))
+        yield root
+
+
+@pytest.fixture
+def sinks(pulse: Pulse) -> Iterator[Pulse]:
+    """The harness, with both sinks put back whatever the test did to them."""
+    yield pulse
+    for name in ("coach", "room"):
+        if name not in pulse.sink_modules:
+            pulse.reload_sink(name)
+
+
+def unplug(pulse: Pulse, sink: str) -> None:
+    """The device behind `sink` goes away: the server drops this process's streams on it
+    (pactl cannot; its command-line protocol can), then the sink itself is removed."""
+    cli = pulse.root / "cli"
+    if not cli.exists():
+        pulse.pactl("load-module", "module-cli-protocol-unix", f"socket={cli}")
+    kind, nodes, key, target = (("sink-input", "sinks", "sink", sink) if sink == "coach"
+                                else ("source-output", "sources", "source", f"{sink}.monitor"))
+    names = {n["index"]: n["name"] for n in json.loads(pulse.pactl("-f", "json", "list", nodes))}
+    ids = [s["index"] for s in json.loads(pulse.pactl("-f", "json", "list", f"{kind}s"))
+           if names.get(s[key]) == target
+           and s["properties"].get("application.process.id") == str(os.getpid())]
+    assert ids, f"no stream of ours on {target}"
+    with socket.socket(socket.AF_UNIX) as conn:
+        conn.connect(str(cli))
+        conn.sendall("".join(f"kill-{kind} {i}\n" for i in ids).encode())
+        conn.shutdown(socket.SHUT_WR)  # EOF ends the session ("exit" would stop the daemon)
+        while conn.recv(4096):
+            pass
+    pulse.unload_sink(sink)
+
+
+def short_calf(hold: float) -> Routine:
+    ex = load_builtin().find_exercise("calf")
+    ex = replace(ex, sets=1, hold=hold, setup=(), why="", cautions=())
+    return Routine("calf", "Calf stretch", (ex,))
+
+
+class Run:
+    """A real-time session on `speaker`, with timed notices and when each line was reported."""
+
+    def __init__(self, hold: float, make_speaker: Callable[[RealClock, EventLog, SpeechLog,
+                                                              Callable[[str], None]], Speaker]):
+        self.clock, self.inbox, self.speech = RealClock(), Inbox(), SpeechLog()
+        self.log = EventLog(self.clock.now, self.clock.wall)
+        self.notices: list[tuple[float, str]] = []
+        self.reported: dict[tuple[str, float], float] = {}  # (text, at) -> session time
+        self.log.subscribe(self._reported)
+        self.speaker = make_speaker(self.clock, self.log, self.speech, self.notice)
+        self.session = Session(short_calf(hold), self.clock, self.speaker, self.inbox, self.log)
+
+    def notice(self, text: str) -> None:
+        self.notices.append((self.clock.now(), text))
+
+    def _reported(self, e: dict[str, Any]) -> None:
+        if e["event"] == "say":
+            self.reported[(e["text"], e["at"])] = self.clock.now()
+
+    def noticed(self, start: str) -> list[float]:
+        return [t for t, text in list(self.notices) if text.startswith(start)]
+
+    def events(self, **match: Any) -> list[dict[str, Any]]:
+        return [e for e in list(self.log.events) if all(e.get(k) == v for k, v in match.items())]
+
+    def wait_for(self, what: Callable[[], Any], timeout: float = 10.0) -> Any:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            found = what()
+            if found:
+                return found
+            time.sleep(0.005)
+        raise AssertionError(f"nothing within {timeout} s; notices {self.notices}")
+
+    def hold_start(self) -> float:
+        """Skip the welcome and the exercise's intro with the key "n" (23 s of talk), then
+        wait for the hold; session time of its start."""
+        self.wait_for(lambda: self.events(event="session_start"), 10)
+        self.key(Command.NEXT, "exercise")
+        self.key(Command.NEXT, "set")
+        return float(self.wait_for(lambda: self.events(change="hold"), 30)[0]["t"])
+
+    def commands(self) -> list[tuple[str, str]]:
+        """Commands after the two that skipped the introductions."""
+        return [(e["name"], e["source"]) for e in self.events(event="command")][2:]
+
+    def until(self, t: float) -> None:
+        while self.clock.now() < t:
+            time.sleep(0.002)
+
+    def key(self, command: Command, change: str) -> None:
+        seen = len(self.events(change=change))
+        self.inbox.put(CommandEvent(command, source="key"))
+        self.wait_for(lambda: len(self.events(change=change)) > seen, 3)
+
+    def run(self, driver: Callable[[], None], listener: Any = None) -> bool:
+        # The driver runs on the main thread: the harness's parec readers die with the thread
+        # that started them (PR_SET_PDEATHSIG), and a sink's silent reader must outlive us.
+        result: list[bool] = []
+        thread = threading.Thread(target=lambda: result.append(self.session.run()), daemon=True)
+        if listener is not None:
+            listener.start()
+        thread.start()
+        try:
+            driver()
+        except BaseException:
+            self.inbox.put(CommandEvent(Command.STOP, source="key"))
+            raise
+        finally:
+            thread.join(timeout=30)
+            if listener is not None:
+                listener.close()
+            self.speaker.close()
+        assert result, "the session did not end"
+        return result[0]
+
+
+def voice(device: str | None) -> Callable[..., Speaker]:
+    def make(clock: RealClock, log: EventLog, speech: SpeechLog, notice: Any) -> Speaker:
+        return open_speaker(VoiceSettings(output_device=device), clock, log.said, speech, notice)
+    return make
+
+
+def captions(clock: RealClock, log: EventLog, speech: SpeechLog, notice: Any) -> Speaker:
+    return CaptionSpeaker(clock.now, report=log.said, log=speech)  # cheap: the mic is tested
+
+
+def test_speaker_lost_mid_hold_goes_on_as_captions_and_the_voice_comes_back(
+        sinks: Pulse, cache: Path) -> None:
+    run = Run(8.0, voice("speaker"))
+    recording: list[Any] = []
+
+    def driver() -> None:
+        hold = run.hold_start()
+        run.until(hold + 1.6)  # "one" is over
+        unplug(sinks, "coach")
+        run.until(hold + 3.6)
+        sinks.reload_sink("coach")
+        run.wait_for(lambda: run.noticed("speaker back"), 5)
+        recording.append(sinks.start_recording("coach.monitor", rate=RATE))
+
+    assert run.run(driver) is True
+    samples, _ = recording[0].stop()
+    lost, back = run.noticed("speaker lost"), run.noticed("speaker back")
+    assert len(lost) == 1 and len(back) == 1 and lost[0] < back[0], run.notices
+    hold = run.events(change="hold")[0]["t"]
+    counts = [e for e in run.events(event="say") if e["kind"] == "count"]
+    assert [c["text"] for c in counts] == ["one", "two", "three", "four", "five", "six",
+                                           "seven", "eight"]
+    for n, c in enumerate(counts, 1):  # every count on its beat, voice or caption
+        assert abs(c["start"] - (hold + n)) <= 0.030, (n, c)
+    lead = LEAD_SECONDS * run.clock.speed
+    shown = [c for c in counts if lost[0] < c["at"] - lead and c["at"] < back[0]]
+    assert len(shown) >= 2
+    for c in shown:  # a caption is reported when it is shown: on its deadline
+        assert abs(run.reported[(c["text"], c["at"])] - c["at"]) < 0.1, c
+    spoken = [c for c in counts if c["at"] - lead > back[0] + 0.05]
+    assert len(spoken) >= 2
+    offset = recording[0].started - run.clock.to_monotonic(0.0)
+    heard = [offset + t for t in onsets(samples, RATE, threshold=LOUD, min_gap=0.25)]
+    for c in spoken:  # the coach sink really carries the voice again, on the beat
+        assert min(abs(h - c["at"]) for h in heard) <= 0.040, (c, heard)
+
+
+def test_microphone_lost_keys_still_work_and_listening_resumes(
+        sinks: Pulse, tmp_path: Path) -> None:
+    run = Run(30.0, captions)
+    listener = open_listener(ListenSettings(recognizer="pocketsphinx", input_device="mic"),
+                             run.clock, run.inbox, run.speech, run.notice)
+    wav = tmp_path / "pause.wav"
+    subprocess.run(["espeak-ng", "-v", "en-us", "-w", str(wav), "pause"], check=True)
+
+    def driver() -> None:
+        run.until(run.hold_start() + 1.0)
+        unplug(sinks, "room")
+        run.wait_for(lambda: run.noticed("microphone lost"), 5)
+        run.key(Command.PAUSE, "paused")
+        run.key(Command.RESUME, "resumed")
+        time.sleep(1.0)  # a few failed attempts to reopen
+        sinks.reload_sink("room")
+        run.wait_for(lambda: run.noticed("microphone back"), 5)
+        time.sleep(0.5)
+        for _ in range(3):  # as a person would, say it again if it was not understood
+            sinks.play_into_room(wav)
+            try:
+                run.wait_for(lambda: len(run.events(change="paused")) > 1, 2)
+                break
+            except AssertionError:
+                continue
+        run.inbox.put(CommandEvent(Command.STOP, source="key"))
+
+    assert run.run(driver, listener) is False
+    assert run.commands() == [("pause", "key"), ("resume", "key"), ("pause", "voice"),
+                              ("stop", "key")]
+    assert len(run.noticed("microphone lost")) == 1 and len(run.noticed("microphone back")) == 1
+    assert run.events()[-1]["event"] == "session_end"
+
+
+class Faulty:
+    """A real recognizer whose accept() raises once `armed` is set (a decoder that crashes)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.armed = inner, threading.Event()
+
+    def accept(self, pcm: bytes) -> Any:
+        if self.armed.is_set():
+            raise RuntimeError("decoder crashed")
+        return self.inner.accept(pcm)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_a_failing_recognizer_stops_listening_with_one_line_and_keys_go_on(
+        sinks: Pulse) -> None:
+    run = Run(4.0, captions)
+    listener = open_listener(ListenSettings(recognizer="pocketsphinx"), run.clock, run.inbox,
+                             run.speech, run.notice)
+    faulty = Faulty(listener.pipeline.recognizer)
+    listener.pipeline.recognizer = faulty
+
+    def driver() -> None:
+        run.until(run.hold_start() + 0.5)
+        faulty.armed.set()
+        run.wait_for(lambda: run.noticed("voice commands stopped"), 3)
+        run.key(Command.PAUSE, "paused")
+        run.key(Command.RESUME, "resumed")
+
+    assert run.run(driver, listener) is True
+    stopped = [text for _, text in run.notices if text.startswith("voice commands stopped")]
+    assert stopped == ["voice commands stopped: RuntimeError: decoder crashed; keys still work"]
+    assert run.commands() == [("pause", "key"), ("resume", "key")]
+    assert run.events(event="session_end")[0]["completed"] is True
+
+
+def vc(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "VOICECOACH_DATA_DIR": str(tmp_path / "data"),
+           "XDG_CONFIG_HOME": str(tmp_path / "config"), "PYTHONUNBUFFERED": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "voicecoach", "--exercise", "calf", "--sets", "1", "--hold", "1",
+         "--no-check", "--speed", "10", *args],
+        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL, env=env)
+
+
+@pytest.mark.parametrize("output, input_", [("nosuch", "broken"), ("broken", "nosuch")])
+def test_bad_audio_devices_are_one_line_each_and_the_session_runs(
+        pulse: Pulse, cache: Path, tmp_path: Path, output: str, input_: str) -> None:
+    r = vc(tmp_path, "--output-device", output, "--input-device", input_,
+           "--recognizer", "pocketsphinx")
+    assert r.returncode == 0, r.stderr
+    assert "Traceback" not in r.stderr
+    ours = [line for line in r.stderr.splitlines() if line.startswith("voicecoach:")]
+    voice_line = next(line for line in ours if "no voice" in line)
+    listen_line = next(line for line in ours if "not listening" in line)
+    assert repr(output) in voice_line and repr(input_) in listen_line, ours
+    assert "session_end" not in r.stderr

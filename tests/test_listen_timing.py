@@ -1,0 +1,81 @@
+"""Where the echo of the coach's clip lands in the listener's session time, against where the
+SpeechLog says it played: the echo gate compares the two, so they must agree (real speaker,
+real microphone, the coach's output looped into the room through PulseAudio)."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from typing import Any
+
+import pytest
+from harness import Pulse
+
+from voicecoach.clock import RealClock
+from voicecoach.commands import Inbox
+from voicecoach.config import VoiceSettings
+from voicecoach.listener import ListenSettings, open_listener
+from voicecoach.speaker import SpeechLog, Utterance
+from voicecoach.voice import open_speaker
+
+pytestmark = [
+    pytest.mark.audio,
+    pytest.mark.skipif(
+        subprocess.run(["which", "espeak-ng"], capture_output=True).returncode != 0,
+        reason="espeak-ng not installed",
+    ),
+]
+
+#: Largest error allowed between the SpeechLog's start of a clip and its echo's onset as the
+#: listener places it (the spotter's margins are 0.3-0.6 s; measured: -40..-15 ms).
+TOLERANCE = 0.12
+
+
+def test_echo_lands_where_the_speech_log_says(pulse: Pulse, tmp_path: Any) -> None:
+    import numpy as np
+
+    clock, log, inbox = RealClock(), SpeechLog(), Inbox()
+    said: list[Utterance] = []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_CACHE_HOME", str(tmp_path))
+        speaker = open_speaker(VoiceSettings(), clock, said.append, log, lambda m: None)
+    listener = open_listener(ListenSettings(recognizer="pocketsphinx"), clock, inbox, log,
+                             lambda m: None)
+    chunks: list[tuple[bytes, float]] = []
+    feed = listener.pipeline.feed
+
+    def record(pcm: bytes, at: float) -> Any:
+        chunks.append((pcm, at))
+        return feed(pcm, at)
+
+    listener.pipeline.feed = record  # type: ignore[method-assign]
+    loop = pulse.loop_coach_into_room()
+    try:
+        speaker.prepare(["three", "seven"])
+        listener.start()
+        time.sleep(1.0)
+        for k in range(6):
+            speaker.say("three" if k % 2 else "seven", "count", clock.now() + 0.3)
+            time.sleep(1.2)
+        time.sleep(0.5)
+    finally:
+        listener.close()
+        speaker.close()
+        loop.unload()
+    rate = listener.pipeline.recognizer.rate
+    xs, ts = [], []
+    for pcm, at in chunks:
+        x = np.frombuffer(pcm, dtype=np.int16).astype(np.float64)
+        xs.append(x)
+        ts.append(at - (len(x) - 1 - np.arange(len(x))) / rate)
+    x, t = np.concatenate(xs), np.concatenate(ts)
+    loud = np.abs(x) > 500
+    offsets = []
+    for utt in said:
+        assert utt.start is not None
+        near = np.nonzero(loud & (t > utt.start - 0.5) & (t < utt.start + 0.6))[0]
+        assert near.size, f"no echo of {utt.text!r} at {utt.start:.2f}"
+        offsets.append(float(t[near[0]]) - utt.start)
+    assert len(offsets) == 6
+    assert max(abs(o) for o in offsets) < TOLERANCE, offsets
+    assert inbox.get(0) is None  # and the counts fired nothing
