@@ -1,4 +1,5 @@
-"""Pure logic of listening: phrase tables, echo rejection, the spotter (scripted hypotheses)."""
+"""Logic of listening: phrase tables, echo rejection, the spotter (scripted hypotheses), and
+pocketsphinx's extra pronunciations on speech decoded from files (no sound device)."""
 
 from __future__ import annotations
 
@@ -219,3 +220,46 @@ def test_echo_settings_margin() -> None:
     clip = utt("hold on to a chair", 0.0, 1.5)
     assert echo_of(["hold", "on"], 1.9, 2.0, [clip]) is clip
     assert echo_of(["hold", "on"], 5.0, 5.2, [clip], EchoSettings(margin=0.2, slack=0.2)) is None
+
+
+def test_extra_pronunciations_are_command_words_only() -> None:
+    from voicecoach.sphinx_recognizer import VARIANTS
+
+    # A variant of a word outside the table would add a word the spotter never expects.
+    assert set(VARIANTS) <= set(EN.words())
+
+
+@pytest.mark.parametrize("voice", ["en-us", "en-us+f2"])
+def test_quit_and_help_heard_with_the_answer_words_in_the_grammar(voice: str, tmp_path) -> None:
+    """Real espeak-ng speech decoded from a file (no sound device, not timing-sensitive): before
+    the extra pronunciations, "quit" was heard as "wait" (pause) and "help" as "two"."""
+    import shutil
+    import subprocess
+
+    import numpy as np
+
+    from voicecoach.listener import Pipeline
+    from voicecoach.sphinx_recognizer import SphinxRecognizer
+
+    if shutil.which("espeak-ng") is None or shutil.which("sox") is None:
+        pytest.skip("espeak-ng and sox are needed")
+    rate = 16000
+    pipe = Pipeline(SphinxRecognizer(rate, EN, tuple(EN.answers)), Spotter(EN))
+    for phrase, command in (("quit", Command.STOP), ("help", Command.HELP)):
+        wav = tmp_path / "c.wav"
+        subprocess.run(["espeak-ng", "-v", voice, "-w", str(wav), phrase], check=True)
+        raw = subprocess.run(
+            ["sox", str(wav), "-t", "raw", "-r", str(rate), "-c", "1", "-b", "16", "-e", "signed",
+             "-"],
+            capture_output=True, check=True,
+        ).stdout  # fmt: skip
+        x = np.frombuffer(raw, dtype=np.int16).astype(np.float64) * 0.5
+        x = np.concatenate([np.zeros(rate // 2), x, np.zeros(rate)])
+        x += np.random.default_rng(0).normal(0, 30, len(x))
+        data, step, fired = x.astype(np.int16).tobytes(), int(rate * 0.03) * 2, []
+        pipe.recognizer.reset()
+        for i in range(0, len(data), step):
+            spot = pipe.feed(data[i : i + step], 0.0)
+            if spot is not None and not spot.rejected:
+                fired.append(spot.command)
+        assert fired == [command], (voice, phrase)

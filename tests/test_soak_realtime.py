@@ -1,8 +1,8 @@
 """A long real-time session through the harness, driven by voice: on the beat, no growth.
 
 The whole coach runs as it does at home: Session + AudioSpeaker + Listener (pocketsphinx) on a
-RealClock. Every `every` seconds a person says "pause", then "continue", into the room; once
-they say "next". At the end:
+RealClock. Every `every` seconds a person says "pause" mid-hold, then "continue", into the
+room ("next" while paused, and the rest, are in test_session_voice.py). At the end:
 
 * every command spoken was acted on, once, and nothing else was;
 * every count the speaker reports started within 20 ms of its beat (hold start + n s), the
@@ -27,6 +27,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from audio_check import onsets
 from harness import Pulse
@@ -152,10 +153,6 @@ def test_a_long_voice_driven_session_stays_on_the_beat_and_does_not_grow(
                 recording["samples"], recording["hold"] = rec.stop()[0], hold["t"]
                 recording["started"] = rec.started
                 return
-            if holds == sets // 2:
-                time.sleep(6.0)
-                person.command("next", "set_done")  # skips the rest of this hold
-                continue
             if clock.now() < next_round:
                 continue
             next_round = clock.now() + every
@@ -188,12 +185,13 @@ def test_a_long_voice_driven_session_stays_on_the_beat_and_does_not_grow(
     # here: did the sound start then? AudioSpeaker reports when a clip really left the stream.
     worst = max(abs(c["start"] - c["at"]) * 1000 for c in counts)
     driver.join(timeout=10)
-    samples = recording["samples"]
-    last = [c for c in counts if recording["hold"] < c["at"] <= recording["hold"] + HOLD + 0.5]
-    heard = onsets(samples, RATE, threshold=LOUD, min_gap=0.25)
+    samples = recording.get("samples", np.zeros(0, dtype=np.float32))
+    hold_t = recording.get("hold", -1.0)
+    last = [c for c in counts if hold_t < c["at"] <= hold_t + HOLD + 0.5]
+    heard = onsets(samples, RATE, threshold=LOUD, min_gap=0.12)
     # Session time of the recording's first sample, roughly (when parec's first data came);
     # then pin it on the onset of "one", so that any drift over the hold would show.
-    rough = recording["started"] - clock.to_monotonic(0.0)
+    rough = recording.get("started", 0.0) - clock.to_monotonic(0.0)
     errors, align = [float("inf")], float("inf")
     if heard and last:
         one = min(heard, key=lambda h: abs(h + rough - last[0]["at"]))
@@ -219,9 +217,9 @@ def test_a_long_voice_driven_session_stays_on_the_beat_and_does_not_grow(
         Path(os.environ["VOICECOACH_SOAK_REPORT"]).write_text(json.dumps(report, indent=1))
 
     assert completed is True and person.failures == [], report
-    spoken = {"pause": "pause", "continue": "resume", "next": "next"}
+    spoken = {"pause": "pause", "continue": "resume"}
     assert [v[1] for v in voice] == [spoken[p] for p in person.said], report
-    assert len(person.said) >= 3
+    assert len(person.said) >= 2 * max(1, int(MINUTES * 60 // every) - 2)
     assert worst <= BEAT_MS, report
     assert len(last) == int(HOLD) and abs(align) < 0.1, report
     assert max(abs(e) for e in errors) <= BEAT_MS, report

@@ -35,8 +35,10 @@ from voicecoach.speechreport import Playing, Reporter
 #: Real seconds before a deadline that the session hands a clip over (stream latency + margin).
 LEAD_SECONDS = 0.3
 #: Requested output latency (s). Less makes PortAudio over the ALSA pulse plugin underrun
-#: without end (measured: 0.02 and 0.03 s underrun on every callback, 0.04 s never).
-LATENCY = 0.04
+#: without end (measured: 0.02 and 0.03 s underrun on every callback). 0.04 s held when idle
+#: but underran about four times a minute under load (a count then started up to 60 ms late);
+#: more costs nothing here: clips are handed over LEAD_SECONDS early and a cut aborts the queue.
+LATENCY = 0.1
 #: Callback period (s): how finely the callback hears about new clips; placement inside a
 #: block is sample-exact anyway.
 BLOCK = 0.01

@@ -35,6 +35,15 @@ NOISE_FLOOR = 30.0
 #: How much likelier a command phrase is than one filler word.
 PHRASE_WEIGHT = 30
 
+#: Extra pronunciations of command words, the way the acoustic model hears them (measured on
+#: espeak-ng's voices; both are ordinary in speech too). A vocalized dark L: "help" as "hewp";
+#: without it "help" was never heard (it came out as "two"). An aspirated K and a devoiced W in
+#: "quit": the model takes that puff for silence and "quit" came out as "wait", which pauses.
+VARIANTS = {
+    "help": ["HH EH OW P", "HH EH UW P"],
+    "quit": ["K HH W IH T"],
+}
+
 #: Frequent English words that are not command words: the grammar's "anything else".
 FILLERS = """
 the a an and of to in is was for are with as i his they be at have this from or had by word
@@ -149,6 +158,12 @@ class SphinxRecognizer:
             )
         except (RuntimeError, ValueError) as e:
             raise RecognizerError(f"pocketsphinx did not start: {e}") from e
+        for word, variants in VARIANTS.items():
+            if word in self._words and self._decoder.lookup_word(word):
+                for i, phones in enumerate(variants):
+                    # "word(N)" is the dictionary's spelling of an alternative pronunciation;
+                    # numbered past cmudict's own ones, which stop well below 10.
+                    self._decoder.add_word(f"{word}({i + 10})", phones, False)
         self.missing = tuple(w for w in sorted(self._words) if not self._decoder.lookup_word(w))
         phrases = [
             p for p in table.phrases(sections) if not any(w in self.missing for w in p.split())
@@ -244,4 +259,3 @@ class SphinxRecognizer:
 
     def close(self) -> None:
         self.reset()
-
