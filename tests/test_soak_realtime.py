@@ -17,6 +17,7 @@ CI runs 5 minutes; `VOICECOACH_SOAK_MINUTES=60` runs the hour.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import resource
@@ -140,6 +141,28 @@ def test_a_long_voice_driven_session_stays_on_the_beat_and_does_not_grow(
     every = 60.0 if MINUTES <= 10 else 240.0
     recording: dict[str, Any] = {}
 
+    # Diagnostics for a late count: how early each count was handed to the speaker (the run
+    # loop's own punctuality) and the longest garbage collection.
+    handed: list[tuple[float, float]] = []
+    say = speaker.say
+
+    def timed_say(text: str, kind: str, at: float) -> None:
+        if kind == "count":
+            handed.append((at, at - clock.now()))
+        say(text, kind, at)
+
+    speaker.say = timed_say  # type: ignore[method-assign]
+    gc_ms = [0.0]
+    gc_start = [0.0]
+
+    def gc_watch(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            gc_start[0] = time.perf_counter()
+        else:
+            gc_ms[0] = max(gc_ms[0], (time.perf_counter() - gc_start[0]) * 1000)
+
+    gc.callbacks.append(gc_watch)
+
     def drive() -> None:
         next_round = 45.0
         holds = 0
@@ -181,6 +204,7 @@ def test_a_long_voice_driven_session_stays_on_the_beat_and_does_not_grow(
         driver.start()
         completed = session.run()
     finally:
+        gc.callbacks.remove(gc_watch)
         watchdog.cancel()
         listener.close()
         speaker.close()
@@ -208,14 +232,18 @@ def test_a_long_voice_driven_session_stays_on_the_beat_and_does_not_grow(
         offset = last[0]["at"] - one
         errors = [(min(heard, key=lambda h: abs(h + offset - c["at"])) + offset - c["at"]) * 1000
                   for c in last]
+    leads = {round(at, 4): lead for at, lead in handed}
     report = {
         "minutes": round(clock.now() / 60, 1), "counts": len(counts),
         "worst_reported_ms": round(worst, 2),
         "last_hold_by_ear_worst_ms": round(max(abs(e) for e in errors), 2),
         "first_count_alignment_ms": round(align * 1000, 1), "heard_onsets": len(heard),
         "last_hold_counts": len(last),
-        "late_counts": [(round(c["at"], 2), c["text"], round((c["start"] - c["at"]) * 1000, 1))
+        "late_counts": [(round(c["at"], 2), c["text"], round((c["start"] - c["at"]) * 1000, 1),
+                         round(leads.get(c["at"], -1.0) * 1000, 1))
                         for c in counts if abs(c["start"] - c["at"]) > BEAT_MS / 2000][:10],
+        "least_handover_lead_ms": round(min(lead for _, lead in handed) * 1000, 1),
+        "longest_gc_ms": round(gc_ms[0], 1),
         "recorded_s": round(len(samples) / RATE, 1),
         "recorded_peak": round(float(abs(samples).max()) if len(samples) else 0.0, 4),
         "rss_mb": [round(memory["start"], 1), round(memory["end"], 1)],

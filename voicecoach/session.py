@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import gc
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -98,6 +99,10 @@ class Session:
                       side=self._sides(), level=None)
         self.state = State.RUNNING
         i, completed, aborted = 0, False, False
+        # A full collection walks every object in the process: in a big one (a test run, an
+        # app with models loaded) that stalls this loop past a count's hand-over. What exists
+        # now lives all session anyway, so the collector leaves it alone until the end.
+        gc.freeze()
         try:
             while i < len(steps):
                 outcome, position = self._play(steps[i], i, len(steps))
@@ -115,6 +120,7 @@ class Session:
             aborted = True
             raise
         finally:
+            gc.unfreeze()
             self.state = State.FINISHED
             if not completed:
                 self.speaker.cut()
