@@ -173,6 +173,18 @@ def test_spotter_looks_again_when_the_recognizer_revises_earlier_words() -> None
     assert feed_script(Spotter(EN), script) == ["x:not i", "next"]
 
 
+def test_a_phrase_heard_after_other_words_stays_so_when_they_are_dropped() -> None:
+    # The article's heading "Overweight": partials "away wait", then the final just "wait".
+    script = [(0.1 * i, "away", 0.0, False) for i in range(1, 4)]
+    script += [(0.3 + 0.03 * i, "away wait", 0.0, False) for i in range(1, 10)]
+    script += [(0.7, "wait", 0.3, True)]
+    assert feed_script(Spotter(EN), script) == ["x:not i"]
+    # Other words replaced (not prefixed) by the phrase: "yeah", "again", then "next".
+    script = [(0.1, "yes", 0.0, False), (0.2, "again", 0.0, False)]
+    script += [(0.2 + 0.03 * i, "next", 0.03 * i, False) for i in range(1, 10)]
+    assert feed_script(Spotter(EN), script) == ["next"]
+
+
 def isolated(word: str, t: float) -> list[tuple[float, str, float, bool]]:
     """`word` heard on its own from `t`, held and followed by quiet."""
     return [(t + 0.03 * i, word, 0.03 * max(0, i - 3), False) for i in range(1, 10)]
@@ -263,3 +275,24 @@ def test_quit_and_help_heard_with_the_answer_words_in_the_grammar(voice: str, tm
             if spot is not None and not spot.rejected:
                 fired.append(spot.command)
         assert fired == [command], (voice, phrase)
+
+
+def test_microphone_dates_each_block_by_its_capture_not_its_arrival() -> None:
+    import queue
+    import time
+    from types import SimpleNamespace
+
+    from voicecoach.microphone import SoundDeviceMicrophone
+
+    # Only the callback's arithmetic: no device is opened.
+    mic = SoundDeviceMicrophone.__new__(SoundDeviceMicrophone)
+    mic._queue, mic.overflows, mic.latency, mic._stream_rate = queue.Queue(), 0, 0.05, 16000
+    ok = SimpleNamespace(input_overflow=False)
+    block = b"\0\0" * 480  # 30 ms
+    # A callback a busy CPU ran 0.4 s late: the block's last sample is 0.4 s old, not new.
+    late = SimpleNamespace(inputBufferAdcTime=100.0, currentTime=100.43)
+    mic._callback(block, 480, late, ok)
+    assert abs(time.monotonic() - mic._queue.get_nowait().captured - 0.40) < 0.01
+    # A host that gives no times: arrival minus the stream's input latency.
+    mic._callback(block, 480, SimpleNamespace(inputBufferAdcTime=0.0, currentTime=0.0), ok)
+    assert abs(time.monotonic() - mic._queue.get_nowait().captured - 0.05) < 0.01

@@ -21,8 +21,6 @@ import gc
 import json
 import os
 import resource
-import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -33,17 +31,11 @@ import numpy as np
 import pytest
 from audio_check import onsets
 from harness import Pulse
+from room import Room
 
 from voicecoach.clips import TRIM_LEVEL
-from voicecoach.clock import RealClock
-from voicecoach.commands import Command, CommandEvent, Inbox
-from voicecoach.config import VoiceSettings
-from voicecoach.events import EventLog
+from voicecoach.commands import Command, CommandEvent
 from voicecoach.library import Routine, load_builtin
-from voicecoach.listener import ListenSettings, open_listener
-from voicecoach.session import Session
-from voicecoach.speaker import SpeechLog
-from voicecoach.voice import open_speaker
 
 pytestmark = [pytest.mark.audio]
 MINUTES = float(os.environ.get("VOICECOACH_SOAK_MINUTES", "5"))
@@ -78,65 +70,34 @@ def long_calf(minutes: float) -> Routine:
 
 
 class Person:
-    """Says commands into the room at chosen moments and keeps a list of what was said."""
+    """Says commands into the room, again if nothing happened, and keeps account of it."""
 
-    def __init__(self, pulse: Pulse, tmp: Path, log: EventLog, clock: RealClock) -> None:
-        self.pulse, self.tmp, self.log, self.clock = pulse, tmp, log, clock
+    def __init__(self, room: Room) -> None:
+        self.room = room
         self.said: list[str] = []
         self.failures: list[str] = []
         self.repeats = 0
-
-    def events(self, **match: Any) -> list[dict[str, Any]]:
-        return [e for e in list(self.log.events) if all(e.get(k) == v for k, v in match.items())]
-
-    def wait_for(self, timeout: float, seen: int | None = None,
-                 **match: Any) -> dict[str, Any] | None:
-        """The next event like `match` after the `seen` ones (default: those there now)."""
-        seen = len(self.events(**match)) if seen is None else seen
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            found = self.events(**match)
-            if len(found) > seen:
-                return found[-1]
-            if self.events(event="session_end"):
-                return None
-            time.sleep(0.01)
-        return None
-
-    def say(self, phrase: str) -> None:
-        wav = self.tmp / f"{phrase.replace(' ', '-')}.wav"
-        if not wav.exists():
-            subprocess.run(["espeak-ng", "-v", "en-us", "-w", str(wav), phrase], check=True)
-        self.pulse.play_into_room(wav)
 
     def command(self, phrase: str, change: str, timeout: float = 4.0) -> None:
         """Say `phrase` until `change` happens, twice at most, as a person would."""
         self.said.append(phrase)
         for attempt in range(2):
-            # Counted before speaking: the command usually fires before the phrase has ended.
-            seen = len(self.events(change=change))
-            self.say(phrase)
             if attempt:
                 self.repeats += 1
-            if self.wait_for(timeout, seen, change=change) is not None:
+            if self.room.command(phrase, timeout=timeout, change=change) is not None:
                 return
-        self.failures.append(f"{phrase!r} at {self.clock.now():.1f} s: no {change}")
+        self.failures.append(f"{phrase!r} at {self.room.clock.now():.1f} s: no {change}")
 
 
 def test_a_long_voice_driven_session_stays_on_the_beat_and_does_not_grow(
         pulse: Pulse, cache: Path, tmp_path: Path) -> None:
-    clock = RealClock()
-    inbox = Inbox()
-    log = EventLog(clock.now, clock.wall)
-    speech = SpeechLog()
-    speaker = open_speaker(VoiceSettings(), clock, log.said, speech, lambda t: None)
-    notices: list[str] = []
-    listener = open_listener(ListenSettings(recognizer="pocketsphinx"), clock, inbox, speech,
-                             notices.append)
     routine = long_calf(MINUTES)
     sets = routine.exercises[0].sets
-    session = Session(routine, clock, speaker, inbox, log)
-    person = Person(pulse, tmp_path, log, clock)
+    # The coach is not looped into the room: its counts are recorded from the speaker's
+    # monitor to check them by ear, and the echo gate is test_session_voice.py's business.
+    room = Room(pulse, tmp_path, routine, loop=False)
+    clock, speaker, inbox = room.clock, room.speaker, room.inbox
+    person = Person(room)
     memory: dict[str, float] = {}
     every = 60.0 if MINUTES <= 10 else 240.0
     recording: dict[str, Any] = {}
@@ -163,11 +124,11 @@ def test_a_long_voice_driven_session_stays_on_the_beat_and_does_not_grow(
 
     gc.callbacks.append(gc_watch)
 
-    def drive() -> None:
+    def drive(room: Room) -> None:
         next_round = 45.0
         holds = 0
         while True:
-            hold = person.wait_for(HOLD + REST + 30, change="hold")
+            hold = room.wait_for(HOLD + REST + 30, change="hold")
             if hold is None:
                 return
             holds += 1
@@ -178,7 +139,7 @@ def test_a_long_voice_driven_session_stays_on_the_beat_and_does_not_grow(
                 # The last hold but one: no commands, the coach recorded to check it by ear.
                 # (parec dies with the thread that started it, PR_SET_PDEATHSIG: so here.)
                 rec = pulse.start_recording("coach.monitor", rate=RATE)
-                person.wait_for(HOLD + 10, change="set_done")
+                room.wait_for(HOLD + 10, change="set_done")
                 time.sleep(0.5)
                 recording["samples"], recording["hold"] = rec.stop()[0], hold["t"]
                 recording["started"] = rec.started
@@ -193,23 +154,13 @@ def test_a_long_voice_driven_session_stays_on_the_beat_and_does_not_grow(
             if person.failures:  # not heard twice: press the key, so the run goes on
                 inbox.put(CommandEvent(Command.RESUME, "key"))
 
-    # A session stuck paused by a lost word would wait for ever: end it instead.
-    limit = MINUTES * 60 * 1.5 + 120
-    watchdog = threading.Timer(limit, lambda: inbox.put(CommandEvent(Command.STOP, "watchdog")))
-    watchdog.daemon = True
-    driver = threading.Thread(target=drive, daemon=True)
-    listener.start()
-    watchdog.start()
     try:
-        driver.start()
-        completed = session.run()
+        # A session stuck paused by a lost word would wait for ever: Room's watchdog ends it.
+        completed = room.run(drive, limit=MINUTES * 60 * 1.5 + 120)
     finally:
         gc.callbacks.remove(gc_watch)
-        watchdog.cancel()
-        listener.close()
-        speaker.close()
     memory["end"] = rss_mb()
-    events = list(log.events)
+    events = list(room.log.events)
 
     voice = [(round(e["t"], 1), e["name"], e.get("heard")) for e in events
              if e["event"] == "command"]
@@ -217,7 +168,6 @@ def test_a_long_voice_driven_session_stays_on_the_beat_and_does_not_grow(
     # Where each count was due is the engine's business (tested under the virtual clock);
     # here: did the sound start then? AudioSpeaker reports when a clip really left the stream.
     worst = max(abs(c["start"] - c["at"]) * 1000 for c in counts)
-    driver.join(timeout=10)
     samples = recording.get("samples", np.zeros(0, dtype=np.float32))
     hold_t = recording.get("hold", -1.0)
     last = [c for c in counts if hold_t < c["at"] <= hold_t + HOLD + 0.5]
@@ -248,7 +198,7 @@ def test_a_long_voice_driven_session_stays_on_the_beat_and_does_not_grow(
         "recorded_peak": round(float(abs(samples).max()) if len(samples) else 0.0, 4),
         "rss_mb": [round(memory["start"], 1), round(memory["end"], 1)],
         "said": person.said, "repeats": person.repeats, "acted": voice,
-        "failures": person.failures, "notices": notices,
+        "failures": person.failures, "notices": room.notices,
     }
     print("\nsoak:", json.dumps(report))
     if os.environ.get("VOICECOACH_SOAK_REPORT"):

@@ -137,9 +137,8 @@ class Listener:
         self.pipeline.spotter.expect(section)
 
     def _session_time(self, captured: float) -> float:
-        # The chunk's last sample reached the device one input latency before the callback.
         speed = getattr(self._clock, "speed", 1.0)
-        age = time.monotonic() - captured + self.microphone.latency
+        age = time.monotonic() - captured
         return self._clock.now() - age * speed
 
     def _run(self) -> None:

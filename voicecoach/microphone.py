@@ -24,7 +24,7 @@ class Chunk:
     pcm: bytes
     """Little-endian int16 mono samples."""
     captured: float
-    """time.monotonic() when the callback received it (end of the block, plus driver delay)."""
+    """time.monotonic() of the capture of its last sample (by the device's ADC time)."""
 
 
 class MicrophoneError(Exception):
@@ -87,16 +87,28 @@ class SoundDeviceMicrophone:
         self.rate = self._default_rate
         self.latency = 0.0
         self.overflows = 0
+        self._stream_rate = self.rate
         self._queue: queue.Queue[Chunk] = queue.Queue(maxsize=QUEUE_CHUNKS)
         self._stream: Any = None
         self._lock = threading.Lock()
 
     def _callback(self, indata: Any, frames: int, time_info: Any, status: Any) -> None:
         # Runs on PortAudio's thread: copy and enqueue, nothing else.
+        now = time.monotonic()
         if status.input_overflow:
             self.overflows += 1
+        # Dated by the ADC time PortAudio gives for the block's first sample (on the stream's
+        # clock, so only its distance from currentTime is used): a callback that a busy CPU
+        # runs late, or a driver that hands over blocks in bursts, still dates its audio
+        # right. Hosts that give no times: arrival minus the stream's input latency.
+        adc, cur = time_info.inputBufferAdcTime, time_info.currentTime
+        behind = cur - adc if adc and cur else -1.0
+        if 0.0 <= behind < 2.0:
+            captured = now - behind + frames / self._stream_rate
+        else:
+            captured = now - self.latency
         try:
-            self._queue.put_nowait(Chunk(bytes(indata), time.monotonic()))
+            self._queue.put_nowait(Chunk(bytes(indata), captured))
         except queue.Full:
             self.overflows += 1
 
@@ -106,6 +118,7 @@ class SoundDeviceMicrophone:
                 return
             rates, error = list(dict.fromkeys((self._default_rate, *FALLBACK_RATES))), ""
             for rate in rates:
+                self._stream_rate = rate  # before the first callback can run
                 try:
                     stream = self._sd.RawInputStream(
                         samplerate=rate,

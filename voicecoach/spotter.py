@@ -6,9 +6,10 @@ Pure logic over Hearings, so it is tested with scripted hypotheses. The rules:
   stayed the same for `hold` seconds of audio (a *stable partial*) and the audio has gone quiet
   for `quiet` seconds, or when the recognizer closes the utterance, whichever is first: no
   waiting for the recognizer's end-of-utterance silence (0.3-0.5 s).
-* It must start the utterance (nothing heard before it), and only one command fires per
-  utterance: running speech ("pain in the back of your knee") has words around the phrase and
-  no quiet after it, a command has silence on both sides.
+* It must start the utterance (nothing heard before it, not even words the recognizer drops
+  again from its final result), and only one command fires per utterance: running speech
+  ("pain in the back of your knee") has words around the phrase and no quiet after it, a
+  command has silence on both sides.
 * Exception, barge-in: while the coach is speaking its voice fills the utterance, so "pause"
   and "stop" may fire after other words, as long as the coach is not saying that word then.
 * While the coach is speaking, only the barge-in phrases fire at all: whatever else is heard
@@ -93,6 +94,9 @@ class Spotter:
         self._since = 0.0
         # Recognizers re-segment the final result; one command fires once per utterance.
         self._fired: set[Command] = set()
+        # Commands heard after other words in this utterance: still not said on their own when
+        # the final result drops those words (the article's "Overweight": "away wait", "wait").
+        self._preceded: set[Command] = set()
         # Answer section a question is waiting for; set from another thread (one assignment).
         self._section: str | None = None
 
@@ -134,6 +138,7 @@ class Spotter:
         self._decided_words = ()
         self._candidate = None
         self._fired = set()
+        self._preceded = set()
 
     def _decide(self, hearing: Hearing, quiet: float, offset: float) -> Spot | None:
         words = hearing.words
@@ -151,7 +156,9 @@ class Spotter:
         if key != self._candidate:
             self._candidate, self._since = key, hearing.end
         held = hearing.end - self._since + 1e-9
-        isolated = first == self._start
+        if first != self._start:
+            self._preceded.add(command)
+        isolated = first == self._start and command not in self._preceded
         phrase = words[first:]
         barge_in = " ".join(phrase) in self.settings.barge_in and command is not Command.ANSWER
         if not hearing.final:

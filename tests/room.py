@@ -1,0 +1,108 @@
+"""The whole coach live in the PulseAudio harness, and a person who talks to it.
+
+`Room` holds a real-time Session with its AudioSpeaker, its pocketsphinx Listener and its event
+log; with `loop`, the coach's output is looped into the `room` sink, so the microphone hears the
+coach as in a real room. Phrases are spoken into the room with espeak-ng. Used by
+test_session_voice.py and test_soak_realtime.py.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from harness import Pulse
+
+from voicecoach.clock import RealClock
+from voicecoach.commands import Command, CommandEvent, Inbox
+from voicecoach.config import VoiceSettings
+from voicecoach.events import EventLog
+from voicecoach.library import Routine
+from voicecoach.listener import ListenSettings, open_listener
+from voicecoach.session import Session
+from voicecoach.speaker import SpeechLog
+from voicecoach.voice import open_speaker
+
+
+class Room:
+    """A running session with its speaker, listener and event log."""
+
+    def __init__(self, pulse: Pulse, tmp: Path, routine: Routine, loop: bool = True) -> None:
+        self.pulse, self.tmp = pulse, tmp
+        self.clock = RealClock()
+        self.inbox = Inbox()
+        self.log = EventLog(self.clock.now, self.clock.wall)
+        self.notices: list[str] = []
+        speech = SpeechLog()
+        self.speaker = open_speaker(VoiceSettings(), self.clock, self.log.said, speech,
+                                    lambda t: None)
+        self.listener = open_listener(ListenSettings(recognizer="pocketsphinx"), self.clock,
+                                      self.inbox, speech, self.notices.append)
+        self.session = Session(routine, self.clock, self.speaker, self.inbox, self.log)
+        self._loop = pulse.loop_coach_into_room() if loop else None
+
+    def run(self, driver: Callable[[Room], None], limit: float = 150.0) -> bool:
+        """Run the session while `driver(room)` acts on its own thread; True if completed."""
+        thread = threading.Thread(target=driver, args=(self,), daemon=True)
+        # A real-time session paused by a misheard word would wait for ever: end it instead.
+        watchdog = threading.Timer(limit, lambda: self.inbox.put(
+            CommandEvent(Command.STOP, source="watchdog")))
+        watchdog.daemon = True
+        watchdog.start()
+        self.listener.start()
+        try:
+            thread.start()
+            completed = self.session.run()
+        finally:
+            watchdog.cancel()
+            self.listener.close()
+            self.speaker.close()
+            if self._loop is not None:
+                self._loop.unload()
+        thread.join(timeout=10)
+        return completed
+
+    def events(self, **match: Any) -> list[dict[str, Any]]:
+        return [e for e in list(self.log.events) if all(e.get(k) == v for k, v in match.items())]
+
+    def wait_for(self, timeout: float, seen: int | None = None,
+                 **match: Any) -> dict[str, Any] | None:
+        """The next event like `match` after the `seen` ones (default: those there now); None
+        when none comes within `timeout` seconds or the session ends."""
+        seen = len(self.events(**match)) if seen is None else seen
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            found = self.events(**match)
+            if len(found) > seen:
+                return found[-1]
+            if self.events(event="session_end"):
+                return None
+            time.sleep(0.01)
+        return None
+
+    def expect(self, timeout: float = 40.0, seen: int | None = None,
+               **match: Any) -> dict[str, Any]:
+        """wait_for, failing the test when the event does not come."""
+        event = self.wait_for(timeout, seen, **match)
+        if event is None:
+            raise AssertionError(f"no {match} within {timeout} s")
+        return event
+
+    def say(self, phrase: str, voice: str = "en-us") -> None:
+        """Speak `phrase` into the room (espeak-ng), returning when it has been played."""
+        wav = self.tmp / f"{phrase.replace(' ', '-')}-{voice}.wav"
+        if not wav.exists():
+            subprocess.run(["espeak-ng", "-v", voice, "-w", str(wav), phrase], check=True)
+        self.pulse.play_into_room(wav)
+
+    def command(self, phrase: str, voice: str = "en-us", timeout: float = 5.0,
+                **match: Any) -> dict[str, Any] | None:
+        """Say `phrase` and wait for the event it should cause; counted from before saying it,
+        because a command usually fires before the phrase has finished playing."""
+        seen = len(self.events(**match))
+        self.say(phrase, voice)
+        return self.wait_for(timeout, seen, **match)
