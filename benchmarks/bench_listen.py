@@ -89,6 +89,7 @@ def run(
 def evaluate(name: str, make: object, table: PhraseTable, voices: list[str], rates: list[int],
              article_s: float, folder: Path) -> dict[str, object]:
     rng = np.random.default_rng(1)
+    CACHE.clear()  # keyed by id(make): a new `make` may reuse a freed one's id
     result: dict[str, object] = {"recognizer": name}
     pad0, pad1 = np.zeros(RATE // 2), np.zeros(RATE)
     for naive in (False, True):
@@ -224,8 +225,9 @@ def main() -> int:
     for r in results:
         for way in ("ours", "naive"):
             m = r[way]  # type: ignore[index]
-            print(f"| {r['recognizer']} | {way} | {m['accuracy']:.1%} ({m['trials']}) | "
-                  f"{m['latency_ms_median']:.0f} / {m['latency_ms_p95']:.0f} | "
+            lat = (f"{m['latency_ms_median']:.0f} / {m['latency_ms_p95']:.0f}"
+                   if m["latency_ms_median"] is not None else "-")
+            print(f"| {r['recognizer']} | {way} | {m['accuracy']:.1%} ({m['trials']}) | {lat} | "
                   f"{m['false_on_coach_lines']}/{m['coach_lines']} | "
                   f"{m['false_per_hour_unrelated']:.1f} ({m['unrelated_minutes']:.1f} min) | "
                   f"{m['cpu_share_of_one_core']:.1%} |")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from harness import Pulse, pulse_fixture
@@ -12,3 +13,15 @@ from harness import Pulse, pulse_fixture
 def pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pulse]:
     """A private PulseAudio daemon with `coach` and `room` null sinks (see tests/harness.py)."""
     yield from pulse_fixture(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def cache(pulse: Pulse, tmp_path_factory: pytest.TempPathFactory,
+          request: pytest.FixtureRequest) -> Iterator[Path]:
+    """XDG_CACHE_HOME in a fresh folder per test module: each module renders its clips once,
+    and none finds another's renders, so its cold and warm starts do not depend on the order
+    the modules ran in."""
+    root = tmp_path_factory.mktemp(f"xdg-cache-{request.module.__name__}")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_CACHE_HOME", str(root))
+        yield root

@@ -11,7 +11,6 @@ import os
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,14 +38,6 @@ pytestmark = [
     pytest.mark.skipif(not os.environ.get("VOICECOACH_SLOW"),
                        reason="flaky in the full suite: VOICECOACH_SLOW=1"),
 ]
-
-
-@pytest.fixture(scope="module")
-def cache(pulse: Pulse, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    root = tmp_path_factory.mktemp("xdg-cache-answers")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("XDG_CACHE_HOME", str(root))
-        yield root
 
 
 def test_red_flags_and_pain_answered_by_voice(pulse: Pulse, cache: Path, tmp_path: Path):

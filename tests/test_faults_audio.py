@@ -39,14 +39,6 @@ RATE = 16000
 LOUD = TRIM_LEVEL * 0.8
 
 
-@pytest.fixture(scope="module")
-def cache(pulse: Pulse, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    root = tmp_path_factory.mktemp("xdg-cache-faults")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("XDG_CACHE_HOME", str(root))
-        yield root
-
-
 @pytest.fixture
 def sinks(pulse: Pulse) -> Iterator[Pulse]:
     """The harness, with both sinks put back whatever the test did to them."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -35,12 +34,10 @@ LOUD = TRIM_LEVEL * 0.8
 
 
 @pytest.fixture(scope="module")
-def cache(pulse: Pulse, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    root = tmp_path_factory.mktemp("xdg-cache-session")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("XDG_CACHE_HOME", str(root))
-        warm_up()
-        yield root
+def cache(cache: Path) -> Path:
+    """The module's clip cache (conftest), warmed up first."""
+    warm_up()
+    return cache
 
 
 def warm_up() -> None:

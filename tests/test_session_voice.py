@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -24,14 +23,6 @@ from voicecoach.library import Routine, load_builtin
 pytestmark = [pytest.mark.audio]
 slow = pytest.mark.skipif(not os.environ.get("VOICECOACH_SLOW"),
                           reason="full-duplex voice sessions are opt-in: VOICECOACH_SLOW=1")
-
-
-@pytest.fixture(scope="module")
-def cache(pulse: Pulse, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    root = tmp_path_factory.mktemp("xdg-cache-voice")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("XDG_CACHE_HOME", str(root))
-        yield root
 
 
 def calf(hold: float, sets: int) -> Routine:

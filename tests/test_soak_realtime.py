@@ -22,7 +22,6 @@ import json
 import os
 import resource
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -43,14 +42,6 @@ HOLD, REST = 20.0, 8.0
 RATE = 16000
 LOUD = TRIM_LEVEL * 0.8
 BEAT_MS = 20.0
-
-
-@pytest.fixture(scope="module")
-def cache(pulse: Pulse, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    root = tmp_path_factory.mktemp("xdg-cache-soak")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("XDG_CACHE_HOME", str(root))
-        yield root
 
 
 def rss_mb() -> float:

@@ -68,14 +68,6 @@ def open_coach() -> Coach:
     return Coach(speaker, clock, reports, notices, log)
 
 
-@pytest.fixture(scope="module")
-def cache(pulse: Pulse, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    root = tmp_path_factory.mktemp("xdg-cache")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("XDG_CACHE_HOME", str(root))
-        yield root
-
-
 @pytest.fixture
 def coach(cache: Path) -> Iterator[Coach]:
     c = open_coach()
