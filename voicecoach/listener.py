@@ -135,6 +135,7 @@ class Listener:
         """While a question waits: put isolated answers of `section` ("yes_no", "numbers") into
         the inbox as CommandEvent(ANSWER, heard=words); None: commands only. Thread-safe."""
         self.pipeline.spotter.expect(section)
+        self.pipeline.recognizer.expect(section)
 
     def _session_time(self, captured: float) -> float:
         speed = getattr(self._clock, "speed", 1.0)

@@ -44,6 +44,11 @@ class Recognizer(Protocol):
         """Take in the next chunk and return the current hypothesis."""
         ...
 
+    def expect(self, section: str | None) -> None:
+        """A question now waits for answers of `section` (None: none does); a recognizer may
+        favour them. Called from another thread."""
+        ...
+
     def reset(self) -> None:
         """Forget the utterance under way (e.g. after the microphone restarted)."""
         ...

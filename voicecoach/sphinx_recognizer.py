@@ -34,6 +34,10 @@ RELEASE = 0.9995
 NOISE_FLOOR = 30.0
 #: How much likelier a command phrase is than one filler word.
 PHRASE_WEIGHT = 30
+#: How much likelier the expected answers are than a command while a question waits
+#: (measured on spoken numbers and yes/no, 4 voices, clean: 43 of 52 right without, 46
+#: with 3, 48 with 10 to 100).
+ANSWER_BOOST = 10
 
 #: Extra pronunciations of command words, the way the acoustic model hears them (measured on
 #: espeak-ng's voices; both are ordinary in speech too). A vocalized dark L: "help" as "hewp";
@@ -141,6 +145,7 @@ class SphinxRecognizer:
         self.rate = rate
         self.name = "pocketsphinx (en-us, bundled)"
         self._words = set(table.words(sections))
+        self._sections = tuple(sections)
         try:
             self._decoder: Any = Decoder(
                 hmm=f"{model}/en-us",
@@ -175,17 +180,16 @@ class SphinxRecognizer:
         sounds = {self._decoder.lookup_word(w) for w in answers} - {None}
         known = [w for w in FILLERS[:fillers] + coach_words() if w not in self._words]
         extra = sorted({w for w in known if self._decoder.lookup_word(w) not in sounds | {None}})
-        corpus = "\n".join(phrases * PHRASE_WEIGHT + extra) + "\n"
-        lm = ArpaBoLM(text=corpus, add_start=True)
-        lm.compute()
-        fd, path = tempfile.mkstemp(prefix="voicecoach-", suffix=".arpa")
-        os.close(fd)
-        try:
-            lm.write_file(path)
-            self._decoder.add_lm_file("commands", path)
-        finally:
-            os.unlink(path)
+        # One language model for commands, and one per answer section for while a question
+        # waits (Listener.expect), in which its answers outweigh everything else: the answer
+        # words compete with the coach's own ("two", "do", "pull") less that way.
+        self._add_lm("commands", phrases * PHRASE_WEIGHT + extra, ArpaBoLM)
+        for section in sections:
+            boosted = [p for p in table.answers.get(section, ()) if p in phrases]
+            lines = phrases * PHRASE_WEIGHT + boosted * (PHRASE_WEIGHT * ANSWER_BOOST) + extra
+            self._add_lm(f"answers-{section}", lines, ArpaBoLM)
         self._decoder.activate_search("commands")
+        self._search = self._want = "commands"
         # The VAD works on whole frames of its own size; partial chunks wait in _pending.
         self._endpointer: Any = Endpointer(window=0.3, ratio=0.9, sample_rate=rate)
         self._frame = int(self._endpointer.frame_bytes)
@@ -199,6 +203,26 @@ class SphinxRecognizer:
         self._utterance = 0
         self._samples = 0
         self._words_now: tuple[str, ...] = ()
+
+    def _add_lm(self, name: str, lines: list[str], arpa: Any) -> None:
+        lm = arpa(text="\n".join(lines) + "\n", add_start=True)
+        lm.compute()
+        fd, path = tempfile.mkstemp(prefix="voicecoach-", suffix=".arpa")
+        os.close(fd)
+        try:
+            lm.write_file(path)
+            self._decoder.add_lm_file(name, path)
+        finally:
+            os.unlink(path)
+
+    def expect(self, section: str | None) -> None:
+        """Favour `section`'s answers from the next utterance on; None: commands only. Any
+        thread (one assignment); the decoder switches between utterances."""
+        want = f"answers-{section}" if section is not None else "commands"
+        self._want = want if want == "commands" or want in self._searches() else "commands"
+
+    def _searches(self) -> set[str]:
+        return {f"answers-{s}" for s in self._sections} | {"commands"}
 
     def _level(self, pcm: bytes) -> bytes:
         """Automatic gain: pocketsphinx's model misreads loud input ("pause" at full scale),
@@ -224,7 +248,15 @@ class SphinxRecognizer:
             frame, self._pending = self._pending[: self._frame], self._pending[self._frame :]
             # The decoder hears everything, silence too: started only when the VAD triggers
             # (0.3 s into speech) it would lag a short command by that much.
+            if self._in_utt and self._want != self._search and not self._endpointer.in_speech:
+                # A question opened or closed: restart now, between words, with its model.
+                self._decoder.end_utt()
+                self._in_utt = False
+                self._utterance += 1
             if not self._in_utt:
+                if self._want != self._search:
+                    self._search = self._want
+                    self._decoder.activate_search(self._search)
                 self._decoder.start_utt()
                 self._in_utt, self._utt_samples = True, 0
             self._decoder.process_raw(frame, False, False)

@@ -96,6 +96,11 @@ class VoskRecognizer:
     def _to_words(self, text: str) -> tuple[str, ...]:
         return to_words(text.replace(self._unk, " [unk] "), self._words)
 
+    def expect(self, section: str | None) -> None:
+        # The grammar holds every answer section already; a new grammar would mean a new
+        # KaldiRecognizer (PyPI's vosk 0.3.45 cannot swap it in place).
+        return None
+
     def reset(self) -> None:
         self._rec.Reset()
         self._utterance += 1
