@@ -7,13 +7,15 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from voicecoach.clock import RealClock
 from voicecoach.commands import Command, CommandEvent, Inbox
-from voicecoach.listener import ListenSettings, Pipeline, open_listener
+from voicecoach.listener import Listener, ListenSettings, Pipeline, open_listener
 from voicecoach.phrases import load_phrases
 from voicecoach.speaker import SpeechLog, Utterance
 from voicecoach.spotter import Spotter
@@ -112,21 +114,31 @@ def test_vosk_reports_missing_words(tmp_path: Path) -> None:
     assert rec.missing == ("pause",)
 
 
+@contextmanager
+def listening(notices: list[str] | None = None
+              ) -> Iterator[tuple[Listener, Inbox, SpeechLog, RealClock]]:
+    """A started pocketsphinx Listener on the harness microphone, closed afterwards; it has
+    listened for a second first, so its noise floor has settled."""
+    clock, inbox, log = RealClock(), Inbox(), SpeechLog()
+    notice = notices.append if notices is not None else (lambda m: None)
+    listener = open_listener(ListenSettings(recognizer="pocketsphinx"), clock, inbox, log, notice)
+    listener.start()
+    try:
+        time.sleep(1.0)
+        yield listener, inbox, log, clock
+    finally:
+        listener.close()
+
+
 def wait_for(inbox: Inbox, seconds: float) -> CommandEvent | None:
     return inbox.get(seconds)
 
 
 @pytest.mark.audio
 def test_listener_through_pulseaudio(pulse: object, tmp_path: Path) -> None:
-    clock, inbox, log = RealClock(), Inbox(), SpeechLog()
     notices: list[str] = []
-    listener = open_listener(
-        ListenSettings(recognizer="pocketsphinx"), clock, inbox, log, notices.append
-    )
-    assert listener.name.startswith("pocketsphinx") and "voice commands" in notices[0]
-    listener.start()
-    try:
-        time.sleep(1.0)  # let the noise floor settle
+    with listening(notices) as (listener, inbox, log, clock):
+        assert listener.name.startswith("pocketsphinx") and "voice commands" in notices[0]
         for voice, phrase in [("en-us", "pause"), ("en-us+f2", "repeat"), ("en-us", "stop")]:
             wav = speak(phrase, tmp_path / "p.wav", voice)
             pulse.play_into_room(wav)  # type: ignore[attr-defined]
@@ -138,8 +150,6 @@ def test_listener_through_pulseaudio(pulse: object, tmp_path: Path) -> None:
                   file=sys.stderr)
             assert event == CommandEvent(table_command(phrase), source="voice", heard=phrase)
             assert wait_for(inbox, 0.8) is None  # exactly one event
-    finally:
-        listener.close()
 
 
 def table_command(phrase: str) -> Command:
@@ -154,13 +164,7 @@ COACH_LINES = ["next, the hamstring stretch", "hold on to a chair", "stop if it 
 
 @pytest.mark.audio
 def test_coach_voice_fires_nothing(pulse: object, tmp_path: Path) -> None:
-    clock, inbox, log = RealClock(), Inbox(), SpeechLog()
-    listener = open_listener(
-        ListenSettings(recognizer="pocketsphinx"), clock, inbox, log, lambda m: None
-    )
-    listener.start()
-    try:
-        time.sleep(1.0)
+    with listening() as (listener, inbox, log, clock):
         for i, line in enumerate(COACH_LINES):
             wav = speak(line, tmp_path / f"coach{i}.wav", "en-us" if i % 2 else "en-us+f2")
             seconds = float(subprocess.run(["soxi", "-D", str(wav)], capture_output=True,
@@ -170,8 +174,6 @@ def test_coach_voice_fires_nothing(pulse: object, tmp_path: Path) -> None:
             pulse.play_into_room(wav)  # type: ignore[attr-defined]
             time.sleep(0.6)
         assert wait_for(inbox, 0.5) is None
-    finally:
-        listener.close()
 
 
 @pytest.mark.audio
@@ -180,13 +182,7 @@ def test_coach_voice_fires_nothing(pulse: object, tmp_path: Path) -> None:
 @pytest.mark.skipif(not os.environ.get("VOICECOACH_SLOW"),
                    reason="flaky inside the full suite (recognition under load): VOICECOACH_SLOW=1")
 def test_spoken_answers_while_a_question_expects_them(pulse: object, tmp_path: Path) -> None:
-    clock, inbox, log = RealClock(), Inbox(), SpeechLog()
-    listener = open_listener(
-        ListenSettings(recognizer="pocketsphinx"), clock, inbox, log, lambda m: None
-    )
-    listener.start()
-    try:
-        time.sleep(1.0)
+    with listening() as (listener, inbox, log, clock):
 
         def play(wav: Path) -> None:
             # Answers come a question apart, never back to back: words within the
@@ -218,5 +214,3 @@ def test_spoken_answers_while_a_question_expects_them(pulse: object, tmp_path: P
         listener.expect(None)
         play(speak("seven", tmp_path / "n.wav"))
         assert wait_for(inbox, 1.0) is None
-    finally:
-        listener.close()
