@@ -16,7 +16,7 @@ def pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pulse]:
 
 
 @pytest.fixture(scope="module")
-def cache(pulse: Pulse, tmp_path_factory: pytest.TempPathFactory,
+def clip_cache(pulse: Pulse, tmp_path_factory: pytest.TempPathFactory,
           request: pytest.FixtureRequest) -> Iterator[Path]:
     """XDG_CACHE_HOME in a fresh folder per test module: each module renders its clips once,
     and none finds another's renders, so its cold and warm starts do not depend on the order

@@ -40,7 +40,7 @@ pytestmark = [
 ]
 
 
-def test_red_flags_and_pain_answered_by_voice(pulse: Pulse, cache: Path, tmp_path: Path):
+def test_red_flags_and_pain_answered_by_voice(pulse: Pulse, clip_cache: Path, tmp_path: Path):
     clock = RealClock()
     inbox = Inbox()
     log = EventLog(clock.now, clock.wall)

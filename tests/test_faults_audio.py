@@ -165,7 +165,7 @@ def captions(clock: RealClock, log: EventLog, speech: SpeechLog, notice: Any) ->
 
 
 def test_speaker_lost_mid_hold_goes_on_as_captions_and_the_voice_comes_back(
-        sinks: Pulse, cache: Path) -> None:
+        sinks: Pulse, clip_cache: Path) -> None:
     run = Run(8.0, voice("speaker"))
     recording: list[Any] = []
 
@@ -283,7 +283,7 @@ def vc(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.parametrize("output, input_", [("nosuch", "broken"), ("broken", "nosuch")])
 def test_bad_audio_devices_are_one_line_each_and_the_session_runs(
-        pulse: Pulse, cache: Path, tmp_path: Path, output: str, input_: str) -> None:
+        pulse: Pulse, clip_cache: Path, tmp_path: Path, output: str, input_: str) -> None:
     r = vc(tmp_path, "--output-device", output, "--input-device", input_,
            "--recognizer", "pocketsphinx")
     assert r.returncode == 0, r.stderr

@@ -186,6 +186,15 @@ def test_a_phrase_heard_after_other_words_stays_so_when_they_are_dropped() -> No
     script = [(0.1, "yes", 0.0, False), (0.2, "again", 0.0, False)]
     script += [(0.2 + 0.03 * i, "next", 0.03 * i, False) for i in range(1, 10)]
     assert feed_script(Spotter(EN), script) == ["next"]
+    # "back" after a misheard "no" is not the phrase "go back" that follows.
+    script = [(0.1, "no", 0.0, False)] + [(0.1 + 0.03 * i, "no back", 0.0, False)
+                                          for i in range(1, 5)]
+    script += [(0.3 + 0.03 * i, "go back", 0.03 * i, False) for i in range(1, 10)]
+    assert feed_script(Spotter(EN), script) == ["back"]
+    # A breath heard for an instant as a word before "stop": "stop" is still said alone.
+    script = [(0.1, "the stop", 0.0, False)]
+    script += [(0.1 + 0.03 * i, "stop", 0.03 * i, False) for i in range(1, 10)]
+    assert feed_script(Spotter(EN), script) == ["stop"]
 
 
 def isolated(word: str, t: float) -> list[tuple[float, str, float, bool]]:
@@ -328,12 +337,19 @@ def test_microphone_dates_each_block_by_its_capture_not_its_arrival() -> None:
     # Only the callback's arithmetic: no device is opened.
     mic = SoundDeviceMicrophone.__new__(SoundDeviceMicrophone)
     mic._queue, mic.overflows, mic.latency, mic._stream_rate = queue.Queue(), 0, 0.05, 16000
+    mic._stream = None
     ok = SimpleNamespace(input_overflow=False)
     block = b"\0\0" * 480  # 30 ms
     # A callback a busy CPU ran 0.4 s late: the block's last sample is 0.4 s old, not new.
     late = SimpleNamespace(inputBufferAdcTime=100.0, currentTime=100.43)
     mic._callback(block, 480, late, ok)
     assert abs(time.monotonic() - mic._queue.get_nowait().captured - 0.40) < 0.01
+    # The GIL kept the callback waiting 0.2 s after PortAudio called it: the stream's clock
+    # now says so, and the block is dated 0.6 s old.
+    mic._stream = SimpleNamespace(time=100.63)
+    mic._callback(block, 480, late, ok)
+    assert abs(time.monotonic() - mic._queue.get_nowait().captured - 0.60) < 0.01
+    mic._stream = None
     # A host that gives no times: arrival minus the stream's input latency.
     mic._callback(block, 480, SimpleNamespace(inputBufferAdcTime=0.0, currentTime=0.0), ok)
     assert abs(time.monotonic() - mic._queue.get_nowait().captured - 0.05) < 0.01

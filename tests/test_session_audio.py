@@ -34,10 +34,10 @@ LOUD = TRIM_LEVEL * 0.8
 
 
 @pytest.fixture(scope="module")
-def cache(cache: Path) -> Path:
+def clip_cache(clip_cache: Path) -> Path:
     """The module's clip cache (conftest), warmed up first."""
     warm_up()
-    return cache
+    return clip_cache
 
 
 def warm_up() -> None:
@@ -104,7 +104,7 @@ def heard_in_session_time(events, samples, rec_started, clock):
     return [offset + t for t in found]
 
 
-def test_counts_of_a_real_session_are_heard_on_their_deadlines(pulse: Pulse, cache: Path):
+def test_counts_of_a_real_session_are_heard_on_their_deadlines(pulse: Pulse, clip_cache: Path):
     clock, events, samples, started = run_session(pulse, 5.0, [])
     hold = next(e["t"] for e in events if e.get("change") == "hold")
     counts = [e for e in events if e["event"] == "say" and e["kind"] == "count"]
@@ -116,7 +116,7 @@ def test_counts_of_a_real_session_are_heard_on_their_deadlines(pulse: Pulse, cac
         assert abs(nearest - (hold + n)) <= 0.030, (n, nearest - (hold + n))
 
 
-def test_pause_mid_hold_goes_silent_within_50ms_and_resumes_the_count(pulse, cache):
+def test_pause_mid_hold_goes_silent_within_50ms_and_resumes_the_count(pulse, clip_cache):
     # Pause 2.1 s into the hold, while "two" is still being said; resume 2 s later.
     clock, events, samples, started = run_session(
         pulse, 4.0, [(2.1, Command.PAUSE), (4.1, Command.RESUME)])

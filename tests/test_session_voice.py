@@ -31,7 +31,7 @@ def calf(hold: float, sets: int) -> Routine:
     return Routine("calf", "Calf stretch", (ex,))
 
 
-def test_voice_commands_drive_a_running_session(pulse: Pulse, cache: Path, tmp_path: Path):
+def test_voice_commands_drive_a_running_session(pulse: Pulse, clip_cache: Path, tmp_path: Path):
     def driver(room: Room) -> None:
         room.expect(change="hold")
         time.sleep(2.5)
@@ -60,7 +60,7 @@ def test_voice_commands_drive_a_running_session(pulse: Pulse, cache: Path, tmp_p
 @pytest.mark.slow
 @slow
 def test_a_whole_session_heard_by_its_own_microphone_fires_no_command(
-        pulse: Pulse, cache: Path, tmp_path: Path):
+        pulse: Pulse, clip_cache: Path, tmp_path: Path):
     room = Room(pulse, tmp_path, calf(hold=5.0, sets=2))
     completed = room.run(lambda room: None)
     said = [(round(e["start"], 2), round(e["end"], 2), e["text"]) for e in room.events(event="say")]

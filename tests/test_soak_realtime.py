@@ -81,7 +81,7 @@ class Person:
 
 
 def test_a_long_voice_driven_session_stays_on_the_beat_and_does_not_grow(
-        pulse: Pulse, cache: Path, tmp_path: Path) -> None:
+        pulse: Pulse, clip_cache: Path, tmp_path: Path) -> None:
     routine = long_calf(MINUTES)
     sets = routine.exercises[0].sets
     # The coach is not looped into the room: its counts are recorded from the speaker's
@@ -183,7 +183,7 @@ def test_a_long_voice_driven_session_stays_on_the_beat_and_does_not_grow(
         "late_counts": [(round(c["at"], 2), c["text"], round((c["start"] - c["at"]) * 1000, 1),
                          round(leads.get(c["at"], -1.0) * 1000, 1))
                         for c in counts if abs(c["start"] - c["at"]) > BEAT_MS / 2000][:10],
-        "least_handover_lead_ms": round(min(lead for _, lead in handed) * 1000, 1),
+        "least_handover_lead_ms": round(min((lead for _, lead in handed), default=0.0) * 1000, 1),
         "longest_gc_ms": round(gc_ms[0], 1),
         "recorded_s": round(len(samples) / RATE, 1),
         "recorded_peak": round(float(abs(samples).max()) if len(samples) else 0.0, 4),

@@ -69,7 +69,7 @@ def open_coach() -> Coach:
 
 
 @pytest.fixture
-def coach(cache: Path) -> Iterator[Coach]:
+def coach(clip_cache: Path) -> Iterator[Coach]:
     c = open_coach()
     yield c
     c.speaker.close()
@@ -228,7 +228,7 @@ def test_a_hung_render_is_shown_as_a_caption_and_counting_goes_on(
 
 
 def test_missing_output_device_means_captions_with_a_fix(
-    cache: Path, pulse: Pulse, monkeypatch: pytest.MonkeyPatch
+    clip_cache: Path, pulse: Pulse, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with pytest.raises(SpeakerUnavailable) as err:
         open_speaker(VoiceSettings(output_device="no such card"), RealClock(), print,
@@ -245,7 +245,7 @@ def test_missing_output_device_means_captions_with_a_fix(
         reinit_portaudio()
 
 
-def test_sped_up_sessions_keep_the_beat_in_real_time(cache: Path, pulse: Pulse) -> None:
+def test_sped_up_sessions_keep_the_beat_in_real_time(clip_cache: Path, pulse: Pulse) -> None:
     clock = RealClock(speed=3.0)  # --speed 3: session seconds run three times as fast
     reports: list[Utterance] = []
     sp = open_speaker(VoiceSettings(), clock, reports.append, SpeechLog(), print)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 import time
@@ -102,6 +103,11 @@ class SoundDeviceMicrophone:
         # runs late, or a driver that hands over blocks in bursts, still dates its audio
         # right. Hosts that give no times: arrival minus the stream's input latency.
         adc, cur = time_info.inputBufferAdcTime, time_info.currentTime
+        stream = self._stream
+        if adc and cur and stream is not None:
+            # The stream's clock now, not at the call: waiting for the GIL under load counts.
+            with contextlib.suppress(Exception):  # closing meanwhile: the call's time will do
+                cur = max(cur, float(stream.time))
         behind = cur - adc if adc and cur else -1.0
         if 0.0 <= behind < 2.0:
             captured = now - behind + frames / self._stream_rate
@@ -119,6 +125,7 @@ class SoundDeviceMicrophone:
             rates, error = list(dict.fromkeys((self._default_rate, *FALLBACK_RATES))), ""
             for rate in rates:
                 self._stream_rate = rate  # before the first callback can run
+                stream = None
                 try:
                     stream = self._sd.RawInputStream(
                         samplerate=rate,
@@ -129,12 +136,17 @@ class SoundDeviceMicrophone:
                         latency="low",
                         callback=self._callback,
                     )
+                    # Before start(): the first callbacks already date their blocks with them.
+                    self._stream, self.latency = stream, float(stream.latency)
                     stream.start()
                 except self._sd.PortAudioError as e:
                     error = str(e.args[0]) if e.args else str(e)
+                    self._stream = None
+                    if stream is not None:  # opened but would not start: free the device
+                        with contextlib.suppress(self._sd.PortAudioError):
+                            stream.close()
                     continue
-                self._stream, self.rate = stream, rate
-                self.latency = float(stream.latency)
+                self.rate = rate
                 return
             # One line: the rates tried and the last error (they are all alike).
             raise MicrophoneError(

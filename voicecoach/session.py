@@ -100,9 +100,13 @@ class Session:
         self.state = State.RUNNING
         i, completed, aborted = 0, False, False
         # A full collection walks every object in the process: in a big one (a test run, an
-        # app with models loaded) that stalls this loop past a count's hand-over. What exists
-        # now lives all session anyway, so the collector leaves it alone until the end.
-        gc.freeze()
+        # app with models loaded) that stalls the run loop and the audio callback past a
+        # count's hand-over. What exists now lives all session anyway, so after one collection
+        # here the collector leaves it alone until the end (unless someone froze it already).
+        froze = gc.get_freeze_count() == 0
+        if froze:
+            gc.collect()
+            gc.freeze()
         try:
             while i < len(steps):
                 outcome, position = self._play(steps[i], i, len(steps))
@@ -120,7 +124,8 @@ class Session:
             aborted = True
             raise
         finally:
-            gc.unfreeze()
+            if froze:
+                gc.unfreeze()
             self.state = State.FINISHED
             if not completed:
                 self.speaker.cut()

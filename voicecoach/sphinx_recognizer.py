@@ -248,8 +248,10 @@ class SphinxRecognizer:
             frame, self._pending = self._pending[: self._frame], self._pending[self._frame :]
             # The decoder hears everything, silence too: started only when the VAD triggers
             # (0.3 s into speech) it would lag a short command by that much.
-            if self._in_utt and self._want != self._search and not self._endpointer.in_speech:
-                # A question opened or closed: restart now, between words, with its model.
+            idle = not self._endpointer.in_speech and not self._words_now
+            if self._in_utt and self._want != self._search and idle:
+                # A question opened or closed: restart now with its model, if nothing is being
+                # said (else at the end of the utterance, so no word is cut or lost).
                 self._decoder.end_utt()
                 self._in_utt = False
                 self._utterance += 1

@@ -96,7 +96,7 @@ class Spotter:
         self._fired: set[Command] = set()
         # Commands heard after other words in this utterance: still not said on their own when
         # the final result drops those words (the article's "Overweight": "away wait", "wait").
-        self._preceded: set[Command] = set()
+        self._preceded: set[str] = set()
         # Answer section a question is waiting for; set from another thread (one assignment).
         self._section: str | None = None
 
@@ -156,11 +156,14 @@ class Spotter:
         if key != self._candidate:
             self._candidate, self._since = key, hearing.end
         held = hearing.end - self._since + 1e-9
-        if first != self._start:
-            self._preceded.add(command)
-        isolated = first == self._start and command not in self._preceded
         phrase = words[first:]
-        barge_in = " ".join(phrase) in self.settings.barge_in and command is not Command.ANSWER
+        said = " ".join(phrase)
+        # By phrase, not command ("no back", then "go back"), and only once it has held: a
+        # breath heard for an instant as a word before "stop" is no running speech.
+        if first != self._start and held >= self.settings.hold:
+            self._preceded.add(said)
+        isolated = first == self._start and said not in self._preceded
+        barge_in = said in self.settings.barge_in and command is not Command.ANSWER
         if not hearing.final:
             if isolated and (held < self.settings.hold or quiet < self.settings.quiet):
                 return None
