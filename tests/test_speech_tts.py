@@ -52,6 +52,28 @@ def test_cache_trims_to_the_first_loud_sample_and_second_lookup_renders_nothing(
     assert notices == []
 
 
+def test_memory_keeps_recent_clips_within_its_budget_and_disk_has_the_rest(
+    worker: TtsWorker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from voicecoach import render
+
+    r = Renderer([worker], tmp_path, lambda t: None)
+    first = r.get("Set one of nine.", wait=10)
+    assert first is not None
+    # Room for about two clips of this size: a long routine's one-off lines do not pile up.
+    monkeypatch.setattr(render, "MEMORY_BYTES", int(first.samples.nbytes * 2.5))
+    lines = [f"Set {n} of nine." for n in ("two", "three", "four", "five")]
+    for line in lines:
+        assert r.get(line, wait=10) is not None
+    assert r._clip_bytes <= render.MEMORY_BYTES and list(r._clips)[-1] == lines[-1]
+    assert "Set one of nine." not in r._clips
+    # Dropped from memory, not lost: read back from disk, nothing rendered again.
+    rendered = r.rendered
+    again = r.get("Set one of nine.", wait=0)
+    assert again is not None and np.array_equal(again.samples, first.samples)
+    assert r.rendered == rendered
+
+
 def test_cache_key_covers_text_voice_rate_and_engine(tmp_path: Path) -> None:
     base = ClipCache(tmp_path, "pyttsx3 2.99; espeak; 1.51", "gmw/en", 200)
     keys = {

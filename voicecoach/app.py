@@ -169,7 +169,7 @@ def _run(args: argparse.Namespace, routine: Routine, inbox: Inbox, interrupted: 
         stream = open_events(args.events)
         if stream is not None:
             stack.callback(stream.close)
-        log = EventLog(clock.now, clock.wall, stream)
+        log = EventLog(clock.now, clock.wall, stream, keep=False)
         speech = SpeechLog()
         speaker = make_speaker(args, clock, log, speech, notice)
         stack.callback(speaker.close)

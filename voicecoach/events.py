@@ -25,13 +25,18 @@ class EventLog:
         now: Callable[[], float],
         wall: Callable[[], float],
         stream: IO[str] | None = None,
+        keep: bool = True,
     ) -> None:
         self._now = now
         self._wall = wall
         self._stream = stream
         self._subscribers: list[Subscriber] = []
         self._lock = threading.RLock()
+        # The coach itself only streams events (file, screen, history); keeping them all is
+        # for tests, and costs about 3 MB over an hour of counting.
+        self._keep = keep
         self.events: list[Event] = []
+        """Every event so far (empty unless `keep`)."""
 
     def subscribe(self, fn: Subscriber) -> None:
         self._subscribers.append(fn)
@@ -42,7 +47,8 @@ class EventLog:
             wall = self._wall() - (self._now() - now)
             record: Event = {"t": round(now, 4), "wall": round(wall, 4), "event": event}
             record.update(fields)
-            self.events.append(record)
+            if self._keep:
+                self.events.append(record)
             if self._stream is not None:
                 self._stream.write(json.dumps(record, ensure_ascii=False) + "\n")
                 self._stream.flush()

@@ -16,6 +16,11 @@ from pathlib import Path
 from voicecoach.clips import Clip, ClipCache
 from voicecoach.tts import TtsWorker, WorkerFailed, render_suffix
 
+#: Clips kept in memory (bytes of samples), least recently used dropped first: a long routine
+#: says many one-off lines ("set 37 of 104"), and a dropped clip is one disk read away (the
+#: cache keeps it), well inside the 0.2 s a count is handed over ahead of its beat.
+MEMORY_BYTES = 8 * 1024 * 1024
+
 
 class Renderer:
     """Clips for phrases: memory, then disk cache, then the TTS worker (in the background)."""
@@ -29,7 +34,8 @@ class Renderer:
         self.cache.prune()  # a few hundred stat() calls: bounded disk use at no real cost
         self._workers = list(workers)
         self._notice = notice
-        self._clips: dict[str, Clip] = {}
+        self._clips: OrderedDict[str, Clip] = OrderedDict()
+        self._clip_bytes = 0
         self._failed: set[str] = set()
         self._doing: set[str] = set()  # being rendered now: never queue these twice
         self._queue: OrderedDict[str, None] = OrderedDict()
@@ -68,13 +74,27 @@ class Renderer:
         """The clip if it is in memory or on disk; never waits for the worker."""
         with self._cond:
             clip = self._clips.get(text)
+            if clip is not None:
+                self._clips.move_to_end(text)
         if clip is None:
             clip = self.cache.load(text)
             if clip is not None:
                 with self._cond:
-                    self._clips[text] = clip
+                    self._remember(text, clip)
                     self._queue.pop(text, None)
         return clip
+
+    def _remember(self, text: str, clip: Clip) -> None:
+        """Keep `clip` in memory as the most recent; drop the least recent past MEMORY_BYTES.
+        Called with the lock held."""
+        old = self._clips.pop(text, None)
+        if old is not None:
+            self._clip_bytes -= old.samples.nbytes
+        self._clips[text] = clip
+        self._clip_bytes += clip.samples.nbytes
+        while self._clip_bytes > MEMORY_BYTES and len(self._clips) > 1:
+            _, dropped = self._clips.popitem(last=False)
+            self._clip_bytes -= dropped.samples.nbytes
 
     def get(self, text: str, wait: float) -> Clip | None:
         """The clip, rendering it next if need be and waiting up to `wait` seconds for it."""
@@ -118,7 +138,7 @@ class Renderer:
                 if clip is None:
                     self._failed.add(text)
                 else:
-                    self._clips[text] = clip
+                    self._remember(text, clip)
                 self._cond.notify_all()
 
     def _render(self, worker: TtsWorker, text: str) -> Clip | None:
