@@ -30,8 +30,9 @@ from voicecoach.session import NullView
 from voicecoach.speaker import SpeechLog
 from voicecoach.voice import open_speaker
 
-# Opt-in for now: passed alone, but in the full CI suite the first "no" was not taken as an
-# answer (2026-11-24); see issue 5's note.
+# Opt-in for now. Failed 3 of 7 alone (2026-11-25): the first question's last word, "touch",
+# heard as "stop" over the coach's voice, aborted the check. Barge-in is now off while a
+# question waits, and 5 of 5 runs passed; it goes back to CI once that holds in full runs.
 pytestmark = [
     pytest.mark.audio,
     pytest.mark.slow,
