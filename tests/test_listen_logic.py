@@ -163,12 +163,6 @@ def test_spotter_barge_in_and_echo() -> None:
     script = [(3.0, f"{UNK} {UNK}", 0.0, False)]
     script += [(3.0 + 0.03 * i, f"{UNK} {UNK} pause", 0.0, False) for i in range(1, 12)]
     assert feed_script(sp, script) == ["pause"]
-    # The coach's words heard for an instant as "pause", then in the final result: not held,
-    # so not the person's ("...painful to touch?" as "stop" aborted a safety question).
-    sp = Spotter(EN, playing=log.overlapping, settings=settings)
-    passing = [(3.0, f"{UNK} {UNK}", 0.0, False), (3.03, f"{UNK} {UNK} pause", 0.0, False),
-               (3.12, f"{UNK} {UNK} {UNK}", 0.0, False), (3.4, f"{UNK} {UNK} pause", 0.1, True)]
-    assert feed_script(sp, passing) == ["x:barge"]
     # Nor while a question waits for its answer (its last word "touch" was heard as "stop").
     sp = Spotter(EN, playing=log.overlapping, settings=settings)
     sp.expect("yes_no")

@@ -12,8 +12,7 @@ Pure logic over Hearings, so it is tested with scripted hypotheses. The rules:
   command has silence on both sides.
 * Exception, barge-in: while the coach is speaking its voice fills the utterance, so "pause"
   and "stop" may fire after other words, as long as the coach is not saying that word then
-  and the phrase stayed last for `barge_hold` (not just in the final result); not while a
-  question waits for its answer.
+  and not while a question waits for its answer.
 * While the coach is speaking, only the barge-in phrases fire at all: whatever else is heard
   then is most likely its own voice misheard (the count "three" as "repeat").
 * Never a phrase the coach was saying at that moment (see echo.py), isolated or not.
@@ -99,7 +98,6 @@ class Spotter:
         # Commands heard after other words in this utterance: still not said on their own when
         # the final result drops those words (the article's "Overweight": "away wait", "wait").
         self._preceded: set[str] = set()
-        self._run: tuple[str, float] | None = None
         # Answer section a question is waiting for; set from another thread (one assignment).
         self._section: str | None = None
 
@@ -142,7 +140,6 @@ class Spotter:
         self._candidate = None
         self._fired = set()
         self._preceded = set()
-        self._run = None
 
     def _decide(self, hearing: Hearing, quiet: float, offset: float) -> Spot | None:
         words = hearing.words
@@ -152,7 +149,7 @@ class Spotter:
             self._decided, self._decided_words = 0, ()
         tail = self._tail(words[self._decided :])
         if tail is None:
-            self._candidate = self._run = None
+            self._candidate = None
             return None
         command, n = tail
         first = len(words) - n
@@ -166,10 +163,6 @@ class Spotter:
         # breath heard for an instant as a word before "stop" is no running speech.
         if first != self._start and held >= self.settings.hold:
             self._preceded.add(said)
-        # How long this phrase has stayed last without a break, whatever the final result
-        # re-segments (the position may move; another last word ends the run).
-        run = self._run[1] if self._run is not None and self._run[0] == said else 0.0
-        self._run = (said, max(run, held))
         isolated = first == self._start and said not in self._preceded
         # No barge-in while a question waits: the question's own last word ("...painful to
         # touch?") heard as "stop" aborted safety checks; a person's "stop" after it is said
@@ -201,10 +194,6 @@ class Spotter:
             speaking = coach_speaking(t0, t1, playing, self.settings.echo)
             if not (barge_in and speaking):
                 return _reject(spot, "not isolated: other words came before it")
-            if self._run[1] < self.settings.barge_hold:
-                # Only in the final result, or for an instant: the coach's own words ending
-                # an utterance ("...painful to touch?" heard as "... stop") do that.
-                return _reject(spot, "barge-in not held: heard only in passing")
         if command in self._fired:
             return _reject(spot, "already fired in this utterance")
         self._fired.add(command)
