@@ -127,15 +127,20 @@ def test_counts_land_on_their_deadlines_and_are_heard_as_numbers(
 
 
 def loud_moment(sp: AudioSpeaker, text: str, after: float) -> float:
-    """Seconds into `text` (from its audible start) where it is loud for 30 ms before and
-    150 ms after: a cut there must silence real speech, not a pause between words."""
+    """Seconds into `text` (from its audible start), `after` or later, where it is loudest
+    for 30 ms before and 150 ms after: a cut there must silence real speech, not a pause
+    between words. espeak-ng's renders differ a little from run to run, so the test takes
+    the best moment of this render rather than a fixed one."""
     clip = sp.renderer.get(text, wait=5)
     assert clip is not None
     level = rms_envelope(clip.samples / 32768.0, clip.rate, hop_ms=1, win_ms=10)
-    for i in range(int((after + PRE_ROLL) * 1000), len(level) - 150):
-        if level[i - 30 : i + 150].min() > 2 * LOUD:
-            return i / 1000 - PRE_ROLL
-    raise AssertionError(f"{text!r} has no long loud stretch")
+    start = int((after + PRE_ROLL) * 1000)
+    quietest = [level[i - 30 : i + 150].min() for i in range(start, len(level) - 150)]
+    best = int(np.argmax(quietest)) if quietest else 0
+    assert quietest and quietest[best] > 1.5 * LOUD, (
+        f"{text!r} has no long loud stretch (clip {clip.seconds:.3f} s, "
+        f"best {max(quietest, default=0) / LOUD:.2f} x LOUD)")
+    return (start + best) / 1000 - PRE_ROLL
 
 
 def test_cut_silences_within_50ms_and_the_next_phrase_is_on_time(
