@@ -24,6 +24,7 @@ import json
 import os
 import resource
 import time
+import tracemalloc
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,8 @@ LOUD = TRIM_LEVEL * 0.8
 BEAT_MS = 20.0
 #: A count delayed by a stall of the machine (an output underrun) is still within this.
 GLITCH_MS = 100.0
+#: Diagnostics for memory growth: Python allocations by traceback, first minute against end.
+TRACE = os.environ.get("VOICECOACH_SOAK_TRACEMALLOC") == "1"
 
 
 def rss_mb() -> float:
@@ -94,6 +97,9 @@ def test_a_long_voice_driven_session_stays_on_the_beat_and_does_not_grow(
     clock, speaker, inbox = room.clock, room.speaker, room.inbox
     person = Person(room)
     memory: dict[str, float] = {}
+    traced: dict[str, tracemalloc.Snapshot] = {}
+    if TRACE:
+        tracemalloc.start(8)
     every = 60.0 if MINUTES <= 10 else 240.0
     recording: dict[str, Any] = {}
 
@@ -130,6 +136,8 @@ def test_a_long_voice_driven_session_stays_on_the_beat_and_does_not_grow(
             # The baseline once everything is warm: the first hold a minute in (or the first).
             if "start" not in memory or memory["at"] < 60 < clock.now():
                 memory["start"], memory["at"] = rss_mb(), clock.now()
+                if TRACE:
+                    traced["start"] = tracemalloc.take_snapshot()
             if holds == sets - 1:
                 # The last hold but one: no commands, the coach recorded to check it by ear.
                 # (parec dies with the thread that started it, PR_SET_PDEATHSIG: so here.)
@@ -156,6 +164,15 @@ def test_a_long_voice_driven_session_stays_on_the_beat_and_does_not_grow(
     finally:
         gc.callbacks.remove(gc_watch)
     memory["end"] = rss_mb()
+    if TRACE and "start" in traced:
+        # Where Python objects grew (the rest of the RSS growth is native memory).
+        end = tracemalloc.take_snapshot()
+        diff = end.compare_to(traced["start"], "traceback")
+        print("\ntracemalloc growth:", sum(d.size_diff for d in diff) / 1e6, "MB")
+        for d in diff[:12]:
+            print(f"{d.size_diff / 1e3:9.1f} kB {d.count_diff:+7d}", *d.traceback.format()[-6:],
+                  sep="\n    ")
+        tracemalloc.stop()
     events = list(room.log.events)
 
     voice = [(round(e["t"], 1), e["name"], e.get("heard")) for e in events
