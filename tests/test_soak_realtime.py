@@ -163,16 +163,15 @@ def test_a_long_voice_driven_session_stays_on_the_beat_and_does_not_grow(
         completed = room.run(drive, limit=MINUTES * 60 * 1.5 + 120)
     finally:
         gc.callbacks.remove(gc_watch)
-    memory["end"] = rss_mb()
-    if TRACE and "start" in traced:
-        # Where Python objects grew (the rest of the RSS growth is native memory).
-        end = tracemalloc.take_snapshot()
-        diff = end.compare_to(traced["start"], "traceback")
-        print("\ntracemalloc growth:", sum(d.size_diff for d in diff) / 1e6, "MB")
-        for d in diff[:12]:
-            print(f"{d.size_diff / 1e3:9.1f} kB {d.count_diff:+7d}", *d.traceback.format()[-6:],
-                  sep="\n    ")
-        tracemalloc.stop()
+        memory["end"] = rss_mb()
+        if TRACE and "start" in traced:
+            # Where Python objects grew (the rest of the RSS growth is native memory).
+            diff = tracemalloc.take_snapshot().compare_to(traced["start"], "traceback")
+            print("\ntracemalloc growth:", sum(d.size_diff for d in diff) / 1e6, "MB")
+            for d in diff[:12]:
+                print(f"{d.size_diff / 1e3:9.1f} kB {d.count_diff:+7d}",
+                      *d.traceback.format()[-6:], sep="\n    ")
+        tracemalloc.stop()  # a no-op unless tracing
     events = list(room.log.events)
 
     voice = [(round(e["t"], 1), e["name"], e.get("heard")) for e in events

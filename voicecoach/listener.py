@@ -95,6 +95,11 @@ class Pipeline:
             print(f"voicecoach: {captured_at:8.3f} {end} {said}", file=sys.stderr)
         return self.spotter.feed(hearing, quiet, offset=captured_at - hearing.end)
 
+    def expect(self, section: str | None) -> None:
+        """Take answers of `section` (None: commands only); the recognizer may favour them."""
+        self.spotter.expect(section)  # first: an unknown section raises before anything changes
+        self.recognizer.expect(section)
+
 
 class Listener:
     """Listens on its own thread and puts CommandEvent(source="voice") into the inbox."""
@@ -133,9 +138,9 @@ class Listener:
 
     def expect(self, section: str | None) -> None:
         """While a question waits: put isolated answers of `section` ("yes_no", "numbers") into
-        the inbox as CommandEvent(ANSWER, heard=words); None: commands only. Thread-safe."""
-        self.pipeline.spotter.expect(section)
-        self.pipeline.recognizer.expect(section)
+        the inbox as CommandEvent(ANSWER, heard=words), the recognizer favouring them where it
+        can; None: commands only. Thread-safe."""
+        self.pipeline.expect(section)
 
     def _session_time(self, captured: float) -> float:
         speed = getattr(self._clock, "speed", 1.0)

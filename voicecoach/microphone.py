@@ -25,7 +25,8 @@ class Chunk:
     pcm: bytes
     """Little-endian int16 mono samples."""
     captured: float
-    """time.monotonic() of the capture of its last sample (by the device's ADC time)."""
+    """time.monotonic() of the capture of its last sample: by the device's ADC time, or
+    arrival minus the input latency where the host gives no times."""
 
 
 class MicrophoneError(Exception):
@@ -44,8 +45,6 @@ class Microphone(Protocol):
     """Device name, for messages."""
     rate: int
     """Samples a second, the device's own: the recognizer is told this rate."""
-    latency: float
-    """Seconds between a sound reaching the device and its chunk arriving (input latency)."""
     overflows: int
     """Blocks lost so far (driver overflow or a full queue)."""
 
@@ -103,12 +102,14 @@ class SoundDeviceMicrophone:
         # runs late, or a driver that hands over blocks in bursts, still dates its audio
         # right. Hosts that give no times: arrival minus the stream's input latency.
         adc, cur = time_info.inputBufferAdcTime, time_info.currentTime
-        stream = self._stream
-        if adc and cur and stream is not None:
-            # The stream's clock now, not at the call: waiting for the GIL under load counts.
-            with contextlib.suppress(Exception):  # closing meanwhile: the call's time will do
-                cur = max(cur, float(stream.time))
-        behind = cur - adc if adc and cur else -1.0
+        behind = -1.0
+        if adc and cur:
+            stream = self._stream
+            if stream is not None:
+                # The stream's clock now, not at the call: waiting for the GIL counts too.
+                with contextlib.suppress(Exception):  # closing meanwhile: the call's time will do
+                    cur = max(cur, float(stream.time))
+            behind = cur - adc
         if 0.0 <= behind < 2.0:
             captured = now - behind + frames / self._stream_rate
         else:

@@ -18,7 +18,8 @@ from voicecoach.tts import TtsWorker, WorkerFailed, render_suffix
 
 #: Clips kept in memory (bytes of samples), least recently used dropped first: a long routine
 #: says many one-off lines ("set 37 of 104"), and a dropped clip is one disk read away (the
-#: cache keeps it), well inside the 0.2 s a count is handed over ahead of its beat.
+#: cache keeps it), well inside the time a count is handed over ahead of its beat
+#: (playback.LEAD_SECONDS).
 MEMORY_BYTES = 8 * 1024 * 1024
 
 
@@ -113,7 +114,9 @@ class Renderer:
             self._cond.wait_for(
                 lambda: text in self._clips or text in self._failed or self._closed, wait
             )
-            return self._clips.get(text)
+            clip = self._clips.get(text)
+        # Rendered, then dropped from memory by others before this thread woke: it is on disk.
+        return clip if clip is not None or self.failed(text) else self.peek(text)
 
     def _next(self) -> str | None:
         with self._cond:

@@ -131,7 +131,6 @@ class SphinxRecognizer:
     ) -> None:
         try:
             from pocketsphinx import Decoder, Endpointer, get_model_path
-            from pocketsphinx.lm import ArpaBoLM
         except ImportError as e:
             raise RecognizerError(
                 f"pocketsphinx is not installed ({e})", "run scripts/setup to install it"
@@ -145,7 +144,7 @@ class SphinxRecognizer:
         self.rate = rate
         self.name = "pocketsphinx (en-us, bundled)"
         self._words = set(table.words(sections))
-        self._sections = tuple(sections)
+        self._searches = frozenset({"commands", *(f"answers-{s}" for s in sections)})
         try:
             self._decoder: Any = Decoder(
                 hmm=f"{model}/en-us",
@@ -183,11 +182,11 @@ class SphinxRecognizer:
         # One language model for commands, and one per answer section for while a question
         # waits (Listener.expect), in which its answers outweigh everything else: the answer
         # words compete with the coach's own ("two", "do", "pull") less that way.
-        self._add_lm("commands", phrases * PHRASE_WEIGHT + extra, ArpaBoLM)
+        self._add_lm("commands", phrases * PHRASE_WEIGHT + extra)
         for section in sections:
             boosted = [p for p in table.answers.get(section, ()) if p in phrases]
             lines = phrases * PHRASE_WEIGHT + boosted * (PHRASE_WEIGHT * ANSWER_BOOST) + extra
-            self._add_lm(f"answers-{section}", lines, ArpaBoLM)
+            self._add_lm(f"answers-{section}", lines)
         self._decoder.activate_search("commands")
         self._search = self._want = "commands"
         # The VAD works on whole frames of its own size; partial chunks wait in _pending.
@@ -204,8 +203,10 @@ class SphinxRecognizer:
         self._samples = 0
         self._words_now: tuple[str, ...] = ()
 
-    def _add_lm(self, name: str, lines: list[str], arpa: Any) -> None:
-        lm = arpa(text="\n".join(lines) + "\n", add_start=True)
+    def _add_lm(self, name: str, lines: list[str]) -> None:
+        from pocketsphinx.lm import ArpaBoLM
+
+        lm = ArpaBoLM(text="\n".join(lines) + "\n", add_start=True)
         lm.compute()
         fd, path = tempfile.mkstemp(prefix="voicecoach-", suffix=".arpa")
         os.close(fd)
@@ -218,11 +219,8 @@ class SphinxRecognizer:
     def expect(self, section: str | None) -> None:
         """Favour `section`'s answers from the next utterance on; None: commands only. Any
         thread (one assignment); the decoder switches between utterances."""
-        want = f"answers-{section}" if section is not None else "commands"
-        self._want = want if want == "commands" or want in self._searches() else "commands"
-
-    def _searches(self) -> set[str]:
-        return {f"answers-{s}" for s in self._sections} | {"commands"}
+        want = f"answers-{section}"
+        self._want = want if section is not None and want in self._searches else "commands"
 
     def _level(self, pcm: bytes) -> bytes:
         """Automatic gain: pocketsphinx's model misreads loud input ("pause" at full scale),
@@ -248,12 +246,11 @@ class SphinxRecognizer:
             frame, self._pending = self._pending[: self._frame], self._pending[self._frame :]
             # The decoder hears everything, silence too: started only when the VAD triggers
             # (0.3 s into speech) it would lag a short command by that much.
-            idle = not self._endpointer.in_speech and not self._words_now
-            if self._in_utt and self._want != self._search and idle:
+            between_words = not self._endpointer.in_speech and not self._words_now
+            if self._in_utt and self._want != self._search and between_words:
                 # A question opened or closed: restart now with its model, if nothing is being
                 # said (else at the end of the utterance, so no word is cut or lost).
-                self._decoder.end_utt()
-                self._in_utt = False
+                self._end_utt()
                 self._utterance += 1
             if not self._in_utt:
                 if self._want != self._search:
@@ -268,8 +265,7 @@ class SphinxRecognizer:
             ended = was and not self._endpointer.in_speech
             idle = not self._endpointer.in_speech and self._utt_samples > IDLE_SECONDS * self.rate
             if ended or idle:
-                self._decoder.end_utt()
-                self._in_utt = False
+                self._end_utt()
                 if ended:
                     final = True
                     break
@@ -283,10 +279,13 @@ class SphinxRecognizer:
             self._words_now = ()
         return hearing
 
-    def reset(self) -> None:
+    def _end_utt(self) -> None:
         if self._in_utt:
             self._decoder.end_utt()
         self._in_utt = False
+
+    def reset(self) -> None:
+        self._end_utt()
         self._pending = b""
         self._words_now = ()
         self._utterance += 1

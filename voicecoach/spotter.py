@@ -181,7 +181,7 @@ class Spotter:
         self._candidate = None
         t1 = offset + hearing.end
         t0 = offset + self._since - WORD_SECONDS * n
-        spot = Spot(command, " ".join(phrase), t0, t1)
+        spot = Spot(command, said, t0, t1)
         playing = list(self._playing(t0, t1, self.settings.echo.margin)) if self._playing else []
         echo = echo_of(phrase, t0, t1, playing, self.settings.echo)
         if echo is not None:
