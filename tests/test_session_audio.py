@@ -8,19 +8,17 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from audio_check import onsets
+from audio_check import LOUD, onsets
 from harness import Pulse
+from room import calf
 
-from voicecoach.clips import TRIM_LEVEL
 from voicecoach.clock import RealClock, VirtualClock
 from voicecoach.commands import Command, CommandEvent, Inbox
 from voicecoach.config import VoiceSettings
 from voicecoach.events import EventLog
-from voicecoach.library import Routine, load_builtin
 from voicecoach.session import Session
 from voicecoach.speaker import CaptionSpeaker, SpeechLog, Utterance
 from voicecoach.voice import open_speaker
@@ -30,7 +28,6 @@ from voicecoach.voice import open_speaker
 # priority (voice.py).
 pytestmark = pytest.mark.audio
 RATE = 16000
-LOUD = TRIM_LEVEL * 0.8
 
 
 @pytest.fixture(scope="module")
@@ -57,14 +54,8 @@ def warm_up() -> None:
 def _said(clock: VirtualClock, events: EventLog, log: SpeechLog) -> list[Utterance]:
     said: list[Utterance] = []
     speaker = CaptionSpeaker(clock.now, report=said.append, log=log)
-    Session(short_calf(5.0), clock, speaker, Inbox(), events).run()
+    Session(calf(5.0), clock, speaker, Inbox(), events).run()
     return said
-
-
-def short_calf(hold: float) -> Routine:
-    ex = load_builtin().find_exercise("calf")
-    ex = replace(ex, sets=1, hold=hold, setup=(), why="", cautions=())
-    return Routine("calf", "Calf stretch", (ex,))
 
 
 def run_session(pulse: Pulse, hold: float, script: list[tuple[float, Command]]):
@@ -72,7 +63,7 @@ def run_session(pulse: Pulse, hold: float, script: list[tuple[float, Command]]):
     inbox = Inbox()
     log = EventLog(clock.now, clock.wall)
     speaker = open_speaker(VoiceSettings(), clock, log.said, SpeechLog(), lambda t: None)
-    session = Session(short_calf(hold), clock, speaker, inbox, log)
+    session = Session(calf(hold), clock, speaker, inbox, log)
     rec = pulse.start_recording("coach.monitor", rate=RATE)
 
     def commands() -> None:

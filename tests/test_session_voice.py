@@ -6,29 +6,17 @@ as it would in a real room; spoken commands (espeak-ng) are played into the room
 
 from __future__ import annotations
 
-import os
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from harness import Pulse
-from room import Room
-
-from voicecoach.library import Routine, load_builtin
+from room import Room, calf
 
 # The voice-driven session (~1 min) runs in CI: it also fails on any command the coach's own
 # voice would fire, since the commands must be exactly the five spoken ones. The whole silent
 # session (~40 s more) is opt-in (VOICECOACH_SLOW=1).
 pytestmark = [pytest.mark.audio]
-slow = pytest.mark.skipif(not os.environ.get("VOICECOACH_SLOW"),
-                          reason="full-duplex voice sessions are opt-in: VOICECOACH_SLOW=1")
-
-
-def calf(hold: float, sets: int) -> Routine:
-    ex = replace(load_builtin().find_exercise("calf"), sets=sets, hold=hold, rest=3.0,
-                 setup=(), why="", cautions=())
-    return Routine("calf", "Calf stretch", (ex,))
 
 
 def test_voice_commands_drive_a_running_session(pulse: Pulse, clip_cache: Path, tmp_path: Path):
@@ -47,7 +35,7 @@ def test_voice_commands_drive_a_running_session(pulse: Pulse, clip_cache: Path, 
         time.sleep(2.5)
         room.say("stop")
 
-    room = Room(pulse, tmp_path, calf(hold=8.0, sets=3))
+    room = Room(pulse, tmp_path, calf(8.0, 3, rest=3.0))
     completed = room.run(driver)
     voice = [(e["name"], e["source"]) for e in room.events(event="command")]
     assert voice == [("pause", "voice"), ("resume", "voice"), ("pause", "voice"),
@@ -58,10 +46,9 @@ def test_voice_commands_drive_a_running_session(pulse: Pulse, clip_cache: Path, 
 
 
 @pytest.mark.slow
-@slow
 def test_a_whole_session_heard_by_its_own_microphone_fires_no_command(
         pulse: Pulse, clip_cache: Path, tmp_path: Path):
-    room = Room(pulse, tmp_path, calf(hold=5.0, sets=2))
+    room = Room(pulse, tmp_path, calf(5.0, 2, rest=3.0))
     completed = room.run(lambda room: None)
     said = [(round(e["start"], 2), round(e["end"], 2), e["text"]) for e in room.events(event="say")]
     heard = [(e["t"], e["name"], e.get("heard")) for e in room.events(event="command")]

@@ -25,25 +25,22 @@ import os
 import resource
 import time
 import tracemalloc
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from audio_check import onsets
+from audio_check import LOUD, onsets
 from harness import Pulse
-from room import Room
+from room import Room, calf
 
-from voicecoach.clips import TRIM_LEVEL
 from voicecoach.commands import Command, CommandEvent
-from voicecoach.library import Routine, load_builtin
+from voicecoach.library import Routine
 
 pytestmark = [pytest.mark.audio]
 MINUTES = float(os.environ.get("VOICECOACH_SOAK_MINUTES", "5"))
 HOLD, REST = 20.0, 8.0
 RATE = 16000
-LOUD = TRIM_LEVEL * 0.8
 BEAT_MS = 20.0
 #: A count delayed by a stall of the machine (an output underrun) is still within this.
 GLITCH_MS = 100.0
@@ -61,10 +58,7 @@ def rss_mb() -> float:
 
 def long_calf(minutes: float) -> Routine:
     # One set is the hold, the rest and about five seconds of spoken cues around them.
-    sets = max(3, round(minutes * 60 / (HOLD + REST + 5)))
-    ex = replace(load_builtin().find_exercise("calf"), sets=sets, hold=HOLD, rest=REST,
-                 setup=(), why="", cautions=())
-    return Routine("calf", "Calf stretch", (ex,))
+    return calf(HOLD, max(3, round(minutes * 60 / (HOLD + REST + 5))), rest=REST)
 
 
 class Person:

@@ -21,11 +21,11 @@ from typing import Any
 
 import numpy as np
 import pytest
-from audio_check import onsets, rms_envelope, transcribe
+from audio_check import LOUD, onsets, rms_envelope, transcribe
 from harness import Pulse, reinit_portaudio
 
 from voicecoach import tts
-from voicecoach.clips import PRE_ROLL, TRIM_LEVEL
+from voicecoach.clips import PRE_ROLL
 from voicecoach.clock import RealClock
 from voicecoach.config import VoiceSettings
 from voicecoach.playback import AudioSpeaker
@@ -35,7 +35,6 @@ from voicecoach.voice import SpeakerUnavailable, open_speaker
 pytestmark = pytest.mark.audio
 
 RATE = 16000  # record at pocketsphinx's rate: 62 us resolution is plenty for onsets
-LOUD = TRIM_LEVEL * 0.8  # just under the trim level: the onset is the word's first sample
 INSTRUCTION = "Straighten your knee and hold."
 COUNTS = ["one", "two", "three", "four", "five"]
 NUMBERS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]

@@ -35,6 +35,47 @@ def test_worker_says_who_it_is_and_renders_wav(worker: TtsWorker, tmp_path: Path
     assert rate == 22050 and 0.2 < len(samples) / rate < 1.0
 
 
+def test_each_render_is_whole_and_its_own_even_when_synthesis_outlasts_runandwait(
+    worker: TtsWorker, tmp_path: Path
+) -> None:
+    """pyttsx3's espeak loop returns 10 ms after starting an asynchronous synthesis; a long
+    phrase takes longer than that. The worker must answer only once the file is written, and
+    start the next phrase only then: once, a clip came back empty and another cut short."""
+    long = " ".join(["Rest the heel of your painful leg on a chair and keep the knee straight."]
+                    * 4)
+    texts = [long, "one", long + " Then breathe.", "two"] * 3
+    lengths: dict[str, list[int]] = {}
+    for i, text in enumerate(texts):
+        out = tmp_path / f"{i}.wav"
+        worker.render(text, str(out))
+        samples, _ = read_audio(out)  # raises on a file shorter than its header says
+        lengths.setdefault(text, []).append(len(samples))
+    for text, got in lengths.items():
+        # espeak-ng varies by a few samples from run to run, never by a word.
+        assert max(got) - min(got) < 22050 * 0.05, (text[:30], got)
+    assert min(lengths[long]) > 22050 * 11  # the whole paragraph, about 12.8 s
+
+
+def test_a_silent_or_cut_off_render_is_refused(tmp_path: Path) -> None:
+    import wave
+
+    cache = ClipCache(tmp_path, "engine", "voice", None)
+    raw = tmp_path / "raw.wav"
+    with wave.open(str(raw), "wb") as f:
+        f.setnchannels(1), f.setsampwidth(2), f.setframerate(22050)
+        f.writeframes(bytes(22050 * 2))  # a second of digital silence
+    with pytest.raises(ValueError, match="silence"):
+        cache.store("hello", raw)
+    assert cache.load("hello") is None
+    with wave.open(str(raw), "wb") as f:
+        f.setnchannels(1), f.setsampwidth(2), f.setframerate(22050)
+        f.writeframes(np.full(22050, 8000, dtype="<i2").tobytes())
+    data = raw.read_bytes()
+    raw.write_bytes(data[: len(data) // 2])  # as if read while still being written
+    with pytest.raises(ValueError, match="truncated"):
+        read_audio(raw)
+
+
 def test_cache_trims_to_the_first_loud_sample_and_second_lookup_renders_nothing(
     worker: TtsWorker, tmp_path: Path
 ) -> None:
@@ -153,6 +194,31 @@ def test_a_failed_render_becomes_a_caption_and_is_not_retried(
     assert len(notices) == 1 and "'four'" in notices[0] and "caption" in notices[0]
     assert r.get("five", wait=5) is not None  # the next phrase renders on a new worker
     r.close()
+
+
+def test_a_silent_render_is_tried_again(
+    worker: TtsWorker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real worker, made to hand back an empty file first, as pyttsx3 once did in CI."""
+    import wave
+
+    real, calls = worker.render, []
+
+    def render(text: str, path: str) -> None:
+        calls.append(text)
+        if len(calls) == 1:
+            with wave.open(path, "wb") as f:  # what the driver wrote: a header, no audio
+                f.setnchannels(1), f.setsampwidth(2), f.setframerate(22050)
+            return
+        real(text, path)
+
+    monkeypatch.setattr(worker, "render", render)
+    notices: list[str] = []
+    r = Renderer([worker], tmp_path, notices.append)
+    clip = r.get("Straighten your knee and hold.", wait=5)
+    r.close()
+    assert clip is not None and clip.seconds > 1.0 and notices == []
+    assert calls == ["Straighten your knee and hold."] * 2
 
 
 def test_voices_are_listed_with_their_languages() -> None:

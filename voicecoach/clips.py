@@ -53,6 +53,10 @@ def cache_dir() -> Path:
     return Path(base) / "voicecoach" / "clips"
 
 
+class SilentRender(ValueError):
+    """The engine's render has nothing audible in it: broken, not worth keeping."""
+
+
 class ClipCache:
     """Clips on disk, one 16-bit WAV per (text, voice, rate, engine)."""
 
@@ -125,6 +129,9 @@ class ClipCache:
         finally:
             raw.unlink(missing_ok=True)
         clip = Clip(trim(samples, rate), rate)
+        if len(clip.samples) <= round(PRE_ROLL * rate):
+            # Nothing audible: a broken render, not worth keeping (the phrase is a caption).
+            raise SilentRender("the engine wrote only silence")
         final = self.path(text)
         tmp = final.with_suffix(f".tmp{os.getpid()}")
         with wave.open(str(tmp), "wb") as f:
@@ -182,7 +189,12 @@ def read_audio(path: Path) -> tuple[Any, int]:
     else:
         with wave.open(str(path), "rb") as w:
             rate, channels, width = w.getframerate(), w.getnchannels(), w.getsampwidth()
-            data = w.readframes(w.getnframes())
+            frames = w.getnframes()
+            data = w.readframes(frames)
+        # Fewer frames than the header says: a file still being written, or cut short.
+        if len(data) < frames * channels * width:
+            raise ValueError(f"{path}: truncated ({len(data)} of {frames * channels * width} "
+                             "bytes of audio)")
         dtype = "<i2"
     if width != 2:
         raise ValueError(f"{path}: {8 * width}-bit audio, expected 16-bit")

@@ -21,11 +21,17 @@ What was tried, and why it ended up like this:
   NSSpeechSynthesizer (macOS) writes AIFF whatever the name, so on macOS we ask for .aiff and
   `clips.read_audio` reads both.
 
+- `runAndWait()` as "the file is written". With espeak it is not: the driver ends its loop
+  10 ms after starting an asynchronous synthesis, which takes 1-15 ms for a sentence (more
+  under load). Answering then handed back a file not yet written or half written (an empty
+  or truncated clip, cached for good), and the next phrase's synthesis started while the
+  last one still ran. So with espeak a worker answers only on pyttsx3's
+  "finished-utterance" notification, sent once the file is closed, and waits for it before
+  taking the next phrase. Other drivers answer after runAndWait: SAPI5 closes its file
+  stream only after Speak returns.
 - Speed: a cold routine (about 90 phrases) must be ready before the first word. Two
-  workers share the queue (see render.Renderer); with espeak a worker answers on pyttsx3's
-  "finished-utterance" notification (the file is closed by then) instead of after
-  runAndWait's idle sleep, so the two interleave. Other drivers answer after runAndWait:
-  SAPI5 closes its file stream only after Speak returns.
+  workers share the queue (see render.Renderer), each answering as soon as its file is
+  written, so the two interleave.
 - `getProperty("rate")` on the espeak driver returns 175 or 200 at random (it calls
   espeak_GetParameter without its `current` argument), so the hello reports the rate we
   asked for (None for the default) and the cache key never flickers.
@@ -44,11 +50,15 @@ import queue
 import subprocess
 import sys
 import threading
+import time
 from collections import deque
 from typing import IO, Any
 
 #: Seconds a worker may take to start (import pyttsx3, load voices) before we give up.
 START_TIMEOUT = 10.0
+#: Seconds the worker waits for espeak's end of synthesis (the parent's own limit, from
+#: render_timeout, is shorter and kills a hung worker first).
+FINISH_TIMEOUT = 120.0
 
 
 def render_suffix() -> str:
@@ -158,7 +168,13 @@ class TtsWorker:
         except OSError as exc:
             self.kill()
             raise WorkerFailed(f"speech engine stopped: {exc}") from None
-        self._answer(render_timeout(text), f"rendering {text[:40]!r}")
+        end = time.monotonic() + render_timeout(text)
+        while True:
+            answer = self._answer(max(0.0, end - time.monotonic()), f"rendering {text[:40]!r}")
+            # An answer names its file: a stray one (a job answered twice) must never pass
+            # for this phrase's, whose file may not be written yet.
+            if answer.get("path", path) == path:
+                return
 
     @property
     def pid(self) -> int | None:
@@ -243,23 +259,36 @@ def _serve(request: str) -> None:
         send(ok=False, error=f"{type(exc).__name__}: {exc}")
         return
     jobs: list[dict[str, Any]] = []
+    answering = threading.Lock()  # espeak's thread and ours may both answer: once only
 
     def answer(error: str = "") -> None:
-        job = jobs[-1]
-        if not job.get("answered"):
-            job["answered"] = True
-            ok = not error and os.path.exists(job["path"]) and os.path.getsize(job["path"]) > 0
-            send(ok=ok, error=error or ("" if ok else "the engine wrote no audio"))
+        with answering:
+            job = jobs[-1]
+            if not job.get("answered"):
+                job["answered"] = True
+                ok = not error and os.path.exists(job["path"]) and os.path.getsize(job["path"]) > 0
+                send(ok=ok, error=error or ("" if ok else "the engine wrote no audio"),
+                     path=job["path"])
 
-    if engine.driver_name == "espeak":
-        # espeak has written and closed the file when this fires; answering now rather than
-        # after runAndWait (whose loop then sleeps 10 ms) lets a second worker start sooner.
-        engine.connect("finished-utterance", lambda **_: answer())
+    finished = threading.Event()
+    espeak = engine.driver_name == "espeak"
+    if espeak:
+        # Sent from espeak's synthesis thread once the file is written and closed; runAndWait
+        # may return before that (see the module docstring).
+        def done(**_: Any) -> None:
+            answer()
+            finished.set()
+
+        engine.connect("finished-utterance", done)
     for line in sys.stdin:
         jobs[:] = [json.loads(line)]
+        finished.clear()
         try:
             engine.save_to_file(jobs[0]["text"], jobs[0]["path"])
             engine.runAndWait()
+            # The parent kills a worker that takes too long: no timeout of our own needed.
+            if espeak and not finished.wait(FINISH_TIMEOUT):
+                answer("the engine never finished")
             answer()
         except Exception as exc:
             answer(f"{type(exc).__name__}: {exc}")
