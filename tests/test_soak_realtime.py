@@ -23,6 +23,7 @@ import gc
 import json
 import os
 import resource
+import threading
 import time
 import tracemalloc
 from pathlib import Path
@@ -54,6 +55,14 @@ def rss_mb() -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def slope_per_hour(series: list[tuple[float, float]], after: float) -> float:
+    """Least-squares growth of (seconds, MB) samples taken after `after` seconds, in MB/h."""
+    points = [(t, m) for t, m in series if t >= after]
+    if len(points) < 3:
+        return 0.0
+    return float(np.polyfit([t for t, _ in points], [m for _, m in points], 1)[0]) * 3600
 
 
 def long_calf(minutes: float) -> Routine:
@@ -118,6 +127,16 @@ def test_a_long_voice_driven_session_stays_on_the_beat_and_does_not_grow(
             gc_ms[0] = max(gc_ms[0], (time.perf_counter() - gc_start[0]) * 1000)
 
     gc.callbacks.append(gc_watch)
+    # Resident memory every 15 s: a slope tells steady growth from a one-off step.
+    series: list[tuple[float, float]] = []
+    sampling = threading.Event()
+
+    def sample() -> None:
+        while not sampling.wait(15.0):
+            series.append((clock.now(), rss_mb()))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
 
     def drive(room: Room) -> None:
         next_round = 45.0
@@ -157,6 +176,7 @@ def test_a_long_voice_driven_session_stays_on_the_beat_and_does_not_grow(
         completed = room.run(drive, limit=MINUTES * 60 * 1.5 + 120)
     finally:
         gc.callbacks.remove(gc_watch)
+        sampling.set()
         memory["end"] = rss_mb()
         if TRACE and "start" in traced:
             # Where Python objects grew (the rest of the RSS growth is native memory).
@@ -204,6 +224,8 @@ def test_a_long_voice_driven_session_stays_on_the_beat_and_does_not_grow(
         "recorded_s": round(len(samples) / RATE, 1),
         "recorded_peak": round(float(abs(samples).max()) if len(samples) else 0.0, 4),
         "rss_mb": [round(memory["start"], 1), round(memory["end"], 1)],
+        "rss_mb_per_hour_after_2_min": round(slope_per_hour(series, after=120.0), 1),
+        "rss_series": [(round(t), round(m, 1)) for t, m in series],
         "said": person.said, "repeats": person.repeats, "acted": voice,
         "failures": person.failures, "notices": room.notices,
     }
