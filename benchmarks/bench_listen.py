@@ -154,9 +154,11 @@ def rss_child(audio: Path) -> int:
 
     table = load_phrases("en")
     pipe = Pipeline(SphinxRecognizer(RATE, table, tuple(table.answers)), Spotter(table))
-    data = audio.read_bytes()
-    for i in range(0, len(data), CHUNK * 2):
-        pipe.feed(data[i : i + CHUNK * 2], i / 2 / RATE)
+    with open(audio, "rb") as f:  # a chunk at a time, as from a microphone
+        fed = 0
+        while piece := f.read(CHUNK * 2):
+            fed += len(piece)
+            pipe.feed(piece, fed / 2 / RATE)
     # VmHWM, not ru_maxrss: Linux carries ru_maxrss over fork and exec, so a child would
     # report its parent's peak.
     status = Path("/proc/self/status").read_text()
