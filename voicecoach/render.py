@@ -157,8 +157,8 @@ class Renderer:
             except (WorkerFailed, OSError, ValueError, EOFError) as exc:
                 raw.unlink(missing_ok=True)
                 error = exc
-                # pyttsx3's espeak driver now and then writes a file with no audio in it (in
-                # about 1 of 50 runs of a test inside the suite, never alone): again, it speaks.
+                # pyttsx3's espeak driver now and then writes a file with no audio in it (in 1
+                # of 5 to 10 runs of a test inside the suite, never alone): again, it speaks.
                 if isinstance(exc, SilentRender):
                     continue
                 break

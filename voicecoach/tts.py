@@ -21,14 +21,13 @@ What was tried, and why it ended up like this:
   NSSpeechSynthesizer (macOS) writes AIFF whatever the name, so on macOS we ask for .aiff and
   `clips.read_audio` reads both.
 
-- `runAndWait()` as "the file is written". With espeak it is not: the driver ends its loop
-  10 ms after starting an asynchronous synthesis, which takes 1-15 ms for a sentence (more
-  under load). Answering then handed back a file not yet written or half written (an empty
-  or truncated clip, cached for good), and the next phrase's synthesis started while the
-  last one still ran. So with espeak a worker answers only on pyttsx3's
-  "finished-utterance" notification, sent once the file is closed, and waits for it before
-  taking the next phrase. Other drivers answer after runAndWait: SAPI5 closes its file
-  stream only after Speak returns.
+- `runAndWait()` as "the file is written". With espeak the synthesis is asynchronous, and on
+  an engine's first loop runAndWait returns 10 ms after starting it, before the file exists
+  (the hello's empty runAndWait avoids that case). So with espeak a worker answers only on
+  pyttsx3's "finished-utterance" notification, sent once the file is closed, and waits for it
+  before taking the next phrase. Other drivers answer after runAndWait: SAPI5 closes its file
+  stream only after Speak returns. (A render with no audio in it still happens now and then;
+  render.Renderer tries it again.)
 - Speed: a cold routine (about 90 phrases) must be ready before the first word. Two
   workers share the queue (see render.Renderer), each answering as soon as its file is
   written, so the two interleave.
@@ -50,7 +49,6 @@ import queue
 import subprocess
 import sys
 import threading
-import time
 from collections import deque
 from typing import IO, Any
 
@@ -168,13 +166,7 @@ class TtsWorker:
         except OSError as exc:
             self.kill()
             raise WorkerFailed(f"speech engine stopped: {exc}") from None
-        end = time.monotonic() + render_timeout(text)
-        while True:
-            answer = self._answer(max(0.0, end - time.monotonic()), f"rendering {text[:40]!r}")
-            # An answer names its file: a stray one (a job answered twice) must never pass
-            # for this phrase's, whose file may not be written yet.
-            if answer.get("path", path) == path:
-                return
+        self._answer(render_timeout(text), f"rendering {text[:40]!r}")
 
     @property
     def pid(self) -> int | None:
@@ -267,8 +259,7 @@ def _serve(request: str) -> None:
             if not job.get("answered"):
                 job["answered"] = True
                 ok = not error and os.path.exists(job["path"]) and os.path.getsize(job["path"]) > 0
-                send(ok=ok, error=error or ("" if ok else "the engine wrote no audio"),
-                     path=job["path"])
+                send(ok=ok, error=error or ("" if ok else "the engine wrote no audio"))
 
     finished = threading.Event()
     espeak = engine.driver_name == "espeak"
