@@ -74,6 +74,27 @@ def test_quit_and_help_heard_with_the_answer_words_in_the_grammar(voice: str) ->
         assert [s.command for s in spoken(pipe, phrase, voice)] == [command], phrase
 
 
+def test_a_command_after_a_long_silence_is_heard_wherever_it_falls() -> None:
+    """pocketsphinx restarts an utterance after 5 s that heard no speech. Its endpointer
+    notices speech only 0.3 s in, so a "pause" begun just before the 5 s mark was cut in
+    two and lost (offsets 4.70-4.95 s; 5 of 40 after random silences): the soak's "pause"
+    missed twice in a row, since a person repeats it about one restart later."""
+    from voicecoach.sphinx_recognizer import IDLE_SECONDS, SphinxRecognizer
+
+    rate = 16000
+    rec = SphinxRecognizer(rate, EN)
+    pipe = Pipeline(rec, Spotter(EN))
+    spoken(pipe, "stop", "en-us")  # a warm decoder, as after the coach's first words
+    for lead in (4.6, 4.7, 4.75, 4.8, 4.85, 4.9, 4.95, 5.0, 5.05):
+        rec.reset()
+        data = pcm("pause", rate, "en-us", lead=lead, tail=1.5)
+        assert commands(pipe, data, rate) == [Command.PAUSE], f"{lead} s ({IDLE_SECONDS} s idle)"
+    # Still restarted in a long silence, so its cost stays bounded.
+    before = rec._utterance
+    spot_all(pipe, pcm("", rate, lead=3 * IDLE_SECONDS, tail=0.0), rate)
+    assert rec._utterance >= before + 2
+
+
 def test_while_a_question_waits_its_answers_are_favoured() -> None:
     """Spoken answers, 3 voices: the commands-only model hears some as the coach's words
     ("six" as "did teeth", "nine" as "go you", "yes" as "use"); favoured, more are heard.
