@@ -242,19 +242,12 @@ def test_a_long_voice_driven_session_stays_on_the_beat_and_does_not_grow(
     if os.environ.get("VOICECOACH_SOAK_REPORT"):
         Path(os.environ["VOICECOACH_SOAK_REPORT"]).write_text(json.dumps(report, indent=1))
 
-    # Known defect (issue 6): pocketsphinx now and then hears the person's "pause" after minutes
-    # of quiet as an unknown word, twice running (CI 2026-11-25, stderr: "partial pause",
-    # revised to "[unk]" 60 ms later). The 5-minute CI run tolerates one such round, reported;
-    # a long run must hear every one. A round missed means its "continue" fails too.
-    missed = [f for f in person.failures if f.startswith("'pause'")]
-    allowed = 1 if MINUTES <= 10 else 0
-    assert completed is True and len(missed) <= allowed, report
-    assert len(person.failures) <= 2 * len(missed), report
+    # Every round heard. Until 2026-12-01 a "pause" after minutes of quiet was now and then
+    # missed twice running: pocketsphinx's idle restart cut it in two (sphinx_recognizer.py,
+    # IDLE_QUIET), and a person's repeat fell on the next restart.
+    assert completed is True and not person.failures, report
     spoken = {"pause": "pause", "continue": "resume"}
-    if not person.failures:
-        assert [v[1] for v in voice] == [spoken[p] for p in person.said], report
-    else:  # never a command nobody said
-        assert {v[1] for v in voice} <= {"pause", "resume"}, report
+    assert [v[1] for v in voice] == [spoken[p] for p in person.said], report
     assert len(person.said) >= 2 * max(1, int(MINUTES * 60 // every) - 2)
     # A stall of the 2-core machine can make one count start late (output underrun; the run
     # loop handed it over 0.22 s ahead): bounded, rare, and never a drift (the last hold is
