@@ -22,10 +22,10 @@ from voicecoach.cli import parser
 from voicecoach.library import load_builtin
 from voicecoach.session import NullView
 
-# Opt-in for now. Failed 3 of 7 alone (2026-11-25): the first question's last word, "touch",
-# heard as "stop" over the coach's voice, aborted the check. Barge-in is now off while a
-# question waits, and 5 of 5 runs passed; it goes back to CI once that holds in full runs.
-pytestmark = [pytest.mark.audio, pytest.mark.slow]
+# Once opt-in: failed 3 of 7 alone (2026-11-25), the first question's last word, "touch",
+# heard as "stop" over the coach's voice. Barge-in is off while a question waits; with that
+# and pocketsphinx's idle restart fixed (2026-12-01), 8 of 8 runs passed.
+pytestmark = [pytest.mark.audio]
 
 
 def test_red_flags_and_pain_answered_by_voice(pulse: Pulse, clip_cache: Path, tmp_path: Path):

@@ -229,8 +229,7 @@ def test_coach_voice_fires_nothing(pulse: object, tmp_path: Path) -> None:
 
 
 @pytest.mark.audio
-# Opt-in for now: in the full CI suite "seven" was heard as "two" (2026-11-24).
-@pytest.mark.slow
+# Once opt-in ("seven" heard as "two" in CI, 2026-11-24): back with the favoured answers model.
 def test_spoken_answers_while_a_question_expects_them(pulse: object, tmp_path: Path) -> None:
     with listening() as (listener, inbox, log, clock):
 
