@@ -280,3 +280,32 @@ def test_microphone_dates_each_block_by_its_capture_not_its_arrival() -> None:
     # A host that gives no times: arrival minus the stream's input latency.
     mic._callback(block, 480, SimpleNamespace(inputBufferAdcTime=0.0, currentTime=0.0), ok)
     assert abs(time.monotonic() - mic._queue.get_nowait().captured - 0.05) < 0.01
+
+
+def test_a_voice_has_a_pitch_and_a_noise_has_none() -> None:
+    """VoiceTrace: a 0.2 s vowel-like tone (150 Hz with harmonics) in faint noise is voiced; a
+    loud noise burst of the same length, or silence, is not; only the latest audio counts."""
+    import numpy as np
+
+    from voicecoach.voicing import VoiceTrace
+
+    rate = 16000
+    rng = np.random.default_rng(0)
+    t = np.arange(int(0.2 * rate)) / rate
+    vowel = sum(3000 / k * np.sin(2 * np.pi * 150 * k * t) for k in range(1, 8))
+    burst = rng.normal(0, 3000, len(t)) * np.hanning(len(t))
+    quiet = np.zeros(rate // 2)
+
+    def trace(*parts: np.ndarray) -> VoiceTrace:
+        x = np.concatenate(parts)
+        x = x + rng.normal(0, 30, len(x))
+        v = VoiceTrace(rate)
+        v.feed(x.astype(np.int16).tobytes())
+        return v
+
+    assert trace(quiet, vowel, quiet).voiced_seconds(1.2) >= 0.15
+    assert trace(quiet, burst, quiet).voiced_seconds(1.2) == 0.0
+    assert not trace(quiet, quiet).is_voiced(1.0)
+    # The vowel 1.5 s ago is outside a look back of 1 s.
+    assert not trace(quiet, vowel, quiet, quiet, quiet, burst, quiet).is_voiced(1.0)
+    assert VoiceTrace(rate).voiced_seconds(1.0) == 0.0  # nothing heard yet

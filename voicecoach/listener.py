@@ -16,7 +16,8 @@ from voicecoach.models import find_model, manual_hint
 from voicecoach.phrases import PhraseTable, load_phrases
 from voicecoach.recognizer import QuietMeter, Recognizer, RecognizerError
 from voicecoach.speaker import SpeechLog
-from voicecoach.spotter import Spot, SpotSettings, Spotter
+from voicecoach.spotter import Spot, SpotSettings, Spotter, reject
+from voicecoach.voicing import VoiceTrace
 
 #: Seconds without a chunk before the watchdog reopens the microphone.
 STALL_SECONDS = 2.0
@@ -80,6 +81,7 @@ class Pipeline:
         self.recognizer = recognizer
         self.spotter = spotter
         self.quiet = QuietMeter(recognizer.rate)
+        self.voice = VoiceTrace(recognizer.rate)
         # VOICECOACH_LISTEN_DEBUG=2: every change of hypothesis on stderr, with session time.
         self._trace = os.environ.get("VOICECOACH_LISTEN_DEBUG") == "2"
         self._last: tuple[str, ...] = ()
@@ -88,12 +90,19 @@ class Pipeline:
         """Take in a chunk whose last sample is at session time `captured_at`."""
         hearing = self.recognizer.accept(pcm)
         quiet = self.quiet.feed(pcm)
+        self.voice.feed(pcm)
         if self._trace and (hearing.words != self._last or hearing.final):
             self._last = hearing.words
             end = "final" if hearing.final else "partial"
             said = " ".join(hearing.words)
             print(f"voicecoach: {captured_at:8.3f} {end} {said}", file=sys.stderr)
-        return self.spotter.feed(hearing, quiet, offset=captured_at - hearing.end)
+        spot = self.spotter.feed(hearing, quiet, offset=captured_at - hearing.end)
+        if spot is not None and not spot.rejected:
+            # The phrase, from its estimated start to now (the start is rough: a margin).
+            look = min(2.0, max(0.6, captured_at - spot.t0 + 0.2))
+            if not self.voice.is_voiced(look):
+                return reject(spot, "no voice in it: a noise, not speech")
+        return spot
 
     def expect(self, section: str | None) -> None:
         """Take answers of `section` (None: commands only); the recognizer may favour them."""

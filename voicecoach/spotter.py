@@ -185,22 +185,23 @@ class Spotter:
         playing = list(self._playing(t0, t1, self.settings.echo.margin)) if self._playing else []
         echo = echo_of(phrase, t0, t1, playing, self.settings.echo)
         if echo is not None:
-            return _reject(spot, f"echo of the coach saying {echo.text!r}")
+            return reject(spot, f"echo of the coach saying {echo.text!r}")
         if not barge_in and playing:
             margin = EchoSettings(margin=self.settings.speaking_margin)
             if coach_speaking(t0, t1, playing, margin):
-                return _reject(spot, "the coach was speaking: only barge-in phrases count")
+                return reject(spot, "the coach was speaking: only barge-in phrases count")
         if not isolated:
             speaking = coach_speaking(t0, t1, playing, self.settings.echo)
             if not (barge_in and speaking):
-                return _reject(spot, "not isolated: other words came before it")
+                return reject(spot, "not isolated: other words came before it")
         if command in self._fired:
-            return _reject(spot, "already fired in this utterance")
+            return reject(spot, "already fired in this utterance")
         self._fired.add(command)
         # Anything after a command in the same utterance is not said on its own.
         self._start = -1
         return spot
 
 
-def _reject(spot: Spot, reason: str) -> Spot:
+def reject(spot: Spot, reason: str) -> Spot:
+    """`spot`, turned down for `reason`."""
     return Spot(spot.command, spot.heard, spot.t0, spot.t1, rejected=reason)
