@@ -215,8 +215,12 @@ class SphinxRecognizer:
         self._words_now: tuple[str, ...] = ()
 
     def _add_lm(self, name: str, lines: list[str]) -> None:
-        from pocketsphinx.lm import ArpaBoLM
-
+        try:
+            from pocketsphinx.lm import ArpaBoLM
+        except ImportError as e:  # an old pocketsphinx without its language-model builder
+            raise RecognizerError(
+                f"pocketsphinx cannot build language models ({e})", "run scripts/setup"
+            ) from e
         lm = ArpaBoLM(text="\n".join(lines) + "\n", add_start=True)
         lm.compute()
         fd, path = tempfile.mkstemp(prefix="voicecoach-", suffix=".arpa")

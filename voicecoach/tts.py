@@ -277,7 +277,8 @@ def _serve(request: str) -> None:
         try:
             engine.save_to_file(jobs[0]["text"], jobs[0]["path"])
             engine.runAndWait()
-            # The parent kills a worker that takes too long: no timeout of our own needed.
+            # espeak's callback answers once the file is written. A hang here is the parent's
+            # to end (its render timeout is shorter); FINISH_TIMEOUT only bounds the wait.
             if espeak and not finished.wait(FINISH_TIMEOUT):
                 answer("the engine never finished")
             answer()
