@@ -119,6 +119,19 @@ def evaluate(name: str, make: Callable[[], Recognizer], table: PhraseTable, voic
             fired = run(rec, table, line_audio + rng.normal(0, 30, len(line_audio)), naive)
             # The coach's own lines with no SpeechLog: the worst case, no echo gate to help.
             coach_false += len(fired)
+        # Noises: a short burst (a cough, a click, a knock: no pitch) and, 1-3 s later, a
+        # command. Does the burst fire anything, and is the command still heard?
+        noise_false, after_noise, bursts = 0, 0, 30
+        said = next(p for p, c in table.commands.items() if c.value == "pause")
+        pause = speech(said, voices[0], 175, RATE)
+        for _ in range(bursts):
+            n = int(rng.uniform(0.1, 0.3) * RATE)
+            burst = rng.normal(0, rng.uniform(500, 4000), n) * np.hanning(n)
+            gap = np.zeros(int(rng.uniform(1.0, 3.0) * RATE))
+            audio = np.concatenate([pad0, burst, gap, pause, pad1])
+            fired = [c for c, _ in run(rec, table, audio + rng.normal(0, 30, len(audio)), naive)]
+            noise_false += len([c for c in fired if c != "pause"])
+            after_noise += fired.count("pause") == 1
         text = ARTICLE.read_text() if ARTICLE.exists() else " ".join(COACH * 40)
         text = text[: int(article_s * 18)]  # about 18 characters a second at 190 wpm
         art = speech(text, "en-us" if table.language == "en" else voices[0], 190, RATE)
@@ -132,6 +145,8 @@ def evaluate(name: str, make: Callable[[], Recognizer], table: PhraseTable, voic
             "false_on_coach_lines": coach_false, "coach_lines": len(COACH),
             "false_per_hour_unrelated": art_false / hours, "unrelated_minutes": hours * 60,
             "cpu_share_of_one_core": cpu,
+            "false_on_noise_bursts": noise_false, "noise_bursts": bursts,
+            "command_after_a_burst": after_noise,
             "wrong": wrong,
         }
     result["bench_process_max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -208,8 +223,9 @@ def main() -> int:
     out = ROOT / "benchmarks" / "results" / "listen.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
     print("| recognizer | way | accuracy | latency median / p95 (ms) | false on coach lines | "
-          "false per hour unrelated | CPU (one core) |")
-    print("|---|---|---|---|---|---|---|")
+          "false per hour unrelated | false on noise bursts | command after a burst | "
+          "CPU (one core) |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in results:
         for way in ("ours", "naive"):
             m = r[way]
@@ -218,6 +234,8 @@ def main() -> int:
             print(f"| {r['recognizer']} | {way} | {m['accuracy']:.1%} ({m['trials']}) | {lat} | "
                   f"{m['false_on_coach_lines']}/{m['coach_lines']} | "
                   f"{m['false_per_hour_unrelated']:.1f} ({m['unrelated_minutes']:.1f} min) | "
+                  f"{m['false_on_noise_bursts']}/{m['noise_bursts']} | "
+                  f"{m['command_after_a_burst']}/{m['noise_bursts']} | "
                   f"{m['cpu_share_of_one_core']:.1%} |")
         rss = r.get("listener_max_rss_mb")
         print(f"\nresident memory (max): listener alone {rss or float('nan'):.0f} MB, "

@@ -59,9 +59,12 @@ def _devices(device: str | int | None, fixes: list[str]) -> int:
         fixes.append(f"sounddevice/PortAudio missing ({e}): sudo apt-get install libportaudio2")
         return 0
     _say("Audio devices (index, name, inputs/outputs, default rate):")
-    for i, d in enumerate(sd.query_devices()):
+    devices = list(sd.query_devices())
+    for i, d in enumerate(devices):
         _say(f"  {i:3d} {d['name']}  in {d['max_input_channels']} / out "
              f"{d['max_output_channels']}  {int(d['default_samplerate'])} Hz")
+    if not devices:
+        _say("  none: PortAudio sees no sound card (on Linux: `aplay -l`, `arecord -l`)")
     try:
         info = sd.query_devices(device, "input")
     except (ValueError, sd.PortAudioError) as e:
