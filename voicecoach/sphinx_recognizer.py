@@ -34,12 +34,6 @@ IDLE_MAX = 30.0
 #: grunt heard as "[unk]") close the utterance: left open, they came "before" a command said
 #: seconds later, which was then not said on its own and turned down.
 SETTLE_QUIET = 0.5
-#: The channel mean (cepstral mean normalization) to start from: pocketsphinx's default
-#: ("40,3,-1") is far from speech through our gain control, which gave this after a few
-#: phrases. With it (and silence kept from changing it, _end_utt), a command in the first
-#: seconds was heard 41 times in 44 instead of 38, one after 12 s of silence 42 instead of 41,
-#: and the bench's four voices 164 of 176 instead of 160.
-CMN_INIT = "36,-12,-4.5,-2,-3.5,-3,-2,-3,-1.5,-1.4,-0.4,-1,-1"
 #: Input peak (int16) the gain control aims at, its largest gain and per-chunk peak decay.
 TARGET_PEAK = 3500.0
 #: Assume a loud microphone until heard otherwise: attenuating a quiet one costs less.
@@ -203,9 +197,6 @@ class SphinxRecognizer:
             boosted = [p for p in table.answers.get(section, ()) if p in phrases]
             lines = phrases * PHRASE_WEIGHT + boosted * (PHRASE_WEIGHT * ANSWER_BOOST) + extra
             self._add_lm(f"answers-{section}", lines)
-        self._had_speech = False
-        self._cmn = CMN_INIT
-        self._decoder.set_cmn(self._cmn)
         self._decoder.activate_search("commands")
         self._search = self._want = "commands"
         # The VAD works on whole frames of its own size; partial chunks wait in _pending.
@@ -286,7 +277,6 @@ class SphinxRecognizer:
             self._utt_samples += len(frame) // 2
             was = self._endpointer.in_speech
             self._endpointer.process(frame)
-            self._had_speech = self._had_speech or self._endpointer.in_speech
             ended = was and not self._endpointer.in_speech
             quiet = self._quiet.feed(frame)
             if not self._endpointer.in_speech and self._words_now and quiet >= SETTLE_QUIET:
@@ -313,15 +303,7 @@ class SphinxRecognizer:
     def _end_utt(self) -> None:
         if self._in_utt:
             self._decoder.end_utt()
-            # The decoder's running channel mean (CMN) learns from every utterance; one of
-            # silence alone drags it toward the noise floor, and then the next words are
-            # misheard: such an utterance gets the mean of the last one with speech back.
-            if self._had_speech:
-                self._cmn = self._decoder.get_cmn(False)
-            else:
-                self._decoder.set_cmn(self._cmn)
         self._in_utt = False
-        self._had_speech = False
 
     def reset(self) -> None:
         self._end_utt()
