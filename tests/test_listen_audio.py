@@ -93,10 +93,13 @@ def test_a_command_after_a_long_silence_is_heard_wherever_it_falls() -> None:
         assert commands(pipe, data, rate) == [Command.PAUSE], f"{lead} s ({IDLE_SECONDS} s idle)"
     # Still restarted in a long silence, so its cost stays bounded.
     rec.reset()
-    before = rec._utterance
+    before, cmn = rec._utterance, rec._decoder.get_cmn(False)
     room = np.random.default_rng(0).normal(0, 30, int(3.2 * IDLE_SECONDS * rate))
     assert spot_all(pipe, room.astype(np.int16).tobytes(), rate) == []
     assert before + 3 <= rec._utterance <= before + 4
+    # ...and silence alone does not teach the decoder its channel: the next words would be
+    # normalized by the noise floor's mean.
+    assert rec._decoder.get_cmn(False) == cmn
 
 
 def test_a_cough_does_not_spoil_the_command_after_it() -> None:

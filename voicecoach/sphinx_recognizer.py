@@ -197,6 +197,10 @@ class SphinxRecognizer:
             boosted = [p for p in table.answers.get(section, ()) if p in phrases]
             lines = phrases * PHRASE_WEIGHT + boosted * (PHRASE_WEIGHT * ANSWER_BOOST) + extra
             self._add_lm(f"answers-{section}", lines)
+        self._had_speech = False
+        # The channel mean to go back to after an utterance of silence (_end_utt). Not a
+        # value of our own to start from: one measured at 16 kHz misled the decoder at 44.1.
+        self._cmn = self._decoder.get_cmn(False)
         self._decoder.activate_search("commands")
         self._search = self._want = "commands"
         # The VAD works on whole frames of its own size; partial chunks wait in _pending.
@@ -277,6 +281,7 @@ class SphinxRecognizer:
             self._utt_samples += len(frame) // 2
             was = self._endpointer.in_speech
             self._endpointer.process(frame)
+            self._had_speech = self._had_speech or self._endpointer.in_speech
             ended = was and not self._endpointer.in_speech
             quiet = self._quiet.feed(frame)
             if not self._endpointer.in_speech and self._words_now and quiet >= SETTLE_QUIET:
@@ -303,7 +308,15 @@ class SphinxRecognizer:
     def _end_utt(self) -> None:
         if self._in_utt:
             self._decoder.end_utt()
+            # The decoder's running channel mean (CMN) learns from every utterance; one of
+            # silence alone drags it toward the noise floor, and then the next words are
+            # misheard: such an utterance gets the mean of the last one with speech back.
+            if self._had_speech:
+                self._cmn = self._decoder.get_cmn(False)
+            else:
+                self._decoder.set_cmn(self._cmn)
         self._in_utt = False
+        self._had_speech = False
 
     def reset(self) -> None:
         self._end_utt()
