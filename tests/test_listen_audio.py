@@ -102,26 +102,25 @@ def test_a_command_after_a_long_silence_is_heard_wherever_it_falls() -> None:
     assert rec._decoder.get_cmn(False) == cmn
 
 
-def test_a_cough_does_not_spoil_the_command_after_it() -> None:
-    """A cough too short for the endpointer to call speech is heard as a word: while the
-    utterance stayed open, a "pause" said seconds later came "after other words" and was
-    turned down. Heard out (0.5 s of quiet), the cough closes its own utterance."""
+def test_a_noise_burst_fires_no_command() -> None:
+    """Short noise bursts (a cough, a knock: no pitch) were heard as "back", 7 of 30; a phrase
+    now fires only with a voice in it (voicing.py)."""
     import numpy as np
 
     from voicecoach.sphinx_recognizer import SphinxRecognizer
 
     rate = 16000
-    rng = np.random.default_rng(3)
+    rng = np.random.default_rng(1)
     rec = SphinxRecognizer(rate, EN)
     pipe = Pipeline(rec, Spotter(EN))
     spoken(pipe, "stop", "en-us")
-    cough = rng.normal(0, 2000, int(0.2 * rate)) * np.hanning(int(0.2 * rate))
-    word = np.frombuffer(pcm("pause", rate, lead=0.0, tail=1.0), dtype=np.int16)
-    for gap in (1.0, 2.0, 3.0):
+    for _ in range(10):
+        n = int(rng.uniform(0.1, 0.3) * rate)
+        burst = rng.normal(0, rng.uniform(500, 4000), n) * np.hanning(n)
+        x = np.concatenate([np.zeros(int(0.7 * rate)), burst, np.zeros(rate)])
         rec.reset()
-        x = np.concatenate([np.zeros(int(0.7 * rate)), cough, np.zeros(int(gap * rate)), word])
         x += rng.normal(0, 30, len(x))
-        assert commands(pipe, x.astype(np.int16).tobytes(), rate) == [Command.PAUSE], gap
+        assert commands(pipe, x.astype(np.int16).tobytes(), rate) == []
 
 
 def test_while_a_question_waits_its_answers_are_favoured() -> None:

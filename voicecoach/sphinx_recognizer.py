@@ -30,10 +30,6 @@ IDLE_SECONDS = 5.0
 IDLE_QUIET = 0.4
 #: Restarted whatever it hears after this long (s) without the endpointer seeing speech.
 IDLE_MAX = 30.0
-#: Quiet (s) after which words the endpointer never took for speech (a cough, a click, a
-#: grunt heard as "[unk]") close the utterance: left open, they came "before" a command said
-#: seconds later, which was then not said on its own and turned down.
-SETTLE_QUIET = 0.5
 #: Input peak (int16) the gain control aims at, its largest gain and per-chunk peak decay.
 TARGET_PEAK = 3500.0
 #: Assume a loud microphone until heard otherwise: attenuating a quiet one costs less.
@@ -284,8 +280,6 @@ class SphinxRecognizer:
             self._had_speech = self._had_speech or self._endpointer.in_speech
             ended = was and not self._endpointer.in_speech
             quiet = self._quiet.feed(frame)
-            if not self._endpointer.in_speech and self._words_now and quiet >= SETTLE_QUIET:
-                ended = True  # a sound, not speech: heard out, the next words start afresh
             idle = not self._endpointer.in_speech and self._utt_samples > IDLE_SECONDS * self.rate
             # Not into a word the endpointer has not noticed yet (see IDLE_QUIET).
             idle = idle and (quiet >= IDLE_QUIET or self._utt_samples > IDLE_MAX * self.rate)
