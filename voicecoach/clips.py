@@ -57,6 +57,10 @@ class SilentRender(ValueError):
     """The engine's render has nothing audible in it: broken, not worth keeping."""
 
 
+class TruncatedRender(ValueError):
+    """The render holds fewer samples than its header says: cut short, not worth keeping."""
+
+
 class ClipCache:
     """Clips on disk, one 16-bit WAV per (text, voice, rate, engine)."""
 
@@ -193,7 +197,7 @@ def read_audio(path: Path) -> tuple[Any, int]:
             data = w.readframes(frames)
         # Fewer frames than the header says: a file still being written, or cut short.
         if len(data) < frames * channels * width:
-            raise ValueError(f"{path}: truncated ({len(data)} of {frames * channels * width} "
+            raise TruncatedRender(f"{path}: truncated ({len(data)} of {frames * channels * width} "
                              "bytes of audio)")
         dtype = "<i2"
     if width != 2:

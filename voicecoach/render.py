@@ -13,7 +13,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from voicecoach.clips import Clip, ClipCache, SilentRender
+from voicecoach.clips import Clip, ClipCache, SilentRender, TruncatedRender
 from voicecoach.tts import TtsWorker, WorkerFailed, render_suffix
 
 #: Clips kept in memory (bytes of samples), least recently used dropped first: a long routine
@@ -163,7 +163,7 @@ class Renderer:
                 # pyttsx3's espeak driver now and then writes a file with no audio in it (in 1
                 # of 5 to 10 runs of a test inside the suite, never alone), or one cut short:
                 # again, it speaks. Other failures (a dead engine) would only fail again.
-                if isinstance(exc, SilentRender) or "truncated" in str(exc):
+                if isinstance(exc, (SilentRender, TruncatedRender)):
                     continue
                 break
             with self._cond:
