@@ -198,6 +198,32 @@ def test_a_phrase_heard_after_other_words_stays_so_when_they_are_dropped() -> No
     assert feed_script(Spotter(EN), script) == ["stop"]
 
 
+def test_a_command_after_a_gap_of_quiet_is_said_on_its_own() -> None:
+    """A cough too short to end the utterance, heard as "back" (no voice in it: turned down),
+    then "pause" after a gap of quiet: said on its own. Without the gap it is not."""
+    voice = [False]
+
+    def run(gap: float, renamed: str = "back") -> list[str]:
+        sp, out = Spotter(EN), []
+        voice[0] = False
+        script = [(0.1 + 0.03 * i, "back", 0.03 * max(0, i - 3), False) for i in range(1, 10)]
+        script += [(0.4 + gap, "back", gap, False)]
+        script += [(0.5 + gap + 0.03 * i, f"{renamed} pause", 0.03 * max(0, i - 3), False)
+                   for i in range(1, 10)]
+        for end, words, quiet, final in script:
+            voice[0] = "pause" in words
+            spot = sp.feed(Hearing(tuple(words.split()), final, 0, end), quiet,
+                           voiced=lambda seconds: voice[0])
+            if spot is not None:
+                out.append(spot.command.value if not spot.rejected else "x:" + spot.rejected[:5])
+        return out
+
+    assert run(gap=1.5) == ["x:no vo", "pause"]
+    # What came before the gap may still be renamed: it is still before the gap.
+    assert run(gap=1.5, renamed="it") == ["x:no vo", "pause"]
+    assert run(gap=0.3) == ["x:no vo", "x:not i"]
+
+
 def isolated(word: str, t: float) -> list[tuple[float, str, float, bool]]:
     """`word` heard on its own from `t`, held and followed by quiet."""
     return [(t + 0.03 * i, word, 0.03 * max(0, i - 3), False) for i in range(1, 10)]

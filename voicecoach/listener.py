@@ -16,7 +16,7 @@ from voicecoach.models import find_model, manual_hint
 from voicecoach.phrases import PhraseTable, load_phrases
 from voicecoach.recognizer import QuietMeter, Recognizer, RecognizerError
 from voicecoach.speaker import SpeechLog
-from voicecoach.spotter import Spot, SpotSettings, Spotter, reject
+from voicecoach.spotter import Spot, SpotSettings, Spotter
 from voicecoach.voicing import VoiceTrace
 
 #: Seconds without a chunk before the watchdog reopens the microphone.
@@ -96,13 +96,8 @@ class Pipeline:
             end = "final" if hearing.final else "partial"
             said = " ".join(hearing.words)
             print(f"voicecoach: {captured_at:8.3f} {end} {said}", file=sys.stderr)
-        spot = self.spotter.feed(hearing, quiet, offset=captured_at - hearing.end)
-        if spot is not None and not spot.rejected:
-            # The phrase, from its estimated start to now (the start is rough: a margin).
-            look = min(2.0, max(0.6, captured_at - spot.t0 + 0.2))
-            if not self.voice.is_voiced(look):
-                return reject(spot, "no voice in it: a noise, not speech")
-        return spot
+        return self.spotter.feed(hearing, quiet, offset=captured_at - hearing.end,
+                                 voiced=self.voice.is_voiced)
 
     def expect(self, section: str | None) -> None:
         """Take answers of `section` (None: commands only); the recognizer may favour them."""

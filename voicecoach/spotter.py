@@ -9,7 +9,9 @@ Pure logic over Hearings, so it is tested with scripted hypotheses. The rules:
 * It must start the utterance (nothing heard before it, not even words the recognizer drops
   again from its final result), and only one command fires per utterance: running speech
   ("pain in the back of your knee") has words around the phrase and no quiet after it, a
-  command has silence on both sides.
+  command has silence on both sides. Words followed by `gap` seconds of quiet no longer count
+  as coming before it: a cough too short for the recognizer to close its utterance, then
+  "pause" two seconds later, is a command said on its own.
 * Exception, barge-in: while the coach is speaking its voice fills the utterance, so "pause"
   and "stop" may fire after other words, as long as the coach is not saying that word then
   and not while a question waits for its answer.
@@ -34,6 +36,8 @@ from voicecoach.speaker import Utterance
 
 #: Session seconds -> the coach's clips overlapping [t0, t1] (SpeechLog.overlapping).
 Playing = Callable[[float, float, float], Sequence[Utterance]]
+#: Seconds of latest audio -> whether a voice (pitch) is in them (VoiceTrace.is_voiced).
+Voiced = Callable[[float], bool]
 #: Rough length of a spoken word, to place a heard phrase in time (vosk gives no partial times).
 WORD_SECONDS = 0.4
 
@@ -46,6 +50,8 @@ class SpotSettings:
     """Seconds a command phrase must stay the tail of the partial hypothesis before it fires."""
     quiet: float = 0.12
     """Seconds of quiet after the phrase that show it was said on its own."""
+    gap: float = 0.5
+    """Seconds of quiet after which the words heard so far no longer come before a phrase."""
     barge_hold: float = 0.15
     """While the coach speaks there is no quiet: the tail must stay this long instead."""
     barge_in: tuple[str, ...] = ("pause", "stop")
@@ -89,6 +95,9 @@ class Spotter:
         self._utterance = -1
         # A phrase at index _start is said on its own (-1: none can be); before _decided: done.
         self._start = 0
+        # The words heard before the last `gap` of quiet: a phrase right after them is on its
+        # own.
+        self._before_gap: tuple[str, ...] | None = None
         self._decided = 0
         self._decided_words: tuple[str, ...] = ()
         self._candidate: tuple[int, Command] | None = None
@@ -120,15 +129,17 @@ class Spotter:
                 best = n
         return (Command.ANSWER, best) if best else None
 
-    def feed(self, hearing: Hearing, quiet: float = 0.0, offset: float = 0.0) -> Spot | None:
-        """Look at the latest Hearing; `quiet` is the trailing quiet (s) in the audio so far and
-        `offset` turns stream seconds into session seconds.
+    def feed(self, hearing: Hearing, quiet: float = 0.0, offset: float = 0.0,
+             voiced: Voiced | None = None) -> Spot | None:
+        """Look at the latest Hearing; `quiet` is the trailing quiet (s) in the audio so far,
+        `offset` turns stream seconds into session seconds, and `voiced` (if given) says whether
+        the latest seconds of audio hold a voice: a phrase without one does not fire.
 
         Returns a Spot when a phrase was decided on, fired or turned down; None otherwise.
         """
         if hearing.utterance != self._utterance:
             self._new_utterance(hearing.utterance)
-        spot = self._decide(hearing, quiet, offset)
+        spot = self._decide(hearing, quiet, offset, voiced)
         if hearing.final:
             # The next Hearing belongs to a new utterance, whatever its counter says.
             self._new_utterance(-1)
@@ -136,13 +147,26 @@ class Spotter:
 
     def _new_utterance(self, counter: int) -> None:
         self._utterance, self._start, self._decided = counter, 0, 0
+        self._before_gap = None
         self._decided_words = ()
         self._candidate = None
         self._fired = set()
         self._preceded = set()
 
-    def _decide(self, hearing: Hearing, quiet: float, offset: float) -> Spot | None:
+    def _own_start(self, words: tuple[str, ...]) -> int:
+        """Where in `words` a phrase would be said on its own; -1 for nowhere."""
+        gap = self._before_gap
+        # By count: the recognizer may still rename what it heard before the gap (a cough,
+        # "back" then "it"), but no later word goes in front of it.
+        if self._start != -1 and gap is not None and len(words) > len(gap):
+            return len(gap)
+        return self._start
+
+    def _decide(self, hearing: Hearing, quiet: float, offset: float,
+                voiced: Voiced | None) -> Spot | None:
         words = hearing.words
+        if quiet >= self.settings.gap and words and self._start != -1:
+            self._before_gap = words
         if words[: self._decided] != self._decided_words:
             # The recognizer revised the words already decided on ("back continue" became
             # "next"): look at the new ones; what fired stays fired (_fired, _start).
@@ -161,9 +185,10 @@ class Spotter:
         said = " ".join(phrase)
         # By phrase, not command ("no back", then "go back"), and only once it has held: a
         # breath heard for an instant as a word before "stop" is no running speech.
-        if first != self._start and held >= self.settings.hold:
+        start = self._own_start(words)
+        if first != start and held >= self.settings.hold:
             self._preceded.add(said)
-        isolated = first == self._start and said not in self._preceded
+        isolated = first == start and said not in self._preceded
         # No barge-in while a question waits: the question's own last word ("...painful to
         # touch?") heard as "stop" aborted safety checks; a person's "stop" after it is said
         # on its own anyway.
@@ -185,23 +210,28 @@ class Spotter:
         playing = list(self._playing(t0, t1, self.settings.echo.margin)) if self._playing else []
         echo = echo_of(phrase, t0, t1, playing, self.settings.echo)
         if echo is not None:
-            return reject(spot, f"echo of the coach saying {echo.text!r}")
+            return _reject(spot, f"echo of the coach saying {echo.text!r}")
         if not barge_in and playing:
             margin = EchoSettings(margin=self.settings.speaking_margin)
             if coach_speaking(t0, t1, playing, margin):
-                return reject(spot, "the coach was speaking: only barge-in phrases count")
+                return _reject(spot, "the coach was speaking: only barge-in phrases count")
         if not isolated:
             speaking = coach_speaking(t0, t1, playing, self.settings.echo)
             if not (barge_in and speaking):
-                return reject(spot, "not isolated: other words came before it")
+                return _reject(spot, "not isolated: other words came before it")
         if command in self._fired:
-            return reject(spot, "already fired in this utterance")
+            return _reject(spot, "already fired in this utterance")
+        # The phrase, from its estimated start to now (the start is rough: a margin). Checked
+        # last, and before it counts as fired: a cough heard as "back" leaves the utterance
+        # open for a command said on its own after it.
+        if voiced is not None and not voiced(min(2.0, max(0.6, t1 - t0 + 0.2))):
+            return _reject(spot, "no voice in it: a noise, not speech")
         self._fired.add(command)
         # Anything after a command in the same utterance is not said on its own.
         self._start = -1
         return spot
 
 
-def reject(spot: Spot, reason: str) -> Spot:
+def _reject(spot: Spot, reason: str) -> Spot:
     """`spot`, turned down for `reason`."""
     return Spot(spot.command, spot.heard, spot.t0, spot.t1, rejected=reason)
