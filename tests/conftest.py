@@ -10,18 +10,8 @@ import pytest
 from harness import Pulse, pulse_fixture
 
 
-#: Test modules that run beside the rest (scripts/test: pytest-xdist, two workers): the
-#: 5-minute real-time soak mostly waits, and alone it was half the suite's time.
-BESIDE = ("test_soak_realtime.py",)
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Two groups for xdist's loadgroup: the soak on one worker, every other test in order on
-    the other (never two other real-time audio tests at once). Tests marked `slow` run only
-    with VOICECOACH_SLOW=1 (each says why it is opt-in)."""
-    for item in items:
-        group = "beside" if item.path.name in BESIDE else "main"
-        item.add_marker(pytest.mark.xdist_group(group))
+    """Tests marked `slow` run only with VOICECOACH_SLOW=1 (each says why it is opt-in)."""
     if os.environ.get("VOICECOACH_SLOW"):
         return
     skip = pytest.mark.skip(reason="opt-in: VOICECOACH_SLOW=1")

@@ -18,6 +18,7 @@ from typing import Any
 
 from harness import Pulse
 
+from voicecoach import memory
 from voicecoach.clock import RealClock
 from voicecoach.commands import Command, CommandEvent, Inbox
 from voicecoach.config import VoiceSettings
@@ -46,6 +47,8 @@ class Room:
 
     def __init__(self, pulse: Pulse, tmp: Path, routine: Routine | None = None,
                  loop: bool = True) -> None:
+        # As the app does before any of its threads start (voicecoach/memory.py).
+        memory.settle()
         self.pulse, self.tmp = pulse, tmp
         self.clock = RealClock()
         self.inbox = Inbox()

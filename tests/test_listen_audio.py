@@ -125,8 +125,8 @@ def test_a_noise_burst_fires_no_command() -> None:
 
 def test_a_command_after_a_cough_is_heard() -> None:
     """A cough too short for the recognizer to end its utterance, then "pause" 1-3 s later in
-    the same utterance: heard 11 times in 30 when anything before a phrase made it "not said on
-    its own"; now words followed by half a second of quiet do not count (spotter.py)."""
+    the same utterance: heard 11 times in 30 (a probe) when anything before a phrase made it "not
+    said on its own"; now a noise's words followed by half a second of quiet do not count."""
     import numpy as np
 
     from voicecoach.sphinx_recognizer import SphinxRecognizer

@@ -200,7 +200,8 @@ def test_a_phrase_heard_after_other_words_stays_so_when_they_are_dropped() -> No
 
 def test_a_command_after_a_gap_of_quiet_is_said_on_its_own() -> None:
     """A cough too short to end the utterance, heard as "back" (no voice in it: turned down),
-    then "pause" after a gap of quiet: said on its own. Without the gap it is not."""
+    then "pause" after a gap of quiet: said on its own. Without the gap, or after a voice,
+    it is not."""
     voice = [False]
 
     def run(gap: float, renamed: str = "back") -> list[str]:
@@ -222,6 +223,19 @@ def test_a_command_after_a_gap_of_quiet_is_said_on_its_own() -> None:
     # What came before the gap may still be renamed: it is still before the gap.
     assert run(gap=1.5, renamed="it") == ["x:no vo", "pause"]
     assert run(gap=0.3) == ["x:no vo", "x:not i"]
+    # Speech with a pause in it (a voice before the gap) stays running speech.
+    sp, fired = Spotter(EN), []
+    script = [(0.1 * i, f"{UNK} {UNK}", 0.0, False) for i in range(1, 5)]
+    script += [(0.4 + 0.03 * i, f"{UNK} {UNK}", 0.03 * i, False) for i in range(1, 30)]
+    script += [(1.4 + 0.03 * i, f"{UNK} {UNK} next", 0.03 * max(0, i - 3), False)
+               for i in range(1, 10)]
+    script += [(1.8, f"{UNK} {UNK} next", 0.4, True)]
+    for end, words, quiet, final in script:
+        spot = sp.feed(Hearing(tuple(words.split()), final, 0, end), quiet,
+                       voiced=lambda seconds: True)
+        if spot is not None:
+            fired.append(spot.rejected[:5] or spot.command.value)
+    assert fired == ["not i"]
 
 
 def isolated(word: str, t: float) -> list[tuple[float, str, float, bool]]:

@@ -35,6 +35,7 @@ from audio_check import LOUD, onsets
 from harness import Pulse
 from room import Room, calf
 
+from voicecoach import memory as allocator
 from voicecoach.commands import Command, CommandEvent
 from voicecoach.library import Routine
 
@@ -131,6 +132,18 @@ def test_a_long_voice_driven_session_stays_on_the_beat_and_does_not_grow(
             gc_ms[0] = max(gc_ms[0], (time.perf_counter() - gc_start[0]) * 1000)
 
     gc.callbacks.append(gc_watch)
+    # How long handing memory back between steps takes (it holds the allocator's locks).
+    trims: list[float] = []
+    give_back = allocator.give_back
+
+    def timed_give_back() -> bool:
+        t = time.perf_counter()
+        try:
+            return give_back()
+        finally:
+            trims.append((time.perf_counter() - t) * 1000)
+
+    monkeypatch.setattr(allocator, "give_back", timed_give_back)
     # Resident memory every 15 s: a slope tells steady growth from a one-off step.
     series: list[tuple[float, float]] = []
     sampling = threading.Event()
@@ -227,6 +240,8 @@ def test_a_long_voice_driven_session_stays_on_the_beat_and_does_not_grow(
                         for c in counts if abs(c["start"] - c["at"]) > BEAT_MS / 2000][:10],
         "least_handover_lead_ms": round(min((lead for _, lead in handed), default=0.0) * 1000, 1),
         "longest_gc_ms": round(gc_ms[0], 1),
+        "memory_trims": len(trims),
+        "longest_trim_ms": round(max(trims, default=0.0), 2),
         "events_kept_by_the_test": len(events),
         "recorded_s": round(len(samples) / RATE, 1),
         "recorded_peak": round(float(abs(samples).max()) if len(samples) else 0.0, 4),
@@ -265,3 +280,5 @@ def test_a_long_voice_driven_session_stays_on_the_beat_and_does_not_grow(
     assert (by_ear[-2] if len(by_ear) > 1 else by_ear[-1]) <= BEAT_MS, report
     # The coach's own growth: first minute to the last hold but one (the recording excluded).
     assert memory["end"] - memory["start"] < 10.0, report
+    # Memory was handed back between steps, never holding the run loop up for long.
+    assert trims and max(trims) < 10.0, report

@@ -219,8 +219,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.list:
         print(list_library(lib))
         return 0
+    from voicecoach import memory
     from voicecoach.app import run_session
 
+    # Before the speaker, microphone and renderer start their threads (see memory.py).
+    memory.settle()
     try:
         return run_session(args, routine)
     except BrokenPipeError:

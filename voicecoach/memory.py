@@ -5,7 +5,7 @@ clips, recognizer frames), from several threads. Left alone, glibc raises its mm
 after the first such buffer is freed (up to 32 MB), so later ones come from heaps that only
 grow, and every thread may get its own heap. The hour-long run then showed resident memory
 stepping up by 10 MB and staying there. Both behaviours are switched off here, and the heaps
-are trimmed between steps, when nothing is waiting on time.
+are trimmed between steps, when the run loop has nothing due.
 
 Only glibc has these knobs; anywhere else (macOS, musl) every call is a no-op.
 """
@@ -13,9 +13,8 @@ Only glibc has these knobs; anywhere else (macOS, musl) every call is a no-op.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
-import sys
-import threading
+import functools
+import os
 from typing import Any
 
 #: mallopt parameters, from glibc's malloc.h.
@@ -28,30 +27,27 @@ MMAP_THRESHOLD = 256 * 1024
 #: Free memory at a heap's top above this is returned at once.
 TRIM_THRESHOLD = 1024 * 1024
 #: Heaps for the whole process: the audio threads share rather than each holding its own.
+#: Only heaps made later are limited, so settle() comes before any thread starts.
 ARENA_MAX = 2
 
-_lock = threading.Lock()
-_libc: list[Any] = []
 
-
+@functools.cache
 def _glibc() -> Any | None:
-    """glibc, loaded once; None where the C library is something else."""
-    with _lock:
-        if not _libc:
-            lib = None
-            if sys.platform.startswith("linux"):
-                try:
-                    lib = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-                    lib.mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
-                    lib.malloc_trim.argtypes = (ctypes.c_size_t,)
-                except (OSError, AttributeError):  # musl has no mallopt or malloc_trim
-                    lib = None
-            _libc.append(lib)
-        return _libc[0]
+    """glibc, loaded once; None where the C library is something else (musl, macOS)."""
+    try:
+        if not os.confstr("CS_GNU_LIBC_VERSION"):
+            return None
+        lib = ctypes.CDLL(None)  # the C library the interpreter already uses
+        lib.mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
+        lib.malloc_trim.argtypes = (ctypes.c_size_t,)
+    except (AttributeError, OSError, ValueError):  # no confstr name, no such symbol
+        return None
+    return lib
 
 
 def settle() -> bool:
-    """Fix the allocator's thresholds for a long run; True if they were set (glibc)."""
+    """Fix the allocator's thresholds for a long run; True if they were set (glibc). Call it
+    before any thread starts: the heap limit only holds for heaps made afterwards."""
     lib = _glibc()
     if lib is None:
         return False

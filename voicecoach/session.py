@@ -108,12 +108,11 @@ class Session:
         froze = gc.get_freeze_count() == 0
         if froze:
             gc.freeze()
-        memory.settle()
         try:
             while i < len(steps):
                 outcome, position = self._play(steps[i], i, len(steps))
-                # Between steps nothing waits on time: hand freed heap pages back (< 0.1 ms),
-                # so an hour's session ends the size it was after its first minute.
+                # Between steps the run loop has nothing due: hand freed heap pages back (the
+                # soak reports how long it takes), or a long session's memory creeps up.
                 memory.give_back()
                 if outcome is Outcome.STOP:
                     break

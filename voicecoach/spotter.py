@@ -9,9 +9,10 @@ Pure logic over Hearings, so it is tested with scripted hypotheses. The rules:
 * It must start the utterance (nothing heard before it, not even words the recognizer drops
   again from its final result), and only one command fires per utterance: running speech
   ("pain in the back of your knee") has words around the phrase and no quiet after it, a
-  command has silence on both sides. Words followed by `gap` seconds of quiet no longer count
-  as coming before it: a cough too short for the recognizer to close its utterance, then
-  "pause" two seconds later, is a command said on its own.
+  command has silence on both sides. Words heard in a sound with no voice in it (a cough, a
+  knock) and followed by `gap` seconds of quiet no longer count as coming before it: a cough
+  too short for the recognizer to close its utterance, then "pause" two seconds later, is a
+  command said on its own.
 * Exception, barge-in: while the coach is speaking its voice fills the utterance, so "pause"
   and "stop" may fire after other words, as long as the coach is not saying that word then
   and not while a question waits for its answer.
@@ -51,7 +52,8 @@ class SpotSettings:
     quiet: float = 0.12
     """Seconds of quiet after the phrase that show it was said on its own."""
     gap: float = 0.5
-    """Seconds of quiet after which the words heard so far no longer come before a phrase."""
+    """Seconds of quiet after which the words of a noise heard so far no longer come before a
+    phrase."""
     barge_hold: float = 0.15
     """While the coach speaks there is no quiet: the tail must stay this long instead."""
     barge_in: tuple[str, ...] = ("pause", "stop")
@@ -98,6 +100,7 @@ class Spotter:
         # The words heard before the last `gap` of quiet: a phrase right after them is on its
         # own.
         self._before_gap: tuple[str, ...] | None = None
+        self._gap_checked: tuple[str, ...] = ()
         self._decided = 0
         self._decided_words: tuple[str, ...] = ()
         self._candidate: tuple[int, Command] | None = None
@@ -147,7 +150,7 @@ class Spotter:
 
     def _new_utterance(self, counter: int) -> None:
         self._utterance, self._start, self._decided = counter, 0, 0
-        self._before_gap = None
+        self._before_gap, self._gap_checked = None, ()
         self._decided_words = ()
         self._candidate = None
         self._fired = set()
@@ -157,7 +160,9 @@ class Spotter:
         """Where in `words` a phrase would be said on its own; -1 for nowhere."""
         gap = self._before_gap
         # By count: the recognizer may still rename what it heard before the gap (a cough,
-        # "back" then "it"), but no later word goes in front of it.
+        # "back" then "it"), but no later word goes in front of it. (Should it drop the
+        # cough's word and hear a word said after the gap in its place, "no back" would
+        # count as "back" said on its own: rare, and it is still a word the person said.)
         if self._start != -1 and gap is not None and len(words) > len(gap):
             return len(gap)
         return self._start
@@ -165,8 +170,14 @@ class Spotter:
     def _decide(self, hearing: Hearing, quiet: float, offset: float,
                 voiced: Voiced | None) -> Spot | None:
         words = hearing.words
-        if quiet >= self.settings.gap and words and self._start != -1:
-            self._before_gap = words
+        # Once per hypothesis (a check costs ~1 ms). Only a noise: after words with a voice
+        # the endpointer would have ended the utterance already (pocketsphinx), and running
+        # speech with a pause in it (vosk keeps its utterance open for 0.5-1 s) stays so.
+        if (quiet >= self.settings.gap and words and self._start != -1 and voiced is not None
+                and words != self._gap_checked):
+            self._gap_checked = words
+            if not voiced(min(2.0, quiet + 1.0)):
+                self._before_gap = words
         if words[: self._decided] != self._decided_words:
             # The recognizer revised the words already decided on ("back continue" became
             # "next"): look at the new ones; what fired stays fired (_fired, _start).
