@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from audio_check import korean_model, pcm, speak
@@ -102,6 +103,14 @@ def test_a_command_after_a_long_silence_is_heard_wherever_it_falls() -> None:
     assert rec._decoder.get_cmn(False) == cmn
 
 
+def noise_burst(rng: Any, rate: int) -> Any:
+    """0.1-0.3 s of windowed white noise at a random level: a cough, a knock (no pitch)."""
+    import numpy as np
+
+    n = int(rng.uniform(0.1, 0.3) * rate)
+    return rng.normal(0, rng.uniform(500, 4000), n) * np.hanning(n)
+
+
 def test_a_noise_burst_fires_no_command() -> None:
     """Short noise bursts (a cough, a knock: no pitch) were heard as "back", 7 of 30; a phrase
     now fires only with a voice in it (voicing.py)."""
@@ -115,9 +124,7 @@ def test_a_noise_burst_fires_no_command() -> None:
     pipe = Pipeline(rec, Spotter(EN))
     spoken(pipe, "stop", "en-us")
     for _ in range(10):
-        n = int(rng.uniform(0.1, 0.3) * rate)
-        burst = rng.normal(0, rng.uniform(500, 4000), n) * np.hanning(n)
-        x = np.concatenate([np.zeros(int(0.7 * rate)), burst, np.zeros(rate)])
+        x = np.concatenate([np.zeros(int(0.7 * rate)), noise_burst(rng, rate), np.zeros(rate)])
         rec.reset()
         x += rng.normal(0, 30, len(x))
         assert commands(pipe, x.astype(np.int16).tobytes(), rate) == []
@@ -139,8 +146,7 @@ def test_a_command_after_a_cough_is_heard() -> None:
     word = np.frombuffer(pcm("pause", rate, lead=0.0, tail=1.0), dtype=np.int16)
     heard = []
     for _ in range(10):
-        n = int(rng.uniform(0.1, 0.3) * rate)
-        cough = rng.normal(0, rng.uniform(500, 4000), n) * np.hanning(n)
+        cough = noise_burst(rng, rate)
         gap = np.zeros(int(rng.uniform(1.0, 3.0) * rate))
         x = np.concatenate([np.zeros(int(0.7 * rate)), cough, gap, word])
         x += rng.normal(0, 30, len(x))

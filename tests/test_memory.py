@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
@@ -36,14 +35,7 @@ def grown_kb(*args: str) -> int:
     return int(out)
 
 
-def glibc() -> bool:
-    try:
-        return bool(os.confstr("CS_GNU_LIBC_VERSION"))
-    except (ValueError, OSError):
-        return False
-
-
-@pytest.mark.skipif(not glibc(), reason="glibc only")
+@pytest.mark.skipif(not memory.settle(), reason="glibc only")
 def test_freed_buffers_go_back_to_the_system() -> None:
     pytest.importorskip("numpy")
     assert grown_kb() > 10_000  # left alone, glibc keeps them

@@ -97,9 +97,9 @@ class Spotter:
         self._utterance = -1
         # A phrase at index _start is said on its own (-1: none can be); before _decided: done.
         self._start = 0
-        # The words heard before the last `gap` of quiet: a phrase right after them is on its
-        # own.
-        self._before_gap: tuple[str, ...] | None = None
+        # How many words were heard before the last `gap` of quiet after a noise: a phrase
+        # right after them is on its own.
+        self._before_gap: int | None = None
         self._gap_checked: tuple[str, ...] = ()
         self._decided = 0
         self._decided_words: tuple[str, ...] = ()
@@ -158,13 +158,13 @@ class Spotter:
 
     def _own_start(self, words: tuple[str, ...]) -> int:
         """Where in `words` a phrase would be said on its own; -1 for nowhere."""
-        gap = self._before_gap
         # By count: the recognizer may still rename what it heard before the gap (a cough,
         # "back" then "it"), but no later word goes in front of it. (Should it drop the
         # cough's word and hear a word said after the gap in its place, "no back" would
         # count as "back" said on its own: rare, and it is still a word the person said.)
-        if self._start != -1 and gap is not None and len(words) > len(gap):
-            return len(gap)
+        gap = self._before_gap
+        if self._start != -1 and gap is not None and len(words) > gap:
+            return gap
         return self._start
 
     def _decide(self, hearing: Hearing, quiet: float, offset: float,
@@ -177,7 +177,7 @@ class Spotter:
                 and words != self._gap_checked):
             self._gap_checked = words
             if not voiced(min(2.0, quiet + 1.0)):
-                self._before_gap = words
+                self._before_gap = len(words)
         if words[: self._decided] != self._decided_words:
             # The recognizer revised the words already decided on ("back continue" became
             # "next"): look at the new ones; what fired stays fired (_fired, _start).
