@@ -4,6 +4,7 @@
 log; with `loop`, the coach's output is looped into the `room` sink, so the microphone hears the
 coach as in a real room. Phrases are spoken into the room with espeak-ng. Used by
 test_session_voice.py, test_soak_realtime.py and (without a routine) test_answers_voice.py.
+`Person` says commands into a Room as a person would: again when nothing happened.
 """
 
 from __future__ import annotations
@@ -129,3 +130,26 @@ class Room:
         seen = len(self.events(**match))
         self.say(phrase, voice)
         return self.wait_for(timeout, seen, **match)
+
+
+class Person:
+    """Says commands into the room, again if nothing happened, and keeps account of it."""
+
+    def __init__(self, room: Room) -> None:
+        self.room = room
+        self.said: list[str] = []
+        self.failures: list[str] = []
+        self.repeats = 0
+
+    def command(self, phrase: str, voice: str = "en-us", timeout: float = 4.0,
+                **match: Any) -> bool:
+        """Say `phrase` until an event like `match` happens, twice at most, as a person would;
+        True if it did."""
+        self.said.append(phrase)
+        for attempt in range(2):
+            if attempt:
+                self.repeats += 1
+            if self.room.command(phrase, voice, timeout=timeout, **match) is not None:
+                return True
+        self.failures.append(f"{phrase!r} at {self.room.clock.now():.1f} s: no {match}")
+        return False

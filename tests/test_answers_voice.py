@@ -19,6 +19,7 @@ from room import Room
 from voicecoach import safety
 from voicecoach.care import Care
 from voicecoach.cli import parser
+from voicecoach.commands import CommandEvent
 from voicecoach.library import load_builtin
 from voicecoach.session import NullView
 
@@ -28,7 +29,11 @@ from voicecoach.session import NullView
 pytestmark = [pytest.mark.audio]
 
 
-def test_red_flags_and_pain_answered_by_voice(pulse: Pulse, clip_cache: Path, tmp_path: Path):
+def test_red_flags_and_pain_answered_by_voice(pulse: Pulse, clip_cache: Path, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch):
+    # Every hypothesis on stderr, shown only on failure (once, 2026-12-01: the pain question
+    # was never answered, and nothing told why).
+    monkeypatch.setenv("VOICECOACH_LISTEN_DEBUG", "2")
     room = Room(pulse, tmp_path)  # the coach's voice looped into the room, no session
     clock, log = room.clock, room.log
     args = parser().parse_args(["--data-dir", str(tmp_path / "data")])
@@ -53,6 +58,15 @@ def test_red_flags_and_pain_answered_by_voice(pulse: Pulse, clip_cache: Path, tm
                 time.sleep(0.02)
             room.say(answer)
 
+    # Everything the listener put in the inbox, with when: shown if the test fails.
+    heard: list[tuple[float, str, str]] = []
+    put = room.inbox.put
+
+    def spy(event: CommandEvent) -> None:
+        heard.append((round(clock.now(), 2), event.command.value, event.heard))
+        put(event)
+
+    room.inbox.put = spy  # type: ignore[method-assign]
     room.listener.start()
     thread = threading.Thread(target=person, daemon=True)
     thread.start()
@@ -62,6 +76,6 @@ def test_red_flags_and_pain_answered_by_voice(pulse: Pulse, clip_cache: Path, tm
         room.close()
         care.recorder.close()
     thread.join(timeout=5)
-    assert routine is not None, got
+    assert routine is not None, (got, heard)
     assert got == [(f.question, False) for f in safety.RED_FLAGS] + [
         (safety.PAIN_BEFORE_QUESTION, 3)]

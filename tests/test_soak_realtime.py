@@ -33,7 +33,7 @@ import numpy as np
 import pytest
 from audio_check import LOUD, onsets
 from harness import Pulse
-from room import Room, calf
+from room import Person, Room, calf
 
 from voicecoach import memory as allocator
 from voicecoach.commands import Command, CommandEvent
@@ -70,26 +70,6 @@ def slope_per_hour(series: list[tuple[float, float]], after: float, until: float
 def long_calf(minutes: float) -> Routine:
     # One set is the hold, the rest and about five seconds of spoken cues around them.
     return calf(HOLD, max(3, round(minutes * 60 / (HOLD + REST + 5))), rest=REST)
-
-
-class Person:
-    """Says commands into the room, again if nothing happened, and keeps account of it."""
-
-    def __init__(self, room: Room) -> None:
-        self.room = room
-        self.said: list[str] = []
-        self.failures: list[str] = []
-        self.repeats = 0
-
-    def command(self, phrase: str, change: str, timeout: float = 4.0) -> None:
-        """Say `phrase` until `change` happens, twice at most, as a person would."""
-        self.said.append(phrase)
-        for attempt in range(2):
-            if attempt:
-                self.repeats += 1
-            if self.room.command(phrase, timeout=timeout, change=change) is not None:
-                return
-        self.failures.append(f"{phrase!r} at {self.room.clock.now():.1f} s: no {change}")
 
 
 def test_a_long_voice_driven_session_stays_on_the_beat_and_does_not_grow(
@@ -185,9 +165,9 @@ def test_a_long_voice_driven_session_stays_on_the_beat_and_does_not_grow(
             next_round = clock.now() + every
             time.sleep(5.0)  # mid-hold, while the coach is counting
             failed = len(person.failures)
-            person.command("pause", "paused")
+            person.command("pause", change="paused")
             time.sleep(1.5)
-            person.command("continue", "resumed")
+            person.command("continue", change="resumed")
             if len(person.failures) > failed:  # not heard twice: press the key, go on
                 inbox.put(CommandEvent(Command.RESUME, "key"))
 
