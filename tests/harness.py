@@ -129,8 +129,8 @@ class Pulse:
         ]  # fmt: skip
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
-                cmd, env=daemon_env, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True, preexec_fn=die_with_parent,
+                die_with_parent(cmd), env=daemon_env, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         self._apply_env()
         deadline = time.monotonic() + 10
@@ -246,8 +246,8 @@ class Pulse:
             "parec", f"--device={source}", "--raw", "--format=float32le", "--channels=1",
             f"--rate={rate}", "--latency-msec=10",
         ]  # fmt: skip
-        proc = subprocess.Popen(cmd, env=self._child_env(), stdout=subprocess.PIPE,
-                                preexec_fn=die_with_parent)
+        proc = subprocess.Popen(die_with_parent(cmd), env=self._child_env(),
+                                stdout=subprocess.PIPE)
         return Recording(proc, rate, keep=keep).begin(wait=keep)
 
     def record(self, source: str, seconds: float, rate: int | None = None) -> tuple[Any, int]:

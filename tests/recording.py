@@ -4,6 +4,7 @@ guard so that the processes behind them never outlive the test run."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import threading
@@ -85,9 +86,14 @@ class Recording:
         return np.frombuffer(raw, dtype="<f4").copy(), self.rate
 
 
-def die_with_parent() -> None:
-    """preexec_fn: Linux sends this child SIGTERM when the process that started it dies
-    (prctl PR_SET_PDEATHSIG), so a crashed test run leaves no daemon or recorder behind."""
-    import ctypes
+def die_with_parent(cmd: list[str]) -> list[str]:
+    """`cmd` made to get SIGTERM when the process that started it dies (prctl
+    PR_SET_PDEATHSIG, through util-linux's setpriv), so a crashed test run leaves no daemon or
+    recorder behind; `cmd` as it is where setpriv is missing.
 
-    ctypes.CDLL(None).prctl(1, signal.SIGTERM)
+    Not a preexec_fn: Python code between fork and exec in a process with threads can deadlock
+    on a lock another thread held at the fork (CI 2026-12-01: `ctypes.CDLL(None)` hung for
+    an hour in the child of a session's test, in the dynamic loader's lock).
+    """
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--pdeathsig", "TERM", *cmd] if setpriv else cmd
