@@ -3,22 +3,20 @@ that not even the pending copy fits. The session always runs to the end with exi
 is told once, and what could be kept is written by the next normal run.
 
 CI runs as root, where chmod stops nothing: there the child drops the capabilities that let root
-ignore file modes (DAC_OVERRIDE, DAC_READ_SEARCH, FOWNER) from its bounding set before exec, so
-a 0444 file is as read-only to it as to anybody. A full disk is RLIMIT_FSIZE in the child (with
-SIGXFSZ ignored, writes past the limit fail with EFBIG): works for root and users alike.
+ignore file modes (DAC_OVERRIDE, DAC_READ_SEARCH, FOWNER) from its bounding set before exec
+(setpriv), so a 0444 file is as read-only to it as to anybody. A full disk is RLIMIT_FSIZE in
+the child (prlimit; Python ignores SIGXFSZ, so writes past the limit fail with EFBIG): works for
+root and users alike.
 """
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
-import resource
-import signal
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -28,39 +26,34 @@ from voicecoach.pending import replay_pending, saved_key
 
 PY = sys.executable
 RUN = ["--exercise", "calf", "--clock", "virtual", "--no-voice", "--no-listen", "--no-check"]
-PR_CAPBSET_DROP = 24
-#: CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER.
-FILE_MODE_CAPS = (1, 2, 3)
 #: Room for a calf session's pending file (about 1.1 kB) but not for SQLite's first WAL frame
 #: or its 32 kB shared-memory file: a disk with a few kB left.
 ALMOST_FULL = 3000
 
 
-def no_file_mode_override() -> None:
-    """preexec: from here on, root obeys file modes like anybody else."""
-    if os.geteuid() == 0:
-        libc = ctypes.CDLL(None, use_errno=True)
-        for cap in FILE_MODE_CAPS:
-            if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
-                os._exit(97)
+# Wrappers that run before the command (util-linux), not preexec_fn: Python code between fork
+# and exec can deadlock in a process with threads (tests/recording.py, die_with_parent).
 
 
-def disk_full(room: int) -> Callable[[], None]:
-    def limit() -> None:
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (room, room))
+def no_file_mode_override() -> list[str]:
+    """From here on, root obeys file modes like anybody else."""
+    if os.geteuid() != 0:
+        return []
+    return ["setpriv", "--bounding-set", "-dac_override,-dac_read_search,-fowner"]
 
-    return limit
+
+def disk_full(room: int) -> list[str]:
+    # Python ignores SIGXFSZ itself, so writes past the limit fail with EFBIG.
+    return ["prlimit", f"--fsize={room}:{room}"]
 
 
-def vc(data: Path, tmp: Path, preexec: Callable[[], None] | None = None,
-       ) -> subprocess.CompletedProcess[str]:
+def vc(data: Path, tmp: Path, wrap: Sequence[str] = ()) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp / "cache"),
            "XDG_CONFIG_HOME": str(tmp / "config"), "PYTHONDONTWRITEBYTECODE": "1"}
     env.pop("VOICECOACH_DATA_DIR", None)
-    return subprocess.run([PY, "-m", "voicecoach", *RUN, "--data-dir", str(data)],
+    return subprocess.run([*wrap, PY, "-m", "voicecoach", *RUN, "--data-dir", str(data)],
                           capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
-                          env=env, preexec_fn=preexec)
+                          env=env)
 
 
 def lines(r: subprocess.CompletedProcess[str]) -> list[str]:
@@ -117,11 +110,11 @@ def kept_then_saved(data: Path, tmp: Path, r: subprocess.CompletedProcess[str],
 def test_read_only_database_keeps_the_session_for_the_next_run(data: Path, tmp_path: Path
                                                                 ) -> None:
     (data / "history.db").chmod(0o444)
-    probe = subprocess.run([PY, "-c", f"open({str(data / 'history.db')!r}, 'a')"],
-                           capture_output=True, preexec_fn=no_file_mode_override)
+    probe = subprocess.run([*no_file_mode_override(), PY, "-c",
+                            f"open({str(data / 'history.db')!r}, 'a')"], capture_output=True)
     if probe.returncode == 0:
         pytest.skip("cannot make a file read-only for this user here")
-    r = vc(data, tmp_path, no_file_mode_override)
+    r = vc(data, tmp_path, no_file_mode_override())
     kept_then_saved(data, tmp_path, r, "attempt to write a readonly database")
 
 
@@ -135,13 +128,13 @@ def test_almost_full_disk_keeps_the_session_for_the_next_run(data: Path, tmp_pat
 def test_nowhere_to_keep_it_says_so_at_the_start_and_at_the_end(data: Path, tmp_path: Path,
                                                                fault: str) -> None:
     if fault == "full disk":
-        preexec = disk_full(0)
+        wrap = disk_full(0)
         why = "File too large"
     else:
         data.chmod(0o555)
         (data / "history.db").chmod(0o444)
-        preexec, why = no_file_mode_override, "Permission denied"
-    r = vc(data, tmp_path, preexec)
+        wrap, why = no_file_mode_override(), "Permission denied"
+    r = vc(data, tmp_path, wrap)
     data.chmod(0o755)
     assert r.returncode == 0, r.stderr
     first, last = lines(r)
