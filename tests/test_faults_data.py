@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -48,6 +49,8 @@ def disk_full(room: int) -> list[str]:
 
 
 def vc(data: Path, tmp: Path, wrap: Sequence[str] = ()) -> subprocess.CompletedProcess[str]:
+    if wrap and shutil.which(wrap[0]) is None:  # util-linux is essential on Debian and Ubuntu
+        pytest.skip(f"{wrap[0]} (util-linux) is not installed")
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp / "cache"),
            "XDG_CONFIG_HOME": str(tmp / "config"), "PYTHONDONTWRITEBYTECODE": "1"}
     env.pop("VOICECOACH_DATA_DIR", None)
@@ -110,6 +113,8 @@ def kept_then_saved(data: Path, tmp: Path, r: subprocess.CompletedProcess[str],
 def test_read_only_database_keeps_the_session_for_the_next_run(data: Path, tmp_path: Path
                                                                 ) -> None:
     (data / "history.db").chmod(0o444)
+    if os.geteuid() == 0 and shutil.which("setpriv") is None:
+        pytest.skip("setpriv (util-linux) is not installed")
     probe = subprocess.run([*no_file_mode_override(), PY, "-c",
                             f"open({str(data / 'history.db')!r}, 'a')"], capture_output=True)
     if probe.returncode == 0:

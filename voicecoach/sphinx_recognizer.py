@@ -162,8 +162,9 @@ class SphinxRecognizer:
                 # estimates; half a bit of noise is what any real microphone adds anyway.
                 dither=True,
                 # Gaussians scored per frame: 8 instead of 4 recognized 3 more of the bench's
-                # 88 commands (most in 10 dB noise) for about 15% more CPU (still < 15%).
-                topn=8,
+                # 88 commands (most in 10 dB noise) for about 15% more CPU (still < 15%); 16
+                # instead of 8, 12 more of 528 (benchmarks/sweep_sphinx.py, 3 seeds).
+                topn=16,
                 loglevel="FATAL",
             )
         except (RuntimeError, ValueError) as e:

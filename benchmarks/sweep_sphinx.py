@@ -1,0 +1,88 @@
+"""pocketsphinx decoder settings against the command set: which ones recognize more commands?
+
+    .venv/bin/python benchmarks/sweep_sphinx.py '{}' '{"lw": 8.0}' '{"wip": 0.2}' ...
+
+Each argument is a JSON object of extra `pocketsphinx.Decoder` settings, laid over the ones
+the coach uses (voicecoach/sphinx_recognizer.py); '{}' is the coach as shipped. Each runs in a
+child process, two at a time, on 4 espeak-ng voices x 22 phrases, clean and in 10 dB pink
+noise (bench_listen's noise), through the coach's spotter. One line per setting: right of 88
+clean, right of 88 in noise, and the misses. Results of 2026-12-01 are in
+benchmarks/results/sphinx-sweep.txt.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+VOICES = ("en-us", "en-us+f2", "en-us+m3", "en-us+klatt")
+
+
+def trial(extra: dict[str, object], seed: int = 1) -> str:
+    """The command set heard with `extra` decoder settings; one line of results."""
+    import numpy as np
+    import pocketsphinx
+
+    sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]
+    base = pocketsphinx.Decoder
+
+    class Decoder(base):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **{**kwargs, **extra})
+
+    pocketsphinx.Decoder = Decoder  # read by SphinxRecognizer when it is built
+    from audio_check import speech
+    from bench_listen import RATE, run, with_noise
+
+    from voicecoach.phrases import load_phrases
+    from voicecoach.sphinx_recognizer import SphinxRecognizer
+
+    table = load_phrases("en")
+    rec = SphinxRecognizer(RATE, table)
+    rng = np.random.default_rng(seed)
+    pad0, pad1 = np.zeros(RATE // 2), np.zeros(RATE)
+    right: dict[str, int] = {}
+    misses = []
+    for snr in (None, 10.0):
+        key = "clean" if snr is None else "10 dB"
+        right[key] = 0
+        for voice in VOICES:
+            for phrase, command in table.commands.items():
+                x = speech(phrase, voice, 175, RATE)
+                audio = with_noise(np.concatenate([pad0, x, pad1]), snr, rng)
+                audio += rng.normal(0, 30, len(audio))
+                fired = [c for c, _ in run(rec, table, audio, False)]
+                if fired == [command.value]:
+                    right[key] += 1
+                else:
+                    misses.append(f"{phrase!r} {voice} {key} -> {fired}")
+    n = len(VOICES) * len(table.commands)
+    return (f"{json.dumps(extra)}: clean {right['clean']}/{n}, 10 dB {right['10 dB']}/{n}; "
+            f"missed: {'; '.join(misses)}")
+
+
+def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == "--child":
+        print(trial(json.loads(sys.argv[2])))
+        return
+    settings = sys.argv[1:] or ["{}"]
+
+    def child(setting: str) -> str:
+        done = subprocess.run([sys.executable, __file__, "--child", setting], text=True,
+                              capture_output=True,
+                              env={**os.environ, "PYTHONPATH": str(HERE.parent)})
+        lines = (done.stdout or done.stderr).strip().splitlines()
+        return lines[-1] if lines else f"{setting}: no output"
+
+    with ThreadPoolExecutor(2) as pool:
+        for line in pool.map(child, settings):
+            print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main()
