@@ -1,13 +1,13 @@
 """pocketsphinx decoder settings against the command set: which ones recognize more commands?
 
-    .venv/bin/python benchmarks/sweep_sphinx.py '{}' '{"lw": 8.0}' '{"wip": 0.2}' ...
+    .venv/bin/python benchmarks/sweep_sphinx.py [--seed N] '{}' '{"lw": 8.0}' '{"wip": 0.2}' ...
 
 Each argument is a JSON object of extra `pocketsphinx.Decoder` settings, laid over the ones
 the coach uses (voicecoach/sphinx_recognizer.py); '{}' is the coach as shipped. Each runs in a
 child process, two at a time, on 4 espeak-ng voices x 22 phrases, clean and in 10 dB pink
-noise (bench_listen's noise), through the coach's spotter. One line per setting: right of 88
-clean, right of 88 in noise, and the misses. Results of 2026-12-01 are in
-benchmarks/results/sphinx-sweep.txt.
+noise (bench_listen's noise, drawn from seed N, default 1), through the coach's spotter. One
+line per setting: right of 88 clean, right of 88 in noise, and the misses. Results of
+2026-12-01 are in benchmarks/results/sphinx-sweep.txt.
 """
 
 from __future__ import annotations
@@ -67,20 +67,23 @@ def trial(extra: dict[str, object], seed: int = 1) -> str:
 
 
 def main() -> None:
-    if len(sys.argv) == 3 and sys.argv[1] == "--child":
-        print(trial(json.loads(sys.argv[2])))
+    args = sys.argv[1:]
+    seed = 1
+    if args[:1] == ["--seed"] and len(args) > 1:
+        seed, args = int(args[1]), args[2:]
+    if args[:1] == ["--child"] and len(args) == 2:
+        print(trial(json.loads(args[1]), seed))
         return
-    settings = sys.argv[1:] or ["{}"]
 
     def child(setting: str) -> str:
-        done = subprocess.run([sys.executable, __file__, "--child", setting], text=True,
-                              capture_output=True,
+        done = subprocess.run([sys.executable, __file__, "--seed", str(seed), "--child", setting],
+                              text=True, capture_output=True,
                               env={**os.environ, "PYTHONPATH": str(HERE.parent)})
         lines = (done.stdout or done.stderr).strip().splitlines()
-        return lines[-1] if lines else f"{setting}: no output"
+        return f"seed {seed} " + (lines[-1] if lines else f"{setting}: no output")
 
     with ThreadPoolExecutor(2) as pool:
-        for line in pool.map(child, settings):
+        for line in pool.map(child, args or ["{}"]):
             print(line, flush=True)
 
 

@@ -36,21 +36,26 @@ ALMOST_FULL = 3000
 # and exec can deadlock in a process with threads (tests/recording.py, die_with_parent).
 
 
+def util_linux(*cmd: str) -> list[str]:
+    """`cmd` as a wrapper; the test skips where it is missing (it is essential on Debian)."""
+    if shutil.which(cmd[0]) is None:
+        pytest.skip(f"{cmd[0]} (util-linux) is not installed")
+    return list(cmd)
+
+
 def no_file_mode_override() -> list[str]:
     """From here on, root obeys file modes like anybody else."""
     if os.geteuid() != 0:
         return []
-    return ["setpriv", "--bounding-set", "-dac_override,-dac_read_search,-fowner"]
+    return util_linux("setpriv", "--bounding-set", "-dac_override,-dac_read_search,-fowner")
 
 
 def disk_full(room: int) -> list[str]:
     # Python ignores SIGXFSZ itself, so writes past the limit fail with EFBIG.
-    return ["prlimit", f"--fsize={room}:{room}"]
+    return util_linux("prlimit", f"--fsize={room}:{room}")
 
 
 def vc(data: Path, tmp: Path, wrap: Sequence[str] = ()) -> subprocess.CompletedProcess[str]:
-    if wrap and shutil.which(wrap[0]) is None:  # util-linux is essential on Debian and Ubuntu
-        pytest.skip(f"{wrap[0]} (util-linux) is not installed")
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp / "cache"),
            "XDG_CONFIG_HOME": str(tmp / "config"), "PYTHONDONTWRITEBYTECODE": "1"}
     env.pop("VOICECOACH_DATA_DIR", None)
@@ -113,13 +118,12 @@ def kept_then_saved(data: Path, tmp: Path, r: subprocess.CompletedProcess[str],
 def test_read_only_database_keeps_the_session_for_the_next_run(data: Path, tmp_path: Path
                                                                 ) -> None:
     (data / "history.db").chmod(0o444)
-    if os.geteuid() == 0 and shutil.which("setpriv") is None:
-        pytest.skip("setpriv (util-linux) is not installed")
-    probe = subprocess.run([*no_file_mode_override(), PY, "-c",
-                            f"open({str(data / 'history.db')!r}, 'a')"], capture_output=True)
+    wrap = no_file_mode_override()
+    probe = subprocess.run([*wrap, PY, "-c", f"open({str(data / 'history.db')!r}, 'a')"],
+                           capture_output=True)
     if probe.returncode == 0:
         pytest.skip("cannot make a file read-only for this user here")
-    r = vc(data, tmp_path, no_file_mode_override())
+    r = vc(data, tmp_path, wrap)
     kept_then_saved(data, tmp_path, r, "attempt to write a readonly database")
 
 
