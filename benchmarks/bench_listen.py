@@ -122,12 +122,16 @@ def evaluate(name: str, make: Callable[[], Recognizer], table: PhraseTable, voic
                             wrong.append(f"{phrase!r} ({voice}, {wpm} wpm, {noise}) -> {got}")
         cpu = (time.process_time() - t_cpu) / t_audio
         coach_false = 0
+        coach_fired: list[str] = []
         for i, line in enumerate(COACH):
             x = speech(line, voices[i % len(voices)], 175, RATE)
             line_audio = np.concatenate([pad0, x, pad1])
             fired = run(rec, table, line_audio + rng.normal(0, 30, len(line_audio)), naive)
             # The coach's own lines with no SpeechLog: the worst case, no echo gate to help.
             coach_false += len(fired)
+            if fired:
+                got = "+".join(c for c, _ in fired)
+                coach_fired.append(f"{line!r} ({voices[i % len(voices)]}) -> {got}")
         # Noises: a short burst (a cough, a click, a knock: no pitch) and, 1-3 s later, a
         # command. Does the burst fire anything, and is the command still heard?
         noise_false, after_noise, bursts = 0, 0, 30
@@ -152,6 +156,7 @@ def evaluate(name: str, make: Callable[[], Recognizer], table: PhraseTable, voic
             "latency_ms_median": float(np.median(lat)) if lat else None,
             "latency_ms_p95": float(np.percentile(lat, 95)) if lat else None,
             "false_on_coach_lines": coach_false, "coach_lines": len(COACH),
+            "fired_on_coach_lines": coach_fired,
             "false_per_hour_unrelated": art_false / hours, "unrelated_minutes": hours * 60,
             "cpu_share_of_one_core": cpu,
             "false_on_noise_bursts": noise_false, "noise_bursts": bursts,
@@ -250,6 +255,8 @@ def main() -> int:
         print(f"\nresident memory (max): listener alone {rss or float('nan'):.0f} MB, "
               f"benchmark process {r['bench_process_max_rss_mb']:.0f} MB")
         print("\nwrong (ours): " + ("; ".join(r["ours"]["wrong"]) or "none"))
+        print("fired on coach lines (ours): "
+              + ("; ".join(r["ours"]["fired_on_coach_lines"]) or "none"))
     return 0
 
 

@@ -43,7 +43,8 @@ def trial(extra: dict[str, object], seed: int = 1) -> str:
     from voicecoach.sphinx_recognizer import SphinxRecognizer
 
     table = load_phrases("en")
-    rec = SphinxRecognizer(RATE, table)
+    # Built as the coach builds it: the answer words are in its vocabulary too.
+    rec = SphinxRecognizer(RATE, table, tuple(table.answers))
     rng = np.random.default_rng(seed)
     pad0, pad1 = np.zeros(RATE // 2), np.zeros(RATE)
     right: dict[str, int] = {}
