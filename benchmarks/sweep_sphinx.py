@@ -37,7 +37,7 @@ def trial(extra: dict[str, object], seed: int = 1) -> str:
 
     pocketsphinx.Decoder = Decoder  # read by SphinxRecognizer when it is built
     from audio_check import speech
-    from bench_listen import RATE, run, with_noise
+    from bench_listen import RATE, WELCOME, run, with_noise
 
     from voicecoach.phrases import load_phrases
     from voicecoach.sphinx_recognizer import SphinxRecognizer
@@ -47,6 +47,9 @@ def trial(extra: dict[str, object], seed: int = 1) -> str:
     rec = SphinxRecognizer(RATE, table, tuple(table.answers))
     rng = np.random.default_rng(seed)
     pad0, pad1 = np.zeros(RATE // 2), np.zeros(RATE)
+    # As in a session (and bench_listen): the coach's welcome first, so that the first command
+    # does not meet a cold channel mean (it made the first, clean "next" a miss in every line).
+    run(rec, table, np.concatenate([pad0, speech(WELCOME, VOICES[0], 175, RATE), pad1]), False)
     right: dict[str, int] = {}
     misses = []
     for snr in (None, 10.0):
