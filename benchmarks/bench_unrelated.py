@@ -1,6 +1,7 @@
 """False commands on more than an hour of unrelated speech: ours against the naive loop.
 
     .venv/bin/python benchmarks/bench_unrelated.py [--voices V,V] [--rates R,R] [--seconds N]
+                                                   [--out NAME.json]
 
 The goal is at most one false command an hour of speech that is not meant for the coach (a
 TV, a radio, people talking). bench_listen.py reads the source article once, 8.7 minutes: too
@@ -11,7 +12,7 @@ There is no echo gate (this is not the coach's voice) and nothing else to help: 
 recognizer, the quiet meter, the voice check and the spotter, exactly as the coach runs them.
 The naive way acts on every final result that is a command phrase. Both hear the same
 renders. Prints a markdown table and every false command (where, what was heard), and
-writes benchmarks/results/unrelated.json.
+writes benchmarks/results/unrelated.json (or --out).
 """
 
 from __future__ import annotations
@@ -90,6 +91,8 @@ def main() -> int:
     ap.add_argument("--rates", default=RATES, help=f"words a minute (default {RATES})")
     ap.add_argument("--seconds", type=float, default=0.0,
                     help="read only this much of the article (0: all of it)")
+    ap.add_argument("--out", default="unrelated.json",
+                    help="file name in benchmarks/results (default unrelated.json)")
     args = ap.parse_args()
     text = ARTICLE.read_text()
     if args.seconds:
@@ -122,7 +125,7 @@ def main() -> int:
         for f in result[way]["fired"]:
             print(f"{way}: {f['voice']} {f['wpm']} wpm at {f['at_s']:.1f} s: {f['command']} "
                   f"(heard {f['heard']!r})")
-    out = ROOT / "benchmarks" / "results" / "unrelated.json"
+    out = ROOT / "benchmarks" / "results" / Path(args.out).name
     out.write_text(json.dumps(result, indent=2) + "\n")
     return 0
 
