@@ -75,6 +75,19 @@ def test_quit_and_help_heard_with_the_answer_words_in_the_grammar(voice: str) ->
         assert [s.command for s in spoken(pipe, phrase, voice)] == [command], phrase
 
 
+def test_answer_words_weigh_as_fillers_until_a_question_waits() -> None:
+    """Weighted as commands while no question waits, answer words took commands' place in
+    noise ("skip" heard as "three"); while a question waits, its answers outweigh commands."""
+    from voicecoach.sphinx_recognizer import SphinxRecognizer
+
+    rec = SphinxRecognizer(16000, EN, tuple(EN.answers))
+    commands = rec._decoder.get_lm("commands")
+    for word in ("three", "two", "yes"):
+        assert commands.prob([word]) == commands.prob(["leg"]) < commands.prob(["skip"]), word
+    numbers = rec._decoder.get_lm("answers-numbers")
+    assert numbers.prob(["three"]) > numbers.prob(["skip"]) > numbers.prob(["leg"])
+
+
 def test_a_command_after_a_long_silence_is_heard_wherever_it_falls() -> None:
     """pocketsphinx restarts an utterance after 5 s that heard no speech. Its endpointer
     notices speech only 0.3 s in, so a "pause" begun just before the 5 s mark was cut in
