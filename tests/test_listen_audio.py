@@ -224,6 +224,38 @@ def test_vosk_korean_model_with_korean_table(tmp_path: Path) -> None:
     assert commands(pipe, pcm(sentence, rate, "ko"), rate) == []
 
 
+def test_vosk_loads_the_model_with_smaller_chunks_and_leaves_it_unchanged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The acoustic model evaluates 9 frames at a time instead of 21, so partial results come
+    every 90 ms, through a temporary folder of links whose model.conf says so: gone once the
+    model is loaded, the model's own folder untouched. An old layout loads as it is."""
+    import tempfile
+
+    from voicecoach.vosk_recognizer import FRAMES_PER_CHUNK, VoskRecognizer, _with_chunk
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    model = ko_model()
+    before = (model / "conf" / "model.conf").read_text()
+    shadow = _with_chunk(model, FRAMES_PER_CHUNK)
+    assert shadow is not None
+    assert (shadow / "am").resolve() == (model / "am").resolve()
+    conf = (shadow / "conf" / "model.conf").read_text()
+    assert conf.startswith(before.rstrip("\n"))
+    assert conf.endswith(f"--frames-per-chunk={FRAMES_PER_CHUNK}\n")
+    assert (shadow / "conf" / "mfcc.conf").read_text() == (model / "conf" / "mfcc.conf").read_text()
+    old = tmp_path / "old-layout"
+    (old / "conf").mkdir(parents=True)
+    (old / "conf" / "model.conf").write_text("--beam=10\n")
+    assert _with_chunk(old, 9) is None  # no am/: vosk configures such a model itself
+    table, rate = load_phrases("ko"), 16000
+    rec = VoskRecognizer(model, rate, table)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old-layout", shadow.name]
+    assert (model / "conf" / "model.conf").read_text() == before
+    pipe = Pipeline(rec, Spotter(table))
+    assert commands(pipe, pcm("잠깐", rate, "ko", 160), rate) == [Command.PAUSE]
+
+
 def test_vosk_reports_missing_words(tmp_path: Path) -> None:
     from voicecoach.phrases import parse_phrases
     from voicecoach.vosk_recognizer import VoskRecognizer
