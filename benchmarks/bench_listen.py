@@ -125,14 +125,15 @@ def evaluate(name: str, make: Callable[[], Recognizer], table: PhraseTable, voic
         coach_false = 0
         coach_fired: list[str] = []
         for i, line in enumerate(COACH):
-            x = speech(line, voices[i % len(voices)], 175, RATE)
+            voice = voices[i % len(voices)]
+            x = speech(line, voice, 175, RATE)
             line_audio = np.concatenate([pad0, x, pad1])
             fired = run(rec, table, line_audio + rng.normal(0, 30, len(line_audio)), naive)
             # The coach's own lines with no SpeechLog: the worst case, no echo gate to help.
             coach_false += len(fired)
             if fired:
                 got = "+".join(c for c, _ in fired)
-                coach_fired.append(f"{line!r} ({voices[i % len(voices)]}) -> {got}")
+                coach_fired.append(f"{line!r} ({voice}) -> {got}")
         # Noises: a short burst (a cough, a click, a knock: no pitch) and, 1-3 s later, a
         # command. Does the burst fire anything, and is the command still heard?
         noise_false, after_noise, bursts = 0, 0, 30

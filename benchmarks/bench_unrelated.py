@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,7 +31,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks"), str(ROOT / "tests")]
 
-from audio_check import speak  # noqa: E402
+from audio_check import speech  # noqa: E402
 from bench_listen import ARTICLE, CHUNK, RATE, WELCOME  # noqa: E402
 
 VOICES = "en-us,en-us+f2,en-us+m3,en-us+klatt"
@@ -42,11 +41,7 @@ RATES = "150,190"
 def render(text: str, voice: str, wpm: int, out: Path) -> float:
     """`text` read by espeak-ng into `out` (raw int16 at RATE, half volume, a quiet room's
     faint noise under it); returns its length in seconds."""
-    with tempfile.TemporaryDirectory() as d:
-        wav = speak(text, Path(d) / "s.wav", voice, wpm)
-        raw = subprocess.run(["sox", str(wav), "-t", "raw", "-r", str(RATE), "-c", "1", "-b",
-                              "16", "-e", "signed", "-"], capture_output=True, check=True).stdout
-    x = np.frombuffer(raw, dtype=np.int16).astype(np.float64) * 0.5
+    x = speech(text, voice, wpm, RATE)
     x += np.random.default_rng(len(x)).normal(0, 30, len(x))
     out.write_bytes(x.astype(np.int16).tobytes())
     return len(x) / RATE
