@@ -349,3 +349,35 @@ def test_a_voice_has_a_pitch_and_a_noise_has_none() -> None:
     # The vowel 1.5 s ago is outside a look back of 1 s.
     assert not trace(quiet, vowel, quiet, quiet, quiet, burst, quiet).is_voiced(1.0)
     assert VoiceTrace(rate).voiced_seconds(1.0) == 0.0  # nothing heard yet
+
+
+def test_a_barge_in_fires_only_when_the_microphone_is_louder_than_the_coach_echo() -> None:
+    # The coach's "it does not replace a doctor" once came out as "it stop" and barged in.
+    log = SpeechLog()
+    log.record(utt("It does not replace a doctor, so if anything is unclear, ask one", 0.0, 4.0))
+    script = [(3.0, f"{UNK} {UNK}", 0.0, False)]
+    script += [(3.0 + 0.03 * i, f"{UNK} {UNK} stop", 0.0, False) for i in range(1, 12)]
+    spans: list[tuple[float, float]] = []
+
+    def run(over: float | None) -> list[str]:
+        sp = Spotter(EN, playing=log.overlapping)
+        out = []
+        for end, words, quiet, final in script:
+            spot = sp.feed(Hearing(tuple(words.split()), final, 0, end), quiet,
+                           talking=lambda t0, t1: spans.append((t0, t1)) or over)
+            if spot is not None:
+                out.append(spot.command.value if not spot.rejected else spot.rejected[:16])
+        return out
+
+    assert run(0.0) == ["only the coach's"]
+    assert run(0.04) == ["only the coach's"]
+    assert run(0.12) == ["stop"]
+    assert run(None) == ["stop"]  # the echo not learnt yet: as before
+    t0, t1 = spans[-1]
+    assert t1 - t0 >= 0.4 and 3.0 <= t1 <= 3.4  # the phrase's span, up to when it is decided
+    # Said on its own, clear of the coach, nothing is asked of the level.
+    sp = Spotter(EN, playing=log.overlapping)
+    assert [s.command.value for step in isolated("stop", 8.0)
+            if (s := sp.feed(Hearing((step[1],), step[3], 0, step[0]), step[2],
+                             talking=lambda t0, t1: 0.0)) is not None] == ["stop"]
+

@@ -63,3 +63,7 @@ def test_a_whole_session_heard_by_its_own_microphone_fires_no_command(
     assert heard == [], said
     assert completed is True
     assert len(room.events(event="say")) > 20  # it really talked, welcome and all
+    # The clips' levels reached the listener with their times: it learnt the coach's echo, so
+    # a barge-in now needs the microphone louder than that echo.
+    talk = room.listener.pipeline.talk
+    assert talk is not None and talk.coupling() is not None

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from voicecoach.clock import RealClock
 from voicecoach.commands import CommandEvent, Inbox
+from voicecoach.doubletalk import TalkMeter, TalkSettings
 from voicecoach.microphone import Microphone, MicrophoneError, SoundDeviceMicrophone
 from voicecoach.models import find_model, manual_hint
 from voicecoach.phrases import PhraseTable, load_phrases
@@ -24,6 +25,8 @@ STALL_SECONDS = 2.0
 #: First wait (s) between attempts to reopen a lost microphone; doubled up to RETRY_MAX.
 RETRY_SECONDS = 0.25
 RETRY_MAX = 2.0
+#: How barge-in is checked against the coach's echo (None in a Pipeline: not checked).
+TALK = TalkSettings()
 #: At most one overflow notice per this many seconds.
 OVERFLOW_NOTICE_SECONDS = 10.0
 
@@ -77,11 +80,14 @@ class Pipeline:
     """Recognizer + quiet meter + spotter over one stream of PCM chunks (no threads, no devices),
     shared by the Listener and the benchmark."""
 
-    def __init__(self, recognizer: Recognizer, spotter: Spotter) -> None:
+    def __init__(self, recognizer: Recognizer, spotter: Spotter,
+                 talk: TalkSettings | None = TALK) -> None:
         self.recognizer = recognizer
         self.spotter = spotter
         self.quiet = QuietMeter(recognizer.rate)
         self.voice = VoiceTrace(recognizer.rate)
+        # None: no level check on barge-in (the benchmark's way before 2026-12-01).
+        self.talk = TalkMeter(recognizer.rate, spotter.playing, talk) if talk else None
         # VOICECOACH_LISTEN_DEBUG=2: every change of hypothesis on stderr, with session time.
         self._trace = os.environ.get("VOICECOACH_LISTEN_DEBUG") == "2"
         self._last: tuple[str, ...] = ()
@@ -91,13 +97,16 @@ class Pipeline:
         hearing = self.recognizer.accept(pcm)
         quiet = self.quiet.feed(pcm)
         self.voice.feed(pcm)
+        if self.talk is not None:
+            self.talk.feed(pcm, captured_at)
         if self._trace and (hearing.words != self._last or hearing.final):
             self._last = hearing.words
             end = "final" if hearing.final else "partial"
             said = " ".join(hearing.words)
             print(f"voicecoach: {captured_at:8.3f} {end} {said}", file=sys.stderr)
         return self.spotter.feed(hearing, quiet, offset=captured_at - hearing.end,
-                                 voiced=self.voice.is_voiced)
+                                 voiced=self.voice.is_voiced,
+                                 talking=self.talk.talking if self.talk else None)
 
     def expect(self, section: str | None) -> None:
         """Take answers of `section` (None: commands only); the recognizer may favour them."""

@@ -27,9 +27,10 @@ from typing import Any
 
 from voicecoach.clips import PRE_ROLL, Clip, resample
 from voicecoach.clock import RealClock
+from voicecoach.doubletalk import clip_levels
 from voicecoach.outdevice import close_quietly, pick_rate, wait_running
 from voicecoach.render import Renderer
-from voicecoach.speaker import Report, SpeechLog, Utterance, estimate_seconds
+from voicecoach.speaker import LEVEL_SECONDS, Report, SpeechLog, Utterance, estimate_seconds
 from voicecoach.speechreport import Playing, Reporter
 
 #: Real seconds before a deadline that the session hands a clip over (stream latency + margin).
@@ -126,7 +127,11 @@ class AudioSpeaker:
             self._caption(Utterance(text, kind, at), now)
             return
         start = max(at, now)
-        utt = Utterance(text, kind, at, start, start + clip.seconds * self._clock.speed)
+        speed = self._clock.speed
+        # Its loudness beside its words: the listener tells the person from the coach's echo.
+        utt = Utterance(text, kind, at, start, start + clip.seconds * speed,
+                        levels=clip_levels(clip.samples, clip.rate),
+                        level_step=LEVEL_SECONDS * speed)
         voice = Playing(utt, self._prepared(clip), self._clock.to_monotonic(at) - PRE_ROLL,
                         clip.seconds)
         with self._lock:
@@ -267,7 +272,7 @@ class AudioSpeaker:
         now = self._clock.now()
         for v in stuck:
             if v.started_m is None:  # never heard: show it, on its deadline if still ahead
-                self._caption(replace(v.utt, start=None, end=None), now)
+                self._caption(replace(v.utt, start=None, end=None, levels=()), now)
             else:
                 self._reporter.finish(v.utt, now, True)
         self._retry = threading.Thread(target=self._reconnect, daemon=True,

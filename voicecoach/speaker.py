@@ -11,6 +11,8 @@ from typing import Protocol
 CAPTION_WORDS_PER_SECOND = 2.6
 #: A caption never lasts less than this, so counts stay readable.
 CAPTION_MIN_SECONDS = 0.35
+#: Length of one frame of Utterance.levels, in seconds of audio.
+LEVEL_SECONDS = 0.02
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,10 @@ class Utterance:
     """Session time (s) playback ended or was cut; None until known."""
     cut: bool = False
     """True when pause or stop silenced it before its end."""
+    levels: tuple[float, ...] = ()
+    """Loudness (RMS) of each LEVEL_SECONDS of the sound from `start` on; empty for captions."""
+    level_step: float = LEVEL_SECONDS
+    """Session seconds per entry of `levels` (LEVEL_SECONDS times the clock's speed)."""
 
 
 Report = Callable[[Utterance], None]

@@ -15,7 +15,9 @@ Pure logic over Hearings, so it is tested with scripted hypotheses. The rules:
   command said on its own.
 * Exception, barge-in: while the coach is speaking its voice fills the utterance, so "pause"
   and "stop" may fire after other words, as long as the coach is not saying that word then
-  and not while a question waits for its answer.
+  and not while a question waits for its answer. While the coach speaks they fire only when
+  the microphone is louder than the coach's echo explains (doubletalk.py): its voice alone
+  was once heard as "it stop".
 * While the coach is speaking, only the barge-in phrases fire at all: whatever else is heard
   then is most likely its own voice misheard (the count "three" as "repeat").
 * Never a phrase the coach was saying at that moment (see echo.py), isolated or not.
@@ -39,6 +41,8 @@ from voicecoach.speaker import Utterance
 Playing = Callable[[float, float, float], Sequence[Utterance]]
 #: Seconds of latest audio -> whether a voice (pitch) is in them (VoiceTrace.is_voiced).
 Voiced = Callable[[float], bool]
+#: Session seconds [t0, t1] -> seconds of it louder than the coach's echo (TalkMeter.talking).
+Talking = Callable[[float, float], float | None]
 #: Rough length of a spoken word, to place a heard phrase in time (vosk gives no partial times).
 WORD_SECONDS = 0.4
 
@@ -61,6 +65,13 @@ class SpotSettings:
     few, because any phrase the coach's voice is misheard as would fire too."""
     echo: EchoSettings = EchoSettings()
     """How heard words are matched against the coach's clips."""
+    barge_talk: float = 0.06
+    """Seconds of a barge-in phrase in which the microphone must be louder than the coach's
+    echo explains (a person talking over it), once that echo is known (doubletalk.py): three
+    frames, one more than the coach alone ever gave (benchmarks/bench_bargein.py)."""
+    talk_lead: float = 0.4
+    """Seconds before a barge-in phrase's estimated start also looked at for the person's voice:
+    the recognizer names a word up to 0.4 s after it ends, so the estimate comes late."""
     speaking_margin: float = 0.3
     """Seconds around each clip that count as the coach speaking, when only barge-in phrases
     may fire (the heard phrase's own start is an estimate: see WORD_SECONDS)."""
@@ -93,7 +104,7 @@ class Spotter:
     ) -> None:
         self.table = table
         self.settings = settings
-        self._playing = playing
+        self.playing = playing
         self._utterance = -1
         # A phrase at index _start is said on its own (-1: none can be); before _decided: done.
         self._start = 0
@@ -133,16 +144,18 @@ class Spotter:
         return (Command.ANSWER, best) if best else None
 
     def feed(self, hearing: Hearing, quiet: float = 0.0, offset: float = 0.0,
-             voiced: Voiced | None = None) -> Spot | None:
+             voiced: Voiced | None = None, talking: Talking | None = None) -> Spot | None:
         """Look at the latest Hearing; `quiet` is the trailing quiet (s) in the audio so far,
-        `offset` turns stream seconds into session seconds, and `voiced` (if given) says whether
-        the latest seconds of audio hold a voice: a phrase without one does not fire.
+        `offset` turns stream seconds into session seconds, `voiced` (if given) says whether
+        the latest seconds of audio hold a voice: a phrase without one does not fire, and
+        `talking` (if given) how much of a span is louder than the coach's echo: a barge-in
+        without enough of it does not fire.
 
         Returns a Spot when a phrase was decided on, fired or turned down; None otherwise.
         """
         if hearing.utterance != self._utterance:
             self._new_utterance(hearing.utterance)
-        spot = self._decide(hearing, quiet, offset, voiced)
+        spot = self._decide(hearing, quiet, offset, voiced, talking)
         if hearing.final:
             # The next Hearing belongs to a new utterance, whatever its counter says.
             self._new_utterance(-1)
@@ -168,7 +181,7 @@ class Spotter:
         return self._start
 
     def _decide(self, hearing: Hearing, quiet: float, offset: float,
-                voiced: Voiced | None) -> Spot | None:
+                voiced: Voiced | None, talking: Talking | None) -> Spot | None:
         words = hearing.words
         # Once per hypothesis (a check costs ~1 ms). Only a noise: after words with a voice
         # the endpointer would have ended the utterance already (pocketsphinx), and running
@@ -218,7 +231,7 @@ class Spotter:
         t1 = offset + hearing.end
         t0 = offset + self._since - WORD_SECONDS * n
         spot = Spot(command, said, t0, t1)
-        playing = list(self._playing(t0, t1, self.settings.echo.margin)) if self._playing else []
+        playing = list(self.playing(t0, t1, self.settings.echo.margin)) if self.playing else []
         echo = echo_of(phrase, t0, t1, playing, self.settings.echo)
         if echo is not None:
             return _reject(spot, f"echo of the coach saying {echo.text!r}")
@@ -226,10 +239,16 @@ class Spotter:
             margin = EchoSettings(margin=self.settings.speaking_margin)
             if coach_speaking(t0, t1, playing, margin):
                 return _reject(spot, "the coach was speaking: only barge-in phrases count")
-        if not isolated:
-            speaking = coach_speaking(t0, t1, playing, self.settings.echo)
-            if not (barge_in and speaking):
-                return _reject(spot, "not isolated: other words came before it")
+        speaking = coach_speaking(t0, t1, playing, self.settings.echo)
+        if not isolated and not (barge_in and speaking):
+            return _reject(spot, "not isolated: other words came before it")
+        if barge_in and speaking and talking is not None:
+            # The coach's voice misheard ("it does not..." as "it stop") is no louder than
+            # its echo; a person talking over the coach is.
+            over = talking(t0 - self.settings.talk_lead, t1)
+            if over is not None and over < self.settings.barge_talk:
+                return _reject(spot, f"only the coach's echo in the microphone ({over:.2f} s "
+                               "above it)")
         if command in self._fired:
             return _reject(spot, "already fired in this utterance")
         # The phrase, from its estimated start to now (the start is rough: a margin). Checked

@@ -1,0 +1,232 @@
+"""Barge-in against the coach's own voice: does "pause"/"stop" over the coach fire, and does the
+coach's voice alone ever fire one? Ours (the microphone's level checked against the coach's
+echo, voicecoach/doubletalk.py) against the rule before it (words and timing only), on the
+same audio in the same run.
+
+The microphone hears every line the coach says (the built-in routines, the safety questions)
+through an echo path: a delay, a room tail and a coupling, over a low hiss, and in a second
+pass also a TV-like noise 20 dB below the echo. As in a session the coach's welcome comes
+first and each line is in the SpeechLog with its levels. In the barge-in pass a person says
+"pause" or "stop" somewhere in the longer lines, in another voice, 6 dB below, level with, or
+6 dB above the echo. pocketsphinx only (the coach's own English).
+
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_bargein.py [--voices en-us,en] [--out F]
+        [--only lines|counts] [--coach-only]
+
+Writes benchmarks/results/bargein.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tomllib
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from audio_check import speech  # noqa: E402
+from bench_listen import CHUNK, RATE, WELCOME  # noqa: E402
+
+from voicecoach import safety  # noqa: E402
+from voicecoach.doubletalk import TalkSettings, clip_levels  # noqa: E402
+from voicecoach.listener import Pipeline  # noqa: E402
+from voicecoach.phrases import DATA_DIR, load_phrases  # noqa: E402
+from voicecoach.speaker import SpeechLog, Utterance  # noqa: E402
+from voicecoach.spotter import Spotter  # noqa: E402
+from voicecoach.words import ONES  # noqa: E402
+
+PERSON = ["en-gb", "en-us+m3", "en-us+f2", "en-029"]
+#: Person's level against the coach's echo (dB), cycled over the barge-ins.
+RATIOS = (-6.0, 0.0, 6.0)
+
+
+def coach_lines() -> list[str]:
+    """Every line of four words or more the coach may say."""
+    texts = [safety.DISCLAIMER, safety.SHARP_PAIN_REMINDER, safety.PAIN_BEFORE_QUESTION,
+             safety.PAIN_AFTER_QUESTION] + [f.question for f in safety.RED_FLAGS]
+
+    def strings(node: Any) -> None:
+        if isinstance(node, str):
+            if len(node.split()) >= 4:
+                texts.append(node)
+        elif isinstance(node, dict):
+            for v in node.values():
+                strings(v)
+        elif isinstance(node, list):
+            for v in node:
+                strings(v)
+
+    for data in sorted(DATA_DIR.glob("*.toml")):
+        if not data.name.startswith("phrases-"):
+            with open(data, "rb") as f:
+                strings(tomllib.load(f))
+    return list(dict.fromkeys(texts))
+
+
+def room(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """`x` as the microphone hears it from the speaker: 30 ms late, a 0.3 s room tail, halved."""
+    n = int(0.3 * RATE)
+    tail = rng.normal(0, 1, n) * np.exp(-np.arange(n) / (0.3 * RATE / 6.9))
+    ir = np.zeros(int(0.03 * RATE) + n)
+    ir[int(0.03 * RATE)] = 1.0
+    ir[int(0.03 * RATE) + 1 :] += tail[1:] * (0.5 / np.sqrt(np.sum(tail**2)))
+    return 0.5 * np.convolve(x, ir)[: len(x) + len(ir)]
+
+
+def level(x: np.ndarray) -> float:
+    loud = x[np.abs(x) > 0.05 * np.max(np.abs(x))]
+    return float(np.sqrt(np.mean(loud**2))) if loud.size else 1.0
+
+
+def counting(voice: str, rng: np.random.Generator) -> tuple[np.ndarray, list[Utterance]]:
+    """A 20-count hold as the coach says it, one count a second, and its clips (from 0 s)."""
+    out = np.zeros(20 * RATE)
+    clips = []
+    for i, word in enumerate([*ONES[1:], "twenty"]):
+        clip = speech(word, voice, 175, RATE)[:RATE]
+        out[i * RATE : i * RATE + len(clip)] += clip
+        clips.append(Utterance(word, "count", i, i, i + len(clip) / RATE,
+                               levels=clip_levels(clip, RATE)))
+    return out, clips
+
+
+def build(voices: list[str], barge: bool, tv: bool, seed: int, counts: bool = False
+          ) -> dict[str, Any]:
+    """One long microphone stream, the SpeechLog of it, and where the person spoke."""
+    rng = np.random.default_rng(seed)
+    log = SpeechLog(keep=100000)
+    parts: list[np.ndarray] = [np.zeros(RATE // 2)]
+    t = 0.5
+    said: list[tuple[str, float, float, float]] = []  # (command, start, end, ratio)
+    k = 0
+    lines = [(WELCOME, voices[0])]
+    if counts:  # twelve holds counted aloud, the person speaking into four of every five
+        lines += [("", voices[i % len(voices)]) for i in range(12)]
+    else:
+        lines += [(line, v) for v in voices for line in coach_lines()]
+    for text, voice in lines:
+        if text:
+            clip = speech(text, voice, 175, RATE)
+            log.record(Utterance(text, "instruction", t, t, t + len(clip) / RATE,
+                                 levels=clip_levels(clip, RATE)))
+        else:
+            clip, utts = counting(voice, rng)
+            for u in utts:
+                log.record(replace(u, at=u.at + t, start=(u.start or 0.0) + t,
+                                   end=(u.end or 0.0) + t))
+        mic = room(clip, rng)
+        spots = [rng.uniform(0.3 * RATE, len(clip) - 0.6 * RATE)]
+        if not text:  # a word in each 5 s of the hold, anywhere against the counts
+            spots = [rng.uniform(j * 5 * RATE, (j + 1) * 5 * RATE - RATE) for j in range(4)]
+        for spot in spots if barge and text != WELCOME and len(clip) > 1.5 * RATE else []:
+            word = ("pause", "stop")[k % 2]
+            person = speech(word, PERSON[k % len(PERSON)], 175, RATE)
+            ratio = RATIOS[k % len(RATIOS)]
+            at = int(spot)
+            gain = level(mic) / level(person) * 10 ** (ratio / 20)
+            end = at + len(person)
+            if end > len(mic):
+                mic = np.concatenate([mic, np.zeros(end - len(mic))])
+            mic[at:end] += person * gain
+            loud = np.nonzero(np.abs(person) > 150)[0]
+            said.append((word, t + (at + loud[0]) / RATE, t + (at + loud[-1]) / RATE, ratio))
+            k += 1
+        parts.append(mic)
+        gap = np.zeros(RATE)
+        parts.append(gap)
+        t += (len(mic) + len(gap)) / RATE
+    audio = np.concatenate(parts)
+    if tv:  # pink-ish noise 20 dB below the echo's loud parts
+        white = rng.normal(0, 1, len(audio))
+        pink = np.convolve(white, np.ones(8) / 8, mode="same")
+        p = level(audio) ** 2 / 100
+        audio = audio + pink * np.sqrt(p / np.mean(pink**2))
+    audio += rng.normal(0, 30, len(audio))
+    return {"audio": np.clip(audio, -32767, 32767).astype(np.int16).tobytes(), "log": log,
+            "said": said}
+
+
+def listen(rec: Any, table: Any, stream: dict[str, Any], talk: bool) -> list[tuple[str, float]]:
+    rec.reset()
+    pipe = Pipeline(rec, Spotter(table, playing=stream["log"].overlapping),
+                    TalkSettings() if talk else None)
+    data, out = stream["audio"], []
+    for i in range(0, len(data), CHUNK * 2):
+        piece = data[i : i + CHUNK * 2]
+        spot = pipe.feed(piece, (i + len(piece)) / 2 / RATE)
+        if spot is not None and not spot.rejected:
+            out.append((spot.command.value, (i + len(piece)) / 2 / RATE))
+    return out
+
+
+def score(fired: list[tuple[str, float]], said: list[tuple[str, float, float, float]]
+          ) -> dict[str, Any]:
+    right: dict[str, int] = {str(r): 0 for r in RATIOS}
+    total: dict[str, int] = {str(r): 0 for r in RATIOS}
+    lat: list[float] = []
+    used: set[int] = set()
+    for word, t0, t1, ratio in said:
+        total[str(ratio)] += 1
+        for j, (cmd, at) in enumerate(fired):
+            if j not in used and cmd == word and t0 <= at <= t1 + 1.0:
+                used.add(j)
+                right[str(ratio)] += 1
+                lat.append((at - t1) * 1000)
+                break
+    false = [f"{c}@{at:.1f}" for j, (c, at) in enumerate(fired) if j not in used]
+    out: dict[str, Any] = {"false": len(false), "false_at": false}
+    if said:
+        out["right"] = {r: f"{right[r]}/{total[r]}" for r in right}
+        out["right_all"] = f"{sum(right.values())}/{len(said)}"
+        if lat:
+            out["latency_ms"] = [round(float(np.median(lat))), round(float(np.percentile(lat, 95)))]
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--voices", default="en-us,en")
+    ap.add_argument("--out", default="bargein.json")
+    ap.add_argument("--only", choices=("lines", "counts"), help="only spoken lines, or counts")
+    ap.add_argument("--coach-only", action="store_true", help="no person: false barge-ins only")
+    args = ap.parse_args()
+    from voicecoach.sphinx_recognizer import SphinxRecognizer
+
+    table = load_phrases("en")
+    rec = SphinxRecognizer(RATE, table, tuple(table.answers))
+    voices = args.voices.split(",")
+    results: dict[str, Any] = {"date": time.strftime("%Y-%m-%d"), "voices": voices}
+    runs = [(False, False, False), (False, True, False), (True, False, False),
+            (True, True, False), (False, False, True), (True, False, True), (True, True, True)]
+    for seed, (barge, tv, counts) in enumerate(runs, 1):
+        if args.only and args.only not in ("counts" if counts else "lines"):
+            continue
+        if args.coach_only and barge:
+            continue
+        stream = build(voices, barge, tv, seed, counts)
+        minutes = len(stream["audio"]) / 2 / RATE / 60
+        name = ("barge-in" if barge else "coach only") + (" on counts" if counts else "")
+        name += ", TV" if tv else ""
+        row: dict[str, Any] = {"minutes": round(minutes, 1)}
+        for way, talk in (("ours", True), ("words only", False)):
+            t_cpu = time.process_time()
+            row[way] = score(listen(rec, table, stream, talk), stream["said"])
+            row[way]["cpu"] = round((time.process_time() - t_cpu) / (minutes * 60), 3)
+        results[name] = row
+        print(name, json.dumps(row), flush=True)
+    out = ROOT / "benchmarks" / "results" / args.out
+    out.write_text(json.dumps(results, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

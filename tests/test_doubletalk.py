@@ -1,0 +1,48 @@
+"""The double-talk check: the coach's clip levels, the coupling learnt from its echo, and a
+person's voice found above that echo (synthetic PCM, no sound device)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from voicecoach.doubletalk import TalkMeter, clip_levels, coach_level
+from voicecoach.speaker import SpeechLog, Utterance
+
+
+def test_talk_meter_learns_the_coupling_and_finds_a_person_over_the_echo() -> None:
+    rate = 16000
+    rng = np.random.default_rng(0)
+    # The coach: 4 s of syllables (a 4 Hz swell) at level ~3000, logged with its levels.
+    n = 4 * rate
+    t = np.arange(n) / rate
+    coach = 3000 * np.abs(np.sin(2 * np.pi * 2 * t)) * rng.normal(0, 1, n)
+    log = SpeechLog()
+    log.record(Utterance("a long line", "instruction", 1.0, 1.0, 5.0,
+                         levels=clip_levels(coach, rate)))
+    assert len(log.overlapping(1.0, 1.0)[0].levels) == 200
+    assert coach_level(log.overlapping(0, 9), 2.0, 2.1)[0] > 1000
+    assert coach_level(log.overlapping(0, 9), 6.0, 7.0) == (0.0, 0.0)
+    # The microphone: a second of hiss, then the coach 40 ms late at 0.4 of its level.
+    echo = np.zeros(6 * rate)
+    delay = rate + int(0.04 * rate)
+    echo[delay : delay + n] = 0.4 * coach
+    mic = echo + rng.normal(0, 20, len(echo))
+    # A person 0.3 s long, 9 dB above the echo's loudest frames (RMS 3500 against 1200).
+    person = mic.copy()
+    voice = 5000 * np.sin(2 * np.pi * 180 * t[: int(0.3 * rate)])
+    person[int(3.5 * rate) : int(3.8 * rate)] += voice
+    heard = {}
+    for name, x in (("coach", mic), ("person", person)):
+        meter = TalkMeter(rate, log.overlapping)
+        assert meter.talking(0.0, 1.0) is None
+        pcm = x.astype(np.int16).tobytes()
+        step = 480 * 2  # 30 ms chunks
+        for i in range(0, len(pcm), step):
+            if i >= 2 * int(3.9 * rate):
+                break
+            meter.feed(pcm[i : i + step], (i + len(pcm[i : i + step])) / 2 / rate)
+        c = meter.coupling(before=3.4)
+        assert c is not None and 0.3 < c < 0.6
+        heard[name] = meter.talking(3.4, 3.9)
+    assert heard["coach"] is not None and heard["coach"] < 0.04
+    assert heard["person"] is not None and heard["person"] >= 0.1
