@@ -17,13 +17,10 @@ as before.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from voicecoach.speaker import LEVEL_SECONDS, Utterance
-
-#: Session seconds -> the coach's clips overlapping [t0, t1] (SpeechLog.overlapping).
-Playing = Callable[[float, float, float], Sequence[Utterance]]
+from voicecoach.speaker import LEVEL_SECONDS, Playing, Utterance
 
 
 @dataclass(frozen=True)
@@ -44,8 +41,9 @@ class TalkSettings:
     """Latest loud-frame ratios kept (half a minute of speech: follows a volume change)."""
     above: float = 1.5
     """A frame is the person's when the microphone is this many times the echo plus the quiet
-    (3.5 dB). Measured over 11 800 windows of the coach alone through a room (0.6 s each, with
-    and without a TV, lines and counts): no window had two such frames; 1.3 gave some."""
+    (3.5 dB). Over 12 716 one-second windows of the coach alone through a room (lines and
+    counts, with and without a TV) no window had two such frames; at 1.3, up to 1.1 % had three
+    (benchmarks/bench_bargein.py)."""
 
 
 def clip_levels(samples: object, rate: int) -> tuple[float, ...]:

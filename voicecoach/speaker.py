@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -38,6 +38,8 @@ class Utterance:
 
 
 Report = Callable[[Utterance], None]
+#: Session seconds (t0, t1, margin) -> the clips playing then (SpeechLog.overlapping).
+Playing = Callable[[float, float, float], Sequence[Utterance]]
 
 
 class SpeechLog:

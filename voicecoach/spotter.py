@@ -28,17 +28,15 @@ Pure logic over Hearings, so it is tested with scripted hypotheses. The rules:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from voicecoach.commands import Command
 from voicecoach.echo import EchoSettings, coach_speaking, echo_of
 from voicecoach.phrases import PhraseTable
 from voicecoach.recognizer import Hearing
-from voicecoach.speaker import Utterance
+from voicecoach.speaker import Playing
 
-#: Session seconds -> the coach's clips overlapping [t0, t1] (SpeechLog.overlapping).
-Playing = Callable[[float, float, float], Sequence[Utterance]]
 #: Seconds of latest audio -> whether a voice (pitch) is in them (VoiceTrace.is_voiced).
 Voiced = Callable[[float], bool]
 #: Session seconds [t0, t1] -> seconds of it louder than the coach's echo (TalkMeter.talking).
