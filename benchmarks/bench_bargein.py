@@ -41,7 +41,7 @@ from voicecoach.doubletalk import TalkSettings, clip_levels  # noqa: E402
 from voicecoach.listener import Pipeline  # noqa: E402
 from voicecoach.phrases import DATA_DIR, load_phrases  # noqa: E402
 from voicecoach.speaker import SpeechLog, Utterance  # noqa: E402
-from voicecoach.spotter import Spotter  # noqa: E402
+from voicecoach.spotter import SpotSettings, Spotter  # noqa: E402
 from voicecoach.words import ONES  # noqa: E402
 
 PERSON = ["en-gb", "en-us+m3", "en-us+f2", "en-029"]
@@ -155,9 +155,11 @@ def build(voices: list[str], barge: bool, tv: bool, seed: int, counts: bool = Fa
             "said": said}
 
 
-def listen(rec: Any, table: Any, stream: dict[str, Any], talk: bool) -> list[tuple[str, float]]:
+def listen(rec: Any, table: Any, stream: dict[str, Any], talk: bool,
+           spot: SpotSettings | None = None) -> list[tuple[str, float]]:
     rec.reset()
-    pipe = Pipeline(rec, Spotter(table, playing=stream["log"].overlapping),
+    pipe = Pipeline(rec, Spotter(table, playing=stream["log"].overlapping,
+                                 settings=spot or SpotSettings()),
                     TalkSettings() if talk else None)
     data, out = stream["audio"], []
     for i in range(0, len(data), CHUNK * 2):
@@ -198,6 +200,8 @@ def main() -> int:
     ap.add_argument("--out", default="bargein.json")
     ap.add_argument("--only", choices=("lines", "counts"), help="only spoken lines, or counts")
     ap.add_argument("--coach-only", action="store_true", help="no person: false barge-ins only")
+    ap.add_argument("--barge-hold", type=float, default=None,
+                    help="ours with this SpotSettings.barge_hold (a trial of another setting)")
     args = ap.parse_args()
     from voicecoach.sphinx_recognizer import SphinxRecognizer
 
@@ -219,7 +223,10 @@ def main() -> int:
         row: dict[str, Any] = {"minutes": round(minutes, 1)}
         for way, talk in (("ours", True), ("words only", False)):
             t_cpu = time.process_time()
-            row[way] = score(listen(rec, table, stream, talk), stream["said"])
+            spot = SpotSettings()
+            if talk and args.barge_hold is not None:
+                spot = SpotSettings(barge_hold=args.barge_hold)
+            row[way] = score(listen(rec, table, stream, talk, spot), stream["said"])
             row[way]["cpu"] = round((time.process_time() - t_cpu) / (minutes * 60), 3)
         results[name] = row
         print(name, json.dumps(row), flush=True)
