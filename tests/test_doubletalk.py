@@ -46,3 +46,21 @@ def test_talk_meter_learns_the_coupling_and_finds_a_person_over_the_echo() -> No
         heard[name] = meter.talking(3.4, 3.9)
     assert heard["coach"] is not None and heard["coach"] < 0.04
     assert heard["person"] is not None and heard["person"] >= 0.1
+
+
+def test_coach_level_follows_speed_and_stops_where_a_clip_was_cut() -> None:
+    levels = tuple(float(i) for i in range(1, 101))  # 2 s of audio, louder and louder
+    whole = Utterance("line", "instruction", 10.0, 10.0, 12.0, levels=levels)
+    assert coach_level([whole], 10.0, 10.01) == (1.0, 100.0)
+    assert coach_level([whole], 11.0, 11.01)[0] == 51.0
+    assert coach_level([whole], 12.5, 13.0) == (0.0, 0.0)
+    # Cut at 10.5 s (pause): nothing of it sounds after that.
+    cut = Utterance("line", "instruction", 10.0, 10.0, 10.5, cut=True, levels=levels)
+    assert coach_level([cut], 10.4, 11.5)[0] == 26.0
+    assert coach_level([cut], 10.6, 11.5) == (0.0, 0.0)
+    # Under a clock running 10 times fast, each 20 ms frame takes 0.2 s of session time.
+    fast = Utterance("line", "instruction", 0.0, 0.0, 20.0, levels=levels, level_step=0.2)
+    assert coach_level([fast], 10.0, 10.01)[0] == 51.0
+    # A caption has no levels: no echo expected from it.
+    caption = Utterance("line", "instruction", 10.0, 10.0, 12.0)
+    assert coach_level([caption], 10.0, 12.0) == (0.0, 0.0)
