@@ -1,0 +1,131 @@
+"""Barge-in live, in the PulseAudio harness: a person says "pause" while the coach counts a
+hold, with the level check against the coach's echo (ours) and with words and timing only.
+
+The coach runs six 20-second holds of the calf stretch in real time with its AudioSpeaker and
+pocketsphinx Listener; its output is looped into the `room` sink, as in the voice tests, so the
+microphone hears every count. At random counts the person says "pause" into the room
+(espeak-ng, en-us), alternately at the file's level and at half of it, 0-0.8 s after the count
+began, so it often lands on top of a count; the coach is then resumed from the keyboard. A
+voice command with no "pause" said in the 3 s before it is the coach's own voice.
+
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_bargein_live.py [--trials 24] [--out F]
+
+Writes benchmarks/results/bargein-live.json. About 5 minutes a way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from harness import Pulse, start_pulse  # noqa: E402
+from room import Room  # noqa: E402
+
+from voicecoach.commands import Command, CommandEvent  # noqa: E402
+from voicecoach.library import Routine, load_builtin  # noqa: E402
+
+#: paplay volumes the person speaks at (65536 is the file's own level), cycled.
+VOLUMES = (65536, 32768)
+
+
+def routine() -> Routine:
+    """The calf stretch, six holds of 20 s counted aloud, without its set-up talk."""
+    ex = replace(load_builtin().find_exercise("calf"), sets=6, hold=20.0, rest=3.0, setup=(),
+                 why="", cautions=())
+    return Routine("calf", "Calf stretch", (ex,))
+
+
+def trial_driver(room: Room, wav: Path, trials: int, out: list[dict[str, Any]]) -> None:
+    """Say "pause" on counts of the hold; resume from the keyboard after each."""
+    playing = room.listener.pipeline.spotter.playing
+    assert playing is not None
+    rng = random.Random(1)
+    tried: set[tuple[str, float]] = set()
+    while len(out) < trials and not room.events(event="session_end"):
+        now = room.clock.now()
+        clips = [u for u in playing(now, now, 0.0) if u.kind == "count" and u.start is not None
+                 and (u.text, u.at) not in tried]
+        if not clips:
+            time.sleep(0.02)
+            continue
+        clip = clips[0]
+        tried.add((clip.text, clip.at))
+        if rng.random() < 0.6:  # most counts go by: the next "pause" comes later in the hold
+            continue
+        time.sleep(rng.uniform(0.0, 0.8))
+        volume = VOLUMES[len(out) % len(VOLUMES)]
+        seen = len(room.events(event="command", name="pause"))
+        said_at = room.clock.now()
+        subprocess.run(["paplay", "--device=room", f"--volume={volume}", str(wav)],
+                       env=room.pulse._child_env(), check=True, timeout=10)
+        said_end = room.clock.now()
+        heard = room.wait_for(2.0, seen, event="command", name="pause")
+        out.append({"text": clip.text[:50], "volume": volume, "paused": heard is not None,
+                    "latency_ms": round((heard["t"] - said_end) * 1000) if heard else None,
+                    "said_at": round(said_at, 2)})
+        if heard is not None:
+            time.sleep(0.5)
+            room.inbox.put(CommandEvent(Command.RESUME, source="key"))
+            time.sleep(1.0)
+
+
+def run(level_check: bool, trials: int, tmp: Path) -> dict[str, Any]:
+    pulse: Pulse = start_pulse(tmp / ("ours" if level_check else "words"))
+    try:
+        wav = tmp / "pause.wav"
+        if not wav.exists():
+            subprocess.run(["espeak-ng", "-v", "en-us", "-w", str(wav), "pause"], check=True)
+        room = Room(pulse, tmp, routine())
+        if not level_check:
+            room.listener.pipeline.talk = None
+        out: list[dict[str, Any]] = []
+        room.run(lambda r: trial_driver(r, wav, trials, out), limit=600.0)
+        voice = [e for e in room.events(event="command") if e.get("source") == "voice"]
+        said = [t["said_at"] for t in out]
+        # A voice command with no "pause" said in the 3 s before it: the coach's own voice.
+        own = [f"{e['name']}@{e['t']:.1f} ({e.get('heard')})" for e in voice
+               if not any(0 <= e["t"] - s <= 3.0 for s in said)]
+        coupling = room.listener.pipeline.talk.coupling() if room.listener.pipeline.talk else None
+        ok = [t for t in out if t["paused"]]
+        lat = sorted(t["latency_ms"] for t in ok)
+        by_volume = {str(v): f"{sum(t['paused'] for t in out if t['volume'] == v)}/"
+                     f"{sum(t['volume'] == v for t in out)}" for v in VOLUMES}
+        return {"level_check": level_check, "paused": f"{len(ok)}/{len(out)}",
+                "by_volume": by_volume,
+                "latency_ms_median": lat[len(lat) // 2] if lat else None,
+                "false_voice_commands": own, "echo_coupling": coupling, "trials": out}
+    finally:
+        pulse.stop()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--trials", type=int, default=24)
+    ap.add_argument("--out", default="bargein-live.json")
+    args = ap.parse_args()
+    results: dict[str, Any] = {"date": time.strftime("%Y-%m-%d")}
+    with tempfile.TemporaryDirectory() as d:
+        for check in (True, False):
+            row = run(check, args.trials, Path(d))
+            results["ours" if check else "words only"] = row
+            brief = {k: v for k, v in row.items() if k != "trials"}
+            print(json.dumps(brief), flush=True)
+    (ROOT / "benchmarks" / "results" / args.out).write_text(json.dumps(results, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    threading.excepthook = lambda a: print(f"driver failed: {a.exc_value!r}", file=sys.stderr)
+    sys.exit(main())
