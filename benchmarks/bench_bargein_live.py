@@ -68,8 +68,7 @@ def trial_driver(room: Room, wav: Path, trials: int, out: list[dict[str, Any]]) 
         volume = VOLUMES[len(out) % len(VOLUMES)]
         seen = len(room.events(event="command", name="pause"))
         said_at = room.clock.now()
-        subprocess.run(["paplay", "--device=room", f"--volume={volume}", str(wav)],
-                       env=room.pulse._child_env(), check=True, timeout=10)
+        room.pulse.play_into_room(wav, volume=volume)
         said_end = room.clock.now()
         heard = room.wait_for(2.0, seen, event="command", name="pause")
         out.append({"text": clip.text[:50], "volume": volume, "paused": heard is not None,

@@ -257,9 +257,14 @@ class Pulse:
         samples, rate = rec.stop()
         return samples[: int(seconds * rate)], rate
 
-    def play_into_room(self, wav_path: str | Path, wait: bool = True) -> subprocess.Popen[bytes]:
-        """Play a sound file into the room (what the microphone hears)."""
-        proc = subprocess.Popen(["paplay", "--device=room", str(wav_path)], env=self._child_env())
+    def play_into_room(self, wav_path: str | Path, wait: bool = True,
+                       volume: int | None = None) -> subprocess.Popen[bytes]:
+        """Play a sound file into the room (what the microphone hears); `volume` is paplay's
+        (65536: the file's own level)."""
+        cmd = ["paplay", "--device=room", str(wav_path)]
+        if volume is not None:
+            cmd.append(f"--volume={volume}")
+        proc = subprocess.Popen(cmd, env=self._child_env())
         if wait:
             proc.wait(timeout=120)
         return proc
