@@ -4,7 +4,8 @@ hold, with the level check against the coach's echo (ours) and with words and ti
 The coach runs six 20-second holds of the calf stretch in real time with its AudioSpeaker and
 pocketsphinx Listener; its output is looped into the `room` sink, as in the voice tests, so the
 microphone hears every count. At random counts the person says "pause" into the room
-(espeak-ng, en-us), alternately at the file's level and at half of it, 0-0.8 s after the count
+(espeak-ng, en-us), alternately at the file's level and at paplay's volume 50 % (18 dB lower,
+PulseAudio's volume being cubic), 0-0.8 s after the count
 began, so it often lands on top of a count; the coach is then resumed from the keyboard. A
 voice command with no "pause" said in the 3 s before it is the coach's own voice.
 
@@ -36,7 +37,7 @@ from room import Room  # noqa: E402
 from voicecoach.commands import Command, CommandEvent  # noqa: E402
 from voicecoach.library import Routine, load_builtin  # noqa: E402
 
-#: paplay volumes the person speaks at (65536 is the file's own level), cycled.
+#: paplay volumes the person speaks at (65536: the file's own level; 32768: 18 dB lower), cycled.
 VOLUMES = (65536, 32768)
 
 
