@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -39,8 +38,9 @@ from bench_listen import CHUNK, RATE, WELCOME  # noqa: E402
 from voicecoach import safety  # noqa: E402
 from voicecoach.doubletalk import TalkSettings, clip_levels  # noqa: E402
 from voicecoach.listener import Pipeline  # noqa: E402
-from voicecoach.phrases import DATA_DIR, load_phrases  # noqa: E402
+from voicecoach.phrases import load_phrases  # noqa: E402
 from voicecoach.speaker import SpeechLog, Utterance  # noqa: E402
+from voicecoach.sphinx_recognizer import routine_texts  # noqa: E402
 from voicecoach.spotter import SpotSettings, Spotter  # noqa: E402
 from voicecoach.words import ONES  # noqa: E402
 
@@ -53,22 +53,7 @@ def coach_lines() -> list[str]:
     """Every line of four words or more the coach may say."""
     texts = [safety.DISCLAIMER, safety.SHARP_PAIN_REMINDER, safety.PAIN_BEFORE_QUESTION,
              safety.PAIN_AFTER_QUESTION] + [f.question for f in safety.RED_FLAGS]
-
-    def strings(node: Any) -> None:
-        if isinstance(node, str):
-            if len(node.split()) >= 4:
-                texts.append(node)
-        elif isinstance(node, dict):
-            for v in node.values():
-                strings(v)
-        elif isinstance(node, list):
-            for v in node:
-                strings(v)
-
-    for data in sorted(DATA_DIR.glob("*.toml")):
-        if not data.name.startswith("phrases-"):
-            with open(data, "rb") as f:
-                strings(tomllib.load(f))
+    texts += [t for t in routine_texts() if len(t.split()) >= 4]
     return list(dict.fromkeys(texts))
 
 

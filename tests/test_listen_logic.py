@@ -380,4 +380,3 @@ def test_a_barge_in_fires_only_when_the_microphone_is_louder_than_the_coach_echo
     assert [s.command.value for step in isolated("stop", 8.0)
             if (s := sp.feed(Hearing((step[1],), step[3], 0, step[0]), step[2],
                              talking=lambda t0, t1: 0.0)) is not None] == ["stop"]
-

@@ -9,6 +9,7 @@ any of them renders afresh, and stale files are simply never read again.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -45,6 +46,14 @@ class Clip:
     def seconds(self) -> float:
         """Length from the first audible sample to the end (what a listener hears)."""
         return max(0.0, len(self.samples) / self.rate - PRE_ROLL)
+
+    @functools.cached_property
+    def levels(self) -> tuple[float, ...]:
+        """Loudness of each LEVEL_SECONDS frame (doubletalk.clip_levels), worked out once: a
+        clip kept in memory is said again and again (counts)."""
+        from voicecoach.doubletalk import clip_levels
+
+        return clip_levels(self.samples, self.rate)
 
 
 def cache_dir() -> Path:

@@ -79,7 +79,7 @@ def coach_level(clips: Sequence[Utterance], t0: float, t1: float) -> tuple[float
 class TalkMeter:
     """The microphone's level per frame beside the coach's, and the coupling between them."""
 
-    def __init__(self, rate: int, playing: Playing | None,
+    def __init__(self, rate: int, playing: Playing,
                  settings: TalkSettings = TalkSettings()) -> None:
         self.settings = settings
         self._playing = playing
@@ -95,8 +95,6 @@ class TalkMeter:
 
     def feed(self, pcm: bytes, captured_at: float) -> None:
         """Take in a chunk of 16-bit mono PCM whose last sample is at session time `captured_at`."""
-        if self._playing is None:
-            return
         import numpy as np
 
         data = self._pending + pcm

@@ -86,8 +86,10 @@ class Pipeline:
         self.spotter = spotter
         self.quiet = QuietMeter(recognizer.rate)
         self.voice = VoiceTrace(recognizer.rate)
-        # None: no level check on barge-in (the benchmark's way before 2026-12-01).
-        self.talk = TalkMeter(recognizer.rate, spotter.playing, talk) if talk else None
+        # No level check without settings (the benchmark's way before 2026-12-01) or without
+        # a record of the coach's clips to compare with.
+        playing = spotter.playing
+        self.talk = TalkMeter(recognizer.rate, playing, talk) if talk and playing else None
         # VOICECOACH_LISTEN_DEBUG=2: every change of hypothesis on stderr, with session time.
         self._trace = os.environ.get("VOICECOACH_LISTEN_DEBUG") == "2"
         self._last: tuple[str, ...] = ()

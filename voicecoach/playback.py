@@ -27,7 +27,6 @@ from typing import Any
 
 from voicecoach.clips import PRE_ROLL, Clip, resample
 from voicecoach.clock import RealClock
-from voicecoach.doubletalk import clip_levels
 from voicecoach.outdevice import close_quietly, pick_rate, wait_running
 from voicecoach.render import Renderer
 from voicecoach.speaker import LEVEL_SECONDS, Report, SpeechLog, Utterance, estimate_seconds
@@ -130,7 +129,7 @@ class AudioSpeaker:
         speed = self._clock.speed
         # Its loudness beside its words: the listener tells the person from the coach's echo.
         utt = Utterance(text, kind, at, start, start + clip.seconds * speed,
-                        levels=clip_levels(clip.samples, clip.rate),
+                        levels=clip.levels,
                         level_step=LEVEL_SECONDS * speed)
         voice = Playing(utt, self._prepared(clip), self._clock.to_monotonic(at) - PRE_ROLL,
                         clip.seconds)

@@ -94,15 +94,12 @@ COUNTS = (
 ).split()
 
 
-def coach_words() -> list[str]:
-    """Every word the coach itself says: counts, its fixed lines and the built-in routine's text.
-
-    In the language model as fillers, the echo of the coach's "three" is heard as "three";
-    without them pocketsphinx forces it onto the nearest phrase ("repeat") and it fires.
-    """
+def routine_texts() -> list[str]:
+    """Every string of the built-in data files other than the phrase tables: the routine's
+    instructions, cues, cautions and the like, as the coach may say them."""
     import tomllib
 
-    texts = [" ".join(COUNTS), COACH_LINES]
+    texts: list[str] = []
 
     def strings(node: object) -> None:
         if isinstance(node, str):
@@ -118,6 +115,16 @@ def coach_words() -> list[str]:
         if not data.name.startswith("phrases-"):
             with open(data, "rb") as f:
                 strings(tomllib.load(f))
+    return texts
+
+
+def coach_words() -> list[str]:
+    """Every word the coach itself says: counts, its fixed lines and the built-in routine's text.
+
+    In the language model as fillers, the echo of the coach's "three" is heard as "three";
+    without them pocketsphinx forces it onto the nearest phrase ("repeat") and it fires.
+    """
+    texts = [" ".join(COUNTS), COACH_LINES, *routine_texts()]
     out: list[str] = []
     for word in normalize(" ".join(texts)).split():
         if word not in out and not word.isdigit():
