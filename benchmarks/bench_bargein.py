@@ -11,7 +11,7 @@ first and each line is in the SpeechLog with its levels. In the barge-in pass a 
 6 dB above the echo. pocketsphinx only (the coach's own English).
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_bargein.py [--voices en-us,en] [--out F]
-        [--only lines|counts] [--coach-only]
+        [--only lines|counts] [--coach-only] [--levels]
 
 Writes benchmarks/results/bargein.json.
 """
@@ -179,6 +179,54 @@ def score(fired: list[tuple[str, float]], said: list[tuple[str, float, float, fl
     return out
 
 
+def levels(voices: list[str]) -> dict[str, Any]:
+    """The level check alone, no recognizer: how often the coach alone crosses the threshold
+    (one-second windows, a tenth of a second apart), how often a person's word does, and what
+    the meter costs."""
+    from voicecoach.doubletalk import TalkMeter
+
+    out: dict[str, Any] = {}
+    runs = [("coach", False, False, 1, False), ("coach, TV", False, True, 2, False),
+            ("coach, counts", False, False, 5, True), ("person, lines", True, False, 3, False),
+            ("person, lines, TV", True, True, 4, False), ("person, counts", True, False, 6, True)]
+    for name, barge, tv, seed, counts in runs:
+        stream = build(voices, barge, tv, seed, counts)
+        meter = TalkMeter(RATE, stream["log"].overlapping)
+        data, frames = stream["audio"], []
+        t_cpu = time.process_time()
+        for i in range(0, len(data), CHUNK * 2):
+            piece = data[i : i + CHUNK * 2]
+            meter.feed(piece, (i + len(piece)) / 2 / RATE)
+            frames.extend(meter._frames)
+            meter._frames.clear()
+        cpu = (time.process_time() - t_cpu) / (len(data) / 2 / RATE)
+        c, quiet = meter.coupling() or 1.0, sorted(meter._quiet)[len(meter._quiet) // 2]
+        t = np.array([f[0] for f in frames])
+        ref = np.array([f[2] for f in frames])
+        ratio = np.array([f[1] for f in frames]) / (c * ref + quiet)
+
+        def over(t0: float, t1: float, k: float, t: Any = t, ratio: Any = ratio) -> int:
+            return int(np.sum(ratio[(t >= t0) & (t <= t1)] > k))
+
+        row: dict[str, Any] = {"coupling": round(c, 3), "meter_cpu": round(cpu, 5)}
+        if not barge:
+            starts = [t0 for t0 in np.arange(0.5, t[-1], 0.1)
+                      if ref[(t >= t0) & (t <= t0 + 1.0)].max(initial=0) > 0]
+            row["windows"] = len(starts)
+            for k in (1.3, 1.5):
+                for m in (2, 3):
+                    row[f"share with {m}+ frames over {k}"] = round(
+                        sum(over(t0, t0 + 1.0, k) >= m for t0 in starts) / len(starts), 4)
+        else:
+            for r in RATIOS:
+                said = [x for x in stream["said"] if x[3] == r]
+                hit = sum(over(w1 - 0.9, w1 + 0.15, 1.5) >= 3 for _, _, w1, _ in said)
+                row[f"person at {r:+.0f} dB: 3+ frames over 1.5"] = f"{hit}/{len(said)}"
+        out[name] = row
+        print(name, json.dumps(row), flush=True)
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--voices", default="en-us,en")
@@ -187,7 +235,14 @@ def main() -> int:
     ap.add_argument("--coach-only", action="store_true", help="no person: false barge-ins only")
     ap.add_argument("--barge-hold", type=float, default=None,
                     help="ours with this SpotSettings.barge_hold (a trial of another setting)")
+    ap.add_argument("--levels", action="store_true",
+                    help="the level check alone: threshold crossings and its CPU")
     args = ap.parse_args()
+    if args.levels:
+        found = {"date": time.strftime("%Y-%m-%d"), **levels(args.voices.split(","))}
+        out = ROOT / "benchmarks" / "results" / Path(args.out).name
+        out.write_text(json.dumps(found, indent=1) + "\n")
+        return 0
     from voicecoach.sphinx_recognizer import SphinxRecognizer
 
     table = load_phrases("en")
