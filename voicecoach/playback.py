@@ -19,6 +19,7 @@ back. Each change is said once.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -79,6 +80,8 @@ class AudioSpeaker:
         self._active: list[Playing] = []
         self._busy_until = 0.0
         self._last_callback = time.monotonic()
+        #: Output blocks the device ran dry on (a starved callback): sound after one plays late.
+        self.underflows = 0
         self._device = device
         # Held to stop, swap or check the stream: a cut's abort()/start() is no lost device.
         self._device_lock = threading.RLock()
@@ -209,7 +212,15 @@ class AudioSpeaker:
     def _callback(self, out: Any, frames: int, info: Any, status: Any) -> None:
         now_m = time.monotonic()
         self._last_callback = now_m
+        if status.output_underflow:
+            self.underflows += 1
         dac, cur = info.outputBufferDacTime, info.currentTime
+        if dac and cur:
+            # The stream's clock now, not when PortAudio made the call: a callback that waited
+            # for the GIL under load dated its clips that much late (echoes then came up to
+            # 150 ms "before" their clips in CI). Closing or swapping meanwhile: the call's time.
+            with contextlib.suppress(Exception):
+                cur = max(cur, float(self._stream.time))
         # Some hosts report 0 for unknown times: then assume the requested latency.
         t0 = now_m + (dac - cur if dac and cur else self._latency)
         buf = out[:, 0]
