@@ -80,8 +80,6 @@ class AudioSpeaker:
         self._active: list[Playing] = []
         self._busy_until = 0.0
         self._last_callback = time.monotonic()
-        #: Output blocks the device ran dry on (a starved callback): sound after one plays late.
-        self.underflows = 0
         self._device = device
         # Held to stop, swap or check the stream: a cut's abort()/start() is no lost device.
         self._device_lock = threading.RLock()
@@ -212,8 +210,6 @@ class AudioSpeaker:
     def _callback(self, out: Any, frames: int, info: Any, status: Any) -> None:
         now_m = time.monotonic()
         self._last_callback = now_m
-        if status.output_underflow:
-            self.underflows += 1
         dac, cur = info.outputBufferDacTime, info.currentTime
         if dac and cur:
             # The stream's clock now, not when PortAudio made the call: a callback that waited
