@@ -1,7 +1,8 @@
 """Barge-in against the coach's own voice: does "pause"/"stop" over the coach fire, and does the
-coach's voice alone ever fire one? Ours (the microphone's level checked against the coach's
-echo, voicecoach/doubletalk.py) against the rule before it (words and timing only), on the
-same audio in the same run.
+coach's voice alone ever fire one? Three ways on the same audio in the same run: ours (a
+keyword search over the coach's speech, voicecoach/bargein.py, and the microphone's level
+checked against the coach's echo, voicecoach/doubletalk.py), the level check without the
+keyword search (ours before 2026-12-02), and words and timing only (before 2026-12-01).
 
 The microphone hears every line the coach says (the built-in routines, the safety questions)
 through an echo path: a delay, a room tail and a coupling, over a low hiss, and in a second
@@ -11,7 +12,8 @@ first and each line is in the SpeechLog with its levels. In the barge-in pass a 
 6 dB above the echo. pocketsphinx only (the coach's own English).
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_bargein.py [--voices en-us,en] [--out F]
-        [--only lines|counts] [--coach-only] [--levels]
+        [--only lines|counts] [--coach-only] [--levels] [--ways W1,W2]
+        [--kws-threshold 1e-20] [--kws-peak 8000]
 
 Writes benchmarks/results/bargein.json.
 """
@@ -40,6 +42,7 @@ from voicecoach.doubletalk import TalkSettings, clip_levels  # noqa: E402
 from voicecoach.listener import Pipeline  # noqa: E402
 from voicecoach.phrases import load_phrases  # noqa: E402
 from voicecoach.speaker import SpeechLog, Utterance  # noqa: E402
+from voicecoach.sphinx_keywords import PEAK, THRESHOLD  # noqa: E402
 from voicecoach.sphinx_recognizer import routine_texts  # noqa: E402
 from voicecoach.spotter import SpotSettings, Spotter  # noqa: E402
 from voicecoach.words import ONES  # noqa: E402
@@ -141,22 +144,27 @@ def build(voices: list[str], barge: bool, tv: bool, seed: int, counts: bool = Fa
 
 
 def listen(rec: Any, table: Any, stream: dict[str, Any], talk: bool,
-           spot: SpotSettings | None = None) -> list[tuple[str, float]]:
+           spot: SpotSettings | None = None, keywords: Any = None
+           ) -> tuple[list[tuple[str, float]], float]:
+    """What fired, and the share of the audio the keyword search took in."""
     rec.reset()
+    if keywords is not None:
+        keywords.reset()
     pipe = Pipeline(rec, Spotter(table, playing=stream["log"].overlapping,
                                  settings=spot or SpotSettings()),
-                    TalkSettings() if talk else None)
+                    TalkSettings() if talk else None, keywords=keywords)
     data, out = stream["audio"], []
     for i in range(0, len(data), CHUNK * 2):
         piece = data[i : i + CHUNK * 2]
         spot = pipe.feed(piece, (i + len(piece)) / 2 / RATE)
         if spot is not None and not spot.rejected:
             out.append((spot.command.value, (i + len(piece)) / 2 / RATE))
-    return out
+    searched = pipe.barge.searched / len(data) if pipe.barge is not None else 0.0
+    return out, searched
 
 
-def score(fired: list[tuple[str, float]], said: list[tuple[str, float, float, float]]
-          ) -> dict[str, Any]:
+def score(fired: list[tuple[str, float]], said: list[tuple[str, float, float, float]],
+          exact: bool = True) -> dict[str, Any]:
     right: dict[str, int] = {str(r): 0 for r in RATIOS}
     total: dict[str, int] = {str(r): 0 for r in RATIOS}
     lat: list[float] = []
@@ -171,6 +179,18 @@ def score(fired: list[tuple[str, float]], said: list[tuple[str, float, float, fl
                 break
     false = [f"{c}@{at:.1f}" for j, (c, at) in enumerate(fired) if j not in used]
     out: dict[str, Any] = {"false": len(false), "false_at": false}
+    # Fired with no word said in the 3 s before: the coach's own voice (a pause and then a
+    # stop for one "stop", or a late second find of one word, are not).
+    unprompted = [f"{c}@{at:.1f}" for c, at in fired
+                  if not any(t0 <= at <= t1 + 3.0 for _, t0, t1, _ in said)]
+    out["unprompted"] = unprompted
+    if said and exact:
+        # Interrupted at all: "stop" said over the coach may pause it (bargein.py).
+        same = {"stop": "pause"}
+        any_way = score([(same.get(c, c), at) for c, at in fired],
+                        [(same.get(w, w), t0, t1, r) for w, t0, t1, r in said], exact=False)
+        out["interrupted"] = any_way["right_all"]
+        out["false_interrupting"] = any_way["false"]
     if said:
         out["right"] = {r: f"{right[r]}/{total[r]}" for r in right}
         out["right_all"] = f"{sum(right.values())}/{len(said)}"
@@ -237,18 +257,29 @@ def main() -> int:
                     help="ours with this SpotSettings.barge_hold (a trial of another setting)")
     ap.add_argument("--levels", action="store_true",
                     help="the level check alone: threshold crossings and its CPU")
+    ap.add_argument("--kws-threshold", type=float, default=THRESHOLD,
+                    help="ours with this keyword search threshold (sphinx_keywords.THRESHOLD)")
+    ap.add_argument("--kws-peak", type=float, default=PEAK,
+                    help="ours with this keyword search input peak (sphinx_keywords.PEAK)")
+    ap.add_argument("--ways", help="comma-separated ways to run (default: all three)")
     args = ap.parse_args()
     if args.levels:
         found = {"date": time.strftime("%Y-%m-%d"), **levels(args.voices.split(","))}
         out = ROOT / "benchmarks" / "results" / Path(args.out).name
         out.write_text(json.dumps(found, indent=1) + "\n")
         return 0
+    from voicecoach.sphinx_keywords import SphinxKeywords
     from voicecoach.sphinx_recognizer import SphinxRecognizer
 
     table = load_phrases("en")
     rec = SphinxRecognizer(RATE, table, tuple(table.answers))
     voices = args.voices.split(",")
     results: dict[str, Any] = {"date": time.strftime("%Y-%m-%d"), "voices": voices}
+    keywords = SphinxKeywords(RATE, ("pause", "stop"), args.kws_threshold, args.kws_peak)
+    ways = [("ours", True, keywords), ("level check, no keyword search", True, None),
+            ("words only", False, None)]
+    ways = [w for w in ways if w[0] in args.ways.split(",")] if args.ways else ways
+    results["keyword search"] = {"threshold": args.kws_threshold, "peak": args.kws_peak}
     runs = [(False, False, False), (False, True, False), (True, False, False),
             (True, True, False), (False, False, True), (True, False, True), (True, True, True)]
     for seed, (barge, tv, counts) in enumerate(runs, 1):
@@ -261,12 +292,15 @@ def main() -> int:
         name = ("barge-in" if barge else "coach only") + (" on counts" if counts else "")
         name += ", TV" if tv else ""
         row: dict[str, Any] = {"minutes": round(minutes, 1)}
-        for way, talk in (("ours", True), ("words only", False)):
+        for way, talk, kws in ways:
             t_cpu = time.process_time()
             spot = SpotSettings()
             if talk and args.barge_hold is not None:
                 spot = SpotSettings(barge_hold=args.barge_hold)
-            row[way] = score(listen(rec, table, stream, talk, spot), stream["said"])
+            fired, searched = listen(rec, table, stream, talk, spot, kws)
+            row[way] = score(fired, stream["said"])
+            if kws is not None:
+                row[way]["keyword search share"] = round(searched, 3)
             row[way]["cpu"] = round((time.process_time() - t_cpu) / (minutes * 60), 3)
         results[name] = row
         print(name, json.dumps(row), flush=True)

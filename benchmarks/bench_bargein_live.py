@@ -1,5 +1,7 @@
 """Barge-in live, in the PulseAudio harness: a person says "pause" while the coach counts a
-hold, with the level check against the coach's echo (ours) and with words and timing only.
+hold (or, with --lines, into its sentences), three ways: ours (the keyword search over the
+coach's speech and the level check against its echo), the level check without the keyword
+search (ours before 2026-12-02), and words and timing only.
 
 The coach runs six 20-second holds of the calf stretch in real time with its AudioSpeaker and
 pocketsphinx Listener; its output is looped into the `room` sink, as in the voice tests, so the
@@ -10,6 +12,7 @@ began, so it often lands on top of a count; the coach is then resumed from the k
 voice command with no "pause" said in the 3 s before it is the coach's own voice.
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_bargein_live.py [--trials 24] [--out F]
+        [--lines] [--ways ours,no keyword search,words only]
 
 Writes benchmarks/results/bargein-live.json. About 5 minutes a way.
 """
@@ -48,24 +51,41 @@ def routine() -> Routine:
     return Routine("calf", "Calf stretch", (ex,))
 
 
-def trial_driver(room: Room, wav: Path, trials: int, out: list[dict[str, Any]]) -> None:
-    """Say "pause" on counts of the hold; resume from the keyboard after each."""
+def lines_routine() -> Routine:
+    """The whole built-in programme: its instructions, cautions and cues, spoken sentences."""
+    return load_builtin().find_routine("back-of-knee")
+
+
+def trial_driver(room: Room, wav: Path, trials: int, out: list[dict[str, Any]],
+                 lines: bool = False) -> None:
+    """Say "pause" on counts of the hold (or into sentences of 2 s or more, `lines`); resume
+    from the keyboard after each."""
     playing = room.listener.pipeline.spotter.playing
     assert playing is not None
     rng = random.Random(1)
     tried: set[tuple[str, float]] = set()
+
+    def seconds(u: Any) -> float:
+        return len(u.levels) * u.level_step
+
     while len(out) < trials and not room.events(event="session_end"):
         now = room.clock.now()
-        clips = [u for u in playing(now, now, 0.0) if u.kind == "count" and u.start is not None
-                 and (u.text, u.at) not in tried]
+        clips = [u for u in playing(now, now, 0.0) if u.start is not None
+                 and (u.text, u.at) not in tried
+                 and ((u.kind != "count" and seconds(u) >= 2.0) if lines else u.kind == "count")]
         if not clips:
             time.sleep(0.02)
             continue
         clip = clips[0]
         tried.add((clip.text, clip.at))
-        if rng.random() < 0.6:  # most counts go by: the next "pause" comes later in the hold
+        if lines:  # somewhere in the sentence, ending before it does
+            assert clip.start is not None
+            wait = clip.start + rng.uniform(0.3, seconds(clip) - 1.0) - room.clock.now()
+            time.sleep(max(0.0, wait))
+        elif rng.random() < 0.6:  # most counts go by: the next "pause" comes later in the hold
             continue
-        time.sleep(rng.uniform(0.0, 0.8))
+        else:
+            time.sleep(rng.uniform(0.0, 0.8))
         volume = VOLUMES[len(out) % len(VOLUMES)]
         seen = len(room.events(event="command", name="pause"))
         said_at = room.clock.now()
@@ -81,17 +101,19 @@ def trial_driver(room: Room, wav: Path, trials: int, out: list[dict[str, Any]]) 
             time.sleep(1.0)
 
 
-def run(level_check: bool, trials: int, tmp: Path) -> dict[str, Any]:
-    pulse: Pulse = start_pulse(tmp / ("ours" if level_check else "words"))
+def run(way: str, trials: int, tmp: Path, lines: bool) -> dict[str, Any]:
+    pulse: Pulse = start_pulse(tmp / way.replace(" ", "-"))
     try:
         wav = tmp / "pause.wav"
         if not wav.exists():
             subprocess.run(["espeak-ng", "-v", "en-us", "-w", str(wav), "pause"], check=True)
-        room = Room(pulse, tmp, routine())
-        if not level_check:
+        room = Room(pulse, tmp, lines_routine() if lines else routine())
+        if way != "ours":
+            room.listener.pipeline.barge = None
+        if way == "words only":
             room.listener.pipeline.talk = None
         out: list[dict[str, Any]] = []
-        room.run(lambda r: trial_driver(r, wav, trials, out), limit=600.0)
+        room.run(lambda r: trial_driver(r, wav, trials, out, lines), limit=600.0)
         voice = [e for e in room.events(event="command") if e.get("source") == "voice"]
         said = [t["said_at"] for t in out]
         # A voice command with no "pause" said in the 3 s before it: the coach's own voice.
@@ -102,7 +124,7 @@ def run(level_check: bool, trials: int, tmp: Path) -> dict[str, Any]:
         lat = sorted(t["latency_ms"] for t in ok)
         by_volume = {str(v): f"{sum(t['paused'] for t in out if t['volume'] == v)}/"
                      f"{sum(t['volume'] == v for t in out)}" for v in VOLUMES}
-        return {"level_check": level_check, "paused": f"{len(ok)}/{len(out)}",
+        return {"paused": f"{len(ok)}/{len(out)}",
                 "by_volume": by_volume,
                 "latency_ms_median": lat[len(lat) // 2] if lat else None,
                 "false_voice_commands": own, "echo_coupling": coupling, "trials": out}
@@ -114,12 +136,16 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--trials", type=int, default=24)
     ap.add_argument("--out", default="bargein-live.json")
+    ap.add_argument("--lines", action="store_true",
+                    help="into the programme's sentences instead of the counts of a hold")
+    ap.add_argument("--ways", default="ours,no keyword search,words only")
     args = ap.parse_args()
-    results: dict[str, Any] = {"date": time.strftime("%Y-%m-%d")}
+    results: dict[str, Any] = {"date": time.strftime("%Y-%m-%d"),
+                               "into": "sentences" if args.lines else "counts"}
     with tempfile.TemporaryDirectory() as d:
-        for check in (True, False):
-            row = run(check, args.trials, Path(d))
-            results["ours" if check else "words only"] = row
+        for way in args.ways.split(","):
+            row = run(way, args.trials, Path(d), args.lines)
+            results[way] = row
             brief = {k: v for k, v in row.items() if k != "trials"}
             print(json.dumps(brief), flush=True)
     (ROOT / "benchmarks" / "results" / args.out).write_text(json.dumps(results, indent=1) + "\n")

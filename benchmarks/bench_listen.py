@@ -178,13 +178,19 @@ def listener_rss(audio: Path) -> float:
 
 def rss_child(audio: Path) -> int:
     """What the coach's listener holds: the microphone library, pocketsphinx with the coach's
-    grammar, the spotter; fed the evaluation audio in 30 ms chunks. Prints peak RSS (MB)."""
+    grammar and its keyword search, the spotter; fed the evaluation audio in 30 ms chunks.
+    Prints peak RSS (MB)."""
     import sounddevice  # noqa: F401  (the microphone adapter's library, loaded as in the coach)
 
+    from voicecoach.sphinx_keywords import SphinxKeywords
     from voicecoach.sphinx_recognizer import SphinxRecognizer
 
     table = load_phrases("en")
-    pipe = Pipeline(SphinxRecognizer(RATE, table, tuple(table.answers)), Spotter(table))
+    # With the keyword search for barge-in over the coach (idle here: no coach), as in
+    # open_listener since 2026-12-02.
+    keywords = SphinxKeywords(RATE, ("pause", "stop"))
+    pipe = Pipeline(SphinxRecognizer(RATE, table, tuple(table.answers)), Spotter(table),
+                    keywords=keywords)
     with open(audio, "rb") as f:  # a chunk at a time, as from a microphone
         fed = 0
         while piece := f.read(CHUNK * 2):

@@ -44,8 +44,12 @@ def test_voice_commands_drive_a_running_session(pulse: Pulse, clip_cache: Path, 
     person = Person(room)
     completed = room.run(driver)
     voice = [(e["name"], e["source"]) for e in room.events(event="command")]
-    assert voice == [("pause", "voice"), ("resume", "voice"), ("pause", "voice"),
-                     ("next", "voice"), ("stop", "voice")], person.failures
+    expected = [("pause", "voice"), ("resume", "voice"), ("pause", "voice"),
+                ("next", "voice"), ("stop", "voice")]
+    # "stop" said over a count may pause the coach first (the keyword search pauses for
+    # either word, voicecoach/bargein.py); the recognizer's "stop" then ends the session.
+    assert voice in (expected, [*expected[:4], ("pause", "voice"), ("stop", "voice")]), \
+        (voice, person.failures)
     assert person.repeats <= 1, person.failures
     done = room.events(change="set_done")
     assert [(d["set"], d["skipped"]) for d in done] == [(1, False), (2, True)]
@@ -67,3 +71,5 @@ def test_a_whole_session_heard_by_its_own_microphone_fires_no_command(
     # a barge-in now needs the microphone louder than that echo.
     talk = room.listener.pipeline.talk
     assert talk is not None and talk.coupling() is not None
+    # The keyword search for barge-in over its sentences was there, and found nothing to act on.
+    assert room.listener.pipeline.barge is not None

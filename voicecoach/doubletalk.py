@@ -16,6 +16,7 @@ as before.
 
 from __future__ import annotations
 
+import bisect
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -91,6 +92,7 @@ class TalkMeter:
         self._frames: deque[tuple[float, float, float]] = deque(maxlen=int(4.0 / LEVEL_SECONDS))
         # (session time, microphone/coach level) of loud coach frames.
         self._ratios: deque[tuple[float, float]] = deque(maxlen=settings.keep)
+        self._sorted: list[float] = []  # the same ratios, sorted
         self._quiet: deque[float] = deque(maxlen=250)
 
     def feed(self, pcm: bytes, captured_at: float) -> None:
@@ -114,14 +116,29 @@ class TalkMeter:
             ref, peak = coach_level(clips, t - self._seconds - s.before, t + s.after)
             self._frames.append((t, level, ref))
             if ref > 0.0 and ref >= s.loud * peak:
+                if len(self._ratios) == self._ratios.maxlen:
+                    _, gone = self._ratios[0]
+                    del self._sorted[bisect.bisect_left(self._sorted, gone)]
                 self._ratios.append((t, level / ref))
+                bisect.insort(self._sorted, level / ref)
             elif ref == 0.0:
                 self._quiet.append(level)
 
     def coupling(self, before: float = float("inf")) -> float | None:
         """Microphone level per unit of coach level, learnt from frames ending before `before`;
         None until enough has been heard."""
-        ordered = sorted(r for t, r in list(self._ratios) if t < before)
+        # All the ratios kept, in order (kept so as frames come: this runs on every chunk while
+        # the coach speaks), less the latest few from `before` on.
+        ordered = self._sorted
+        recent = []
+        for t, r in reversed(self._ratios):
+            if t < before:
+                break
+            recent.append(r)
+        if recent:
+            ordered = list(ordered)
+            for r in recent:
+                del ordered[bisect.bisect_left(ordered, r)]
         if len(ordered) < self.settings.learn:
             return None
         return ordered[min(len(ordered) - 1, int(self.settings.quantile * len(ordered)))]

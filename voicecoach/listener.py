@@ -7,15 +7,16 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from voicecoach.bargein import BargeIn
 from voicecoach.clock import RealClock
-from voicecoach.commands import CommandEvent, Inbox
+from voicecoach.commands import Command, CommandEvent, Inbox
 from voicecoach.doubletalk import TalkMeter, TalkSettings
 from voicecoach.microphone import Microphone, MicrophoneError, SoundDeviceMicrophone
 from voicecoach.models import find_model, manual_hint
 from voicecoach.phrases import PhraseTable, load_phrases
-from voicecoach.recognizer import QuietMeter, Recognizer, RecognizerError
+from voicecoach.recognizer import KeywordSpotter, QuietMeter, Recognizer, RecognizerError
 from voicecoach.speaker import SpeechLog
 from voicecoach.spotter import Spot, SpotSettings, Spotter
 from voicecoach.voicing import VoiceTrace
@@ -81,7 +82,8 @@ class Pipeline:
     shared by the Listener and the benchmark."""
 
     def __init__(self, recognizer: Recognizer, spotter: Spotter,
-                 talk: TalkSettings | None = TALK) -> None:
+                 talk: TalkSettings | None = TALK,
+                 keywords: KeywordSpotter | None = None) -> None:
         self.recognizer = recognizer
         self.spotter = spotter
         self.quiet = QuietMeter(recognizer.rate)
@@ -90,6 +92,9 @@ class Pipeline:
         # a record of the coach's clips to compare with.
         playing = spotter.playing
         self.talk = TalkMeter(recognizer.rate, playing, talk) if talk and playing else None
+        # The keyword search over the coach's speech needs the level check: alone, it takes
+        # the coach's own voice for "pause" several times a minute (bargein.py).
+        self.barge = BargeIn(keywords, playing) if keywords and playing and self.talk else None
         # VOICECOACH_LISTEN_DEBUG=2: every change of hypothesis on stderr, with session time.
         self._trace = os.environ.get("VOICECOACH_LISTEN_DEBUG") == "2"
         self._last: tuple[str, ...] = ()
@@ -106,9 +111,21 @@ class Pipeline:
             end = "final" if hearing.final else "partial"
             said = " ".join(hearing.words)
             print(f"voicecoach: {captured_at:8.3f} {end} {said}", file=sys.stderr)
-        return self.spotter.feed(hearing, quiet, offset=captured_at - hearing.end,
-                                 voiced=self.voice.is_voiced,
-                                 talking=self.talk.talking if self.talk else None)
+        talking = self.talk.talking if self.talk else None
+        spot = self.spotter.feed(hearing, quiet, offset=captured_at - hearing.end,
+                                 voiced=self.voice.is_voiced, talking=talking)
+        if self.barge is None:
+            return spot
+        if spot is not None and not spot.rejected:
+            if spot.command is Command.PAUSE and self.barge.paused_since(captured_at):
+                # The keyword search paused for this very word already; a "stop" still stops.
+                return replace(spot, rejected="the keyword search paused for it already")
+            self.barge.fired(captured_at)  # the same word must not pause a second time
+        found = self.barge.feed(pcm, captured_at, talking, self.voice.is_voiced,
+                                question=self.spotter.expecting is not None)
+        if found is not None and (spot is None or (spot.rejected and not found.rejected)):
+            return found
+        return spot
 
     def expect(self, section: str | None) -> None:
         """Take answers of `section` (None: commands only); the recognizer may favour them."""
@@ -213,6 +230,8 @@ class Listener:
             if restart is not None:
                 restart()
             self.pipeline.recognizer.reset()
+            if self.pipeline.barge is not None:
+                self.pipeline.barge.reset()
         except MicrophoneError:
             return False
         return True
@@ -253,5 +272,22 @@ def open_listener(
             " are off (voicecoach doctor)"
         )
     spotter = Spotter(table, playing=log.overlapping, settings=SpotSettings())
+    keywords = make_keywords(table, mic.rate, spotter.settings.barge_in, notice)
     mic.close()  # start() reopens it, so audio from start-up is not queued up meanwhile
-    return Listener(mic, Pipeline(recognizer, spotter), clock, inbox, notice)
+    return Listener(mic, Pipeline(recognizer, spotter, keywords=keywords), clock, inbox, notice)
+
+
+def make_keywords(table: PhraseTable, rate: int, words: tuple[str, ...],
+                  notice: Callable[[str], None]) -> KeywordSpotter | None:
+    """The keyword search for barge-in over the coach's speech (bargein.py), or None: for a
+    language pocketsphinx has no model of, or when it will not start (said once)."""
+    if not table.pocketsphinx:
+        return None
+    try:
+        from voicecoach.sphinx_keywords import SphinxKeywords
+
+        return SphinxKeywords(rate, tuple(w for w in words if " " not in w))
+    except RecognizerError as e:
+        notice(f"no keyword search for interrupting the coach ({e.reason}); "
+               "say \"pause\" between its sentences")
+        return None

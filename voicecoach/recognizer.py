@@ -58,6 +58,37 @@ class Recognizer(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class Keyword:
+    """A keyword a KeywordSpotter found in running speech."""
+
+    word: str
+    """The keyword, as in the phrase table."""
+    start: float
+    """Session time (s) the keyword began."""
+    end: float
+    """Session time (s) it ended."""
+
+
+class KeywordSpotter(Protocol):
+    """Finds a few words anywhere in running speech, where a recognizer's language model wants
+    a whole utterance to fit: "pause" said over the coach's own voice (bargein.py)."""
+
+    name: str
+    """Engine and model, e.g. "pocketsphinx keyword search"."""
+    words: tuple[str, ...]
+    """The words it looks for."""
+
+    def accept(self, pcm: bytes, captured_at: float) -> list[Keyword]:
+        """Take in a chunk whose last sample is at session time `captured_at`; the keywords
+        found in it."""
+        ...
+
+    def reset(self) -> None:
+        """Forget what was heard (the stream it is fed breaks here)."""
+        ...
+
+
 class RecognizerError(Exception):
     """A recognizer could not be created; `fix` says what to do about it."""
 

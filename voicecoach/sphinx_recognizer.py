@@ -132,6 +132,47 @@ def coach_words() -> list[str]:
     return out
 
 
+def small_dictionary(path: str, words: set[str]) -> str:
+    """A temporary file with the lines of the pronouncing dictionary at `path` for `words`
+    (alternative pronunciations too); the caller deletes it."""
+    out = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.split(" ", 1)[0].split("(", 1)[0] in words:
+                out.append(line if line.endswith("\n") else line + "\n")
+    fd, small = tempfile.mkstemp(prefix="voicecoach-", suffix=".dict")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.writelines(out)
+    return small
+
+
+class Leveller:
+    """Automatic gain: pocketsphinx's model misreads loud input ("pause" at full scale), so
+    loud peaks are brought down to `target`: instant attack, slow release."""
+
+    def __init__(self, target: float = TARGET_PEAK) -> None:
+        import numpy as np
+
+        self._target = target
+        self._peak = LOUD_PEAK
+        self._rng = np.random.default_rng(0)
+
+    def level(self, pcm: bytes) -> bytes:
+        """`pcm` (16-bit mono) at the gain the peaks so far call for."""
+        import numpy as np
+
+        x = np.frombuffer(pcm, dtype=np.int16).astype(np.float64)
+        if x.size == 0:
+            return pcm
+        peak = float(np.max(np.abs(x)))
+        self._peak = max(peak, self._peak * RELEASE, self._target / MAX_GAIN)
+        gain = self._target / self._peak
+        # A floor of faint noise, like any real room: over digitally clean silence the
+        # model's noise removal misreads words (measured: "pause" became "hold").
+        x = x * gain + self._rng.normal(0.0, NOISE_FLOOR, x.size)
+        return bytes(np.clip(x, -32768, 32767).astype(np.int16).tobytes())
+
+
 class SphinxRecognizer:
     """Grammar-restricted pocketsphinx on a live stream, at the microphone's own rate."""
 
@@ -158,10 +199,15 @@ class SphinxRecognizer:
         self.name = "pocketsphinx (en-us, bundled)"
         self._words = set(table.words(sections))
         self._searches = frozenset({"commands", *(f"answers-{s}" for s in sections)})
+        fillers_known = FILLERS[:fillers] + coach_words()
+        # The dictionary holds only the words the language models can name: all of cmudict
+        # held 23 MB more for nothing (and the listener's goal is 150 MB).
+        dict_path = small_dictionary(f"{model}/cmudict-en-us.dict",
+                                     self._words | set(fillers_known))
         try:
             self._decoder: Any = Decoder(
                 hmm=f"{model}/en-us",
-                dict=f"{model}/cmudict-en-us.dict",
+                dict=dict_path,
                 samprate=float(rate),
                 # No default (large) language model: ours replaces it, and it costs 40 MB.
                 lm=None,
@@ -176,6 +222,8 @@ class SphinxRecognizer:
             )
         except (RuntimeError, ValueError) as e:
             raise RecognizerError(f"pocketsphinx did not start: {e}") from e
+        finally:
+            os.unlink(dict_path)
         for word, variants in VARIANTS.items():
             if word in self._words and self._decoder.lookup_word(word):
                 for i, phones in enumerate(variants):
@@ -191,7 +239,7 @@ class SphinxRecognizer:
         # (the article's heading "Overweight" was heard as the command "wait").
         answers = set(table.words(sections)) - set(table.words())
         sounds = {self._decoder.lookup_word(w) for w in answers} - {None}
-        known = [w for w in FILLERS[:fillers] + coach_words() if w not in self._words]
+        known = [w for w in fillers_known if w not in self._words]
         extra = sorted({w for w in known if self._decoder.lookup_word(w) not in sounds | {None}})
         # One language model for commands, and one per answer section for while a question
         # waits (Listener.expect), in which its answers outweigh everything else: the answer
@@ -220,10 +268,7 @@ class SphinxRecognizer:
         self._quiet = QuietMeter(rate)
         self._in_utt = False
         self._utt_samples = 0
-        self._peak = LOUD_PEAK
-        import numpy as np
-
-        self._rng = np.random.default_rng(0)
+        self._leveller = Leveller()
         self._utterance = 0
         self._samples = 0
         self._words_now: tuple[str, ...] = ()
@@ -251,25 +296,9 @@ class SphinxRecognizer:
         want = f"answers-{section}"
         self._want = want if section is not None and want in self._searches else "commands"
 
-    def _level(self, pcm: bytes) -> bytes:
-        """Automatic gain: pocketsphinx's model misreads loud input ("pause" at full scale),
-        so loud peaks are brought down to TARGET_PEAK: instant attack, slow release."""
-        import numpy as np
-
-        x = np.frombuffer(pcm, dtype=np.int16).astype(np.float64)
-        if x.size == 0:
-            return pcm
-        peak = float(np.max(np.abs(x)))
-        self._peak = max(peak, self._peak * RELEASE, TARGET_PEAK / MAX_GAIN)
-        gain = TARGET_PEAK / self._peak
-        # A floor of faint noise, like any real room: over digitally clean silence the
-        # model's noise removal misreads words (measured: "pause" became "hold").
-        x = x * gain + self._rng.normal(0.0, NOISE_FLOOR, x.size)
-        return bytes(np.clip(x, -32768, 32767).astype(np.int16).tobytes())
-
     def accept(self, pcm: bytes) -> Hearing:
         self._samples += len(pcm) // 2
-        self._pending += self._level(pcm)
+        self._pending += self._leveller.level(pcm)
         final = False
         while len(self._pending) >= self._frame:
             frame, self._pending = self._pending[: self._frame], self._pending[self._frame :]

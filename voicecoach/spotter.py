@@ -128,6 +128,11 @@ class Spotter:
             raise KeyError(f"no answer section {section!r} in the {self.table.name} phrase table")
         self._section = section
 
+    @property
+    def expecting(self) -> str | None:
+        """The answer section a question waits for, or None."""
+        return self._section
+
     def _tail(self, words: tuple[str, ...]) -> tuple[Command, int] | None:
         """The command phrase, else the expected answer phrase, that ends `words`."""
         found = self.table.match_tail(words)

@@ -1,0 +1,170 @@
+"""Barge-in over the coach's running speech (bargein.py): the rules on scripted keyword finds,
+then the real pocketsphinx keyword search on espeak-ng speech through a simulated room."""
+
+from __future__ import annotations
+
+import subprocess
+from typing import Any
+
+import numpy as np
+import pytest
+
+from voicecoach.bargein import BargeIn
+from voicecoach.commands import Command
+from voicecoach.recognizer import Keyword
+from voicecoach.speaker import SpeechLog, Utterance
+
+
+class ScriptedKeywords:
+    """KeywordSpotter that reports the finds it was given once the audio reaches them."""
+
+    name = "scripted"
+    words = ("pause", "stop")
+
+    def __init__(self, finds: list[Keyword]) -> None:
+        self.finds = list(finds)
+        self.fed: list[float] = []
+        self.resets = 0
+
+    def accept(self, pcm: bytes, captured_at: float) -> list[Keyword]:
+        self.fed.append(captured_at)
+        due = [k for k in self.finds if k.end <= captured_at]
+        self.finds = [k for k in self.finds if k.end > captured_at]
+        return due
+
+    def reset(self) -> None:
+        self.resets += 1
+
+
+def line(text: str, start: float, end: float) -> Utterance:
+    return Utterance(text, "instruction", start, start, end, levels=(1.0,) * 10)
+
+
+def run(finds: list[Keyword], log: SpeechLog, over: float | None = 0.2,
+        question: bool = False, until: float = 12.0) -> tuple[list[str], ScriptedKeywords]:
+    keywords = ScriptedKeywords(finds)
+    barge = BargeIn(keywords, log.overlapping)
+    out = []
+    for k in range(int(until / 0.1)):
+        at = round(0.1 * (k + 1), 3)
+        spot = barge.feed(b"\0\0" * 1600, at, lambda t0, t1: over, lambda s: True, question)
+        if spot is not None:
+            out.append(f"{spot.command.value}:{spot.heard}" if not spot.rejected
+                       else spot.rejected.removeprefix("keyword search: "))
+    return out, keywords
+
+
+def test_a_keyword_over_the_coach_pauses_it_only_when_the_person_is_louder() -> None:
+    log = SpeechLog()
+    log.record(line("Slide your heel back and keep the knee soft", 2.0, 6.0))
+    said = [Keyword("stop", 3.0, 3.3)]
+    assert run(said, log)[0] == ["pause:stop"]  # "stop" over running speech pauses: see module
+    assert run([Keyword("pause", 4.0, 4.3)], log)[0] == ["pause:pause"]
+    assert run(said, log, over=0.04)[0] == ["only the coach's echo (0.04 s above it)"]
+    assert run(said, log, over=None)[1].fed == []  # the echo not learnt yet: no search
+    assert run(said, log, question=True)[0] == ["a question waits for its answer"]
+    # Two finds of one word (or of "pause" and "stop" in one breath): one pause.
+    twice = [Keyword("pause", 3.0, 3.3), Keyword("stop", 3.4, 3.7)]
+    assert run(twice, log)[0] == ["pause:pause", "a pause fired just now"]
+
+
+def test_the_coach_saying_the_word_or_silence_is_no_barge_in() -> None:
+    log = SpeechLog()
+    log.record(line("If the pain turns sharp, stop and rest", 2.0, 5.0))
+    # "stop" falls at about 3.7-4.1 s in the clip's estimated word times.
+    assert run([Keyword("stop", 3.7, 4.0)], log)[0][0].startswith("echo of the coach")
+    # Searched only around the coach's clips (from 0.5 s before to 1 s after, with the 1.5 s
+    # before as a run-up, and on for 1.5 s after the person was last heard over the echo).
+    out, keywords = run([Keyword("pause", 9.5, 9.8)], log)
+    assert out == []
+    assert min(keywords.fed) >= 0.0 - 1e-9 and max(keywords.fed) <= 8.5 + 1e-9
+    assert keywords.resets == 1
+    # Not at all while the microphone holds no more than the coach's echo.
+    assert run([Keyword("pause", 3.0, 3.3)], log, over=0.0)[1].fed == []
+
+
+def test_a_pause_by_the_command_recognizer_is_not_repeated() -> None:
+    log = SpeechLog()
+    log.record(line("Slide your heel back and keep the knee soft", 2.0, 6.0))
+    keywords = ScriptedKeywords([Keyword("pause", 3.0, 3.3)])
+    barge = BargeIn(keywords, log.overlapping)
+    barge.fired(3.35)  # the recognizer heard the same word first
+    spots = [barge.feed(b"\0\0", 3.0 + 0.1 * k, lambda t0, t1: 0.3) for k in range(10)]
+    assert [s.rejected for s in spots if s is not None] == [
+        "keyword search: a pause fired just now"]
+    assert Command.PAUSE in {s.command for s in spots if s is not None}
+
+
+needs_espeak = pytest.mark.skipif(
+    subprocess.run(["which", "espeak-ng"], capture_output=True).returncode != 0,
+    reason="espeak-ng not installed",
+)
+
+
+def room_echo(x: Any, rng: Any, rate: int) -> Any:
+    """`x` as a microphone hears it from a speaker: 30 ms late, a 0.3 s room tail, halved."""
+    n = int(0.3 * rate)
+    tail = rng.normal(0, 1, n) * np.exp(-np.arange(n) / (0.3 * rate / 6.9))
+    ir = np.zeros(int(0.03 * rate) + n)
+    ir[int(0.03 * rate)] = 1.0
+    ir[int(0.03 * rate) + 1 :] += tail[1:] * (0.5 / np.sqrt(np.sum(tail**2)))
+    return 0.5 * np.convolve(x, ir)
+
+
+@needs_espeak
+def test_real_keyword_search_hears_pause_over_the_coach_and_never_the_coach_alone() -> None:
+    """pocketsphinx, the level meter and the spotter as the Listener runs them: "pause" in
+    another voice 6 dB above the echo of a coach sentence pauses; the coach's lines alone,
+    "stop" among them, fire nothing."""
+    from audio_check import speech
+
+    from voicecoach.doubletalk import clip_levels
+    from voicecoach.listener import Pipeline
+    from voicecoach.phrases import load_phrases
+    from voicecoach.sphinx_keywords import SphinxKeywords
+    from voicecoach.sphinx_recognizer import SphinxRecognizer
+    from voicecoach.spotter import Spotter
+
+    rate = 16000
+    table = load_phrases("en")
+    rec = SphinxRecognizer(rate, table, tuple(table.answers))
+    keywords = SphinxKeywords(rate, ("pause", "stop"))
+    lines = ["Welcome. Let's start with the calf stretch, with one hand on the wall.",
+             "Lean forward slowly until you feel a gentle stretch in the calf of the back leg.",
+             "If the pain turns sharp at any point, stop and say it hurts.",
+             "Keep the back heel on the floor and the knee straight while you hold it."]
+    rng = np.random.default_rng(4)
+
+    def session(person_at: int | None) -> tuple[list[str], list[str]]:
+        log, parts, t = SpeechLog(), [np.zeros(rate // 2)], 0.5
+        for k, text in enumerate(lines):
+            clip = speech(text, "en-us", 175, rate)
+            log.record(Utterance(text, "instruction", t, t, t + len(clip) / rate,
+                                 levels=clip_levels(clip, rate)))
+            mic = room_echo(clip, rng, rate)
+            if k == person_at:
+                word = speech("pause", "en-gb", 175, rate)
+                at = int(1.2 * rate)
+                loud = mic[np.abs(mic) > 0.05 * np.abs(mic).max()]
+                gain = np.sqrt(np.mean(loud**2)) / np.sqrt(np.mean(word[np.abs(word) > 500]**2))
+                mic[at : at + len(word)] += word * gain * 2.0  # +6 dB
+            parts += [mic, np.zeros(rate)]
+            t += (len(mic) + rate) / rate
+        x = np.concatenate(parts)
+        x = np.clip(x + rng.normal(0, 30, len(x)), -32767, 32767).astype(np.int16).tobytes()
+        rec.reset()
+        keywords.reset()
+        pipe = Pipeline(rec, Spotter(table, playing=log.overlapping), keywords=keywords)
+        fired, turned_down = [], []
+        step = 1600 * 2
+        for i in range(0, len(x), step):
+            spot = pipe.feed(x[i : i + step], (i + step) / 2 / rate)
+            if spot is not None:
+                (turned_down if spot.rejected else fired).append(
+                    f"{spot.command.value}@{(i + step) / 2 / rate:.1f}: {spot.rejected}")
+        return fired, turned_down
+
+    fired, _ = session(person_at=None)
+    assert fired == []
+    fired, turned_down = session(person_at=3)
+    assert len(fired) == 1 and fired[0].startswith("pause"), (fired, turned_down)

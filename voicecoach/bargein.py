@@ -1,0 +1,151 @@
+"""Barge-in over the coach's running speech: a keyword search beside the command recognizer.
+
+A word said on top of one of the coach's sentences rarely comes out of the command recognizer:
+its language model fits the whole stretch of speech, the coach's voice and the person's, to one
+hypothesis, and the person's "pause" is lost in it. A keyword search (sphinx_keywords.py) finds
+the word wherever it stands out, but it finds the coach's own voice too. So it is fed only
+while the coach speaks (around its clips in the SpeechLog) and the microphone holds more than
+the coach's echo (doubletalk.py; the last 1.5 s first, for a run-up), and a find is taken only
+when:
+
+* the coach was speaking then (else the command recognizer hears the word on its own),
+* the coach was not saying that word itself (echo.py),
+* no question waits for its answer (the coach's questions end in words like "touch"),
+* the microphone held more than the coach's echo for `talk` seconds of it (doubletalk.py):
+  the person's voice, not the coach's. Until the echo's level is known nothing is taken.
+* there is a voice in it (voicing.py).
+
+Whatever word was found, the coach only *pauses*: over running speech "stop" and "pause" are
+often taken for each other, and a pause loses nothing, while ending the session is said again
+in the quiet that follows.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+from voicecoach.commands import Command
+from voicecoach.echo import EchoSettings, coach_speaking, echo_of
+from voicecoach.recognizer import KeywordSpotter
+from voicecoach.speaker import Playing
+from voicecoach.spotter import Spot, Talking, Voiced
+
+
+@dataclass(frozen=True)
+class BargeSettings:
+    """When the keyword search is fed and what it takes to act on a find."""
+
+    before: float = 0.5
+    """Seconds before a clip's start from which the coach counts as speaking here."""
+    after: float = 1.0
+    """Seconds after a clip's end until which it still does (a word said as it stops)."""
+    trigger: float = 0.1
+    """The search starts when, in this many latest seconds, the microphone held more than the
+    coach's echo for any frame: it costs a core's 6 % while it runs, so not on the coach
+    alone, whose echo rarely tops the threshold (doubletalk.py)."""
+    runup: float = 1.5
+    """Seconds of audio before the trigger the search is given first: the word began before
+    its loudest frames, and the search needs some sound before the word."""
+    linger: float = 1.5
+    """Seconds the search goes on after the microphone last held more than the echo."""
+    talk: float = 0.06
+    """Seconds of the word (and `lead` before it) in which the microphone must be louder than
+    the coach's echo explains: the same three frames as a barge-in by the recognizer."""
+    lead: float = 0.2
+    """Seconds before the word's start also looked at for the person's voice."""
+    again: float = 2.0
+    """Seconds after a pause fired in which further finds are ignored (one word, one pause)."""
+    echo: EchoSettings = EchoSettings()
+    """How a find is matched against the coach's clips."""
+
+
+class BargeIn:
+    """Feeds a KeywordSpotter around the coach's clips and turns its finds into pauses."""
+
+    def __init__(self, keywords: KeywordSpotter, playing: Playing,
+                 settings: BargeSettings = BargeSettings()) -> None:
+        self.keywords = keywords
+        self.settings = settings
+        self._playing = playing
+        self._recent: deque[tuple[bytes, float]] = deque()
+        self._searching_until = float("-inf")
+        self._fired_at = float("-inf")
+        self._paused_at = float("-inf")
+        #: Bytes of audio the keyword search has taken in (its cost; see the benchmark).
+        self.searched = 0
+
+    def feed(self, pcm: bytes, captured_at: float, talking: Talking | None,
+             voiced: Voiced | None = None, question: bool = False) -> Spot | None:
+        """Take in a chunk whose last sample is at session time `captured_at`;
+        a Spot when a find was decided on (fired or turned down), else None."""
+        s = self.settings
+        self._recent.append((pcm, captured_at))
+        while self._recent and self._recent[0][1] < captured_at - s.runup:
+            self._recent.popleft()
+        near = self._playing(captured_at - s.after, captured_at + s.before, 0.0)
+        over = talking(captured_at - s.trigger, captured_at) if near and talking else None
+        backlog: list[tuple[bytes, float]] = []
+        if over:
+            if captured_at > self._searching_until:  # the run-up: the word began before this
+                backlog = list(self._recent)[:-1]
+            self._searching_until = captured_at + s.linger
+        if captured_at > self._searching_until:
+            if self._searching_until > float("-inf"):
+                self.keywords.reset()
+                self._searching_until = float("-inf")
+            return None
+        found = []
+        for old_pcm, old_at in [*backlog, (pcm, captured_at)]:
+            found += self.keywords.accept(old_pcm, old_at)
+            self.searched += len(old_pcm)
+        spot = None
+        for kw in found:
+            spot = self._decide(kw.word, kw.start, kw.end, captured_at, talking, voiced,
+                                question)
+            if not spot.rejected:
+                return spot
+        return spot
+
+    def _decide(self, word: str, t0: float, t1: float, now: float, talking: Talking | None,
+                voiced: Voiced | None, question: bool) -> Spot:
+        s = self.settings
+        spot = Spot(Command.PAUSE, word, t0, now)
+        playing = list(self._playing(t0, t1, s.echo.margin))
+        if not coach_speaking(t0, t1, playing, s.echo):
+            return _reject(spot, "keyword search: the coach was not speaking")
+        if question:
+            return _reject(spot, "keyword search: a question waits for its answer")
+        echo = echo_of((word,), t0, t1, playing, s.echo)
+        if echo is not None:
+            return _reject(spot, f"keyword search: echo of the coach saying {echo.text!r}")
+        over = talking(t0 - s.lead, t1) if talking is not None else None
+        if over is None:
+            return _reject(spot, "keyword search: the coach's echo level is not known yet")
+        if over < s.talk:
+            return _reject(spot, f"keyword search: only the coach's echo ({over:.2f} s above it)")
+        if voiced is not None and not voiced(min(2.0, now - t0 + 0.2)):
+            return _reject(spot, "keyword search: no voice in it")
+        if now - self._fired_at < s.again:
+            return _reject(spot, "keyword search: a pause fired just now")
+        self._fired_at = self._paused_at = now
+        return spot
+
+    def paused_since(self, at: float) -> bool:
+        """Whether this keyword search fired a pause within `again` seconds before `at`."""
+        return self._paused_at <= at < self._paused_at + self.settings.again
+
+    def fired(self, at: float) -> None:
+        """A pause or another command fired at session time `at` by another way: a find of the
+        same word must not act again."""
+        self._fired_at = at
+
+    def reset(self) -> None:
+        """The stream breaks here (the microphone restarted)."""
+        self.keywords.reset()
+        self._recent.clear()
+        self._searching_until = float("-inf")
+
+
+def _reject(spot: Spot, reason: str) -> Spot:
+    return Spot(spot.command, spot.heard, spot.t0, spot.t1, rejected=reason)

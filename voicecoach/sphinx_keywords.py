@@ -1,0 +1,108 @@
+"""pocketsphinx's keyword search: "pause" and "stop" found anywhere in running speech.
+
+The command recognizer (sphinx_recognizer.py) fits a whole utterance to its language model, so a
+word said on top of the coach's sentence is swallowed by the hypothesis for the sentence: over
+the coach's lines it heard 4 of 97 such words (benchmarks/bench_bargein.py). A keyword search
+scores only the keyword against a garbage model at every frame and reports it wherever it
+stands out. It also reports the coach's own voice now and then (86 times in 8.5 minutes of its
+lines at the threshold used), so bargein.py acts on it only while the coach speaks and only
+when the microphone is louder than the coach's echo explains.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Any
+
+from voicecoach.recognizer import Keyword, RecognizerError
+from voicecoach.sphinx_recognizer import Leveller, small_dictionary
+
+#: Detection threshold of every keyword: smaller finds more words and more false ones. On the
+#: coach's lines with a person over them (bench_bargein.py --kws-threshold): 1e-15 found 35 of
+#: 97 words, 1e-20 51, 1e-25 more; the coach alone gave 86, 166 and more detections, which the
+#: level check turned down to none in every case.
+THRESHOLD = 1e-20
+#: Input peak the keyword search's gain control aims at (int16): the command recognizer's 3500
+#: made it miss words that it found at espeak-ng's own level (about 11 000).
+PEAK = 8000.0
+#: pocketsphinx's frames per second (its segment times count these).
+FRAME_RATE = 100
+#: Restart the search after this long (s): its list of finds only grows within one run.
+RESTART_SECONDS = 20.0
+
+
+class SphinxKeywords:
+    """The KeywordSpotter Protocol on pocketsphinx's bundled English model."""
+
+    def __init__(self, rate: int, words: tuple[str, ...], threshold: float = THRESHOLD,
+                 peak: float = PEAK) -> None:
+        try:
+            from pocketsphinx import Decoder, get_model_path
+        except ImportError as e:
+            raise RecognizerError(
+                f"pocketsphinx is not installed ({e})", "run scripts/setup to install it"
+            ) from e
+        model = get_model_path("en-us")
+        self.name = "pocketsphinx keyword search (en-us, bundled)"
+        self.rate = rate
+        # A dictionary of the keywords alone: all of cmudict holds 23 MB for nothing here.
+        dict_path = small_dictionary(f"{model}/cmudict-en-us.dict", set(words))
+        try:
+            self._decoder: Any = Decoder(
+                hmm=f"{model}/en-us",
+                dict=dict_path,
+                samprate=float(rate),
+                lm=None,
+                dither=True,
+                topn=16,
+                loglevel="FATAL",
+            )
+        except (RuntimeError, ValueError) as e:
+            raise RecognizerError(f"pocketsphinx did not start: {e}") from e
+        finally:
+            os.unlink(dict_path)
+        self.words = tuple(w for w in words if self._decoder.lookup_word(w))
+        if not self.words:
+            raise RecognizerError(f"pocketsphinx knows none of {', '.join(words)}")
+        fd, path = tempfile.mkstemp(prefix="voicecoach-", suffix=".kws")
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.writelines(f"{w} /{threshold:.0e}/\n" for w in self.words)
+            self._decoder.add_kws("keywords", path)
+        finally:
+            os.unlink(path)
+        self._decoder.activate_search("keywords")
+        self._leveller = Leveller(peak)
+        self._in_utt = False
+        self._fed = 0  # samples since start_utt
+        self._reported = -1  # last frame of the latest find reported
+        self._began = 0.0  # session time of the first of them
+
+    def accept(self, pcm: bytes, captured_at: float) -> list[Keyword]:
+        n = len(pcm) // 2
+        if not self._in_utt:
+            self._decoder.start_utt()
+            self._in_utt, self._fed, self._reported = True, 0, -1
+            self._began = captured_at - n / self.rate
+        self._decoder.process_raw(self._leveller.level(pcm), False, False)
+        self._fed += n
+        found = []
+        if self._decoder.hyp() is not None:
+            for seg in self._decoder.seg():
+                word = seg.word.strip()  # the search pads its keyphrases with a space
+                if word in self.words and seg.end_frame > self._reported:
+                    self._reported = seg.end_frame
+                    found.append(Keyword(word, self._began + seg.start_frame / FRAME_RATE,
+                                         self._began + (seg.end_frame + 1) / FRAME_RATE))
+        # Not after each find: a search started afresh missed a word said a second later
+        # (its channel mean starts over). Restarted now and then to keep its history short.
+        if self._fed > RESTART_SECONDS * self.rate:
+            self.reset()
+        return found
+
+    def reset(self) -> None:
+        if self._in_utt:
+            self._decoder.end_utt()
+        self._in_utt = False
+
