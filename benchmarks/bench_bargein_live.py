@@ -12,7 +12,8 @@ began, so it often lands on top of a count; the coach is then resumed from the k
 voice command with no "pause" said in the 3 s before it is the coach's own voice.
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_bargein_live.py [--trials 24] [--out F]
-        [--lines] [--ways ours,no keyword search,words only]
+        [--lines] [--ways ours,no keyword search,words only] [--volumes 65536,32768]
+        [--coach-volume 1.0]
 
 Writes benchmarks/results/bargein-live.json. About 5 minutes a way.
 """
@@ -38,10 +39,14 @@ from harness import Pulse, start_pulse  # noqa: E402
 from room import Room  # noqa: E402
 
 from voicecoach.commands import Command, CommandEvent  # noqa: E402
+from voicecoach.config import VoiceSettings  # noqa: E402
 from voicecoach.library import Routine, load_builtin  # noqa: E402
 
-#: paplay volumes the person speaks at (65536: the file's own level; 32768: 18 dB lower), cycled.
-VOLUMES = (65536, 32768)
+#: paplay volumes the person speaks at (65536: the file's own level; 32768: 18 dB lower; 82570:
+#: 6 dB higher, PulseAudio's volume being cubic), cycled; --volumes changes them.
+VOLUMES = [65536, 32768]
+#: The coach's own volume (VoiceSettings.volume; 0.5 puts its echo 6 dB lower); --coach-volume.
+COACH_VOLUME = [1.0]
 
 
 def routine() -> Routine:
@@ -107,7 +112,8 @@ def run(way: str, trials: int, tmp: Path, lines: bool) -> dict[str, Any]:
         wav = tmp / "pause.wav"
         if not wav.exists():
             subprocess.run(["espeak-ng", "-v", "en-us", "-w", str(wav), "pause"], check=True)
-        room = Room(pulse, tmp, lines_routine() if lines else routine())
+        room = Room(pulse, tmp, lines_routine() if lines else routine(),
+                    voice=VoiceSettings(volume=COACH_VOLUME[0]))
         if way != "ours":
             room.listener.pipeline.barge = None
         if way == "words only":
@@ -139,9 +145,15 @@ def main() -> int:
     ap.add_argument("--lines", action="store_true",
                     help="into the programme's sentences instead of the counts of a hold")
     ap.add_argument("--ways", default="ours,no keyword search,words only")
+    ap.add_argument("--volumes", default="65536,32768", help="paplay volumes, cycled")
+    ap.add_argument("--coach-volume", type=float, default=1.0,
+                    help="the coach's volume (0.5: its echo 6 dB lower)")
     args = ap.parse_args()
+    VOLUMES[:] = [int(v) for v in args.volumes.split(",")]
+    COACH_VOLUME[:] = [args.coach_volume]
     results: dict[str, Any] = {"date": time.strftime("%Y-%m-%d"),
-                               "into": "sentences" if args.lines else "counts"}
+                               "into": "sentences" if args.lines else "counts",
+                               "volumes": VOLUMES, "coach_volume": COACH_VOLUME[0]}
     with tempfile.TemporaryDirectory() as d:
         for way in args.ways.split(","):
             row = run(way, args.trials, Path(d), args.lines)

@@ -47,7 +47,7 @@ class Room:
     """A running session with its speaker, listener and event log."""
 
     def __init__(self, pulse: Pulse, tmp: Path, routine: Routine | None = None,
-                 loop: bool = True) -> None:
+                 loop: bool = True, voice: VoiceSettings | None = None) -> None:
         # As the app does before any of its threads start (voicecoach/memory.py).
         memory.settle()
         self.pulse, self.tmp = pulse, tmp
@@ -56,7 +56,7 @@ class Room:
         self.log = EventLog(self.clock.now, self.clock.wall)
         self.notices: list[str] = []
         speech = SpeechLog()
-        self.speaker = open_speaker(VoiceSettings(), self.clock, self.log.said, speech,
+        self.speaker = open_speaker(voice or VoiceSettings(), self.clock, self.log.said, speech,
                                     lambda t: None)
         self.listener = open_listener(ListenSettings(recognizer="pocketsphinx"), self.clock,
                                       self.inbox, speech, self.notices.append)
