@@ -123,8 +123,14 @@ def run(way: str, trials: int, tmp: Path, lines: bool) -> dict[str, Any]:
         voice = [e for e in room.events(event="command") if e.get("source") == "voice"]
         said = [t["said_at"] for t in out]
         # A voice command with no "pause" said in the 3 s before it: the coach's own voice.
-        own = [f"{e['name']}@{e['t']:.1f} ({e.get('heard')})" for e in voice
-               if not any(0 <= e["t"] - s <= 3.0 for s in said)]
+        says = room.events(event="say")
+
+        def playing(t: float) -> str:
+            return " | ".join(e["text"][:60] for e in says
+                              if e.get("start", e["t"]) - 1.0 <= t <= e.get("end", e["t"]) + 1.0)
+
+        own = [f"{e['name']}@{e['t']:.1f} ({e.get('heard')}; coach: {playing(e['t'])})"
+               for e in voice if not any(0 <= e["t"] - s <= 3.0 for s in said)]
         coupling = room.listener.pipeline.talk.coupling() if room.listener.pipeline.talk else None
         ok = [t for t in out if t["paused"]]
         lat = sorted(t["latency_ms"] for t in ok)

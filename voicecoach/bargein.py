@@ -23,7 +23,7 @@ in the quiet that follows.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from voicecoach.commands import Command
 from voicecoach.echo import EchoSettings, coach_speaking, echo_of
@@ -110,7 +110,7 @@ class BargeIn:
     def _decide(self, word: str, t0: float, t1: float, now: float, talking: Talking | None,
                 voiced: Voiced | None, question: bool) -> Spot:
         s = self.settings
-        spot = Spot(Command.PAUSE, word, t0, now)
+        spot = Spot(Command.PAUSE, word, t0, now, by="keyword search")
         playing = list(self._playing(t0, t1, s.echo.margin))
         if not coach_speaking(t0, t1, playing, s.echo):
             return _reject(spot, "keyword search: the coach was not speaking")
@@ -148,4 +148,4 @@ class BargeIn:
 
 
 def _reject(spot: Spot, reason: str) -> Spot:
-    return Spot(spot.command, spot.heard, spot.t0, spot.t1, rejected=reason)
+    return replace(spot, rejected=reason)

@@ -219,8 +219,12 @@ class Listener:
                 continue
             if spot.rejected:
                 if self._debug:
-                    print(f"voicecoach: ignored {spot.heard!r}: {spot.rejected}", file=sys.stderr)
+                    print(f"voicecoach: ignored {spot.heard!r} ({spot.by}): {spot.rejected}",
+                          file=sys.stderr)
                 continue
+            if self._debug:
+                print(f"voicecoach: {spot.command.value} on {spot.heard!r} ({spot.by}) at "
+                      f"{spot.t1:.2f}", file=sys.stderr)
             self._inbox.put(CommandEvent(spot.command, source="voice", heard=spot.heard))
 
     def _reopen(self) -> bool:

@@ -89,6 +89,8 @@ class Spot:
     """Session time (s) of the audio when it was decided."""
     rejected: str = ""
     """Empty when it fires; else the reason it did not ("echo: ...", "not isolated")."""
+    by: str = "recognizer"
+    """What heard it: "recognizer", or "keyword search" (bargein.py)."""
 
 
 class Spotter:
