@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import Any
 
 from voicecoach.recognizer import Keyword, RecognizerError
-from voicecoach.sphinx_recognizer import Leveller, small_dictionary
+from voicecoach.sphinx_recognizer import Leveller, english_decoder
 
 #: Detection threshold of every keyword: smaller finds more words and more false ones. Over the
 #: benchmark's coach lines with a person saying "pause" or "stop" into 97 of them (a probe
@@ -37,31 +36,9 @@ class SphinxKeywords:
 
     def __init__(self, rate: int, words: tuple[str, ...], threshold: float = THRESHOLD,
                  peak: float = PEAK) -> None:
-        try:
-            from pocketsphinx import Decoder, get_model_path
-        except ImportError as e:
-            raise RecognizerError(
-                f"pocketsphinx is not installed ({e})", "run scripts/setup to install it"
-            ) from e
-        model = get_model_path("en-us")
         self.name = "pocketsphinx keyword search (en-us, bundled)"
         self.rate = rate
-        # A dictionary of the keywords alone: all of cmudict holds 23 MB for nothing here.
-        dict_path = small_dictionary(f"{model}/cmudict-en-us.dict", set(words))
-        try:
-            self._decoder: Any = Decoder(
-                hmm=f"{model}/en-us",
-                dict=dict_path,
-                samprate=float(rate),
-                lm=None,
-                dither=True,
-                topn=16,
-                loglevel="FATAL",
-            )
-        except (RuntimeError, ValueError) as e:
-            raise RecognizerError(f"pocketsphinx did not start: {e}") from e
-        finally:
-            os.unlink(dict_path)
+        self._decoder = english_decoder(rate, set(words))
         self.words = tuple(w for w in words if self._decoder.lookup_word(w))
         if not self.words:
             raise RecognizerError(f"pocketsphinx knows none of {', '.join(words)}")

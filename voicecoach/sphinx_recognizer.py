@@ -132,6 +132,42 @@ def coach_words() -> list[str]:
     return out
 
 
+def english_decoder(rate: int, words: set[str]) -> Any:
+    """A pocketsphinx Decoder on its bundled English model at `rate`, knowing only `words` and
+    with no language model yet (the caller adds its searches); RecognizerError when
+    pocketsphinx is missing or will not start."""
+    try:
+        from pocketsphinx import Decoder, get_model_path
+    except ImportError as e:
+        raise RecognizerError(
+            f"pocketsphinx is not installed ({e})", "run scripts/setup to install it"
+        ) from e
+    model = get_model_path("en-us")
+    # Only the words the searches can name: all of cmudict held 23 MB more for nothing (and
+    # the listener's goal is 150 MB).
+    dict_path = small_dictionary(f"{model}/cmudict-en-us.dict", words)
+    try:
+        return Decoder(
+            hmm=f"{model}/en-us",
+            dict=dict_path,
+            samprate=float(rate),
+            # No default (large) language model: ours replaces it, and it costs 40 MB.
+            lm=None,
+            # Digital silence (a muted or virtual device) wrecks the noise and mean
+            # estimates; half a bit of noise is what any real microphone adds anyway.
+            dither=True,
+            # Gaussians scored per frame: 8 instead of 4 recognized 3 more of the bench's
+            # 88 commands (most in 10 dB noise) for about 15% more CPU (still < 15%); 16
+            # instead of 8, 12 more of 528 (benchmarks/sweep_sphinx.py, 3 seeds).
+            topn=16,
+            loglevel="FATAL",
+        )
+    except (RuntimeError, ValueError) as e:
+        raise RecognizerError(f"pocketsphinx did not start: {e}") from e
+    finally:
+        os.unlink(dict_path)
+
+
 def small_dictionary(path: str, words: set[str]) -> str:
     """A temporary file with the lines of the pronouncing dictionary at `path` for `words`
     (alternative pronunciations too); the caller deletes it."""
@@ -184,7 +220,7 @@ class SphinxRecognizer:
         fillers: int = DEFAULT_FILLERS,
     ) -> None:
         try:
-            from pocketsphinx import Decoder, Endpointer, get_model_path
+            from pocketsphinx import Endpointer
         except ImportError as e:
             raise RecognizerError(
                 f"pocketsphinx is not installed ({e})", "run scripts/setup to install it"
@@ -194,36 +230,12 @@ class SphinxRecognizer:
                 f"pocketsphinx has no {table.name} model",
                 f"use vosk and a {table.name} model ({table.vosk_model or 'alphacephei.com/vosk'})",
             )
-        model = get_model_path("en-us")
         self.rate = rate
         self.name = "pocketsphinx (en-us, bundled)"
         self._words = set(table.words(sections))
         self._searches = frozenset({"commands", *(f"answers-{s}" for s in sections)})
         fillers_known = FILLERS[:fillers] + coach_words()
-        # The dictionary holds only the words the language models can name: all of cmudict
-        # held 23 MB more for nothing (and the listener's goal is 150 MB).
-        dict_path = small_dictionary(f"{model}/cmudict-en-us.dict",
-                                     self._words | set(fillers_known))
-        try:
-            self._decoder: Any = Decoder(
-                hmm=f"{model}/en-us",
-                dict=dict_path,
-                samprate=float(rate),
-                # No default (large) language model: ours replaces it, and it costs 40 MB.
-                lm=None,
-                # Digital silence (a muted or virtual device) wrecks the noise and mean
-                # estimates; half a bit of noise is what any real microphone adds anyway.
-                dither=True,
-                # Gaussians scored per frame: 8 instead of 4 recognized 3 more of the bench's
-                # 88 commands (most in 10 dB noise) for about 15% more CPU (still < 15%); 16
-                # instead of 8, 12 more of 528 (benchmarks/sweep_sphinx.py, 3 seeds).
-                topn=16,
-                loglevel="FATAL",
-            )
-        except (RuntimeError, ValueError) as e:
-            raise RecognizerError(f"pocketsphinx did not start: {e}") from e
-        finally:
-            os.unlink(dict_path)
+        self._decoder = english_decoder(rate, self._words | set(fillers_known))
         for word, variants in VARIANTS.items():
             if word in self._words and self._decoder.lookup_word(word):
                 for i, phones in enumerate(variants):
