@@ -60,14 +60,21 @@ def coach_lines() -> list[str]:
     return list(dict.fromkeys(texts))
 
 
-def room(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """`x` as the microphone hears it from the speaker: 30 ms late, a 0.3 s room tail, halved."""
+def room(x: np.ndarray, rng: np.random.Generator, ir: np.ndarray | None = None) -> np.ndarray:
+    """`x` as the microphone hears it from the speaker: 30 ms late, a 0.3 s room tail, halved
+    (a new room each time, unless `ir` is given: from room_ir)."""
+    ir = room_ir(rng) if ir is None else ir
+    return 0.5 * np.convolve(x, ir)[: len(x) + len(ir)]
+
+
+def room_ir(rng: np.random.Generator) -> np.ndarray:
+    """An impulse response for room(): 30 ms late, a 0.3 s room tail."""
     n = int(0.3 * RATE)
     tail = rng.normal(0, 1, n) * np.exp(-np.arange(n) / (0.3 * RATE / 6.9))
     ir = np.zeros(int(0.03 * RATE) + n)
     ir[int(0.03 * RATE)] = 1.0
     ir[int(0.03 * RATE) + 1 :] += tail[1:] * (0.5 / np.sqrt(np.sum(tail**2)))
-    return 0.5 * np.convolve(x, ir)[: len(x) + len(ir)]
+    return ir
 
 
 def level(x: np.ndarray) -> float:
@@ -87,12 +94,16 @@ def counting(voice: str, rng: np.random.Generator) -> tuple[np.ndarray, list[Utt
     return out, clips
 
 
-def build(voices: list[str], barge: bool, tv: bool, seed: int, counts: bool = False
-          ) -> dict[str, Any]:
-    """One long microphone stream, the SpeechLog of it, and where the person spoke."""
+def build(voices: list[str], barge: bool, tv: bool, seed: int, counts: bool = False,
+          fixed_room: bool = False) -> dict[str, Any]:
+    """One long microphone stream, the SpeechLog of it, where the person spoke, and what the
+    speaker played (for an echo canceller); `fixed_room`: one room for the whole stream, as in
+    a real session, else a new one for every line."""
     rng = np.random.default_rng(seed)
+    ir = room_ir(np.random.default_rng(seed + 100)) if fixed_room else None
     log = SpeechLog(keep=100000)
     parts: list[np.ndarray] = [np.zeros(RATE // 2)]
+    played: list[np.ndarray] = [np.zeros(RATE // 2)]
     t = 0.5
     said: list[tuple[str, float, float, float]] = []  # (command, start, end, ratio)
     k = 0
@@ -111,7 +122,7 @@ def build(voices: list[str], barge: bool, tv: bool, seed: int, counts: bool = Fa
             for u in utts:
                 log.record(replace(u, at=u.at + t, start=(u.start or 0.0) + t,
                                    end=(u.end or 0.0) + t))
-        mic = room(clip, rng)
+        mic = room(clip, rng, ir)
         spots = [rng.uniform(0.3 * RATE, len(clip) - 0.6 * RATE)]
         if not text:  # a word in each 5 s of the hold, anywhere against the counts
             spots = [rng.uniform(j * 5 * RATE, (j + 1) * 5 * RATE - RATE) for j in range(4)]
@@ -129,8 +140,10 @@ def build(voices: list[str], barge: bool, tv: bool, seed: int, counts: bool = Fa
             said.append((word, t + (at + loud[0]) / RATE, t + (at + loud[-1]) / RATE, ratio))
             k += 1
         parts.append(mic)
+        played.append(np.concatenate([clip, np.zeros(len(mic) - len(clip))]))
         gap = np.zeros(RATE)
         parts.append(gap)
+        played.append(gap)
         t += (len(mic) + len(gap)) / RATE
     audio = np.concatenate(parts)
     if tv:  # pink-ish noise 20 dB below the echo's loud parts
@@ -140,20 +153,41 @@ def build(voices: list[str], barge: bool, tv: bool, seed: int, counts: bool = Fa
         audio = audio + pink * np.sqrt(p / np.mean(pink**2))
     audio += rng.normal(0, 30, len(audio))
     return {"audio": np.clip(audio, -32767, 32767).astype(np.int16).tobytes(), "log": log,
-            "said": said}
+            "said": said, "played": np.concatenate(played)}
+
+
+def cancelled(stream: dict[str, Any], jitter: float = 0.001) -> bytes:
+    """The stream's audio through the coach's echo canceller (voicecoach/echocancel.py), the
+    speaker's blocks and the microphone's chunks dated as the devices date them: with
+    `jitter` (s) of noise, a block of played sound ahead of the microphone."""
+    from voicecoach.echocancel import EchoCancel, PlayedAudio, WebrtcCanceller
+
+    rng = np.random.default_rng(0)
+    played = PlayedAudio(RATE)
+    cancel = EchoCancel(WebrtcCanceller(RATE), played)
+    ref, data = stream["played"] / 32768.0, stream["audio"]
+    block, sent, out = RATE // 100, 0, []
+    for i in range(0, len(data) // 2 - CHUNK + 1, CHUNK):
+        while sent < i + CHUNK + block:
+            played.add(1000.0 + sent / RATE + rng.normal(0, jitter), ref[sent : sent + block])
+            sent += block
+        at = 1000.0 + (i + CHUNK) / RATE + rng.normal(0, jitter)
+        out.append(cancel.clean(data[2 * i : 2 * (i + CHUNK)], at)[0])
+    return b"".join(out)
 
 
 def listen(rec: Any, table: Any, stream: dict[str, Any], talk: bool,
-           spot: SpotSettings | None = None, keywords: Any = None
+           spot: SpotSettings | None = None, keywords: Any = None, cancel: bool = False
            ) -> tuple[list[tuple[str, float]], float]:
-    """What fired, and the share of the audio the keyword search took in."""
+    """What fired, and the share of the audio the keyword search took in; `cancel`: through
+    the echo canceller first."""
     rec.reset()
     if keywords is not None:
         keywords.reset()
     pipe = Pipeline(rec, Spotter(table, playing=stream["log"].overlapping,
                                  settings=spot or SpotSettings()),
                     TalkSettings() if talk else None, keywords=keywords)
-    data, out = stream["audio"], []
+    data, out = cancelled(stream) if cancel else stream["audio"], []
     for i in range(0, len(data), CHUNK * 2):
         piece = data[i : i + CHUNK * 2]
         spot = pipe.feed(piece, (i + len(piece)) / 2 / RATE)
@@ -261,7 +295,11 @@ def main() -> int:
                     help="ours with this keyword search threshold (sphinx_keywords.THRESHOLD)")
     ap.add_argument("--kws-peak", type=float, default=PEAK,
                     help="ours with this keyword search input peak (sphinx_keywords.PEAK)")
-    ap.add_argument("--ways", help="comma-separated ways to run (default: all three)")
+    ap.add_argument("--ways", help="comma-separated ways to run (default: all but the echo "
+                    "canceller's)")
+    ap.add_argument("--fixed-room", action="store_true",
+                    help="one room for each stream (as in a session; an echo canceller needs "
+                    "that), not one for every line")
     args = ap.parse_args()
     if args.levels:
         found = {"date": time.strftime("%Y-%m-%d"), **levels(args.voices.split(","))}
@@ -276,9 +314,12 @@ def main() -> int:
     voices = args.voices.split(",")
     results: dict[str, Any] = {"date": time.strftime("%Y-%m-%d"), "voices": voices}
     keywords = SphinxKeywords(RATE, ("pause", "stop"), args.kws_threshold, args.kws_peak)
-    ways = [("ours", True, keywords), ("level check, no keyword search", True, None),
-            ("words only", False, None)]
-    ways = [w for w in ways if w[0] in args.ways.split(",")] if args.ways else ways
+    ways = [("ours", True, keywords, False), ("level check, no keyword search", True, None, False),
+            ("words only", False, None, False),
+            ("ours + echo canceller", True, keywords, True)]
+    chosen = args.ways.split(",") if args.ways else [w[0] for w in ways[:3]]
+    ways = [w for w in ways if w[0] in chosen]
+    results["fixed room"] = args.fixed_room
     results["keyword search"] = {"threshold": args.kws_threshold, "peak": args.kws_peak}
     runs = [(False, False, False), (False, True, False), (True, False, False),
             (True, True, False), (False, False, True), (True, False, True), (True, True, True)]
@@ -287,17 +328,17 @@ def main() -> int:
             continue
         if args.coach_only and barge:
             continue
-        stream = build(voices, barge, tv, seed, counts)
+        stream = build(voices, barge, tv, seed, counts, args.fixed_room)
         minutes = len(stream["audio"]) / 2 / RATE / 60
         name = ("barge-in" if barge else "coach only") + (" on counts" if counts else "")
         name += ", TV" if tv else ""
         row: dict[str, Any] = {"minutes": round(minutes, 1)}
-        for way, talk, kws in ways:
+        for way, talk, kws, cancel in ways:
             t_cpu = time.process_time()
             spot = SpotSettings()
             if talk and args.barge_hold is not None:
                 spot = SpotSettings(barge_hold=args.barge_hold)
-            fired, searched = listen(rec, table, stream, talk, spot, kws)
+            fired, searched = listen(rec, table, stream, talk, spot, kws, cancel)
             row[way] = score(fired, stream["said"])
             if kws is not None:
                 row[way]["keyword search share"] = round(searched, 3)

@@ -113,8 +113,9 @@ def run(way: str, trials: int, tmp: Path, lines: bool) -> dict[str, Any]:
         if not wav.exists():
             subprocess.run(["espeak-ng", "-v", "en-us", "-w", str(wav), "pause"], check=True)
         room = Room(pulse, tmp, lines_routine() if lines else routine(),
-                    voice=VoiceSettings(volume=COACH_VOLUME[0]))
-        if way != "ours":
+                    voice=VoiceSettings(volume=COACH_VOLUME[0]),
+                    echo_cancel=way == "ours + echo canceller")
+        if way not in ("ours", "ours + echo canceller"):
             room.listener.pipeline.barge = None
         if way == "words only":
             room.listener.pipeline.talk = None
@@ -150,7 +151,8 @@ def main() -> int:
     ap.add_argument("--out", default="bargein-live.json")
     ap.add_argument("--lines", action="store_true",
                     help="into the programme's sentences instead of the counts of a hold")
-    ap.add_argument("--ways", default="ours,no keyword search,words only")
+    ap.add_argument("--ways", default="ours,no keyword search,words only",
+                    help="of: ours, ours + echo canceller, no keyword search, words only")
     ap.add_argument("--volumes", default="65536,32768", help="paplay volumes, cycled")
     ap.add_argument("--coach-volume", type=float, default=1.0,
                     help="the coach's volume (0.5: its echo 6 dB lower)")

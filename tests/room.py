@@ -47,7 +47,8 @@ class Room:
     """A running session with its speaker, listener and event log."""
 
     def __init__(self, pulse: Pulse, tmp: Path, routine: Routine | None = None,
-                 loop: bool = True, voice: VoiceSettings | None = None) -> None:
+                 loop: bool = True, voice: VoiceSettings | None = None,
+                 echo_cancel: bool = False) -> None:
         # As the app does before any of its threads start (voicecoach/memory.py).
         memory.settle()
         self.pulse, self.tmp = pulse, tmp
@@ -58,8 +59,10 @@ class Room:
         speech = SpeechLog()
         self.speaker = open_speaker(voice or VoiceSettings(), self.clock, self.log.said, speech,
                                     lambda t: None)
+        # The echo canceller's reference is what the speaker plays (as the app wires it).
+        played = self.speaker.reference() if echo_cancel else None  # type: ignore[attr-defined]
         self.listener = open_listener(ListenSettings(recognizer="pocketsphinx"), self.clock,
-                                      self.inbox, speech, self.notices.append)
+                                      self.inbox, speech, self.notices.append, played)
         # No routine: the parts only, for a test that drives them itself (and calls close()).
         self.session = (Session(routine, self.clock, self.speaker, self.inbox, self.log)
                         if routine is not None else None)

@@ -90,11 +90,13 @@ def listen_settings(args: argparse.Namespace, config: dict[str, Any]) -> Any:
     device = pick("input_device")
     if isinstance(device, str) and device.strip().isdigit():
         device = int(device)  # "--input-device 3" means index 3, as PortAudio lists it
-    return ListenSettings(recognizer=recognizer, model=pick("model"), input_device=device)
+    return ListenSettings(recognizer=recognizer, model=pick("model"), input_device=device,
+                          echo_cancel=not getattr(args, "no_echo_cancel", False)
+                          and config.get("echo_cancel", True))
 
 
 def make_listener(args: argparse.Namespace, clock: Clock, inbox: Inbox, speech: SpeechLog,
-                  notice: Notices) -> Any:
+                  notice: Notices, speaker: Speaker | None = None) -> Any:
     if args.no_listen or clock.virtual:
         return None
     try:
@@ -111,7 +113,10 @@ def make_listener(args: argparse.Namespace, clock: Clock, inbox: Inbox, speech: 
         return None
     try:
         assert isinstance(clock, RealClock)
-        listener = open_listener(settings, clock, inbox, speech, notice)
+        # An echo canceller's reference: what a real speaker plays (captions play nothing).
+        reference = getattr(speaker, "reference", None)
+        played = reference() if reference is not None and settings.echo_cancel else None
+        listener = open_listener(settings, clock, inbox, speech, notice, played)
     except ListenerUnavailable as exc:
         notice(f"not listening: {exc.reason}. To fix: {exc.fix}")
         return None
@@ -173,7 +178,7 @@ def _run(args: argparse.Namespace, routine: Routine, inbox: Inbox, interrupted: 
         speech = SpeechLog()
         speaker = make_speaker(args, clock, log, speech, notice)
         stack.callback(speaker.close)
-        listener = make_listener(args, clock, inbox, speech, notice)
+        listener = make_listener(args, clock, inbox, speech, notice, speaker)
         if listener is not None:
             stack.callback(listener.close)
         keyboard = None

@@ -101,6 +101,8 @@ def parser() -> Parser:
     # No default here: the config file's `recognizer` applies unless the option is given.
     audio.add_argument("--recognizer", choices=RECOGNIZERS)
     audio.add_argument("--model", metavar="DIR", help="vosk model folder")
+    audio.add_argument("--no-echo-cancel", action="store_true",
+                       help="do not take the coach's voice out of the microphone's sound")
     p.add_argument("--version", action="version", version=f"voicecoach {__version__}")
     return p
 

@@ -30,6 +30,7 @@ SCHEMA: dict[str, tuple[tuple[type, ...], tuple[float, float] | None]] = {
     "input_device": ((str, int), None),
     "recognizer": ((str,), None),
     "model": ((str,), None),
+    "echo_cancel": ((bool,), None),
 }
 
 

@@ -13,6 +13,7 @@ from voicecoach.bargein import BargeIn
 from voicecoach.clock import RealClock
 from voicecoach.commands import Command, CommandEvent, Inbox
 from voicecoach.doubletalk import TalkMeter, TalkSettings
+from voicecoach.echocancel import EchoCancel, EchoCancelError, PlayedAudio
 from voicecoach.microphone import Microphone, MicrophoneError, SoundDeviceMicrophone
 from voicecoach.models import find_model, manual_hint
 from voicecoach.phrases import PhraseTable, load_phrases
@@ -44,6 +45,9 @@ class ListenSettings:
     """PortAudio input device name or index (--input-device); None: the default."""
     language: str = "en"
     """Phrase table language (data/phrases-<language>.toml)."""
+    echo_cancel: bool = True
+    """Take the coach's own voice out of the microphone's sound in the process, when the
+    canceller is installed (--no-echo-cancel: off)."""
 
 
 class ListenerUnavailable(Exception):
@@ -143,9 +147,11 @@ class Listener:
         clock: RealClock,
         inbox: Inbox,
         notice: Callable[[str], None],
+        cancel: EchoCancel | None = None,
     ) -> None:
         self.microphone = microphone
         self.pipeline = pipeline
+        self.cancel = cancel
         self.name = pipeline.recognizer.name
         self._clock = clock
         self._inbox = inbox
@@ -214,7 +220,17 @@ class Listener:
                 overflows, overflow_noticed = self.microphone.overflows, now
                 self._notice(f"microphone overflow: {lost_blocks} audio block(s) lost "
                              "(CPU too busy?)")
-            spot = self.pipeline.feed(chunk.pcm, self._session_time(chunk.captured))
+            pcm, captured = chunk.pcm, chunk.captured
+            if self.cancel is not None:
+                try:
+                    pcm, captured = self.cancel.clean(pcm, captured)
+                except Exception as exc:  # a canceller fault must not end listening
+                    self.cancel = None
+                    self._notice(f"echo cancelling stopped ({type(exc).__name__}: {exc}); "
+                                 "listening without it")
+                if not pcm:
+                    continue
+            spot = self.pipeline.feed(pcm, self._session_time(captured))
             if spot is None:
                 continue
             if spot.rejected:
@@ -247,8 +263,10 @@ def open_listener(
     inbox: Inbox,
     log: SpeechLog,
     notice: Callable[[str], None],
+    played: PlayedAudio | None = None,
 ) -> Listener:
-    """Open the microphone and the recognizer; ListenerUnavailable when voice cannot work."""
+    """Open the microphone and the recognizer; ListenerUnavailable when voice cannot work.
+    `played`: what the speaker plays, for the echo canceller (None: no speaker)."""
     if settings.recognizer == "none":
         raise ListenerUnavailable("voice commands are off (--recognizer none)")
     try:
@@ -268,8 +286,17 @@ def open_listener(
     except ListenerUnavailable:
         mic.close()
         raise
+    cancel = None
+    if played is not None and settings.echo_cancel:
+        from voicecoach.echocancel import make_echo_cancel
+
+        try:
+            cancel = make_echo_cancel(played, mic.rate)
+        except EchoCancelError as e:
+            notice(f"no echo cancelling: {e.reason}. To fix: {e.fix}")
     where = f" from {mic.name}" if mic.name else ""
-    notice(f"voice commands: {recognizer.name}, {mic.rate} Hz{where}")
+    cancelling = f", {cancel.canceller.name} taking out the coach's voice" if cancel else ""
+    notice(f"voice commands: {recognizer.name}, {mic.rate} Hz{where}{cancelling}")
     if recognizer.missing:
         notice(
             f"the model does not know {', '.join(recognizer.missing)}: phrases with these words"
@@ -278,7 +305,8 @@ def open_listener(
     spotter = Spotter(table, playing=log.overlapping, settings=SpotSettings())
     keywords = make_keywords(table, mic.rate, spotter.settings.barge_in, notice)
     mic.close()  # start() reopens it, so audio from start-up is not queued up meanwhile
-    return Listener(mic, Pipeline(recognizer, spotter, keywords=keywords), clock, inbox, notice)
+    return Listener(mic, Pipeline(recognizer, spotter, keywords=keywords), clock, inbox, notice,
+                    cancel)
 
 
 def make_keywords(table: PhraseTable, rate: int, words: tuple[str, ...],

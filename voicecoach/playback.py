@@ -28,6 +28,7 @@ from typing import Any
 
 from voicecoach.clips import PRE_ROLL, Clip, resample
 from voicecoach.clock import RealClock
+from voicecoach.echocancel import PlayedAudio
 from voicecoach.outdevice import close_quietly, pick_rate, wait_running
 from voicecoach.render import Renderer
 from voicecoach.speaker import LEVEL_SECONDS, Report, SpeechLog, Utterance, estimate_seconds
@@ -81,6 +82,9 @@ class AudioSpeaker:
         self._busy_until = 0.0
         self._last_callback = time.monotonic()
         self._device = device
+        self._played: PlayedAudio | None = None
+        # The next callback is the first of a (re)started stream: its block follows no other.
+        self._fresh = True
         # Held to stop, swap or check the stream: a cut's abort()/start() is no lost device.
         self._device_lock = threading.RLock()
         self._lost = False
@@ -98,7 +102,15 @@ class AudioSpeaker:
         )  # fmt: skip
         # Kept apart from the stream: while a new stream starts, `_stream` is the closed one.
         self._latency = float(stream.latency)
+        self._fresh = True
         return stream
+
+    def reference(self) -> PlayedAudio:
+        """What this speaker plays from now on, block by block and dated: an echo canceller's
+        reference (echocancel.py)."""
+        if self._played is None:
+            self._played = PlayedAudio(self.rate)
+        return self._played
 
     @property
     def renderer(self) -> Renderer:
@@ -171,6 +183,7 @@ class AudioSpeaker:
                         self._reporter.ended(v, silent_m, True)
                 self._active = []
                 self._last_callback = time.monotonic()
+                self._fresh = True
                 self._stream.start()
             except Exception as exc:  # the device went away under us
                 self._lose(f"the sound output failed: {exc}")
@@ -243,6 +256,10 @@ class AudioSpeaker:
             else:
                 keep.append(v)
         self._active = keep
+        played = self._played
+        if played is not None:
+            played.add(t0, buf, self._fresh)
+        self._fresh = False
         if out.shape[1] > 1:
             out[:, 1:] = buf[:, None]
 

@@ -1,0 +1,202 @@
+"""Echo cancelling in the process: the coach's own voice taken out of what the microphone hears.
+
+The speaker knows exactly what it sent out and when; the microphone knows when it heard each
+sample. So the speaker's callback hands every block it plays, dated on the monotonic clock, to
+`PlayedAudio` (a copy and an append: nothing else runs in the audio thread), and the listener
+thread asks it for what was playing over each microphone chunk and gives both to an
+`EchoCanceller` (WebRTC's AEC3, through the `livekit` wheel), which learns the room's echo path
+and subtracts it. What is left is mostly the person, so "pause" said under the coach's voice
+can be heard (benchmarks/bench_bargein.py). The canceller finds the delay between the two
+itself; the dates only need to hold steady, so both streams are kept continuous: a block or
+chunk dated within `SNAP` of where the last one ended is taken to follow it exactly, and
+slow drift between the two devices' clocks is followed a little at a time.
+"""
+
+from __future__ import annotations
+
+import collections
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+#: Seconds of played audio kept for the listener (it reads at most a chunk behind, plus
+#: its queue when busy).
+KEEP_SECONDS = 4.0
+#: A block (or chunk) dated within this many seconds of where the last one ended follows it
+#: exactly: the dates jitter by a millisecond or two, and re-dating a block on a jitter moves
+#: the whole reference against the echo, which the canceller then has to learn again (that
+#: made residual echo burst through). A lost 30 ms chunk is more; a restarted output stream
+#: says so itself.
+SNAP = 0.02
+#: Share of a continuous stream's dating error corrected per block: follows the drift between
+#: two devices' clocks (about 0.1 ms a second) without passing on the jitter.
+FOLLOW = 0.01
+#: Blocks of played audio waiting for the listener at most (at 10 ms each, 10 s): one that
+#: stopped reading must not make the speaker's callback hold ever more.
+INBOX_BLOCKS = 1000
+#: The canceller's frame (s): WebRTC's audio processing works on 10 ms.
+FRAME_SECONDS = 0.01
+
+
+class EchoCancelError(Exception):
+    """No echo cancelling; `fix` says how to get it."""
+
+    def __init__(self, reason: str, fix: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.fix = fix
+
+
+class EchoCanceller(Protocol):
+    """Takes what the speaker played out of what the microphone heard, frame by frame."""
+
+    name: str
+    """Engine, for messages."""
+    rate: int
+    """Samples a second of both streams."""
+    frame: int
+    """Samples per call of `process`."""
+
+    def process(self, mic: bytes, played: bytes) -> bytes:
+        """`mic` (int16 mono, `frame` samples) without the echo of `played` (the same span)."""
+        ...
+
+
+class WebrtcCanceller:
+    """The EchoCanceller Protocol on WebRTC's audio processing module (AEC3) from `livekit`."""
+
+    def __init__(self, rate: int) -> None:
+        try:
+            from livekit import rtc
+        except ImportError as e:
+            raise EchoCancelError(
+                f"the echo canceller (livekit) is not installed ({e})",
+                "run scripts/setup, or use system echo cancelling (docs/echo-cancel.md)",
+            ) from e
+        self.name = "WebRTC AEC3 (livekit)"
+        self.rate = rate
+        self.frame = int(rate * FRAME_SECONDS)
+        self._rtc = rtc
+        # Echo cancelling only: noise suppression and gain control would change what the
+        # recognizer was measured on.
+        self._apm = rtc.AudioProcessingModule(echo_cancellation=True)
+
+    def process(self, mic: bytes, played: bytes) -> bytes:
+        frame = self._rtc.AudioFrame
+        self._apm.process_reverse_stream(frame(played, self.rate, 1, self.frame))
+        heard = frame(mic, self.rate, 1, self.frame)
+        self._apm.process_stream(heard)  # in place
+        return bytes(heard.data)
+
+
+class Timeline:
+    """Dates a stream of sample blocks continuously: sample i of the stream is at
+    `origin + i / rate`, corrected only by real gaps and slow drift."""
+
+    def __init__(self, rate: int) -> None:
+        self.rate = rate
+        self.origin: float | None = None
+        self.end = 0  # index just past the last block
+
+    def place(self, start: float, n: int, fresh: bool = False) -> int:
+        """Index of the first sample of a block of `n` dated to begin at monotonic `start`;
+        `fresh`: the stream restarted, so it does not follow the last block."""
+        if self.origin is None:
+            self.origin, self.end = start, 0
+        error = start - (self.origin + self.end / self.rate)
+        if abs(error) <= SNAP and not fresh:
+            self.origin += error * FOLLOW
+            index = self.end
+        else:  # a gap (or the stream restarted): date it afresh
+            index = max(0, round((start - self.origin) * self.rate))
+        self.end = index + n
+        return index
+
+
+class PlayedAudio:
+    """What the speaker played, by monotonic time: the echo canceller's reference."""
+
+    def __init__(self, rate: int) -> None:
+        self.rate = rate
+        # Filled by the audio callback; deque appends and pops are atomic, so no lock.
+        self._inbox: collections.deque[tuple[float, Any, bool]] = collections.deque(
+            maxlen=INBOX_BLOCKS)
+        self._line = Timeline(rate)
+        self._blocks: collections.deque[tuple[int, Any]] = collections.deque()
+
+    def add(self, start: float, block: Any, fresh: bool = False) -> None:
+        """The speaker's callback: `block` (float samples at `rate`) starts at monotonic
+        `start`; `fresh`: the first block of a (re)started stream. Copies it; nothing else."""
+        self._inbox.append((start, block.copy(), fresh))
+
+    def around(self, start: float, n: int, rate: int) -> Any:
+        """Float samples of what played over the `n` samples at `rate` from monotonic `start`
+        (zeros where nothing did)."""
+        import numpy as np
+
+        while self._inbox:
+            t0, block, fresh = self._inbox.popleft()
+            self._blocks.append((self._line.place(t0, len(block), fresh), block))
+        keep = self._line.end - int(KEEP_SECONDS * self.rate)
+        while self._blocks and self._blocks[0][0] + len(self._blocks[0][1]) < keep:
+            self._blocks.popleft()
+        out = np.zeros(n)
+        origin = self._line.origin
+        if origin is None:
+            return out
+        # Where the wanted samples fall among the played ones: whole samples at the same rate
+        # (interpolating would soften the sound by a varying amount), in between otherwise.
+        first = (start - origin) * self.rate
+        step = self.rate / rate
+        where = (round(first) if rate == self.rate else first) + np.arange(n) * step
+        lo, hi = int(np.floor(where[0])), int(np.ceil(where[-1])) + 1
+        span = np.zeros(hi - lo + 1)
+        for index, block in self._blocks:
+            a, b = max(lo, index), min(hi + 1, index + len(block))
+            if a < b:
+                span[a - lo : b - lo] = block[a - index : b - index]
+        return np.interp(where - lo, np.arange(len(span)), span)
+
+
+@dataclass
+class EchoCancel:
+    """Microphone chunks in, the same audio without the coach's echo out (listener thread)."""
+
+    canceller: EchoCanceller
+    """Does the cancelling."""
+    played: PlayedAudio
+    """What the speaker played, and when."""
+
+    def __post_init__(self) -> None:
+        self._line = Timeline(self.canceller.rate)
+        self._mic = b""
+        self._mic_start = 0.0  # monotonic time of the first sample in _mic
+
+    def clean(self, pcm: bytes, captured: float) -> tuple[bytes, float]:
+        """Cleaned audio for the chunk `pcm` whose last sample was captured at monotonic
+        `captured`, and the capture time of the cleaned audio's last sample (up to a frame of
+        it waits for the next chunk)."""
+        import numpy as np
+
+        rate, frame = self.canceller.rate, self.canceller.frame
+        n = len(pcm) // 2
+        follows = self._line.end
+        index = self._line.place(captured - n / rate, n)
+        if index != follows:  # a gap: what waited for it belongs to no frame now
+            self._mic = b""
+        if not self._mic:
+            self._mic_start = self._line.origin + index / rate  # type: ignore[operator]
+        self._mic += pcm
+        out = []
+        while len(self._mic) >= 2 * frame:
+            mic, self._mic = self._mic[: 2 * frame], self._mic[2 * frame :]
+            ref = self.played.around(self._mic_start, frame, rate) * 32767.0
+            played = np.clip(ref, -32768, 32767).astype(np.int16).tobytes()
+            out.append(self.canceller.process(mic, played))
+            self._mic_start += frame / rate
+        waiting = len(self._mic) // 2
+        return b"".join(out), captured - waiting / rate
+
+
+def make_echo_cancel(played: PlayedAudio, rate: int) -> EchoCancel:
+    """The in-process echo canceller for a microphone at `rate`, or EchoCancelError."""
+    return EchoCancel(WebrtcCanceller(rate), played)
