@@ -186,11 +186,15 @@ def listen(rec: Any, table: Any, stream: dict[str, Any], talk: bool,
         keywords.reset()
     pipe = Pipeline(rec, Spotter(table, playing=stream["log"].overlapping,
                                  settings=spot or SpotSettings()),
-                    TalkSettings() if talk else None, keywords=keywords)
+                    TalkSettings() if talk else None, keywords=keywords, cancelled=cancel)
     data, out = cancelled(stream) if cancel else stream["audio"], []
     for i in range(0, len(data), CHUNK * 2):
         piece = data[i : i + CHUNK * 2]
-        spot = pipe.feed(piece, (i + len(piece)) / 2 / RATE)
+        at = (i + len(piece)) / 2 / RATE
+        # As the Listener does: the microphone's own chunk too, for the level before the
+        # canceller (the cleaned chunks are the microphone's, sample for sample, here).
+        raw = (stream["audio"][i : i + CHUNK * 2], at) if cancel else None
+        spot = pipe.feed(piece, at, raw)
         if spot is not None and not spot.rejected:
             out.append((spot.command.value, (i + len(piece)) / 2 / RATE))
     searched = pipe.barge.searched / len(data) if pipe.barge is not None else 0.0

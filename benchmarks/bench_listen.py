@@ -178,7 +178,8 @@ def listener_rss(audio: Path) -> float:
 
 def rss_child(audio: Path) -> int:
     """What the coach's listener holds: the microphone library, pocketsphinx with the coach's
-    grammar and its keyword search, the spotter; fed the evaluation audio in 30 ms chunks.
+    grammar and its keyword search, the spotter, and the echo canceller (when installed) with
+    a second of the coach's sound as its reference; fed the evaluation audio in 30 ms chunks.
     Prints peak RSS (MB)."""
     import sounddevice  # noqa: F401  (the microphone adapter's library, loaded as in the coach)
 
@@ -191,10 +192,24 @@ def rss_child(audio: Path) -> int:
     keywords = SphinxKeywords(RATE, ("pause", "stop"))
     pipe = Pipeline(SphinxRecognizer(RATE, table, tuple(table.answers)), Spotter(table),
                     keywords=keywords)
+    cancel = None
+    try:  # as open_listener builds it since 2026-12-02
+        from voicecoach.echocancel import EchoCancelError, PlayedAudio, make_echo_cancel
+
+        played = PlayedAudio(RATE)
+        cancel = make_echo_cancel(played, RATE)
+    except EchoCancelError as e:
+        print(f"no echo canceller: {e.reason}", file=sys.stderr)
+    coach = speech(WELCOME, "en-us", 175, RATE) / 32768.0
     with open(audio, "rb") as f:  # a chunk at a time, as from a microphone
         fed = 0
         while piece := f.read(CHUNK * 2):
             fed += len(piece)
+            if cancel is not None:  # the coach's welcome, again and again, 10 ms a block
+                at = 100.0 + fed / 2 / RATE
+                start = (fed // 2 - CHUNK) % (len(coach) - CHUNK)
+                played.add(at - CHUNK / RATE, coach[start : start + CHUNK])
+                piece, _ = cancel.clean(piece, at)
             pipe.feed(piece, fed / 2 / RATE)
     # VmHWM, not ru_maxrss: Linux carries ru_maxrss over fork and exec, so a child would
     # report its parent's peak.

@@ -121,15 +121,19 @@ def test_real_canceller_lets_pause_under_the_coachs_echo_through_and_never_the_c
             t += (len(mic) + RATE) / RATE
         x = np.concatenate(mics)
         x = np.clip(x + rng.normal(0, 30, len(x)), -32767, 32767).astype(np.int16).tobytes()
+        heard = x
         if cancel:
             x = cancelled(x, np.concatenate(refs) / 32768.0, rng)
         rec.reset()
         keywords.reset()
-        pipe = Pipeline(rec, Spotter(table, playing=log.overlapping), keywords=keywords)
+        pipe = Pipeline(rec, Spotter(table, playing=log.overlapping), keywords=keywords,
+                        cancelled=cancel)
         fired, turned_down = [], []
         step = 480 * 2
         for i in range(0, len(x), step):
-            spot = pipe.feed(x[i : i + step], (i + step) / 2 / RATE)
+            at = (i + step) / 2 / RATE
+            # As the Listener feeds it: the microphone's own chunk beside the cleaned one.
+            spot = pipe.feed(x[i : i + step], at, (heard[i : i + step], at) if cancel else None)
             if spot is not None:
                 (turned_down if spot.rejected else fired).append(
                     f"{spot.command.value}@{(i + step) / 2 / RATE:.1f}: {spot.rejected}")

@@ -1,8 +1,9 @@
 """A long real-time session through the harness, driven by voice: on the beat, no growth.
 
-The whole coach runs as it does at home: Session + AudioSpeaker + Listener (pocketsphinx) on a
-RealClock. Every `every` seconds a person says "pause" mid-hold, then "continue", into the
-room ("next" while paused, and the rest, are in test_session_voice.py). At the end:
+The whole coach runs as it does at home: Session + AudioSpeaker + Listener (pocketsphinx, with
+the echo canceller) on a RealClock. Every `every` seconds a person says "pause" mid-hold, then
+"continue", into the room ("next" while paused, and the rest, are in test_session_voice.py).
+At the end:
 
 * every command spoken was acted on, once, and nothing else was (like a person, the test says
   a command again if nothing happened within 4 s; such repeats are counted and reported);
@@ -81,7 +82,9 @@ def test_a_long_voice_driven_session_stays_on_the_beat_and_does_not_grow(
     sets = routine.exercises[0].sets
     # The coach is not looped into the room: its counts are recorded from the speaker's
     # monitor to check them by ear, and the echo gate is test_session_voice.py's business.
-    room = Room(pulse, tmp_path, routine, loop=False)
+    # The echo canceller runs, as at home (what it costs over a long run counts here too).
+    room = Room(pulse, tmp_path, routine, loop=False, echo_cancel=True)
+    assert room.listener.cancel is not None, room.notices
     clock, speaker, inbox = room.clock, room.speaker, room.inbox
     person = Person(room)
     memory: dict[str, float] = {}

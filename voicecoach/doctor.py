@@ -42,6 +42,7 @@ def run_doctor(argv: Sequence[str] = ()) -> int:
     if rate and args.seconds > 0:
         _level(device, rate, args.seconds, fixes)
     _recognition(args, rate or 16000, fixes)
+    _echo_cancel(rate or 16000, fixes)
     if fixes:
         _say("\nTo fix:")
         for f in fixes:
@@ -131,6 +132,18 @@ def _level(device: str | int | None, rate: int, seconds: float, fixes: list[str]
         fixes.append("the microphone hears almost nothing: raise its level (alsamixer/pavucontrol)")
     elif peak > -1:
         fixes.append("the microphone clips: lower its input level")
+
+
+def _echo_cancel(rate: int, fixes: list[str]) -> None:
+    from voicecoach.echocancel import EchoCancelError, WebrtcCanceller
+
+    try:
+        canceller = WebrtcCanceller(rate)
+    except EchoCancelError as e:
+        _say("Echo cancelling: none (the coach's voice can hide a \"pause\" said over it)")
+        fixes.append(f"echo cancelling: {e.reason} ({e.fix})")
+        return
+    _say(f"Echo cancelling: {canceller.name}, in the process (off with --no-echo-cancel)")
 
 
 def _recognition(args: argparse.Namespace, rate: int, fixes: list[str]) -> None:

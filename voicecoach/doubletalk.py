@@ -40,6 +40,11 @@ class TalkSettings:
     """Loud coach frames needed before the coupling is trusted (one second of speech)."""
     keep: int = 1500
     """Latest loud-frame ratios kept (half a minute of speech: follows a volume change)."""
+    cancelled_share: float = 0.125
+    """With an echo canceller in front: the echo assumed is at least this share of the echo
+    before cancelling (-18 dB). What a canceller leaves of the coach is no fixed share of its
+    voice: it bursts up while the canceller re-learns the room (live: a "stop" found in the
+    coach's own sentence got through the learnt residual, 0.002 of its level)."""
     above: float = 1.5
     """A frame is the person's when the microphone is this many times the echo plus the quiet
     (3.5 dB). Over 12 716 one-second windows of the coach alone through a room (lines and
@@ -81,8 +86,12 @@ class TalkMeter:
     """The microphone's level per frame beside the coach's, and the coupling between them."""
 
     def __init__(self, rate: int, playing: Playing,
-                 settings: TalkSettings = TalkSettings()) -> None:
+                 settings: TalkSettings = TalkSettings(),
+                 uncancelled: TalkMeter | None = None) -> None:
         self.settings = settings
+        # The same microphone before the echo canceller (None: there is none): its coupling
+        # sets a floor under this one's (TalkSettings.cancelled_share).
+        self.uncancelled = uncancelled
         self._playing = playing
         self._rate = rate
         self._step = max(1, int(rate * LEVEL_SECONDS))
@@ -150,6 +159,11 @@ class TalkMeter:
         c = self.coupling(before=t0)
         if c is None:
             return None
+        if self.uncancelled is not None:
+            raw = self.uncancelled.coupling(before=t0)
+            if raw is None:
+                return None
+            c = max(c, self.settings.cancelled_share * raw)
         quiet = sorted(self._quiet)[len(self._quiet) // 2] if self._quiet else 0.0
         k = self.settings.above
         n = sum(1 for t, level, ref in list(self._frames)

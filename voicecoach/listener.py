@@ -87,15 +87,19 @@ class Pipeline:
 
     def __init__(self, recognizer: Recognizer, spotter: Spotter,
                  talk: TalkSettings | None = TALK,
-                 keywords: KeywordSpotter | None = None) -> None:
+                 keywords: KeywordSpotter | None = None, cancelled: bool = False) -> None:
         self.recognizer = recognizer
         self.spotter = spotter
         self.quiet = QuietMeter(recognizer.rate)
         self.voice = VoiceTrace(recognizer.rate)
         # No level check without settings (the benchmark's way before 2026-12-01) or without
-        # a record of the coach's clips to compare with.
+        # a record of the coach's clips to compare with. With an echo canceller in front
+        # (`cancelled`), the level before it is metered too: see TalkSettings.cancelled_share.
         playing = spotter.playing
-        self.talk = TalkMeter(recognizer.rate, playing, talk) if talk and playing else None
+        rate = recognizer.rate
+        self.raw_talk = TalkMeter(rate, playing, talk) if talk and playing and cancelled else None
+        self.talk = (TalkMeter(rate, playing, talk, self.raw_talk) if talk and playing
+                     else None)
         # The keyword search over the coach's speech needs the level check: alone, it takes
         # the coach's own voice for "pause" several times a minute (bargein.py).
         self.barge = BargeIn(keywords, playing) if keywords and playing and self.talk else None
@@ -103,8 +107,12 @@ class Pipeline:
         self._trace = os.environ.get("VOICECOACH_LISTEN_DEBUG") == "2"
         self._last: tuple[str, ...] = ()
 
-    def feed(self, pcm: bytes, captured_at: float) -> Spot | None:
-        """Take in a chunk whose last sample is at session time `captured_at`."""
+    def feed(self, pcm: bytes, captured_at: float,
+             raw: tuple[bytes, float] | None = None) -> Spot | None:
+        """Take in a chunk whose last sample is at session time `captured_at`; `raw`: the
+        microphone's own chunk and time, when `pcm` is it after the echo canceller."""
+        if raw is not None and self.raw_talk is not None:
+            self.raw_talk.feed(*raw)
         hearing = self.recognizer.accept(pcm)
         quiet = self.quiet.feed(pcm)
         self.voice.feed(pcm)
@@ -221,16 +229,19 @@ class Listener:
                 self._notice(f"microphone overflow: {lost_blocks} audio block(s) lost "
                              "(CPU too busy?)")
             pcm, captured = chunk.pcm, chunk.captured
+            raw = None
             if self.cancel is not None:
+                raw = (pcm, self._session_time(captured))
                 try:
                     pcm, captured = self.cancel.clean(pcm, captured)
                 except Exception as exc:  # a canceller fault must not end listening
                     self.cancel = None
+                    self.pipeline.talk = self.pipeline.raw_talk  # the echo is back in full
                     self._notice(f"echo cancelling stopped ({type(exc).__name__}: {exc}); "
                                  "listening without it")
                 if not pcm:
                     continue
-            spot = self.pipeline.feed(pcm, self._session_time(captured))
+            spot = self.pipeline.feed(pcm, self._session_time(captured), raw)
             if spot is None:
                 continue
             if spot.rejected:
@@ -305,8 +316,8 @@ def open_listener(
     spotter = Spotter(table, playing=log.overlapping, settings=SpotSettings())
     keywords = make_keywords(table, mic.rate, spotter.settings.barge_in, notice)
     mic.close()  # start() reopens it, so audio from start-up is not queued up meanwhile
-    return Listener(mic, Pipeline(recognizer, spotter, keywords=keywords), clock, inbox, notice,
-                    cancel)
+    pipeline = Pipeline(recognizer, spotter, keywords=keywords, cancelled=cancel is not None)
+    return Listener(mic, pipeline, clock, inbox, notice, cancel)
 
 
 def make_keywords(table: PhraseTable, rate: int, words: tuple[str, ...],
