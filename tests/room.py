@@ -61,8 +61,9 @@ class Room:
                                     lambda t: None)
         # The echo canceller's reference is what the speaker plays (as the app wires it).
         played = self.speaker.reference() if echo_cancel else None  # type: ignore[attr-defined]
-        self.listener = open_listener(ListenSettings(recognizer="pocketsphinx"), self.clock,
-                                      self.inbox, speech, self.notices.append, played)
+        self.listener = open_listener(
+            ListenSettings(recognizer="pocketsphinx", echo_cancel=echo_cancel), self.clock,
+            self.inbox, speech, self.notices.append, played)
         # No routine: the parts only, for a test that drives them itself (and calls close()).
         self.session = (Session(routine, self.clock, self.speaker, self.inbox, self.log)
                         if routine is not None else None)

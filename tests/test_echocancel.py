@@ -176,3 +176,57 @@ def test_real_canceller_lets_pause_under_the_coachs_echo_through_and_never_the_c
     assert fired == [], "heard under the echo without a canceller: the test is too easy"
     fired, turned_down = session(person_at=3, cancel=True)
     assert len(fired) == 1 and fired[0].startswith("pause"), (fired, turned_down)
+
+
+@pytest.mark.audio
+def test_live_the_canceller_takes_the_coachs_echo_out_of_the_microphone(
+        pulse: Any, clip_cache: Any, tmp_path: Any) -> None:
+    """Real PortAudio streams in the harness, the coach's voice looped into the microphone:
+    the speaker's blocks and the microphone's chunks, dated by their own streams, line up well
+    enough that the canceller takes the echo down by 20 dB or more, second by second, once it
+    has heard the coach for a few seconds (live it gives 25-70 dB)."""
+    pytest.importorskip("livekit", reason="the echo canceller (livekit) is not installed")
+    import time
+
+    from room import Room
+
+    room = Room(pulse, tmp_path, echo_cancel=True)
+    cancel = room.listener.cancel
+    if cancel is None:
+        room.close()
+        raise AssertionError(room.notices)
+    heard: list[tuple[bytes, bytes]] = []
+    clean = cancel.clean
+
+    def recording(pcm: bytes, captured: float) -> tuple[bytes, float]:
+        out, at = clean(pcm, captured)
+        heard.append((pcm, out))
+        return out, at
+
+    cancel.clean = recording  # type: ignore[method-assign]
+    lines = ["Lean forward slowly until you feel a gentle stretch in the calf of the back leg.",
+             "Keep the back heel on the floor and the knee straight while you hold it.",
+             "Breathe out slowly and let the calf relax a little more with each breath.",
+             "Rest the heel of your painful leg on a chair, with the knee a little bent."]
+    try:
+        room.listener.start()
+        room.speaker.prepare(lines)
+        at = room.clock.now() + 0.5
+        for text in lines:
+            room.speaker.say(text, "instruction", at)
+            at += room.speaker.duration(text) + 0.3
+        time.sleep(at - room.clock.now() + 1.0)
+    finally:
+        room.close()
+    rate = room.listener.microphone.rate
+    raw = np.frombuffer(b"".join(r for r, _ in heard), np.int16).astype(np.float64)
+    left = np.frombuffer(b"".join(c for _, c in heard), np.int16).astype(np.float64)
+    n = min(len(raw), len(left))
+    erle = []
+    for i in range(4 * rate, n - rate, rate):  # after four seconds of the coach
+        a, b = raw[i : i + rate], left[i : i + rate]
+        if np.sqrt(np.mean(a**2)) > 300:  # the coach was speaking
+            erle.append(10 * np.log10(np.mean(a**2) / max(np.mean(b**2), 1.0)))
+    print("echo taken out, dB per second:", [round(e, 1) for e in erle])
+    assert len(erle) >= 6, erle
+    assert float(np.median(erle)) >= 20.0, [round(e, 1) for e in erle]

@@ -14,13 +14,14 @@ def settings(argv: list[str], config: dict[str, object]):
 
 def test_defaults_without_options_or_config():
     s = settings([], {})
-    assert (s.recognizer, s.model, s.input_device, s.echo_cancel) == ("auto", None, None, True)
+    assert (s.recognizer, s.model, s.input_device, s.echo_cancel) == ("auto", None, None, False)
 
 
-def test_echo_cancelling_is_turned_off_by_the_option_or_the_config_file():
-    assert settings(["--no-echo-cancel"], {}).echo_cancel is False
-    assert settings([], {"echo_cancel": False}).echo_cancel is False
+def test_echo_cancelling_is_turned_on_by_the_option_or_the_config_file():
+    assert settings(["--echo-cancel"], {}).echo_cancel is True
+    assert settings(["--echo-cancel"], {"echo_cancel": False}).echo_cancel is True
     assert settings([], {"echo_cancel": True}).echo_cancel is True
+    assert settings([], {"echo_cancel": False}).echo_cancel is False
 
 
 def test_the_config_file_applies_when_no_option_is_given():

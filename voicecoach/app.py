@@ -91,8 +91,7 @@ def listen_settings(args: argparse.Namespace, config: dict[str, Any]) -> Any:
     if isinstance(device, str) and device.strip().isdigit():
         device = int(device)  # "--input-device 3" means index 3, as PortAudio lists it
     return ListenSettings(recognizer=recognizer, model=pick("model"), input_device=device,
-                          echo_cancel=not getattr(args, "no_echo_cancel", False)
-                          and config.get("echo_cancel", True))
+                          echo_cancel=bool(pick("echo_cancel")))
 
 
 def make_listener(args: argparse.Namespace, clock: Clock, inbox: Inbox, speech: SpeechLog,

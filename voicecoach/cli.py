@@ -101,8 +101,9 @@ def parser() -> Parser:
     # No default here: the config file's `recognizer` applies unless the option is given.
     audio.add_argument("--recognizer", choices=RECOGNIZERS)
     audio.add_argument("--model", metavar="DIR", help="vosk model folder")
-    audio.add_argument("--no-echo-cancel", action="store_true",
-                       help="do not take the coach's voice out of the microphone's sound")
+    audio.add_argument("--echo-cancel", action="store_true", default=None,
+                       help="take the coach's voice out of the microphone's sound (lets you "
+                       "interrupt it more often; see docs/echo-cancel.md)")
     p.add_argument("--version", action="version", version=f"voicecoach {__version__}")
     return p
 
@@ -112,7 +113,8 @@ NAMED = ("exercise", "routine", "routine_file", "events", "data_dir", "voice", "
          "input_device", "model")
 #: (option, what makes it pointless) pairs that are refused rather than silently ignored.
 POINTLESS = (("voice", "no_voice"), ("rate", "no_voice"), ("volume", "no_voice"),
-             ("output_device", "no_voice"), ("model", "no_listen"), ("input_device", "no_listen"))
+             ("output_device", "no_voice"), ("model", "no_listen"), ("input_device", "no_listen"),
+             ("echo_cancel", "no_listen"), ("echo_cancel", "no_voice"))
 
 
 def _flag(dest: str) -> str:

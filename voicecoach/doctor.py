@@ -42,7 +42,7 @@ def run_doctor(argv: Sequence[str] = ()) -> int:
     if rate and args.seconds > 0:
         _level(device, rate, args.seconds, fixes)
     _recognition(args, rate or 16000, fixes)
-    _echo_cancel(rate or 16000, fixes)
+    _echo_cancel(rate or 16000)
     if fixes:
         _say("\nTo fix:")
         for f in fixes:
@@ -134,16 +134,15 @@ def _level(device: str | int | None, rate: int, seconds: float, fixes: list[str]
         fixes.append("the microphone clips: lower its input level")
 
 
-def _echo_cancel(rate: int, fixes: list[str]) -> None:
+def _echo_cancel(rate: int) -> None:
     from voicecoach.echocancel import EchoCancelError, WebrtcCanceller
 
     try:
         canceller = WebrtcCanceller(rate)
     except EchoCancelError as e:
-        _say("Echo cancelling: none (the coach's voice can hide a \"pause\" said over it)")
-        fixes.append(f"echo cancelling: {e.reason} ({e.fix})")
+        _say(f"Echo cancelling: not available ({e.reason}); to have it: {e.fix}")
         return
-    _say(f"Echo cancelling: {canceller.name}, in the process (off with --no-echo-cancel)")
+    _say(f"Echo cancelling: {canceller.name} available, in the process (--echo-cancel)")
 
 
 def _recognition(args: argparse.Namespace, rate: int, fixes: list[str]) -> None:

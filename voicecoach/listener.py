@@ -45,9 +45,10 @@ class ListenSettings:
     """PortAudio input device name or index (--input-device); None: the default."""
     language: str = "en"
     """Phrase table language (data/phrases-<language>.toml)."""
-    echo_cancel: bool = True
-    """Take the coach's own voice out of the microphone's sound in the process, when the
-    canceller is installed (--no-echo-cancel: off)."""
+    echo_cancel: bool = False
+    """Take the coach's own voice out of the microphone's sound in the process (--echo-cancel;
+    off by default: live, it let a pause fire on the coach's own voice about once in ten
+    minutes, see echocancel.py)."""
 
 
 class ListenerUnavailable(Exception):
