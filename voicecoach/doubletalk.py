@@ -44,12 +44,7 @@ class TalkSettings:
     """With an echo canceller in front: the echo assumed is at least this share of the echo
     before cancelling (-18 dB). What a canceller leaves of the coach is no fixed share of its
     voice: it bursts up while the canceller re-learns the room (live: a "stop" found in the
-    coach's own sentence got through the learnt residual, 0.002 of its level)..."""
-    trust_before: float = 0.5
-    """...and only while the canceller is seen working: over this many seconds of the coach
-    before the phrase, what it left must be under `cancelled_share` of what it was given;
-    else the echo is assumed whole (live, what a canceller left burst up for a second or two
-    at a time, and a pause fired on the coach's count)."""
+    coach's own sentence got through the learnt residual, 0.002 of its level)."""
     above: float = 1.5
     """A frame is the person's when the microphone is this many times the echo plus the quiet
     (3.5 dB). Over 12 716 one-second windows of the coach alone through a room (lines and
@@ -157,19 +152,6 @@ class TalkMeter:
             return None
         return ordered[min(len(ordered) - 1, int(self.settings.quantile * len(ordered)))]
 
-    def _cancelling(self, t0: float, share: float) -> bool:
-        """Whether the canceller in front left less than `share` of the coach's echo over the
-        `trust_before` seconds before `t0` (not enough of the coach heard there: False)."""
-        assert self.uncancelled is not None
-        lo = t0 - self.settings.trust_before
-
-        def mean(frames: Sequence[tuple[float, float, float]]) -> float:
-            levels = [level for t, level, ref in frames if lo <= t < t0 and ref > 0.0]
-            return sum(levels) / len(levels) if len(levels) >= 5 else 0.0
-
-        left, given = mean(list(self._frames)), mean(list(self.uncancelled._frames))
-        return given > 0.0 and left < share * given
-
     def talking(self, t0: float, t1: float) -> float | None:
         """Seconds of [t0, t1] in which the microphone holds more than the coach's echo (the
         person talking over it); None while the coupling is not known."""
@@ -181,8 +163,7 @@ class TalkMeter:
             raw = self.uncancelled.coupling(before=t0)
             if raw is None:
                 return None
-            share = self.settings.cancelled_share
-            c = max(c, raw * (share if self._cancelling(t0, share) else 1.0))
+            c = max(c, self.settings.cancelled_share * raw)
         quiet = sorted(self._quiet)[len(self._quiet) // 2] if self._quiet else 0.0
         k = self.settings.above
         n = sum(1 for t, level, ref in list(self._frames)
