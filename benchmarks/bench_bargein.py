@@ -228,6 +228,7 @@ def score(fired: list[tuple[str, float]], said: list[tuple[str, float, float, fl
         any_way = score([(same.get(c, c), at) for c, at in fired],
                         [(same.get(w, w), t0, t1, r) for w, t0, t1, r in said], exact=False)
         out["interrupted"] = any_way["right_all"]
+        out["interrupted_by_db"] = any_way["right"]
         out["false_interrupting"] = any_way["false"]
     if said:
         out["right"] = {r: f"{right[r]}/{total[r]}" for r in right}
