@@ -55,9 +55,9 @@ def test_echo_lands_where_the_speech_log_says(pulse: Pulse, tmp_path: Any) -> No
     chunks: list[tuple[bytes, float]] = []
     feed = listener.pipeline.feed
 
-    def record(pcm: bytes, at: float) -> Any:
+    def record(pcm: bytes, at: float, raw: Any = None) -> Any:
         chunks.append((pcm, at))
-        return feed(pcm, at)
+        return feed(pcm, at, raw)
 
     listener.pipeline.feed = record  # type: ignore[method-assign]
     loop = pulse.loop_coach_into_room()
