@@ -230,3 +230,59 @@ def test_live_the_canceller_takes_the_coachs_echo_out_of_the_microphone(
     print("echo taken out, dB per second:", [round(e, 1) for e in erle])
     assert len(erle) >= 6, erle
     assert float(np.median(erle)) >= 20.0, [round(e, 1) for e in erle]
+
+
+def test_a_failing_canceller_is_dropped_with_one_line_and_listening_goes_on() -> None:
+    """The Listener with a canceller that raises (pure logic: scripted microphone chunks)."""
+    import threading
+    import time
+
+    from voicecoach.clock import RealClock
+    from voicecoach.commands import Inbox
+    from voicecoach.listener import Listener, Pipeline
+    from voicecoach.microphone import Chunk
+    from voicecoach.phrases import load_phrases
+    from voicecoach.speaker import SpeechLog
+    from voicecoach.sphinx_recognizer import SphinxRecognizer
+    from voicecoach.spotter import Spotter
+
+    class Broken:
+        name, rate, frame = "broken", RATE, RATE // 100
+
+        def process(self, mic: bytes, played: bytes) -> bytes:
+            raise RuntimeError("the canceller fell over")
+
+    class Chunks:
+        name, rate, overflows = "scripted", RATE, 0
+
+        def __init__(self) -> None:
+            self.read_count = 0
+            self.enough = threading.Event()
+
+        def start(self) -> None: ...
+
+        def close(self) -> None: ...
+
+        def read(self, timeout: float) -> Chunk | None:
+            self.read_count += 1
+            if self.read_count >= 20:
+                self.enough.set()
+            return Chunk(bytes(960), time.monotonic())
+
+    table = load_phrases("en")
+    pipeline = Pipeline(SphinxRecognizer(RATE, table), Spotter(table, SpeechLog().overlapping),
+                        cancelled=True)
+    mic, notices = Chunks(), []
+    listener = Listener(mic, pipeline, RealClock(), Inbox(), notices.append,
+                        EchoCancel(Broken(), PlayedAudio(RATE)))
+    listener.start()
+    try:
+        assert mic.enough.wait(10.0)
+    finally:
+        listener.close()
+    assert listener.cancel is None
+    assert [n for n in notices if "echo cancelling stopped" in n] == [
+        "echo cancelling stopped (RuntimeError: the canceller fell over); listening without it"]
+    # The level check now meters the microphone as it is, without a floor from elsewhere.
+    assert pipeline.talk is pipeline.raw_talk and pipeline.talk is not None
+    assert pipeline.talk.uncancelled is None
