@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from audio_check import speech  # noqa: E402
+from audio_check import echo_cancelled, room_ir, speech  # noqa: E402
 from bench_listen import CHUNK, RATE, WELCOME  # noqa: E402
 
 from voicecoach import safety  # noqa: E402
@@ -63,18 +63,8 @@ def coach_lines() -> list[str]:
 def room(x: np.ndarray, rng: np.random.Generator, ir: np.ndarray | None = None) -> np.ndarray:
     """`x` as the microphone hears it from the speaker: 30 ms late, a 0.3 s room tail, halved
     (a new room each time, unless `ir` is given: from room_ir)."""
-    ir = room_ir(rng) if ir is None else ir
+    ir = room_ir(rng, RATE) if ir is None else ir
     return 0.5 * np.convolve(x, ir)[: len(x) + len(ir)]
-
-
-def room_ir(rng: np.random.Generator) -> np.ndarray:
-    """An impulse response for room(): 30 ms late, a 0.3 s room tail."""
-    n = int(0.3 * RATE)
-    tail = rng.normal(0, 1, n) * np.exp(-np.arange(n) / (0.3 * RATE / 6.9))
-    ir = np.zeros(int(0.03 * RATE) + n)
-    ir[int(0.03 * RATE)] = 1.0
-    ir[int(0.03 * RATE) + 1 :] += tail[1:] * (0.5 / np.sqrt(np.sum(tail**2)))
-    return ir
 
 
 def level(x: np.ndarray) -> float:
@@ -100,7 +90,7 @@ def build(voices: list[str], barge: bool, tv: bool, seed: int, counts: bool = Fa
     speaker played (for an echo canceller); `fixed_room`: one room for the whole stream, as in
     a real session, else a new one for every line."""
     rng = np.random.default_rng(seed)
-    ir = room_ir(np.random.default_rng(seed + 100)) if fixed_room else None
+    ir = room_ir(np.random.default_rng(seed + 100), RATE) if fixed_room else None
     log = SpeechLog(keep=100000)
     parts: list[np.ndarray] = [np.zeros(RATE // 2)]
     played: list[np.ndarray] = [np.zeros(RATE // 2)]
@@ -156,24 +146,11 @@ def build(voices: list[str], barge: bool, tv: bool, seed: int, counts: bool = Fa
             "said": said, "played": np.concatenate(played)}
 
 
-def cancelled(stream: dict[str, Any], jitter: float = 0.001) -> bytes:
+def cancelled(stream: dict[str, Any]) -> bytes:
     """The stream's audio through the coach's echo canceller (voicecoach/echocancel.py), the
-    speaker's blocks and the microphone's chunks dated as the devices date them: with
-    `jitter` (s) of noise, a block of played sound ahead of the microphone."""
-    from voicecoach.echocancel import EchoCancel, PlayedAudio, WebrtcCanceller
-
-    rng = np.random.default_rng(0)
-    played = PlayedAudio(RATE)
-    cancel = EchoCancel(WebrtcCanceller(RATE), played)
-    ref, data = stream["played"] / 32768.0, stream["audio"]
-    block, sent, out = RATE // 100, 0, []
-    for i in range(0, len(data) // 2 - CHUNK + 1, CHUNK):
-        while sent < i + CHUNK + block:
-            played.add(1000.0 + sent / RATE + rng.normal(0, jitter), ref[sent : sent + block])
-            sent += block
-        at = 1000.0 + (i + CHUNK) / RATE + rng.normal(0, jitter)
-        out.append(cancel.clean(data[2 * i : 2 * (i + CHUNK)], at)[0])
-    return b"".join(out)
+    speaker's blocks and the microphone's chunks dated with 1 ms of jitter."""
+    return echo_cancelled(stream["audio"], stream["played"] / 32768.0, RATE,
+                          np.random.default_rng(0), chunk=CHUNK)
 
 
 def listen(rec: Any, table: Any, stream: dict[str, Any], talk: bool,

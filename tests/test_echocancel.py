@@ -82,27 +82,15 @@ needs_audio = pytest.mark.skipif(shutil.which("espeak-ng") is None,
                                  reason="espeak-ng not installed")
 
 
-def room(rate: int) -> Any:
-    """One room for the whole session (a canceller learns it): 30 ms late, a 0.3 s tail."""
-    rng = np.random.default_rng(7)
-    n = int(0.3 * rate)
-    tail = rng.normal(0, 1, n) * np.exp(-np.arange(n) / (0.3 * rate / 6.9))
-    ir = np.zeros(int(0.03 * rate) + n)
-    ir[int(0.03 * rate)] = 1.0
-    ir[int(0.03 * rate) + 1 :] += tail[1:] * (0.5 / np.sqrt(np.sum(tail**2)))
-    return 0.5 * ir
-
-
 @needs_audio
 def test_real_canceller_lets_pause_under_the_coachs_echo_through_and_never_the_coach() -> None:
     """"pause" 6 dB *below* the echo of a coach sentence: the keyword search hears it only with
     the canceller in front; the coach's lines alone ("stop" among them) fire nothing either way.
     The speaker's blocks and the microphone's chunks are dated with 1 ms of jitter."""
     pytest.importorskip("livekit", reason="the echo canceller (livekit) is not installed")
-    from audio_check import speech
+    from audio_check import echo_cancelled, room_ir, speech
 
     from voicecoach.doubletalk import clip_levels
-    from voicecoach.echocancel import WebrtcCanceller
     from voicecoach.listener import Pipeline
     from voicecoach.phrases import load_phrases
     from voicecoach.speaker import SpeechLog, Utterance
@@ -118,7 +106,8 @@ def test_real_canceller_lets_pause_under_the_coachs_echo_through_and_never_the_c
              "If the pain turns sharp at any point, stop and say it hurts.",
              "Keep the back heel on the floor and the knee straight while you hold it.",
              "Breathe out slowly and let the calf relax a little more with each breath."]
-    ir = room(RATE)
+    # One room for the whole session (a canceller learns it).
+    ir = 0.5 * room_ir(np.random.default_rng(7), RATE)
 
     def session(person_at: int | None, cancel: bool) -> tuple[list[str], list[str]]:
         rng = np.random.default_rng(4)
@@ -141,7 +130,7 @@ def test_real_canceller_lets_pause_under_the_coachs_echo_through_and_never_the_c
         x = np.clip(x + rng.normal(0, 30, len(x)), -32767, 32767).astype(np.int16).tobytes()
         heard = x
         if cancel:
-            x = cancelled(x, np.concatenate(refs) / 32768.0, rng)
+            x = echo_cancelled(x, np.concatenate(refs) / 32768.0, RATE, rng)
         rec.reset()
         keywords.reset()
         pipe = Pipeline(rec, Spotter(table, playing=log.overlapping), keywords=keywords,
@@ -156,18 +145,6 @@ def test_real_canceller_lets_pause_under_the_coachs_echo_through_and_never_the_c
                 (turned_down if spot.rejected else fired).append(
                     f"{spot.command.value}@{(i + step) / 2 / RATE:.1f}: {spot.rejected}")
         return fired, turned_down
-
-    def cancelled(x: bytes, ref: Any, rng: Any) -> bytes:
-        played = PlayedAudio(RATE)
-        cancel = EchoCancel(WebrtcCanceller(RATE), played)
-        out, sent, chunk = [], 0, 480
-        for i in range(0, len(x) // 2 - chunk + 1, chunk):
-            while sent < i + 2 * chunk:  # the speaker's blocks go out ahead of the microphone
-                played.add(10.0 + sent / RATE + rng.normal(0, 0.001), ref[sent : sent + 160])
-                sent += 160
-            at = 10.0 + (i + chunk) / RATE + rng.normal(0, 0.001)
-            out.append(cancel.clean(x[2 * i : 2 * (i + chunk)], at)[0])
-        return b"".join(out)
 
     for cancel in (False, True):
         fired, turned_down = session(person_at=None, cancel=cancel)

@@ -156,7 +156,11 @@ class PlayedAudio:
         where = (round(first) if rate == self.rate else first) + np.arange(n) * step
         lo, hi = int(np.floor(where[0])), int(np.ceil(where[-1])) + 1
         span = np.zeros(hi - lo + 1)
-        for index, block in self._blocks:
+        # Newest first, up to the span: the listener asks for the last few blocks, 100 times
+        # a second (the sample count only grows along the queue).
+        for index, block in reversed(self._blocks):
+            if index + len(block) <= lo:
+                break
             a, b = max(lo, index), min(hi + 1, index + len(block))
             if a < b:
                 span[a - lo : b - lo] = block[a - index : b - index]

@@ -83,8 +83,6 @@ class AudioSpeaker:
         self._last_callback = time.monotonic()
         self._device = device
         self._played: PlayedAudio | None = None
-        # The next callback is the first of a (re)started stream: its block follows no other.
-        self._fresh = True
         # Held to stop, swap or check the stream: a cut's abort()/start() is no lost device.
         self._device_lock = threading.RLock()
         self._lost = False
@@ -102,6 +100,7 @@ class AudioSpeaker:
         )  # fmt: skip
         # Kept apart from the stream: while a new stream starts, `_stream` is the closed one.
         self._latency = float(stream.latency)
+        # The next callback is the first of a (re)started stream: its block follows no other.
         self._fresh = True
         return stream
 
