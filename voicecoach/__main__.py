@@ -2,4 +2,5 @@
 
 from voicecoach.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # not in a recognizer's child process (spawn)
+    raise SystemExit(main())

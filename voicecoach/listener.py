@@ -77,9 +77,15 @@ def make_recognizer(settings: ListenSettings, rate: int, table: PhraseTable) -> 
         return VoskRecognizer(model, rate, table, tuple(table.answers))
     if choice not in ("auto", "pocketsphinx"):
         raise ListenerUnavailable(f"unknown recognizer {choice!r}", "use vosk|pocketsphinx|none")
+    from functools import partial
+
+    from voicecoach.recognizer_process import RecognizerProcess
     from voicecoach.sphinx_recognizer import SphinxRecognizer
 
-    return SphinxRecognizer(rate, table, tuple(table.answers))
+    # In a process of its own: pocketsphinx holds the GIL while it decodes, up to a second
+    # at the end of a long utterance, and the speaker's callback needs it (see
+    # recognizer_process.py).
+    return RecognizerProcess(partial(SphinxRecognizer, rate, table, tuple(table.answers)))
 
 
 class Pipeline:

@@ -1,0 +1,124 @@
+"""The recognizer in a child process (recognizer_process.py): the same hearing as in the process,
+no hold on the parent's GIL, and faults said in one line."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from functools import partial
+
+import pytest
+from audio_check import pcm
+
+from voicecoach.listener import Pipeline
+from voicecoach.phrases import load_phrases
+from voicecoach.recognizer import RecognizerError
+from voicecoach.recognizer_process import RecognizerProcess
+from voicecoach.spotter import Spot, Spotter
+
+pytestmark = pytest.mark.skipif(
+    subprocess.run(["which", "espeak-ng"], capture_output=True).returncode != 0,
+    reason="espeak-ng not installed",
+)
+EN = load_phrases("en")
+RATE = 44100
+
+
+@pytest.fixture
+def process() -> Iterator[RecognizerProcess]:
+    from voicecoach.sphinx_recognizer import SphinxRecognizer
+
+    rec = RecognizerProcess(partial(SphinxRecognizer, RATE, EN, tuple(EN.answers)))
+    yield rec
+    rec.close()
+
+
+def spots(pipe: Pipeline, data: bytes) -> list[Spot]:
+    step = int(RATE * 0.03) * 2
+    out = []
+    for i in range(0, len(data), step):
+        spot = pipe.feed(data[i : i + step], 0.0)
+        if spot is not None and not spot.rejected:
+            out.append(spot)
+    return out
+
+
+def heard(pipe: Pipeline, data: bytes) -> list[str]:
+    return [s.command.value for s in spots(pipe, data)]
+
+
+def test_commands_are_heard_as_in_the_process(process: RecognizerProcess) -> None:
+    from voicecoach.sphinx_recognizer import SphinxRecognizer
+
+    assert process.name == "pocketsphinx (en-us, bundled)"
+    assert (process.rate, process.missing) == (RATE, ())
+    here = Pipeline(SphinxRecognizer(RATE, EN, tuple(EN.answers)), Spotter(EN))
+    there = Pipeline(process, Spotter(EN))
+    for phrase in ("pause", "continue", "next", "stop"):
+        data = pcm(phrase, RATE)
+        assert heard(there, data) == heard(here, data) == [EN.match(phrase).value], phrase
+    there.expect("yes_no")  # the session's thread asks this; it must reach the child
+    process.reset()
+    assert [s.heard for s in spots(there, pcm("yes", RATE))] == ["yes"]
+    there.expect(None)
+
+
+def longest_stall(feed: object, seconds: float) -> float:
+    """The longest a thread of this process waited to run while `seconds` of a quiet room were
+    fed in 0.1 s chunks (the recognizer closes an idle utterance every 5 s)."""
+    import numpy as np
+
+    gaps: list[float] = []
+    done = threading.Event()
+
+    def tick() -> None:
+        last = time.monotonic()
+        while not done.is_set():
+            time.sleep(0.001)
+            now = time.monotonic()
+            gaps.append(now - last)
+            last = now
+
+    thread = threading.Thread(target=tick)
+    thread.start()
+    rng = np.random.default_rng(0)
+    for _ in range(int(seconds * 10)):
+        feed(rng.normal(0, 5, RATE // 10).astype(np.int16).tobytes())  # type: ignore[operator]
+    done.set()
+    thread.join()
+    return max(gaps)
+
+
+def test_decoding_does_not_hold_up_the_parents_threads(process: RecognizerProcess) -> None:
+    """In the process, closing 5 s of a quiet room held the GIL 60-130 ms (the speaker's
+    callback then ran dry); from the child, the parent's threads run on."""
+    stall = longest_stall(process.accept, 11.0)
+    assert stall < 0.03, f"a thread waited {stall * 1000:.0f} ms"
+
+
+def test_a_recognizer_that_will_not_start_is_said_in_one_line() -> None:
+    from voicecoach.sphinx_recognizer import SphinxRecognizer
+
+    korean = load_phrases("ko")
+    with pytest.raises(RecognizerError) as e:
+        RecognizerProcess(partial(SphinxRecognizer, RATE, korean))
+    assert e.value.reason == f"pocketsphinx has no {korean.name} model"
+    assert e.value.fix
+
+
+def test_a_child_that_dies_is_a_recognizer_error(process: RecognizerProcess) -> None:
+    process._proc.kill()
+    process._proc.wait()
+    with pytest.raises(RecognizerError, match="recognizer process ended") as e:
+        process.accept(b"\0\0" * 100)
+    assert "voicecoach doctor" in e.value.fix
+
+
+def test_close_ends_the_child(process: RecognizerProcess) -> None:
+    process.close()
+    assert process._proc.returncode == 0
+    with pytest.raises(RecognizerError):
+        process.reset()
+    process.close()  # twice is fine

@@ -1,0 +1,196 @@
+"""A recognizer in a child process, so that its decoding never holds up the speaker.
+
+pocketsphinx keeps Python's GIL while it decodes. Most chunks take a few milliseconds, but
+closing an utterance runs its second pass over the whole utterance: 45 ms for 5 s of a quiet
+room, and, live with the coach's voice in the microphone, up to 1.4 s after a 30 s utterance.
+The speaker's audio callback is Python too; it waited all that time, the sound device ran
+dry, the coach's voice broke up and counts came late (in the PulseAudio harness: 47 ALSA
+underruns in 400 s; callback gaps of 0.57 and 1.39 s in 150 s). In a process of its own the
+recognizer has its own GIL: the listener thread waits for its answer on a pipe, which lets
+every other thread run.
+
+The child is a fresh interpreter running this module; calls and answers are pickled over two
+pipes.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import Any
+
+from voicecoach.recognizer import Hearing, Recognizer, RecognizerError
+
+#: Seconds the child may take to import its engine and load the model.
+START_SECONDS = 60.0
+#: Seconds one call may take before the child is taken for hung (a chunk takes milliseconds;
+#: closing a long utterance on a slow machine, about a second).
+CALL_SECONDS = 10.0
+
+
+def serve(conn: _Pipes) -> None:
+    """The child: take the parent's import path and the recipe, build the recognizer, then
+    answer calls until told to close."""
+    sys.path[:0] = [p for p in conn.recv() if p not in sys.path]
+    try:
+        build = conn.recv()
+        rec = build()
+    except RecognizerError as e:
+        conn.send(("error", e.reason, e.fix))
+        return
+    except Exception as e:  # any engine fault: said in the parent, in one line
+        conn.send(("error", f"{type(e).__name__}: {e}", ""))
+        return
+    conn.send(("ready", rec.name, rec.rate, tuple(rec.missing)))
+    while True:
+        try:
+            op, arg = conn.recv()
+        except (EOFError, OSError):  # the parent went away
+            break
+        try:
+            if op == "accept":
+                conn.send(("ok", rec.accept(arg)))
+            elif op == "expect":
+                rec.expect(arg)
+                conn.send(("ok", None))
+            elif op == "reset":
+                rec.reset()
+                conn.send(("ok", None))
+            elif op == "close":
+                rec.close()
+                conn.send(("ok", None))
+                break
+        except Exception as e:
+            conn.send(("error", f"{type(e).__name__}: {e}", ""))
+
+
+class _Pipes:
+    """Two one-way OS pipes as one two-way Connection-like object."""
+
+    def __init__(self, read: Connection, write: Connection) -> None:
+        self.read, self.write = read, write
+
+    def send(self, obj: object) -> None:
+        self.write.send(obj)
+
+    def recv(self) -> Any:
+        return self.read.recv()
+
+    def poll(self, seconds: float) -> bool:
+        return self.read.poll(seconds)
+
+    def close(self) -> None:
+        self.read.close()
+        self.write.close()
+
+
+class RecognizerProcess:
+    """The Recognizer Protocol, answered by the recognizer `build()` makes in a child process.
+    `build` must be picklable (a class and its arguments in functools.partial)."""
+
+    def __init__(self, build: Callable[[], Recognizer],
+                 start_seconds: float = START_SECONDS) -> None:
+        # A fresh interpreter (`python -m`), not multiprocessing's fork or spawn: fork would
+        # copy PortAudio's threads' state, and spawn re-runs the caller's main script.
+        down_r, down_w = os.pipe()
+        up_r, up_w = os.pipe()
+        package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            [package_root, *filter(None, [env.get("PYTHONPATH")])])
+        try:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", "voicecoach.recognizer_process", str(down_r), str(up_w)],
+                pass_fds=(down_r, up_w), stdin=subprocess.DEVNULL, env=env)
+        except OSError as e:
+            for fd in (down_r, down_w, up_r, up_w):
+                os.close(fd)
+            raise RecognizerError(f"the recognizer process did not start: {e}") from e
+        os.close(down_r)
+        os.close(up_w)
+        self._conn = _Pipes(Connection(up_r, writable=False), Connection(down_w, readable=False))
+        # One call at a time: expect() comes from the session's thread, the rest from the
+        # listener's.
+        self._lock = threading.Lock()
+        self._closed = False
+        try:
+            self._conn.send(list(sys.path))
+            self._conn.send(build)
+        except OSError as e:
+            raise self._gone(str(e)) from e
+        reply = self._reply(start_seconds, "starting")
+        if reply[0] != "ready":
+            self._closed = True
+            self._conn.close()
+            self._proc.wait(timeout=5.0)
+            raise RecognizerError(reply[1], reply[2])
+        _, self.name, self.rate, self.missing = reply
+
+    def accept(self, pcm: bytes) -> Hearing:
+        hearing: Hearing = self._call("accept", pcm)
+        return hearing
+
+    def expect(self, section: str | None) -> None:
+        self._call("expect", section)
+
+    def reset(self) -> None:
+        self._call("reset", None)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            try:
+                self._conn.send(("close", None))
+                if self._conn.poll(2.0):
+                    self._conn.recv()
+            except (EOFError, OSError):
+                pass
+            self._conn.close()
+        try:
+            self._proc.wait(timeout=2.0)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait(timeout=2.0)
+
+    def _call(self, op: str, arg: object) -> Any:
+        with self._lock:
+            if self._closed:
+                raise RecognizerError("the recognizer is closed")
+            try:
+                self._conn.send((op, arg))
+            except OSError as e:
+                raise self._gone(str(e)) from e
+            reply = self._reply(CALL_SECONDS, op)
+        if reply[0] != "ok":
+            raise RecognizerError(reply[1], reply[2])
+        return reply[1]
+
+    def _reply(self, seconds: float, doing: str) -> tuple[Any, ...]:
+        try:
+            if not self._conn.poll(seconds):
+                self._proc.kill()
+                raise RecognizerError(f"the recognizer process hung ({doing} took over "
+                                      f"{seconds:.0f} s)", "restart voicecoach")
+            reply: tuple[Any, ...] = self._conn.recv()
+        except (EOFError, OSError) as e:
+            raise self._gone(str(e) or type(e).__name__) from e
+        return reply
+
+    def _gone(self, why: str) -> RecognizerError:
+        try:
+            code = self._proc.wait(timeout=1.0)
+        except subprocess.TimeoutExpired:
+            code = None
+        return RecognizerError(f"the recognizer process ended (exit code {code}; {why})",
+                               "restart voicecoach; if it recurs, run: voicecoach doctor")
+
+
+if __name__ == "__main__":
+    serve(_Pipes(Connection(int(sys.argv[1]), writable=False),
+                 Connection(int(sys.argv[2]), readable=False)))
