@@ -183,15 +183,19 @@ def rss_child(audio: Path) -> int:
     Prints peak RSS (MB)."""
     import sounddevice  # noqa: F401  (the microphone adapter's library, loaded as in the coach)
 
+    from functools import partial
+
+    from voicecoach.recognizer_process import RecognizerProcess
     from voicecoach.sphinx_keywords import SphinxKeywords
     from voicecoach.sphinx_recognizer import SphinxRecognizer
 
     table = load_phrases("en")
     # With the keyword search for barge-in over the coach (idle here: no coach), as in
-    # open_listener since 2026-12-02.
+    # open_listener since 2026-12-02; the recognizer in a child process, as since 2026-12-02
+    # too (its peak is added below).
     keywords = SphinxKeywords(RATE, ("pause", "stop"))
-    pipe = Pipeline(SphinxRecognizer(RATE, table, tuple(table.answers)), Spotter(table),
-                    keywords=keywords)
+    recognizer = RecognizerProcess(partial(SphinxRecognizer, RATE, table, tuple(table.answers)))
+    pipe = Pipeline(recognizer, Spotter(table), keywords=keywords)
     cancel = None
     try:  # as open_listener builds it since 2026-12-02
         from voicecoach.echocancel import EchoCancelError, PlayedAudio, make_echo_cancel
@@ -213,9 +217,16 @@ def rss_child(audio: Path) -> int:
             pipe.feed(piece, fed / 2 / RATE)
     # VmHWM, not ru_maxrss: Linux carries ru_maxrss over fork and exec, so a child would
     # report its parent's peak.
-    status = Path("/proc/self/status").read_text()
-    peak_kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM"))
-    print(peak_kb / 1024)
+    def peak_kb(pid: int | str) -> int:
+        status = Path(f"/proc/{pid}/status").read_text()
+        return next(int(line.split()[1]) for line in status.splitlines()
+                    if line.startswith("VmHWM"))
+
+    child = peak_kb(recognizer._proc.pid)
+    recognizer.close()
+    print(f"listener process {peak_kb('self') / 1024:.1f} MB, recognizer child {child / 1024:.1f} MB",
+          file=sys.stderr)
+    print((peak_kb("self") + child) / 1024)
     return 0
 
 

@@ -122,3 +122,14 @@ def test_close_ends_the_child(process: RecognizerProcess) -> None:
     with pytest.raises(RecognizerError):
         process.reset()
     process.close()  # twice is fine
+
+
+def test_ctrl_c_ends_the_session_not_the_child(process: RecognizerProcess) -> None:
+    """Ctrl-C goes to the whole process group; the child must not die of it (with a
+    traceback) before the parent has closed it."""
+    import signal
+
+    process._proc.send_signal(signal.SIGINT)
+    time.sleep(0.3)
+    assert process._proc.poll() is None
+    assert process.accept(b"\0\0" * 441).final is False

@@ -105,7 +105,8 @@ class RecognizerProcess:
         try:
             self._proc = subprocess.Popen(
                 [sys.executable, "-m", "voicecoach.recognizer_process", str(down_r), str(up_w)],
-                pass_fds=(down_r, up_w), stdin=subprocess.DEVNULL, env=env)
+                pass_fds=(down_r, up_w), stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, env=env)  # stdout is the coach's data, not ours
         except OSError as e:
             for fd in (down_r, down_w, up_r, up_w):
                 os.close(fd)
@@ -192,5 +193,10 @@ class RecognizerProcess:
 
 
 if __name__ == "__main__":
+    import signal
+
+    # Ctrl-C reaches the whole process group: the parent ends the session and closes this
+    # child itself (and if the parent dies, the pipe's end stops the loop), so no traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     serve(_Pipes(Connection(int(sys.argv[1]), writable=False),
                  Connection(int(sys.argv[2]), readable=False)))
