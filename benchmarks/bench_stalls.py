@@ -11,7 +11,7 @@ looped into the microphone (its echo is what makes long utterances), no cancelle
 heard by mistake resumed at once. Measured: the gaps between the speaker's callbacks (10 ms
 blocks; the ALSA pulse plugin calls in bursts, so 30-40 ms gaps are its rhythm), those over
 the 100 ms buffer, the output underflows PortAudio reported, and the resident memory of the
-process and of its recognizer's child.
+process and of its children (the recognizer's, and the voice renderer's, which both ways have).
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_stalls.py [--seconds 150] [--out F]
 
@@ -107,8 +107,12 @@ def run(way: str, seconds: float) -> dict[str, Any]:
                 seen = len(cmds)
                 if time.monotonic() - start > seconds - 2 and not memory:
                     memory["process"] = rss_mb(os.getpid())
-                    memory["recognizer child"] = sum(rss_mb(p) for p in children(os.getpid())
-                                                      if Path(f"/proc/{p}").exists())
+                    for pid in children(os.getpid()):
+                        cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+                        name = ("recognizer child" if b"recognizer_process" in cmd
+                                else "voice renderer child" if b"voicecoach" in cmd
+                                else "other child")
+                        memory[name] = memory.get(name, 0.0) + rss_mb(pid)
                 time.sleep(0.2)
 
         start = time.monotonic()
