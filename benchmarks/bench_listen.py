@@ -181,9 +181,9 @@ def rss_child(audio: Path) -> int:
     grammar and its keyword search, the spotter, and the echo canceller (when installed) with
     a second of the coach's sound as its reference; fed the evaluation audio in 30 ms chunks.
     Prints peak RSS (MB)."""
-    import sounddevice  # noqa: F401  (the microphone adapter's library, loaded as in the coach)
-
     from functools import partial
+
+    import sounddevice  # noqa: F401  (the microphone adapter's library, loaded as in the coach)
 
     from voicecoach.recognizer_process import RecognizerProcess
     from voicecoach.sphinx_keywords import SphinxKeywords
@@ -224,8 +224,8 @@ def rss_child(audio: Path) -> int:
 
     child = peak_kb(recognizer._proc.pid)
     recognizer.close()
-    print(f"listener process {peak_kb('self') / 1024:.1f} MB, recognizer child {child / 1024:.1f} MB",
-          file=sys.stderr)
+    print(f"listener process {peak_kb('self') / 1024:.1f} MB, "
+          f"recognizer child {child / 1024:.1f} MB", file=sys.stderr)
     print((peak_kb("self") + child) / 1024)
     return 0
 

@@ -133,3 +133,22 @@ def test_ctrl_c_ends_the_session_not_the_child(process: RecognizerProcess) -> No
     time.sleep(0.3)
     assert process._proc.poll() is None
     assert process.accept(b"\0\0" * 441).final is False
+
+
+@pytest.mark.parametrize("python", ["/nonexistent/python", "/bin/false"])
+def test_without_a_child_the_recognizer_runs_in_the_process(
+        monkeypatch: pytest.MonkeyPatch, python: str) -> None:
+    """A child that cannot be started (a frozen app has no `python -m`) or dies at once: voice
+    commands still work, in the listener's process, and the start-up line says why."""
+    import sys
+
+    from voicecoach.listener import ListenSettings, make_recognizer
+    from voicecoach.sphinx_recognizer import SphinxRecognizer
+
+    monkeypatch.setattr(sys, "executable", python)
+    rec = make_recognizer(ListenSettings(recognizer="pocketsphinx"), RATE, EN)
+    assert isinstance(rec, SphinxRecognizer)
+    assert rec.name.startswith("pocketsphinx (en-us, bundled), in the listener's process (the "
+                               "recognizer process"), rec.name
+    assert heard(Pipeline(rec, Spotter(EN)), pcm("pause", RATE)) == ["pause"]
+    rec.close()

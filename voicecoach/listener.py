@@ -79,13 +79,21 @@ def make_recognizer(settings: ListenSettings, rate: int, table: PhraseTable) -> 
         raise ListenerUnavailable(f"unknown recognizer {choice!r}", "use vosk|pocketsphinx|none")
     from functools import partial
 
-    from voicecoach.recognizer_process import RecognizerProcess
+    from voicecoach.recognizer_process import ProcessError, RecognizerProcess
     from voicecoach.sphinx_recognizer import SphinxRecognizer
 
     # In a process of its own: pocketsphinx holds the GIL while it decodes, up to a second
     # at the end of a long utterance, and the speaker's callback needs it (see
     # recognizer_process.py).
-    return RecognizerProcess(partial(SphinxRecognizer, rate, table, tuple(table.answers)))
+    build = partial(SphinxRecognizer, rate, table, tuple(table.answers))
+    try:
+        return RecognizerProcess(build)
+    except ProcessError as e:
+        # No child to be had (a frozen app has no `python -m`): listening in the process
+        # still works; the coach's voice may break up now and then. Said at start-up.
+        rec = build()
+        rec.name += f", in the listener's process ({e.reason})"
+        return rec
 
 
 class Pipeline:

@@ -68,6 +68,10 @@ def serve(conn: _Pipes) -> None:
             conn.send(("error", f"{type(e).__name__}: {e}", ""))
 
 
+class ProcessError(RecognizerError):
+    """The child process failed (would not start, hung or died), not the engine in it."""
+
+
 class _Pipes:
     """Two one-way OS pipes as one two-way Connection-like object."""
 
@@ -110,7 +114,7 @@ class RecognizerProcess:
         except OSError as e:
             for fd in (down_r, down_w, up_r, up_w):
                 os.close(fd)
-            raise RecognizerError(f"the recognizer process did not start: {e}") from e
+            raise ProcessError(f"the recognizer process did not start: {e}") from e
         os.close(down_r)
         os.close(up_w)
         self._conn = _Pipes(Connection(up_r, writable=False), Connection(down_w, readable=False))
@@ -176,19 +180,19 @@ class RecognizerProcess:
         try:
             if not self._conn.poll(seconds):
                 self._proc.kill()
-                raise RecognizerError(f"the recognizer process hung ({doing} took over "
+                raise ProcessError(f"the recognizer process hung ({doing} took over "
                                       f"{seconds:.0f} s)", "restart voicecoach")
             reply: tuple[Any, ...] = self._conn.recv()
         except (EOFError, OSError) as e:
             raise self._gone(str(e) or type(e).__name__) from e
         return reply
 
-    def _gone(self, why: str) -> RecognizerError:
+    def _gone(self, why: str) -> ProcessError:
         try:
             code = self._proc.wait(timeout=1.0)
         except subprocess.TimeoutExpired:
             code = None
-        return RecognizerError(f"the recognizer process ended (exit code {code}; {why})",
+        return ProcessError(f"the recognizer process ended (exit code {code}; {why})",
                                "restart voicecoach; if it recurs, run: voicecoach doctor")
 
 
