@@ -263,6 +263,31 @@ def test_a_failing_recognizer_stops_listening_with_one_line_and_keys_go_on(
     assert run.events(event="session_end")[0]["completed"] is True
 
 
+def test_a_recognizer_process_killed_mid_hold_is_one_line_and_keys_go_on(sinks: Pulse) -> None:
+    """The same with the real thing: pocketsphinx's child process (recognizer_process.py)
+    killed mid-hold, as the out-of-memory killer would."""
+    run = Run(4.0, captions)
+    listener = open_listener(ListenSettings(recognizer="pocketsphinx"), run.clock, run.inbox,
+                             run.speech, run.notice)
+    child = listener.pipeline.recognizer._proc  # type: ignore[attr-defined]
+
+    def driver() -> None:
+        run.until(run.hold_start() + 0.5)
+        child.kill()
+        run.wait_for(lambda: run.noticed("voice commands stopped"), 3)
+        run.key(Command.PAUSE, "paused")
+        run.key(Command.RESUME, "resumed")
+
+    assert run.run(driver, listener) is True
+    stopped = [text for _, text in run.notices if text.startswith("voice commands stopped")]
+    assert len(stopped) == 1, run.notices
+    assert stopped == ["voice commands stopped: the recognizer process ended (exit code -9); "
+                       "keys still work (to fix: restart voicecoach; if it recurs, run: "
+                       "voicecoach doctor)"]
+    assert run.commands() == [("pause", "key"), ("resume", "key")]
+    assert run.events(event="session_end")[0]["completed"] is True
+
+
 def vc(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "VOICECOACH_DATA_DIR": str(tmp_path / "data"),
            "XDG_CONFIG_HOME": str(tmp_path / "config"), "PYTHONUNBUFFERED": "1"}

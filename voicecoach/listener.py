@@ -211,6 +211,10 @@ class Listener:
     def _run(self) -> None:
         try:
             self._listen()
+        except RecognizerError as exc:  # said by the recognizer, with what to do about it
+            fix = f" (to fix: {exc.fix})" if exc.fix else ""
+            self._notice(f"voice commands stopped: {exc.reason}; keys still work{fix}")
+            self.microphone.close()
         except Exception as exc:  # a recognizer fault must not take the session with it
             self._notice(f"voice commands stopped: {type(exc).__name__}: {exc}; keys still work")
             self.microphone.close()

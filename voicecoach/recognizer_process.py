@@ -15,6 +15,7 @@ pipes.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -140,7 +141,10 @@ class RecognizerProcess:
         return hearing
 
     def expect(self, section: str | None) -> None:
-        self._call("expect", section)
+        # From the session's thread, which must not fail for the listener: a dead child is
+        # reported once, by the listener's next accept().
+        with contextlib.suppress(RecognizerError):
+            self._call("expect", section)
 
     def reset(self) -> None:
         self._call("reset", None)
@@ -192,7 +196,8 @@ class RecognizerProcess:
             code = self._proc.wait(timeout=1.0)
         except subprocess.TimeoutExpired:
             code = None
-        return ProcessError(f"the recognizer process ended (exit code {code}; {why})",
+        what = f"exit code {code}" if code is not None else why
+        return ProcessError(f"the recognizer process ended ({what})",
                                "restart voicecoach; if it recurs, run: voicecoach doctor")
 
 
