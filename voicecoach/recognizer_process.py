@@ -185,7 +185,7 @@ class RecognizerProcess:
             if not self._conn.poll(seconds):
                 self._proc.kill()
                 raise ProcessError(f"the recognizer process hung ({doing} took over "
-                                      f"{seconds:.0f} s)", "restart voicecoach")
+                                   f"{seconds:.0f} s)", "restart voicecoach")
             reply: tuple[Any, ...] = self._conn.recv()
         except (EOFError, OSError) as e:
             raise self._gone(str(e) or type(e).__name__) from e
