@@ -156,3 +156,15 @@ def echo_cancelled(heard: bytes, played: Any, rate: int, rng: Any, jitter: float
         at = 1000.0 + (i + chunk) / rate + rng.normal(0, jitter)
         out.append(cancel.clean(heard[2 * i : 2 * (i + chunk)], at)[0])
     return b"".join(out)
+
+
+def spot_all(pipe: Any, data: bytes, rate: int) -> list[Any]:
+    """The Spots a listener Pipeline fired over `data`, fed in 30 ms chunks as the microphone
+    would."""
+    step = int(rate * 0.03) * 2
+    fired = []
+    for i in range(0, len(data), step):
+        spot = pipe.feed(data[i : i + step], 0.0)
+        if spot is not None and not spot.rejected:
+            fired.append(spot)
+    return fired

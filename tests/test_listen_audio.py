@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from audio_check import korean_model, pcm, speak
+from audio_check import korean_model, pcm, speak, spot_all
 
 from voicecoach.clock import RealClock
 from voicecoach.commands import Command, CommandEvent, Inbox
@@ -25,17 +25,6 @@ pytestmark = pytest.mark.skipif(
     subprocess.run(["which", "espeak-ng"], capture_output=True).returncode != 0,
     reason="espeak-ng not installed",
 )
-
-
-def spot_all(pipe: Pipeline, data: bytes, rate: int) -> list[Spot]:
-    """The Spots that fired over `data`, fed in 30 ms chunks as the microphone would."""
-    step = int(rate * 0.03) * 2
-    fired = []
-    for i in range(0, len(data), step):
-        spot = pipe.feed(data[i : i + step], 0.0)
-        if spot is not None and not spot.rejected:
-            fired.append(spot)
-    return fired
 
 
 def commands(pipe: Pipeline, data: bytes, rate: int) -> list[Command]:

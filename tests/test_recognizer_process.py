@@ -10,13 +10,13 @@ from collections.abc import Iterator
 from functools import partial
 
 import pytest
-from audio_check import pcm
+from audio_check import pcm, spot_all
 
 from voicecoach.listener import Pipeline
 from voicecoach.phrases import load_phrases
 from voicecoach.recognizer import RecognizerError
 from voicecoach.recognizer_process import RecognizerProcess
-from voicecoach.spotter import Spot, Spotter
+from voicecoach.spotter import Spotter
 
 pytestmark = pytest.mark.skipif(
     subprocess.run(["which", "espeak-ng"], capture_output=True).returncode != 0,
@@ -35,18 +35,8 @@ def process() -> Iterator[RecognizerProcess]:
     rec.close()
 
 
-def spots(pipe: Pipeline, data: bytes) -> list[Spot]:
-    step = int(RATE * 0.03) * 2
-    out = []
-    for i in range(0, len(data), step):
-        spot = pipe.feed(data[i : i + step], 0.0)
-        if spot is not None and not spot.rejected:
-            out.append(spot)
-    return out
-
-
 def heard(pipe: Pipeline, data: bytes) -> list[str]:
-    return [s.command.value for s in spots(pipe, data)]
+    return [s.command.value for s in spot_all(pipe, data, RATE)]
 
 
 def test_commands_are_heard_as_in_the_process(process: RecognizerProcess) -> None:
@@ -61,7 +51,7 @@ def test_commands_are_heard_as_in_the_process(process: RecognizerProcess) -> Non
         assert heard(there, data) == heard(here, data) == [EN.match(phrase).value], phrase
     there.expect("yes_no")  # the session's thread asks this; it must reach the child
     process.reset()
-    assert [s.heard for s in spots(there, pcm("yes", RATE))] == ["yes"]
+    assert [s.heard for s in spot_all(there, pcm("yes", RATE), RATE)] == ["yes"]
     there.expect(None)
 
 

@@ -9,8 +9,8 @@ underruns in 400 s; callback gaps of 0.57 and 1.39 s in 150 s). In a process of 
 recognizer has its own GIL: the listener thread waits for its answer on a pipe, which lets
 every other thread run.
 
-The child is a fresh interpreter running this module; calls and answers are pickled over two
-pipes.
+The child is a fresh interpreter running this module; calls and answers are pickled over a
+socket pair.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
-from multiprocessing.connection import Connection
+from multiprocessing.connection import Connection, Pipe
 from typing import Any
 
 from voicecoach.recognizer import Hearing, Recognizer, RecognizerError
@@ -33,7 +33,7 @@ START_SECONDS = 60.0
 CALL_SECONDS = 10.0
 
 
-def serve(conn: _Pipes) -> None:
+def serve(conn: Connection) -> None:
     """The child: take the parent's import path and the recipe, build the recognizer, then
     answer calls until told to close."""
     sys.path[:0] = [p for p in conn.recv() if p not in sys.path]
@@ -73,26 +73,6 @@ class ProcessError(RecognizerError):
     """The child process failed (would not start, hung or died), not the engine in it."""
 
 
-class _Pipes:
-    """Two one-way OS pipes as one two-way Connection-like object."""
-
-    def __init__(self, read: Connection, write: Connection) -> None:
-        self.read, self.write = read, write
-
-    def send(self, obj: object) -> None:
-        self.write.send(obj)
-
-    def recv(self) -> Any:
-        return self.read.recv()
-
-    def poll(self, seconds: float) -> bool:
-        return self.read.poll(seconds)
-
-    def close(self) -> None:
-        self.read.close()
-        self.write.close()
-
-
 class RecognizerProcess:
     """The Recognizer Protocol, answered by the recognizer `build()` makes in a child process.
     `build` must be picklable (a class and its arguments in functools.partial)."""
@@ -101,24 +81,21 @@ class RecognizerProcess:
                  start_seconds: float = START_SECONDS) -> None:
         # A fresh interpreter (`python -m`), not multiprocessing's fork or spawn: fork would
         # copy PortAudio's threads' state, and spawn re-runs the caller's main script.
-        down_r, down_w = os.pipe()
-        up_r, up_w = os.pipe()
+        self._conn, child = Pipe()  # a socket pair: both ways over one descriptor
         package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(
             [package_root, *filter(None, [env.get("PYTHONPATH")])])
         try:
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "voicecoach.recognizer_process", str(down_r), str(up_w)],
-                pass_fds=(down_r, up_w), stdin=subprocess.DEVNULL,
+                [sys.executable, "-m", "voicecoach.recognizer_process", str(child.fileno())],
+                pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL, env=env)  # stdout is the coach's data, not ours
         except OSError as e:
-            for fd in (down_r, down_w, up_r, up_w):
-                os.close(fd)
+            self._conn.close()
             raise ProcessError(f"the recognizer process did not start: {e}") from e
-        os.close(down_r)
-        os.close(up_w)
-        self._conn = _Pipes(Connection(up_r, writable=False), Connection(down_w, readable=False))
+        finally:
+            child.close()
         # One call at a time: expect() comes from the session's thread, the rest from the
         # listener's.
         self._lock = threading.Lock()
@@ -207,5 +184,4 @@ if __name__ == "__main__":
     # Ctrl-C reaches the whole process group: the parent ends the session and closes this
     # child itself (and if the parent dies, the pipe's end stops the loop), so no traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    serve(_Pipes(Connection(int(sys.argv[1]), writable=False),
-                 Connection(int(sys.argv[2]), readable=False)))
+    serve(Connection(int(sys.argv[1])))
