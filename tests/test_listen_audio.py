@@ -3,6 +3,7 @@ WAV files and through the PulseAudio harness into the Listener and the Inbox."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -10,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 from audio_check import korean_model, pcm, speak, spot_all
@@ -262,7 +264,11 @@ def listening(notices: list[str] | None = None
     listened for a second first, so its noise floor has settled."""
     clock, inbox, log = RealClock(), Inbox(), SpeechLog()
     notice = notices.append if notices is not None else (lambda m: None)
-    listener = open_listener(ListenSettings(recognizer="pocketsphinx"), clock, inbox, log, notice)
+    # Every hypothesis and every ignored phrase on stderr, which pytest shows with a failure:
+    # a miss through the room then says what was heard instead (set when the Listener starts).
+    with mock.patch.dict(os.environ, VOICECOACH_LISTEN_DEBUG="2"):
+        listener = open_listener(ListenSettings(recognizer="pocketsphinx"), clock, inbox, log,
+                                 notice)
     listener.start()
     try:
         time.sleep(1.0)
