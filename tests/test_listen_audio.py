@@ -348,15 +348,22 @@ def test_spoken_answers_while_a_question_expects_them(pulse: object, tmp_path: P
         # Each number is an answer, by voice; which number it is heard as is accuracy, measured
         # in test_while_a_question_waits_its_answers_are_favoured (en-us "seven" came out as
         # "two" through the room in 1 of 5 runs): one of the two may be misheard.
+        # An answer not heard at all is said again, as a person would (once in CI, 2026-12-02,
+        # en-us "seven" was heard as nothing): one of the two may need it.
         numbers = set(EN.answers["numbers"])
-        heard = []
+        heard, again = [], 0
         for voice, number in [("en-us", "seven"), ("en-us+f2", "three")]:
-            play(speak(number, tmp_path / "n.wav", voice))
-            event = wait_for(inbox, 2.0)
+            wav = speak(number, tmp_path / "n.wav", voice)
+            for _ in range(2):
+                play(wav)
+                event = wait_for(inbox, 2.0)
+                if event is not None:
+                    break
+                again += 1
             assert event is not None and event.command is Command.ANSWER, (voice, event)
             assert event.source == "voice" and event.heard in numbers, (voice, event)
             heard.append(event.heard == number)
-        assert any(heard), heard
+        assert any(heard) and again <= 1, (heard, again)
         play(speak("pause", tmp_path / "p.wav"))  # commands still work meanwhile
         assert wait_for(inbox, 2.0) == CommandEvent(Command.PAUSE, source="voice", heard="pause")
         # The echo of the coach's own question does not answer it.
