@@ -13,7 +13,7 @@ voice command with no "pause" said in the 3 s before it is the coach's own voice
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_bargein_live.py [--trials 24] [--out F]
         [--lines] [--ways ours,no keyword search,words only] [--volumes 65536,32768]
-        [--coach-volume 1.0]
+        [--coach-volume 1.0] [--steady-echo-path]
 
 Writes benchmarks/results/bargein-live.json. About 5 minutes a way.
 """
@@ -47,6 +47,8 @@ from voicecoach.library import Routine, load_builtin  # noqa: E402
 VOLUMES = [65536, 32768]
 #: The coach's own volume (VoiceSettings.volume; 0.5 puts its echo 6 dB lower); --coach-volume.
 COACH_VOLUME = [1.0]
+#: Whether the harness's echo path holds its delay (no adaptive resampling); --steady-echo-path.
+STEADY = [False]
 
 
 def routine() -> Routine:
@@ -114,7 +116,7 @@ def run(way: str, trials: int, tmp: Path, lines: bool) -> dict[str, Any]:
             subprocess.run(["espeak-ng", "-v", "en-us", "-w", str(wav), "pause"], check=True)
         room = Room(pulse, tmp, lines_routine() if lines else routine(),
                     voice=VoiceSettings(volume=COACH_VOLUME[0]),
-                    echo_cancel=way == "ours + echo canceller")
+                    echo_cancel=way == "ours + echo canceller", steady_echo=STEADY[0])
         if way not in ("ours", "ours + echo canceller"):
             room.listener.pipeline.barge = None
         if way == "words only":
@@ -156,12 +158,16 @@ def main() -> int:
     ap.add_argument("--volumes", default="65536,32768", help="paplay volumes, cycled")
     ap.add_argument("--coach-volume", type=float, default=1.0,
                     help="the coach's volume (0.5: its echo 6 dB lower)")
+    ap.add_argument("--steady-echo-path", action="store_true",
+                    help="the harness's echo path without adaptive resampling (fixed delay)")
     args = ap.parse_args()
+    STEADY[:] = [args.steady_echo_path]
     VOLUMES[:] = [int(v) for v in args.volumes.split(",")]
     COACH_VOLUME[:] = [args.coach_volume]
     results: dict[str, Any] = {"date": time.strftime("%Y-%m-%d"),
                                "into": "sentences" if args.lines else "counts",
-                               "volumes": VOLUMES, "coach_volume": COACH_VOLUME[0]}
+                               "volumes": VOLUMES, "coach_volume": COACH_VOLUME[0],
+                               "steady_echo_path": STEADY[0]}
     with tempfile.TemporaryDirectory() as d:
         for way in args.ways.split(","):
             row = run(way, args.trials, Path(d), args.lines)

@@ -27,8 +27,8 @@ API (all on the `Pulse` object the `pulse` fixture yields; module-level helpers 
   first samples arrived: good to a few ms here, but align on a known onset when it matters.
 - `pulse.play_into_room(wav_path, wait=True)`: `paplay --device=room`; returns the Popen
   when `wait` is False.
-- `pulse.loop_coach_into_room(latency_ms=20) -> Module`: module-loopback from coach.monitor
-  into room, so the microphone hears the coach; `module.unload()` stops it.
+- `pulse.loop_coach_into_room(latency_ms=20, steady=False) -> Module`: module-loopback from
+  coach.monitor into room, so the microphone hears the coach; `module.unload()` stops it.
 - `pulse.unload_sink(name)` / `pulse.reload_sink(name)`: remove / recreate a null sink (for
   "device went away" tests); `reload_sink` restores the default sink/source choices (see
   its docstring about streams PulseAudio moves meanwhile).
@@ -269,11 +269,15 @@ class Pulse:
             proc.wait(timeout=120)
         return proc
 
-    def loop_coach_into_room(self, latency_ms: int = 20) -> Module:
-        """Let the microphone hear the coach (an acoustic echo path); unload to stop."""
+    def loop_coach_into_room(self, latency_ms: int = 20, steady: bool = False) -> Module:
+        """Let the microphone hear the coach (an acoustic echo path); unload to stop.
+        module-loopback resamples adaptively to hold its latency, so the path's delay wanders
+        (1.8 ms over 90 s, measured); `steady` turns that off: the delay then stays put, as a
+        room's does."""
         out = self.pactl(
             "load-module", "module-loopback", "source=coach.monitor", "sink=room",
             f"latency_msec={latency_ms}", "source_dont_move=true", "sink_dont_move=true",
+            *(["adjust_time=0"] if steady else []),
         )  # fmt: skip
         return Module(self, int(out))
 

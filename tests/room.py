@@ -48,7 +48,7 @@ class Room:
 
     def __init__(self, pulse: Pulse, tmp: Path, routine: Routine | None = None,
                  loop: bool = True, voice: VoiceSettings | None = None,
-                 echo_cancel: bool = False) -> None:
+                 echo_cancel: bool = False, steady_echo: bool = False) -> None:
         # As the app does before any of its threads start (voicecoach/memory.py).
         memory.settle()
         self.pulse, self.tmp = pulse, tmp
@@ -67,7 +67,7 @@ class Room:
         # No routine: the parts only, for a test that drives them itself (and calls close()).
         self.session = (Session(routine, self.clock, self.speaker, self.inbox, self.log)
                         if routine is not None else None)
-        self._loop = pulse.loop_coach_into_room() if loop else None
+        self._loop = pulse.loop_coach_into_room(steady=steady_echo) if loop else None
 
     def run(self, driver: Callable[[Room], None], limit: float = 150.0) -> bool:
         """Run the session while `driver(room)` acts on its own thread; True if completed."""
