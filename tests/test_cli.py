@@ -197,6 +197,27 @@ def test_signals_stop_cleanly_and_keep_the_events(tmp_path, signum):
     assert stored[0].status == "stopped" and len(stored[0].sets) >= 1
 
 
+def test_ctrl_c_at_the_check_prompt_is_one_line(tmp_path):
+    """`voicecoach check` waits at a terminal prompt; Ctrl-C there ends it with one line."""
+    import pty
+
+    main, child = pty.openpty()  # a terminal, so the questions are asked
+    p = subprocess.Popen([PY, "-m", "voicecoach", "check"], stdin=child,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV, text=True)
+    os.close(child)
+    try:
+        deadline = time.time() + 30
+        while time.time() < deadline and not (tmp_path / "data").exists():
+            time.sleep(0.05)  # the disclaimer is remembered before the first question
+        time.sleep(0.5)
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=20)
+    finally:
+        os.close(main)
+    assert p.returncode == 130, err
+    assert "Traceback" not in err and err.strip() == "voicecoach check: stopped"
+
+
 # --- every numeric and name option: negative, zero, huge, not a number, unknown, conflicting --
 
 NUMERIC = {  # option: (lowest allowed, highest allowed, whole numbers only)

@@ -26,3 +26,27 @@ def test_doctor_names_the_recognizer_the_echo_canceller_and_what_to_fix() -> Non
     if done.returncode == 1:  # no sound card here: one fix line says what to do about it
         assert "To fix:" in out and "  - " in out, out
     assert "Traceback" not in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["--language", "xx"], "--language: no phrase table for language 'xx' (have: en, ko)"),
+    (["--seconds", "-5"], "--seconds must be between 0 and 600, got -5"),
+    (["--seconds", "nan"], "--seconds must be between 0 and 600, got nan"),
+    (["--recognizer", "julius"], "argument --recognizer: invalid choice: 'julius'"),
+])  # fmt: skip
+def test_bad_options_are_one_line_and_exit_2(args: list[str], says: str) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "voicecoach", "doctor", "--no-play", *args],
+                          capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 2 and done.stdout == "", done
+    assert done.stderr.startswith(f"voicecoach doctor: {says}"), done.stderr
+    assert done.stderr.endswith("(see voicecoach doctor --help)\n") and done.stderr.count("\n") == 1
+
+
+def test_recognizer_none_skips_recognition() -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "voicecoach", "doctor", "--no-play", "--seconds",
+                           "0", "--recognizer", "none"], capture_output=True, text=True, env=env,
+                          timeout=60)
+    assert "Recognizer: none (asked for): keys only" in done.stdout, done
+    assert "Traceback" not in done.stderr and done.returncode in (0, 1)

@@ -126,13 +126,23 @@ def test_offline_says_where_to_get_it(tmp_path: Path) -> None:
     with socket.socket() as s:  # a port nobody listens on: connection refused, like offline
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    with pytest.raises(DownloadError, match="alphacephei.com/vosk/models"):
-        download_model(tmp_path, f"http://127.0.0.1:{port}/model.zip", None, timeout=2)
+    with pytest.raises(DownloadError, match="alphacephei.com/vosk/models") as e:
+        download_model(tmp_path / "here", f"http://127.0.0.1:{port}/model.zip", None, timeout=2)
+    assert f"unzip it into {tmp_path / 'here'}/" in str(e.value)  # the folder asked for
 
 
-def test_cli_usage(capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_usage(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                   monkeypatch: pytest.MonkeyPatch) -> None:
     assert run_model([]) == 2
-    assert "usage" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "see voicecoach model --help" in err
+    assert run_model(["fetch"]) == 2
+    # --help is help, never a folder to download into (it once made ./--help).
+    monkeypatch.chdir(tmp_path)
+    for argv in (["--help"], ["download", "--help"], ["download", "-h"]):
+        assert run_model(argv) == 0
+        assert "usage: voicecoach model" in capsys.readouterr().out
+    assert list(tmp_path.iterdir()) == []
 
 
 # --- damaged models: one line, and never a crash of the process --------------------------

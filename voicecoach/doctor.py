@@ -16,6 +16,8 @@ from voicecoach.phrases import load_phrases
 from voicecoach.recognizer import RecognizerError
 
 TEST_PHRASE = "This is voice coach. If you can hear me, the speaker works."
+#: The longest mic-level display asked for (s): more is a typo.
+MAX_SECONDS = 600
 
 
 def _say(line: str) -> None:
@@ -24,14 +26,25 @@ def _say(line: str) -> None:
 
 def run_doctor(argv: Sequence[str] = ()) -> int:
     """Print a check-up of audio and recognition; 0 when everything works, 1 otherwise."""
-    p = argparse.ArgumentParser(prog="voicecoach doctor", description=__doc__)
+    from voicecoach.subcommands import SubcommandParser
+
+    p = SubcommandParser(prog="voicecoach doctor", description=__doc__)
     p.add_argument("--input-device", default=None, help="microphone (index or name)")
-    p.add_argument("--recognizer", default="auto", choices=("auto", "vosk", "pocketsphinx"))
+    p.add_argument("--recognizer", default="auto",
+                   choices=("auto", "vosk", "pocketsphinx", "none"),
+                   help="which to check (default: the one a session would use; none: skip)")
     p.add_argument("--model", default=None, help="vosk model folder")
-    p.add_argument("--language", default="en")
-    p.add_argument("--seconds", type=float, default=4.0, help="how long to show the mic level")
+    p.add_argument("--language", default="en", help="phrase table (default: en)")
+    p.add_argument("--seconds", type=float, default=4.0,
+                   help="how long to show the mic level (0-600; 0 skips it)")
     p.add_argument("--no-play", action="store_true", help="skip the speaker test")
     args = p.parse_args(list(argv))
+    if not 0 <= args.seconds <= MAX_SECONDS:  # nan fails both comparisons too
+        p.error(f"--seconds must be between 0 and {MAX_SECONDS}, got {args.seconds:g}")
+    try:
+        args.table = load_phrases(args.language)
+    except ValueError as e:
+        p.error(f"--language: {e}")
     device: str | int | None = args.input_device
     if isinstance(device, str) and device.isdigit():
         device = int(device)
@@ -68,8 +81,11 @@ def _devices(device: str | int | None, fixes: list[str]) -> int:
         _say("  none: PortAudio sees no sound card (on Linux: `aplay -l`, `arecord -l`)")
     try:
         info = sd.query_devices(device, "input")
-    except (ValueError, sd.PortAudioError) as e:
-        fixes.append(f"no microphone ({e}): plug one in or choose it with --input-device")
+    except (ValueError, sd.PortAudioError):
+        # PortAudio's own words ("Error querying device -1") mean nothing to a person.
+        which = "no microphone" if device is None else f"no microphone {device!r}"
+        fixes.append(f"{which}: plug one in, or choose one from the list above with "
+                     "--input-device")
         return 0
     _say(f"Microphone: {info['name']} at {int(info['default_samplerate'])} Hz")
     return int(info["default_samplerate"])
@@ -146,8 +162,11 @@ def _echo_cancel(rate: int) -> None:
 
 
 def _recognition(args: argparse.Namespace, rate: int, fixes: list[str]) -> None:
+    if args.recognizer == "none":
+        _say("Recognizer: none (asked for): keys only")
+        return
     settings = ListenSettings(args.recognizer, args.model, args.input_device, args.language)
-    table = load_phrases(settings.language)
+    table = args.table
     model = find_model(settings.model, table.language)
     _say(f"vosk model: {model if model else 'none found'}")
     try:

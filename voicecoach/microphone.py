@@ -77,9 +77,10 @@ class SoundDeviceMicrophone:
         try:
             info = sd.query_devices(device, "input")
         except (ValueError, sd.PortAudioError) as e:
-            what = f"no input device {device!r}" if device is not None else "no microphone"
+            # With no device named, PortAudio only says "Error querying device -1": no help.
+            what = f"no input device {device!r} ({e})" if device is not None else "no microphone"
             raise MicrophoneError(
-                f"{what} ({e})",
+                what,
                 "plug in a microphone or choose one with --input-device (see voicecoach doctor)",
             ) from e
         self.name = str(info["name"])

@@ -132,10 +132,11 @@ def _fetch(url: str, part: Path, progress: Progress | None, timeout: float) -> N
     except urllib.error.HTTPError as e:
         if e.code == 416 and have:
             return  # already complete: the checksum decides
-        raise DownloadError(f"{url}: HTTP {e.code} {e.reason}. {manual_hint()}") from e
+        raise DownloadError(f"{url}: HTTP {e.code} {e.reason}. {manual_hint(part.parent)}"
+                            ) from e
     except (urllib.error.URLError, OSError, TimeoutError) as e:
         reason = getattr(e, "reason", e)
-        raise DownloadError(f"cannot reach {url} ({reason}). {manual_hint()}") from e
+        raise DownloadError(f"cannot reach {url} ({reason}). {manual_hint(part.parent)}") from e
 
 
 def _sha256(path: Path) -> str:
@@ -181,11 +182,12 @@ def safe_extract(archive: Path, dest: Path) -> Path:
             return final
 
 
-def manual_hint() -> str:
-    """One line saying how to get the model by hand."""
+def manual_hint(dest: Path | None = None) -> str:
+    """One line saying how to get the model by hand, into `dest` (default: where it is looked
+    for)."""
     return (
         f"Offline? Get {MODEL_NAME}.zip from https://alphacephei.com/vosk/models on any computer"
-        f" and unzip it into {default_models_dir()}/"
+        f" and unzip it into {dest or default_models_dir()}/"
     )
 
 
@@ -203,15 +205,29 @@ def progress_bar(done: int, total: int) -> None:
 
 def run_model(argv: Sequence[str]) -> int:
     """`voicecoach model download [DIR]` and `voicecoach model where`."""
-    args = list(argv)
-    if not args or args[0] not in ("download", "where"):
-        print("usage: voicecoach model download [DIR] | voicecoach model where", file=sys.stderr)
-        return 2
-    if args[0] == "where":
+    from voicecoach.subcommands import SubcommandParser
+
+    p = SubcommandParser(prog="voicecoach model",
+                         description="The vosk speech model: fetch it, or say where it is.")
+    verbs = p.add_subparsers(dest="verb", metavar="{download,where}", parser_class=SubcommandParser)
+    verbs.required = True
+    get = verbs.add_parser(
+        "download", help=f"fetch {MODEL_NAME} (41 MB; SHA-256 checked, resumable)",
+        description=f"Fetch {MODEL_NAME} (41 MB) into DIR, check its SHA-256 and unpack it; "
+                    "an interrupted download resumes where it stopped.")
+    get.add_argument("dir", nargs="?", metavar="DIR",
+                     help=f"where to put it (default: {default_models_dir()})")
+    verbs.add_parser("where", help="print the model folder that would be used",
+                     description="Print the vosk model folder that would be used.")
+    try:
+        args = p.parse_args(list(argv))
+    except SystemExit as done:  # --help (0) or a mistake, said in one line (2)
+        return int(done.code or 0)
+    if args.verb == "where":
         found = find_model()
         print(found if found else f"no model; looked in {REPO_MODELS} and {user_models_dir()}")
         return 0 if found else 1
-    dest = Path(args[1]) if len(args) > 1 else default_models_dir()
+    dest = Path(args.dir) if args.dir else default_models_dir()
     print(f"downloading {MODEL_NAME} (41 MB) into {dest}", file=sys.stderr)
     try:
         folder = download_model(dest, progress=progress_bar)

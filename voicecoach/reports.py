@@ -11,7 +11,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, NoReturn
+from typing import IO
 
 from voicecoach import charts, safety
 from voicecoach.adherence import adherence_table, per_day, streak, streak_line, today_report
@@ -122,13 +122,10 @@ def write_png(sessions: Sequence[SessionRecord], path: str | Path) -> None:
 # --- subcommands: `voicecoach history | today | check` --------------------------------------
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+def _parser(name: str, text: str) -> argparse.ArgumentParser:
+    from voicecoach.subcommands import SubcommandParser
 
-
-def _parser(name: str, text: str) -> _Parser:
-    p = _Parser(prog=f"voicecoach {name}", description=text)
+    p = SubcommandParser(prog=f"voicecoach {name}", description=text)
     p.add_argument("--data-dir", metavar="DIR",
                    help="where history is kept (default: $VOICECOACH_DATA_DIR or "
                         "$XDG_DATA_HOME/voicecoach)")

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from collections.abc import Callable
+from typing import NoReturn
+
+
+class SubcommandParser(argparse.ArgumentParser):
+    """A subcommand's options: a mistake is one line naming the subcommand's help, exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def _voices(argv: list[str]) -> int:
@@ -68,3 +77,8 @@ def dispatch(name: str, argv: list[str]) -> int:
     except ImportError as exc:
         print(f"voicecoach {name}: not available in this install ({exc})", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        # Ctrl-C at a prompt or mid-download: one line, no traceback; a download's part file
+        # stays, and the next run resumes it.
+        print(f"\nvoicecoach {name}: stopped", file=sys.stderr)
+        return 130

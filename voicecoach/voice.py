@@ -23,7 +23,7 @@ from voicecoach.speaker import Report, Speaker, SpeechLog
 WORKERS = 2 if (os.cpu_count() or 1) > 1 else 1
 PORTAUDIO_FIX = "sudo apt-get install libportaudio2"
 DEVICE_FIX = ("connect speakers or headphones (on Linux check `aplay -l`, or install "
-              "pulseaudio); list devices with `python3 -m sounddevice`")
+              "pulseaudio); `voicecoach doctor` lists the devices")
 
 
 class SpeakerUnavailable(Exception):
@@ -99,8 +99,8 @@ def _check_output(device: str | int | None) -> None:
         if device is None:
             raise SpeakerUnavailable("no sound output device", DEVICE_FIX) from None
         raise SpeakerUnavailable(f"output device {device!r} not found",
-                                 "pick one from `python3 -m sounddevice` or leave out "
-                                 "--output-device") from None
+                                 "pick one from the list `voicecoach doctor` prints, or leave "
+                                 "out --output-device") from None
 
 
 def _assemble(
