@@ -307,3 +307,45 @@ def test_edge_values_that_are_fine_are_accepted(args, monkeypatch):
     monkeypatch.setattr(app, "run_session", lambda a, routine: seen.append(routine) or 0)
     base = [] if "--exercise" in args else ["--exercise", "calf"]
     assert cli.main([*base, *args]) == 0 and len(seen) == 1
+
+
+def test_pain_ten_typed_at_the_terminal_is_ten(tmp_path):
+    """A person at the terminal: "x" (it hurts) mid-stretch, then 1 and 0 for the worst pain.
+    The coach hears ten (and says to stop for today), not one."""
+    import pty
+    import threading
+
+    main, child = pty.openpty()
+    p = subprocess.Popen([PY, "-m", "voicecoach", "--exercise", "calf", "--speed", "20",
+                          "--no-voice", "--no-listen", "--no-check"], stdin=child,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV, text=True)
+    os.close(child)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(p.stdout.readline, "")))
+    reader.start()
+
+    def shown(text: str, timeout: float = 30) -> bool:
+        end = time.time() + timeout
+        while time.time() < end:
+            if any(text in line for line in lines):
+                return True
+            time.sleep(0.02)
+        return False
+
+    try:
+        assert shown(" count "), lines  # mid-stretch
+        os.write(main, b"x")
+        assert shown("How bad is the pain"), lines
+        os.write(main, b"1")
+        time.sleep(0.2)
+        os.write(main, b"0")
+        assert shown("best to stop for today"), lines
+        p.wait(timeout=60)
+    finally:
+        p.kill()
+        reader.join(timeout=5)
+        os.close(main)
+    from voicecoach.history import HistoryStore
+
+    stored = HistoryStore(tmp_path / "data" / "history.db").sessions()
+    assert [s.value for s in stored[0].pain_stops] == [10], stored[0]

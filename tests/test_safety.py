@@ -158,6 +158,25 @@ def test_number_out_of_range_is_asked_again() -> None:
     assert a.number("How bad?") == 3 and any("zero to ten" in s for s in said)
 
 
+@pytest.mark.parametrize("keys, want", [
+    (("1", "0"), 10),  # ten takes two keys: "1" alone once saved the worst pain as 1
+    (("1",), 1),  # nothing more within the gap: one
+    (("0",), 0),  # no number starts with 0: taken at once
+    (("7",), 7),
+    (("1", "5", "3"), 3),  # fifteen is out of range: asked again
+])  # fmt: skip
+def test_numbers_by_key_take_two_digits(keys: tuple[str, ...], want: int) -> None:
+    a, said = asker(*by("key", *keys))
+    assert a.number("How bad is the pain, from zero to ten?") == want
+    if want == 3:
+        assert "press 1 then 0" in said[-1]
+
+
+def test_a_spoken_answer_after_a_typed_digit_leaves_the_digit() -> None:
+    a, _ = asker(Answer("1", "key"), Answer("seven", "voice"))
+    assert a.number("How bad?") == 1
+
+
 def test_check_subcommand_exit_codes_and_memory(tmp_path: Path) -> None:
     a, said = asker(*by("key", "n", "n", "n"))
     assert reports.run_check(["--data-dir", str(tmp_path)], a) == 0

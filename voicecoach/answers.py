@@ -14,6 +14,9 @@ from voicecoach.phrases import PhraseTable, normalize
 ANSWER_TIMEOUT = 20.0
 #: Unclear answers tolerated before the question counts as unanswered.
 MAX_UNCLEAR = 3
+#: Keys take one digit each: after a typed digit that could begin the answer ("1" of "10"),
+#: the next digit typed within this many seconds is its second one, as on a TV remote.
+DIGIT_GAP = 1.0
 
 YES = frozenset("yes yeah yep yup yea aye sure correct true y".split())
 NO = frozenset("no nope nah not never false n".split())
@@ -182,8 +185,25 @@ def ask_number(
         n = parse_number_words(text, table)
         return n if n is not None and low <= n <= high else None
 
+    def keys(timeout: float) -> Heard | None:
+        # A key is one digit: "1" then "0" is ten, not one (it once saved the worst pain as 1).
+        event = wait(timeout)
+        if event is None or event.source != "key" or not event.heard.isdigit():
+            return event
+        digits = event.heard
+        while digits != "0" and int(digits) * 10 <= high:
+            more = wait(DIGIT_GAP)
+            if more is None:
+                break
+            if more.source != "key" or not more.heard.isdigit():
+                break  # a spoken answer meanwhile: the digit typed first stands
+            digits += more.heard
+        return Answer(digits, "key")
+
     hint = f"Please say a number from {words.number(low)} to {words.number(high)}."
-    value = _ask(question, parse, hint, say, wait, timeout, tries)
+    if high >= 10:
+        hint += f" Or type it: for {words.number(10)}, press 1 then 0."
+    value = _ask(question, parse, hint, say, keys, timeout, tries)
     return value if isinstance(value, int) else None
 
 

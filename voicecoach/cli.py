@@ -24,8 +24,9 @@ examples:
   voicecoach --list                       exercises and routines
   voicecoach voices | doctor | model download | check | history | today
 
-keys while coaching: space pause/resume, n next, b back, r repeat, h help, q stop
-voice commands: next, back, repeat, pause, resume, stop, help
+keys while coaching: space pause/resume, n next, b back, r repeat, x it hurts, h help, q stop
+  (answers: y or n; pain 0-9 as one key, ten as 1 then 0)
+voice commands: next, back, repeat, pause, resume, stop, help, it hurts
 """
 SUBCOMMANDS = ("voices", "doctor", "model", "check", "history", "today")
 

@@ -23,7 +23,8 @@ class Command(enum.Enum):
     ANSWER = "answer"  # a key or words that only mean something as an answer (y, 7, "yes")
 
 
-#: Keys that only answer questions (yes/no, pain from 0 to 9); "n" is NEXT and also means no.
+#: Keys that only answer questions (yes/no; pain from 0 to 10, ten as "1" then "0":
+#: answers.ask_number); "n" is NEXT and also means no.
 ANSWER_KEYS = frozenset("y0123456789")
 
 #: Single keys a person can press while the session runs.

@@ -16,7 +16,7 @@ DIGITS = {
     "6": ["███", "█  ", "███", "█ █", "███"], "7": ["███", "  █", "  █", "  █", "  █"],
     "8": ["███", "█ █", "███", "█ █", "███"], "9": ["███", "█ █", "███", "  █", "███"],
 }
-KEYS_LINE = "space pause/resume · n next · b back · r repeat · h help · q stop"
+KEYS_LINE = "space pause/resume · n next · b back · r repeat · x it hurts · h help · q stop"
 
 
 def big_number(n: int) -> list[str]:
