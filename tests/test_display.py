@@ -21,3 +21,25 @@ def test_the_bar_re_anchors_on_each_count_after_a_rewind():
     view.cue(three, 100.0 + three.at + 7.0)
     assert view.anchor == 107.0 and view.count == "three"
     view.close()
+
+
+def test_while_a_question_waits_the_key_line_shows_its_answer_keys():
+    """"n" means "next" in a set and "no" at a yes/no question: the screen says which."""
+    from voicecoach.display import ANSWER_KEYS_LINES, KEYS_LINE
+
+    ex = routine("calf").exercises[0]
+    hold = plan.build(plan.Step("work", ex, "painful", 1), estimate_seconds)
+    out = io.StringIO()
+    view = TerminalView(out, keys=True)
+    view.step(hold, 0, 1, anchor=0.0)
+    assert out.getvalue().rstrip().endswith(KEYS_LINE)
+    for section in ("numbers", "yes_no"):
+        view.asking(section)
+        screen = out.getvalue().rsplit("\x1b[2J", 1)[1]
+        assert ANSWER_KEYS_LINES[section] in screen and KEYS_LINE not in screen
+    view.asking(None)
+    assert out.getvalue().rstrip().endswith(KEYS_LINE)
+    view.end({"completed": True, "sets_done": 1, "sets_planned": 1})
+    view.asking("numbers")  # after the session: a plain line under the question
+    assert out.getvalue().rstrip().endswith(f"({ANSWER_KEYS_LINES['numbers']})")
+    view.close()

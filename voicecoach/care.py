@@ -42,8 +42,14 @@ class Care:
         self.view, self.notice, self.can_answer = view, notice, can_answer
         self.recorder = Recorder.open(data_dir(getattr(args, "data_dir", None)), notice)
         log.subscribe(self.recorder)
-        # Spoken answers come from the listener, which must be told when a question is open.
-        self.asker = Asker(self.say, self.wait, expect=expect or (lambda section: None))
+        # Spoken answers come from the listener, which must be told when a question is open;
+        # the screen shows the keys that answer it.
+        def expecting(section: str | None) -> None:
+            view.asking(section)
+            if expect is not None:
+                expect(section)
+
+        self.asker = Asker(self.say, self.wait, expect=expecting)
         self.aborted = False
 
     # -- talking outside the run loop -------------------------------------------------------

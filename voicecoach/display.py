@@ -17,6 +17,11 @@ DIGITS = {
     "8": ["███", "█ █", "███", "█ █", "███"], "9": ["███", "█ █", "███", "  █", "███"],
 }
 KEYS_LINE = "space pause/resume · n next · b back · r repeat · x it hurts · h help · q stop"
+#: While a question waits, the keys that answer it: "n" is then "no", not "next".
+ANSWER_KEYS_LINES = {
+    "yes_no": "answer with a key: y yes · n no",
+    "numbers": "answer with a key: a digit from 0 to 9 · for ten, 1 then 0",
+}
 
 
 def big_number(n: int) -> list[str]:
@@ -54,6 +59,9 @@ class LineView:
     def notice(self, text: str) -> None:
         sys.stderr.write(f"voicecoach: {text}\n")
 
+    def asking(self, section: str | None) -> None:
+        return None  # no keyboard: standard input is not a terminal
+
     def end(self, summary: dict[str, Any]) -> None:
         state = "completed" if summary["completed"] else "stopped"
         self._line(summary["seconds"], "end", f"{state}: {summary['sets_done']} of "
@@ -77,6 +85,8 @@ class TerminalView:
         self.is_paused = False
         self._paused_at = 0.0
         self.notices: list[str] = []
+        self.answering: str | None = None
+        self._at = 0.0
         self.out.write("\x1b[?25l")  # hide the cursor while coaching
 
     def step(self, plan: Plan, index: int, total: int, anchor: float) -> None:
@@ -109,6 +119,17 @@ class TerminalView:
         self.notices = (self.notices + [text])[-2:]
         sys.stderr.write(f"voicecoach: {text}\n")
 
+    def asking(self, section: str | None) -> None:
+        self.answering = section
+        if not self.keys:
+            return
+        if self.plan is None:  # before or after the session: a plain line under the question
+            if section in ANSWER_KEYS_LINES:
+                self.out.write(f"({ANSWER_KEYS_LINES[section]})\n")
+                self.out.flush()
+            return
+        self._draw(self._at)
+
     def end(self, summary: dict[str, Any]) -> None:
         self.plan = None  # later lines (the pain question) print below the summary
         self.out.write("\x1b[?25h\n")
@@ -121,6 +142,7 @@ class TerminalView:
         self.out.flush()
 
     def _draw(self, at: float) -> None:
+        self._at = at
         if self.plan is None:
             # Before the session (disclaimer, safety questions): plain lines are clearest.
             if self.caption:
@@ -144,7 +166,8 @@ class TerminalView:
         lines.append("")
         lines.append("\x1b[7m PAUSED — press space or say resume \x1b[0m" if self.is_paused
                      else "")
-        lines.append(KEYS_LINE if self.keys else "keyboard off")
+        keys = ANSWER_KEYS_LINES.get(self.answering or "", KEYS_LINE)
+        lines.append(keys if self.keys else "keyboard off")
         lines += self.notices
         self.out.write("\x1b[H\x1b[2J" + "\n".join(lines) + "\n")
         self.out.flush()
