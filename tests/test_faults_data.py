@@ -277,3 +277,23 @@ def test_history_piped_into_head_ends_quietly(data: Path) -> None:
     shown = subprocess.run(f"{PY} -m voicecoach history --days 0 --data-dir {data} | head -1",
                            shell=True, capture_output=True, text=True, timeout=60)
     assert shown.stderr == "" and len(shown.stdout.splitlines()) == 1
+
+
+def test_a_folder_that_cannot_be_made_is_said_so_not_a_full_disk(tmp_path: Path) -> None:
+    """Under /proc no folder can be made, and statvfs there reports 0 bytes free: the coach
+    names the folder it cannot make, not a full disk, and runs the session."""
+    r = vc(Path("/proc/voicecoach-nope"), tmp_path)
+    said = lines(r)
+    assert r.returncode == 0, r.stderr
+    assert "cannot make the history folder /proc/voicecoach-nope" in said[0], said
+    assert not any("full" in line for line in said), said
+
+
+def test_the_data_dir_variable_is_checked_like_the_option(tmp_path: Path) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    env = {**os.environ, "VOICECOACH_DATA_DIR": str(afile)}
+    r = subprocess.run([PY, "-m", "voicecoach", *RUN], capture_output=True, text=True,
+                       timeout=60, stdin=subprocess.DEVNULL, env=env)
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr == f"voicecoach: VOICECOACH_DATA_DIR: {afile} is a file, not a folder\n"

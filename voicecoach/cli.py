@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -143,9 +144,12 @@ def check_options(args: argparse.Namespace) -> None:
                            "clock runs instantly)")
     if args.model is not None and not Path(args.model).expanduser().is_dir():
         raise RoutineError(f"--model: no model folder at {args.model}")
-    data = Path(args.data_dir).expanduser() if args.data_dir is not None else None
+    # The option and the environment variable name the same folder: the same check for both.
+    given = (("--data-dir", args.data_dir) if args.data_dir is not None else
+             ("VOICECOACH_DATA_DIR", os.environ.get("VOICECOACH_DATA_DIR") or None))
+    data = Path(given[1]).expanduser() if given[1] is not None else None
     if data is not None and data.exists() and not data.is_dir():
-        raise RoutineError(f"--data-dir: {args.data_dir} is a file, not a folder")
+        raise RoutineError(f"{given[0]}: {given[1]} is a file, not a folder")
 
 
 def choose(args: argparse.Namespace) -> tuple[Library, Routine]:

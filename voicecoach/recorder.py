@@ -88,6 +88,14 @@ class Recorder:
     @classmethod
     def open(cls, folder: Path, notice: Notice = _stderr) -> Recorder:
         """A recorder on folder/history.db, or one that only keeps pending records."""
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            # First: a folder that cannot be made (under /proc, say) is no full disk, though
+            # the filesystem above it reports no free space.
+            rec = cls(None, notice, folder)
+            rec._problem = f"cannot make the history folder {folder}: {exc.strerror or exc}"
+            return rec
         room = free_bytes(folder)
         if room is not None and room < MIN_FREE_BYTES:
             rec = cls(None, notice, folder)
