@@ -35,7 +35,23 @@ SUBCOMMANDS = ("voices", "doctor", "model", "check", "history", "today")
 class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         # One line, no usage dump: the person may be reading it from across the room.
-        self.exit(2, f"voicecoach: {message} (see voicecoach --help)\n")
+        self.exit(2, f"voicecoach: {message}{_hint(message)} (see voicecoach --help)\n")
+
+
+def _hint(message: str) -> str:
+    """For `voicecoach calf`: the option the name was meant for."""
+    prefix = "unrecognized arguments: "
+    if not message.startswith(prefix):
+        return ""
+    from voicecoach.library import load_builtin
+
+    lib = load_builtin()
+    for word in message[len(prefix):].split():
+        key = word.lower()
+        for option, items in (("--exercise", lib.exercises), ("--routine", lib.routines)):
+            if any(key == item.id or key in item.aliases for item in items.values()):
+                return f"; did you mean {option} {word}?"
+    return ""
 
 
 def _whole(text: str) -> int | None:
