@@ -197,6 +197,19 @@ def test_signals_stop_cleanly_and_keep_the_events(tmp_path, signum):
     assert stored[0].status == "stopped" and len(stored[0].sets) >= 1
 
 
+@pytest.mark.parametrize("answers, status", [
+    ("n\nn\nn\n", 0),  # all clear
+    ("n\ny\n", 3),  # a warning sign
+    ("", 4),  # nothing answered: never all clear to a script
+])  # fmt: skip
+def test_check_answers_piped_in_and_its_exit_status(answers, status):
+    r = subprocess.run([PY, "-m", "voicecoach", "check"], input=answers, capture_output=True,
+                       text=True, env=ENV, timeout=60)
+    assert r.returncode == status, (r.stdout, r.stderr)
+    assert "Traceback" not in r.stderr
+    assert ("no answer" in r.stderr) == (status == 4)
+
+
 def test_ctrl_c_at_the_check_prompt_is_one_line(tmp_path):
     """`voicecoach check` waits at a terminal prompt; Ctrl-C there ends it with one line."""
     import pty

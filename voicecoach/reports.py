@@ -26,6 +26,8 @@ __all__ = [
     "adherence_table", "history_report", "history_table", "pain_chart", "per_day", "run_check",
     "run_history", "run_today", "streak", "streak_line", "today_report", "write_csv", "write_png",
 ]
+#: `voicecoach check` when no question was answered (3: a warning sign; 0: all clear).
+EXIT_UNANSWERED = 4
 CSV_FIELDS = (
     "session", "started", "routine", "result", "pain_before", "pain_after", "pauses",
     "commands", "pain_stops", "exercise", "side", "level", "set", "sets", "reps",
@@ -225,21 +227,28 @@ def run_today(argv: Sequence[str]) -> int:
 
 
 def run_check(argv: Sequence[str], asker: Asker | None = None) -> int:
-    """`voicecoach check`: the red-flag questions now; exit 3 when any answer was yes."""
-    p = _parser("check", "Ask the red-flag safety questions (answer y or n).")
+    """`voicecoach check`: the red-flag questions now; exit 3 when any answer was yes, 4 when
+    none was answered (a script must not take silence for all clear)."""
+    p = _parser("check", "Ask the red-flag safety questions (answer y or n, then Enter). "
+                "Exit status: 0 all clear, 3 a warning sign, 4 no answer.")
     args = p.parse_args(argv)
     try:
         store = _open(args.data_dir, must_exist=False)
     except HistoryError as exc:
         print(f"voicecoach check: {exc}; the answers will not be remembered", file=sys.stderr)
         store = None
-    interactive = asker is not None or (sys.stdin is not None and sys.stdin.isatty())
+    # Answers piped in ("y" or "n" a line) count as typed: only no input at all is no answer.
+    interactive = asker is not None or sys.stdin is not None
     asker = asker or Asker(_print, terminal_answers())
     if safety.first_run(store):
         asker.say(safety.DISCLAIMER)
         safety.disclaimer_shown(store)
     result = safety.run_check(asker.yes_no if interactive else None, asker.say)
     safety.remember(result, store)
+    if not result.answered:
+        print("voicecoach check: no answer, so nothing is known to be clear (answer y or n at "
+              "a terminal, or pipe them in)", file=sys.stderr)
+        return EXIT_UNANSWERED
     return 0 if result.proceed else 3
 
 
