@@ -141,6 +141,16 @@ def test_a_file_of_exercises_only_runs_those_exercises(tmp_path):
      "exercise 'x'.sets: must be a whole number"),
     ("format = 1\n[[exercise]]\nid = \"x\"\nname = \"X\"\ncue = \"c\"\ntempo = [[1, 2]]\n",
      "exercise 'x'.tempo: must be a list like"),
+    # Never ignored in silence: what the command line refuses, and a file with nothing in it.
+    ("format = 1\n[[routine]]\nid = \"r\"\nexercises = [{ exercise = \"calf\", reps = 10 }]\n",
+     "routine 'r'.exercises[1].reps: does not apply to calf: it is done in timed holds"),
+    ("format = 1\n[[routine]]\nid = \"r\"\nexercises = [{ exercise = \"leg-raise\", hold = 9 }]\n",
+     "routine 'r'.exercises[1].hold: does not apply to leg-raise: it is done in reps"),
+    ("", "defines no [[exercise]] or [[routine]]"),
+    ("format = 1\n", "defines no [[exercise]] or [[routine]]"),
+    ("format = 1\n[[routine]]\nid = \"a\"\nexercises = [\"calf\"]\n"
+     "[[routine]]\nid = \"b\"\nexercises = [\"calf\"]\n",
+     "has 2 routines (a, b): choose one with --routine NAME"),
 ])
 def test_malformed_routine_file_names_file_place_and_problem(tmp_path, text, where):
     f = tmp_path / "bad.toml"

@@ -180,6 +180,13 @@ def choose(args: argparse.Namespace) -> tuple[Library, Routine]:
     # What the file itself defines is what the person asked for when they name nothing.
     own_routines = [r for k, r in lib.routines.items() if builtin.routines.get(k) is not r]
     own_exercises = [e for k, e in lib.exercises.items() if builtin.exercises.get(k) is not e]
+    if args.routine_file and not (own_routines or own_exercises):
+        # An empty file must not quietly run the whole built-in programme instead.
+        raise RoutineError(f"{args.routine_file}: defines no [[exercise]] or [[routine]]")
+    if args.routine_file and len(own_routines) > 1 and not (args.exercise or args.routine):
+        names = ", ".join(r.id for r in own_routines)
+        raise RoutineError(f"{args.routine_file} has {len(own_routines)} routines ({names}): "
+                           "choose one with --routine NAME")
     if args.exercise:
         ex = lib.find_exercise(args.exercise)
         routine = Routine(ex.id, ex.name, (ex,))

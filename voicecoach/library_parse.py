@@ -161,6 +161,11 @@ def _item(c: _Checker, raw: Any, where: str, known: dict[str, Exercise]) -> Exer
     except RoutineError as exc:
         raise c.fail(where, str(exc)) from None
     changes: dict[str, Any] = {}
+    for key, kind in (("reps", "hold"), ("hold", "reps")):
+        # As on the command line (--reps does not apply to calf): never ignored in silence.
+        if key in raw and ex.kind == kind:
+            done = "in reps" if kind == "reps" else "in timed holds"
+            raise c.fail(f"{where}.{key}", f"does not apply to {ex.id}: it is done {done}")
     for key, integer in (("sets", True), ("reps", True), ("hold", False), ("rest", False)):
         if key in raw:
             value = c.number(raw, key, where, 0, integer=integer)
