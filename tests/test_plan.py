@@ -35,3 +35,18 @@ def test_fractional_hold_counts_each_number_once():
     work = plan.build(plan.Step("work", ex, "painful", 1), estimate_seconds)
     counts = [c.text for c in work.cues if c.kind == "count"]
     assert counts == [plan.words.number(n) for n in range(1, 21)]
+
+
+def test_a_named_leg_is_named_in_every_instruction():
+    """--side right (or both): no "painful leg" after "for your right leg"."""
+    for name in ("massage", "calf", "hamstring", "balance", "leg-raise"):
+        for side in ("right", "both"):
+            ex = replace(routine(name).exercises[0], side=side)
+            said = [c.text for step in plan.steps(replace(routine(name), exercises=(ex,)))
+                    for c in plan.build(step, estimate_seconds, "x").cues if c.text]
+            assert not any("painful leg" in t for t in said), (name, side)
+    calf = routine("calf").exercises[0]
+    intro = plan.build(plan.Step("intro", replace(calf, side="left"), "left"), estimate_seconds)
+    assert any("foot of your left leg behind you" in c.text for c in intro.cues)
+    same = plan.build(plan.Step("intro", calf, "painful"), estimate_seconds)
+    assert any("foot of your painful leg behind you" in c.text for c in same.cues)

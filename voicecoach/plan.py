@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from voicecoach import words
@@ -72,6 +72,21 @@ def side_words(side: str) -> str:
     return "painful" if side == "painful" else side
 
 
+def for_side(ex: Exercise, side: str) -> Exercise:
+    """`ex` with its texts' "painful leg" said as the leg being worked: after "Calf stretch,
+    for your right leg", "stand on your painful leg" would contradict it (--side, "both")."""
+    if side == "painful":
+        return ex
+
+    def said(text: str) -> str:
+        return text.replace("painful leg", f"{side} leg")
+
+    return replace(ex, setup=tuple(map(said, ex.setup)), cue=said(ex.cue),
+                   set_cues=tuple(map(said, ex.set_cues)),
+                   cautions=tuple(map(said, ex.cautions)),
+                   levels=tuple(replace(lv, cue=said(lv.cue)) for lv in ex.levels))
+
+
 def steps(routine: Routine) -> list[Step]:
     """The whole session as steps, in order."""
     out = [Step("welcome")]
@@ -136,6 +151,8 @@ def build(step: Step, dur: Durations, routine_name: str = "") -> Plan:
     if step.kind == "finish":
         cues = _sequence(["That's the session done. Well done."], "instruction", dur)
         return Plan(step, tuple(cues), _end(cues, dur), "Session complete")
+    assert step.exercise is not None
+    step = replace(step, exercise=for_side(step.exercise, step.side))
     ex = step.exercise
     assert ex is not None
     if step.kind == "intro":
