@@ -272,8 +272,8 @@ class Pulse:
     def loop_coach_into_room(self, latency_ms: int = 20, steady: bool = False) -> Module:
         """Let the microphone hear the coach (an acoustic echo path); unload to stop.
         module-loopback resamples adaptively to hold its latency, so the path's delay wanders
-        (1.8 ms over 90 s, measured); `steady` turns that off: the delay then stays put, as a
-        room's does."""
+        (about 2 ms over 90 s: benchmarks/bench_echo_path.py); `steady` turns that off: the
+        delay then stays put, as a room's does."""
         out = self.pactl(
             "load-module", "module-loopback", "source=coach.monitor", "sink=room",
             f"latency_msec={latency_ms}", "source_dont_move=true", "sink_dont_move=true",

@@ -52,6 +52,23 @@ def test_done_when_calf_virtual_script(tmp_path):
     assert "count       twenty" in r.stdout and "   0.00  " in r.stdout
 
 
+def test_previews_on_the_virtual_clock_are_not_sessions(tmp_path):
+    """Three previews of the leg raise are no three sessions done: nothing is saved, and the
+    next real session is not stepped up a level (it once was, to 12 reps)."""
+    for _ in range(3):
+        r = vc("--exercise", "leg-raise", "--clock", "virtual", "--no-voice", "--no-check")
+        assert r.returncode == 0, r.stderr
+        assert "a preview on the virtual clock: it is not saved in your history" in r.stderr
+    from voicecoach.history import HistoryStore
+
+    assert HistoryStore(tmp_path / "data" / "history.db").sessions() == []
+    r = vc("--exercise", "leg-raise", "--speed", "1000", "--no-voice", "--no-listen",
+           "--no-check")
+    assert r.returncode == 0 and "ready for twelve" not in r.stdout, r.stdout
+    assert "Three sets of ten" in r.stdout
+    assert len(HistoryStore(tmp_path / "data" / "history.db").sessions()) == 1
+
+
 def test_python_dash_m_and_list_and_help():
     r = vc("--list")
     assert r.returncode == 0 and "leg-raise" in r.stdout and "back-of-knee" in r.stdout
@@ -361,8 +378,11 @@ def test_pain_ten_typed_at_the_terminal_is_ten(tmp_path):
         assert shown(" count "), lines  # mid-stretch
         os.write(main, b"x")
         assert shown("How bad is the pain"), lines
+        time.sleep(0.5)  # the question said (at --speed 20, 0.2 s)
         os.write(main, b"1")
-        time.sleep(0.2)
+        # Half a second of a person's time: 10 s of this sped-up session's, yet still within
+        # the second the coach waits for a second digit.
+        time.sleep(0.5)
         os.write(main, b"0")
         assert shown("best to stop for today"), lines
         p.wait(timeout=60)

@@ -40,6 +40,11 @@ def test_while_a_question_waits_the_key_line_shows_its_answer_keys():
     view.asking(None)
     assert out.getvalue().rstrip().endswith(KEYS_LINE)
     view.end({"completed": True, "sets_done": 1, "sets_planned": 1})
-    view.asking("numbers")  # after the session: a plain line under the question
-    assert out.getvalue().rstrip().endswith(f"({ANSWER_KEYS_LINES['numbers']})")
+    # After the session: the question is asked after the view hears of it; the keys' line
+    # comes under the question.
+    view.asking("numbers")
+    view.cue(plan.Cue(0.0, "How is your knee now, from zero to ten?", "instruction"), 1.0)
+    assert out.getvalue().endswith("How is your knee now, from zero to ten?\n"
+                                    f"({ANSWER_KEYS_LINES['numbers']})\n")
+    view.asking(None)
     view.close()

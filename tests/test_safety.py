@@ -158,23 +158,47 @@ def test_number_out_of_range_is_asked_again() -> None:
     assert a.number("How bad?") == 3 and any("zero to ten" in s for s in said)
 
 
-@pytest.mark.parametrize("keys, want", [
-    (("1", "0"), 10),  # ten takes two keys: "1" alone once saved the worst pain as 1
-    (("1",), 1),  # nothing more within the gap: one
-    (("0",), 0),  # no number starts with 0: taken at once
-    (("7",), 7),
-    (("1", "5", "3"), 3),  # fifteen is out of range: asked again
+class TimedInbox(FakeInbox):
+    """A FakeInbox that remembers how long each wait was allowed to last."""
+
+    def __init__(self, *items: object) -> None:
+        super().__init__(*items)
+        self.timeouts: list[float] = []
+
+    def get(self, timeout: float) -> answers.Heard | None:
+        self.timeouts.append(timeout)
+        return super().get(timeout)
+
+
+@pytest.mark.parametrize("keys, want, gaps", [
+    (("1", "0"), 10, 1),  # ten takes two keys: "1" alone once saved the worst pain as 1
+    (("1",), 1, 1),  # nothing more within the gap: one
+    (("0",), 0, 0),  # no number starts with 0: taken at once, no wait
+    (("7",), 7, 0),  # nor does 70 fit: no wait
+    (("1", "5", "3"), 3, 1),  # fifteen is out of range: asked again
 ])  # fmt: skip
-def test_numbers_by_key_take_two_digits(keys: tuple[str, ...], want: int) -> None:
-    a, said = asker(*by("key", *keys))
+def test_numbers_by_key_take_two_digits(keys: tuple[str, ...], want: int, gaps: int) -> None:
+    inbox = TimedInbox(*by("key", *keys))
+    said: list[str] = []
+    a = Asker(said.append, inbox.get, timeout=5.0, digit_gap=0.25)
     assert a.number("How bad is the pain, from zero to ten?") == want
+    assert inbox.timeouts.count(0.25) == gaps, inbox.timeouts
     if want == 3:
         assert "press 1 then 0" in said[-1]
 
 
-def test_a_spoken_answer_after_a_typed_digit_leaves_the_digit() -> None:
-    a, _ = asker(Answer("1", "key"), Answer("seven", "voice"))
-    assert a.number("How bad?") == 1
+def test_a_spoken_answer_after_a_typed_digit_wins() -> None:
+    """"1" typed, then "ten" said within the gap: ten, the whole answer (not one)."""
+    a, _ = asker(Answer("1", "key"), Answer("ten", "voice"))
+    assert a.number("How bad?") == 10
+
+
+def test_no_keyboard_no_hint_about_keys() -> None:
+    said: list[str] = []
+    a = Asker(said.append, FakeInbox(*by("voice", "eleven", "4")).get, timeout=0.01,
+              digit_gap=None)
+    assert a.number("How bad?") == 4
+    assert "zero to ten" in said[-1] and "press" not in said[-1]
 
 
 def test_check_subcommand_exit_codes_and_memory(tmp_path: Path) -> None:

@@ -178,8 +178,11 @@ def ask_number(
     high: int = 10,
     timeout: float = ANSWER_TIMEOUT,
     tries: int = 2,
+    digit_gap: float | None = DIGIT_GAP,
 ) -> int | None:
-    """Ask for a whole number in [low, high]; "seven" by voice or "7" by key."""
+    """Ask for a whole number in [low, high]; "seven" by voice or "7" by key. `digit_gap`: how
+    long `wait` waits for a key's second digit, in `wait`'s own time (a sped-up session's
+    clock runs faster than the person types); None: no keyboard, so no hint about keys."""
 
     def parse(text: str) -> int | None:
         n = parse_number_words(text, table)
@@ -192,16 +195,18 @@ def ask_number(
             return event
         digits = event.heard
         while digits != "0" and int(digits) * 10 <= high:
-            more = wait(DIGIT_GAP)
+            more = wait(digit_gap or DIGIT_GAP)
             if more is None:
                 break
             if more.source != "key" or not more.heard.isdigit():
-                break  # a spoken answer meanwhile: the digit typed first stands
+                # Said meanwhile ("ten" after a typed "1"): the whole spoken answer wins over
+                # a lone first digit; a key that is no digit is the answer to parse, unclear.
+                return more
             digits += more.heard
         return Answer(digits, "key")
 
     hint = f"Please say a number from {words.number(low)} to {words.number(high)}."
-    if high >= 10:
+    if high >= 10 and digit_gap is not None:
         hint += f" Or type it: for {words.number(10)}, press 1 then 0."
     value = _ask(question, parse, hint, say, keys, timeout, tries)
     return value if isinstance(value, int) else None
@@ -221,12 +226,14 @@ class Asker:
         table: PhraseTable | None = None,
         timeout: float = ANSWER_TIMEOUT,
         expect: Expect = _nobody,
+        digit_gap: float | None = DIGIT_GAP,
     ) -> None:
         self.say = say
         self.wait = wait
         self.table = table
         self.timeout = timeout
         self.expect = expect
+        self.digit_gap = digit_gap
 
     def yes_no(self, question: str) -> bool | None:
         # The listener only turns "yes"/"no" into answers while a question is open: in the
@@ -240,6 +247,7 @@ class Asker:
     def number(self, question: str) -> int | None:
         self.expect("numbers")
         try:
-            return ask_number(question, self.say, self.wait, self.table, timeout=self.timeout)
+            return ask_number(question, self.say, self.wait, self.table, timeout=self.timeout,
+                              digit_gap=self.digit_gap)
         finally:
             self.expect(None)

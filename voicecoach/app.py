@@ -187,10 +187,17 @@ def _run(args: argparse.Namespace, routine: Routine, inbox: Inbox, interrupted: 
             if Keyboard.available():
                 keyboard = Keyboard(inbox)
         view = make_view(args, keys=keyboard is not None)
+        if clock.virtual:
+            notice("a preview on the virtual clock: it is not saved in your history")
         stack.callback(view.close)
         notice.view = view
         care = Care(args, clock, speaker, inbox, log, view, notice,
                     can_answer=keyboard is not None or listener is not None,
+                    keys=keyboard is not None,
+                    # A preview of the script (--clock virtual): no exercise was done, so none
+                    # is recorded (three previews once counted as three sessions and stepped
+                    # the person up a level).
+                    record=not clock.virtual,
                     expect=listener.expect if listener is not None else None)
         stack.callback(care.recorder.close)
         if keyboard is not None:

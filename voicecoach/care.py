@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from voicecoach import safety
-from voicecoach.answers import Asker, Expect
+from voicecoach.answers import DIGIT_GAP, Asker, Expect
 from voicecoach.clock import Clock
 from voicecoach.commands import Command, CommandEvent, Inbox
 from voicecoach.events import EventLog
@@ -37,11 +37,13 @@ class Care:
 
     def __init__(self, args: argparse.Namespace, clock: Clock, speaker: Speaker, inbox: Inbox,
                  log: EventLog, view: View, notice: Callable[[str], None],
-                 can_answer: bool, expect: Expect | None = None) -> None:
+                 can_answer: bool, expect: Expect | None = None, keys: bool = True,
+                 record: bool = True) -> None:
         self.args, self.clock, self.speaker, self.inbox = args, clock, speaker, inbox
         self.view, self.notice, self.can_answer = view, notice, can_answer
         self.recorder = Recorder.open(data_dir(getattr(args, "data_dir", None)), notice)
-        log.subscribe(self.recorder)
+        if record:
+            log.subscribe(self.recorder)
         # Spoken answers come from the listener, which must be told when a question is open;
         # the screen shows the keys that answer it.
         def expecting(section: str | None) -> None:
@@ -49,7 +51,11 @@ class Care:
             if expect is not None:
                 expect(section)
 
-        self.asker = Asker(self.say, self.wait, expect=expecting)
+        # The second digit of a typed "10" may take a person a second, whatever the session's
+        # --speed (the asker waits on the session's clock).
+        speed = 1.0 if clock.virtual else float(getattr(args, "speed", 1.0) or 1.0)
+        self.asker = Asker(self.say, self.wait, expect=expecting,
+                           digit_gap=DIGIT_GAP * speed if keys else None)
         self.aborted = False
 
     # -- talking outside the run loop -------------------------------------------------------

@@ -160,12 +160,14 @@ def check_options(args: argparse.Namespace) -> None:
                            "clock runs instantly)")
     if args.model is not None and not Path(args.model).expanduser().is_dir():
         raise RoutineError(f"--model: no model folder at {args.model}")
-    # The option and the environment variable name the same folder: the same check for both.
-    given = (("--data-dir", args.data_dir) if args.data_dir is not None else
-             ("VOICECOACH_DATA_DIR", os.environ.get("VOICECOACH_DATA_DIR") or None))
-    data = Path(given[1]).expanduser() if given[1] is not None else None
-    if data is not None and data.exists() and not data.is_dir():
-        raise RoutineError(f"{given[0]}: {given[1]} is a file, not a folder")
+    # The folder history.data_dir() picks, checked whichever way it was named.
+    from voicecoach.history import data_dir
+
+    data = data_dir(args.data_dir)
+    if data.exists() and not data.is_dir():
+        named = ("--data-dir" if args.data_dir else "VOICECOACH_DATA_DIR"
+                 if os.environ.get("VOICECOACH_DATA_DIR") else "the history folder")
+        raise RoutineError(f"{named}: {data} is a file, not a folder")
 
 
 def choose(args: argparse.Namespace) -> tuple[Library, Routine]:

@@ -19,8 +19,8 @@ DIGITS = {
 KEYS_LINE = "space pause/resume · n next · b back · r repeat · x it hurts · h help · q stop"
 #: While a question waits, the keys that answer it: "n" is then "no", not "next".
 ANSWER_KEYS_LINES = {
-    "yes_no": "answer with a key: y yes · n no",
-    "numbers": "answer with a key: a digit from 0 to 9 · for ten, 1 then 0",
+    "yes_no": "answer with a key: y yes · n no · q stop",
+    "numbers": "answer with a key: a digit from 0 to 9 · for ten, 1 then 0 · q stop",
 }
 
 
@@ -60,7 +60,8 @@ class LineView:
         sys.stderr.write(f"voicecoach: {text}\n")
 
     def asking(self, section: str | None) -> None:
-        return None  # no keyboard: standard input is not a terminal
+        # Lines for pipes and logs: the question's own words say what to answer.
+        return None
 
     def end(self, summary: dict[str, Any]) -> None:
         state = "completed" if summary["completed"] else "stopped"
@@ -120,15 +121,11 @@ class TerminalView:
         sys.stderr.write(f"voicecoach: {text}\n")
 
     def asking(self, section: str | None) -> None:
+        # Said before the question is: outside a session the keys' line follows its caption
+        # (_draw); in a session the screen is drawn again with it now.
         self.answering = section
-        if not self.keys:
-            return
-        if self.plan is None:  # before or after the session: a plain line under the question
-            if section in ANSWER_KEYS_LINES:
-                self.out.write(f"({ANSWER_KEYS_LINES[section]})\n")
-                self.out.flush()
-            return
-        self._draw(self._at)
+        if self.keys and self.plan is not None:
+            self._draw(self._at)
 
     def end(self, summary: dict[str, Any]) -> None:
         self.plan = None  # later lines (the pain question) print below the summary
@@ -147,6 +144,8 @@ class TerminalView:
             # Before the session (disclaimer, safety questions): plain lines are clearest.
             if self.caption:
                 self.out.write(self.caption + "\n")
+                if self.keys and self.answering in ANSWER_KEYS_LINES:
+                    self.out.write(f"({ANSWER_KEYS_LINES[self.answering]})\n")
                 self.out.flush()
             return
         width = min(shutil.get_terminal_size((80, 24)).columns, 100)

@@ -14,6 +14,7 @@ from voicecoach.listener import ListenerUnavailable, ListenSettings, make_recogn
 from voicecoach.models import find_model, manual_hint
 from voicecoach.phrases import load_phrases
 from voicecoach.recognizer import RecognizerError
+from voicecoach.subcommands import SubcommandParser
 
 TEST_PHRASE = "This is voice coach. If you can hear me, the speaker works."
 #: The longest mic-level display asked for (s): more is a typo.
@@ -26,8 +27,6 @@ def _say(line: str) -> None:
 
 def run_doctor(argv: Sequence[str] = ()) -> int:
     """Print a check-up of audio and recognition; 0 when everything works, 1 otherwise."""
-    from voicecoach.subcommands import SubcommandParser
-
     p = SubcommandParser(prog="voicecoach doctor", description=__doc__)
     p.add_argument("--input-device", default=None, help="microphone (index or name)")
     p.add_argument("--recognizer", default="auto",

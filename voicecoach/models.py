@@ -14,6 +14,8 @@ import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from voicecoach.subcommands import SubcommandParser
+
 MODEL_NAME = "vosk-model-small-en-us-0.15"
 DEFAULT_URL = f"https://alphacephei.com/vosk/models/{MODEL_NAME}.zip"
 #: alphacephei publishes no checksums: this is the SHA-256 of the official archive as fetched
@@ -185,9 +187,13 @@ def safe_extract(archive: Path, dest: Path) -> Path:
 def manual_hint(dest: Path | None = None) -> str:
     """One line saying how to get the model by hand, into `dest` (default: where it is looked
     for)."""
+    where = dest or default_models_dir()
+    # Only the default folders are searched: elsewhere, the model has to be named.
+    use = ("" if where.resolve() in (REPO_MODELS.resolve(), user_models_dir().resolve())
+           else f", then pass --model {where / MODEL_NAME}")
     return (
         f"Offline? Get {MODEL_NAME}.zip from https://alphacephei.com/vosk/models on any computer"
-        f" and unzip it into {dest or default_models_dir()}/"
+        f" and unzip it into {where}/{use}"
     )
 
 
@@ -205,8 +211,6 @@ def progress_bar(done: int, total: int) -> None:
 
 def run_model(argv: Sequence[str]) -> int:
     """`voicecoach model download [DIR]` and `voicecoach model where`."""
-    from voicecoach.subcommands import SubcommandParser
-
     p = SubcommandParser(prog="voicecoach model",
                          description="The vosk speech model: fetch it, or say where it is.")
     verbs = p.add_subparsers(dest="verb", metavar="{download,where}", parser_class=SubcommandParser)
@@ -227,7 +231,7 @@ def run_model(argv: Sequence[str]) -> int:
         found = find_model()
         print(found if found else f"no model; looked in {REPO_MODELS} and {user_models_dir()}")
         return 0 if found else 1
-    dest = Path(args.dir) if args.dir else default_models_dir()
+    dest = Path(args.dir).expanduser() if args.dir else default_models_dir()
     print(f"downloading {MODEL_NAME} (41 MB) into {dest}", file=sys.stderr)
     try:
         folder = download_model(dest, progress=progress_bar)
@@ -235,6 +239,8 @@ def run_model(argv: Sequence[str]) -> int:
         print(f"\nvoicecoach: {e}", file=sys.stderr)
         return 1
     print(f"model ready: {folder}", file=sys.stderr)
+    if find_model() != folder:  # not where a session looks: it has to be named
+        print(f"use it with: voicecoach --model {folder}", file=sys.stderr)
     return 0
 
 

@@ -21,6 +21,7 @@ from voicecoach.library import Exercise, RoutineError, load_builtin, load_file
 from voicecoach.pending import replay_pending
 from voicecoach.progression import plan_levels
 from voicecoach.records import SessionRecord, SetRecord
+from voicecoach.subcommands import SubcommandParser
 
 __all__ = [
     "adherence_table", "history_report", "history_table", "pain_chart", "per_day", "run_check",
@@ -125,8 +126,6 @@ def write_png(sessions: Sequence[SessionRecord], path: str | Path) -> None:
 
 
 def _parser(name: str, text: str) -> argparse.ArgumentParser:
-    from voicecoach.subcommands import SubcommandParser
-
     p = SubcommandParser(prog=f"voicecoach {name}", description=text)
     p.add_argument("--data-dir", metavar="DIR",
                    help="where history is kept (default: $VOICECOACH_DATA_DIR or "
@@ -257,7 +256,8 @@ def _print(text: str) -> None:
 
 
 def terminal_answers() -> Wait:
-    """Answers typed at the terminal, one a line (the timeout cannot apply to a typed line)."""
+    """Answers typed at the terminal, one a line (the timeout cannot apply to a typed line).
+    For yes/no questions: a number's wait for a second key would block on the next line."""
 
     def wait(timeout: float) -> Heard | None:
         try:
