@@ -303,6 +303,8 @@ NAMES_AND_CONFLICTS = [
     (["--bogus"], "unrecognized arguments: --bogus"),
     (["--exercise", "calf", "extra"], "unrecognized arguments: extra (see"),
     (["calf"], "unrecognized arguments: calf; did you mean --exercise calf?"),
+    (["--exercise", "leg-raise", "--level", "9"], "--level must be between 1 and 6 for leg-raise"),
+    (["--exercise", "calf", "--level", "2"], "--level does not apply to calf: it has no levels"),
     (["back-of-knee"], "did you mean --routine back-of-knee?"),
     (["--routine", "back-of-knee", "--exercise", "calf"], "cannot be used together"),
     (["--exercise", "leg-raise", "--hold", "30"], "--hold does not apply to leg-raise"),
@@ -339,7 +341,7 @@ def test_every_bad_value_is_one_line_and_exit_2(args, message, capsys, monkeypat
 
 @pytest.mark.parametrize("args", [
     ["--rest", "0"], ["--volume", "0"], ["--volume", "1"], ["--hold", " 5"], ["--speed", "1"],
-    ["--level", "20"], ["--sets", "20"], ["--exercise", "CALF"], ["--exercise", "calf ", "--sets",
+    ["--exercise", "leg-raise", "--level", "6"], ["--sets", "20"], ["--exercise", "CALF"], ["--exercise", "calf ", "--sets",
                                                                  "1"],
 ])  # fmt: skip
 def test_edge_values_that_are_fine_are_accepted(args, monkeypatch):

@@ -216,6 +216,16 @@ def choose(args: argparse.Namespace) -> tuple[Library, Routine]:
         if args.side is not None:
             changes["side"] = args.side
         exercises.append(replace(ex, **changes))
+    if args.level is not None:
+        # Clamped per exercise in a routine (balance has 3 levels, the leg raise 6), but a
+        # level no exercise here has is a mistake, not something to round in silence.
+        most = max((len(e.levels) for e in routine.exercises), default=0)
+        what = " and ".join(e.id for e in routine.exercises)
+        if most == 0:
+            raise RoutineError(f"--level does not apply to {what}: it has no levels")
+        if args.level > most:
+            raise RoutineError(f"--level must be between 1 and {most} for {what}, "
+                               f"got {args.level}")
     for dest, kind in (("hold", "reps"), ("reps", "hold")):
         if getattr(args, dest) is not None and all(e.kind == kind for e in exercises):
             what = " and ".join(e.id for e in exercises)
