@@ -69,6 +69,26 @@ def test_previews_on_the_virtual_clock_are_not_sessions(tmp_path):
     assert len(HistoryStore(tmp_path / "data" / "history.db").sessions()) == 1
 
 
+def test_output_to_a_full_disk_is_one_line_and_the_session_goes_on(tmp_path):
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full here")
+    with open("/dev/full", "w") as full:
+        r = subprocess.run([PY, "-m", "voicecoach", "--list"], stdout=full, stderr=subprocess.PIPE,
+                           text=True, env=ENV, timeout=60, stdin=subprocess.DEVNULL)
+        assert r.returncode == 1
+        assert r.stderr == "voicecoach: cannot write the list (No space left on device)\n"
+        r = subprocess.run([PY, "-m", "voicecoach", "--exercise", "calf", "--speed", "1000",
+                            "--no-voice", "--no-listen", "--no-check"], stdout=full,
+                           stderr=subprocess.PIPE, text=True, env=ENV, timeout=60,
+                           stdin=subprocess.DEVNULL)
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.count("cannot write the captions (No space left on device)") == 1
+    from voicecoach.history import HistoryStore
+
+    stored = HistoryStore(tmp_path / "data" / "history.db").sessions()
+    assert stored[0].status == "completed"
+
+
 def test_python_dash_m_and_list_and_help():
     r = vc("--list")
     assert r.returncode == 0 and "leg-raise" in r.stdout and "back-of-knee" in r.stdout
@@ -341,8 +361,8 @@ def test_every_bad_value_is_one_line_and_exit_2(args, message, capsys, monkeypat
 
 @pytest.mark.parametrize("args", [
     ["--rest", "0"], ["--volume", "0"], ["--volume", "1"], ["--hold", " 5"], ["--speed", "1"],
-    ["--exercise", "leg-raise", "--level", "6"], ["--sets", "20"], ["--exercise", "CALF"], ["--exercise", "calf ", "--sets",
-                                                                 "1"],
+    ["--exercise", "leg-raise", "--level", "6"], ["--sets", "20"], ["--exercise", "CALF"],
+    ["--exercise", "calf ", "--sets", "1"],
 ])  # fmt: skip
 def test_edge_values_that_are_fine_are_accepted(args, monkeypatch):
     from voicecoach import app, cli

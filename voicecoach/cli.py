@@ -261,7 +261,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"voicecoach: {exc}", file=sys.stderr)
         return 2
     if args.list:
-        print(list_library(lib))
+        try:
+            print(list_library(lib), flush=True)
+        except OSError as exc:
+            print(f"voicecoach: cannot write the list ({exc.strerror or exc})", file=sys.stderr)
+            return 1
         return 0
     from voicecoach import memory
     from voicecoach.app import run_session

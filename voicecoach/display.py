@@ -37,10 +37,23 @@ class LineView:
 
     def __init__(self, out: IO[str] | None = None) -> None:
         self.out = out or sys.stdout
+        self._lost = False
 
     def _line(self, t: float, what: str, text: str) -> None:
-        self.out.write(f"{t:9.2f}  {what:<11} {text}\n")
-        self.out.flush()
+        self._write(f"{t:9.2f}  {what:<11} {text}\n")
+
+    def _write(self, text: str) -> None:
+        if self._lost:
+            return
+        try:
+            self.out.write(text)
+            self.out.flush()
+        except OSError as exc:
+            # Captions into a full disk or a dead pipe: the session, its voice and its record
+            # go on; said once.
+            self._lost = True
+            sys.stderr.write(f"voicecoach: cannot write the captions ({exc.strerror or exc}); "
+                             "the session goes on without them\n")
 
     def step(self, plan: Plan, index: int, total: int, anchor: float) -> None:
         st = plan.step
