@@ -237,7 +237,7 @@ def test_missing_output_device_means_captions_with_a_fix(
     with pytest.raises(SpeakerUnavailable) as err:
         open_speaker(VoiceSettings(output_device="no such card"), RealClock(), print,
                      SpeechLog(), print)
-    assert "no such card" in err.value.reason and "sounddevice" in err.value.fix
+    assert "no such card" in err.value.reason and "voicecoach doctor" in err.value.fix
     monkeypatch.setenv("PULSE_SERVER", "unix:/nonexistent/socket")  # the sound server is gone
     reinit_portaudio()
     try:
