@@ -335,6 +335,7 @@ NAMES_AND_CONFLICTS = [
     (["--no-voice", "--output-device", "USB"], "--output-device and --no-voice cannot"),
     (["--no-listen", "--model", "/m"], "--model and --no-listen cannot be used together"),
     (["--no-listen", "--input-device", "USB"], "--input-device and --no-listen cannot"),
+    (["--no-listen", "--recognizer", "vosk"], "--recognizer and --no-listen cannot"),
     (["--recognizer", "none", "--input-device", "1"], "and --recognizer none cannot"),
     (["--recognizer", "pocketsphinx", "--model", "/m"], "--model is a vosk model"),
     (["--clock", "virtual", "--speed", "10"], "--speed and --clock virtual cannot"),

@@ -31,6 +31,9 @@ def test_default_file_lives_in_xdg_config_home(tmp_path: Path,
     (tmp_path / "voicecoach").mkdir()
     write(tmp_path / "voicecoach", "rate = 150\n")
     assert load_config() == {"rate": 150}
+    # As the README says to turn the echo canceller on (it was refused: "must be a bool").
+    write(tmp_path / "voicecoach", "echo_cancel = true\n")
+    assert load_config() == {"echo_cancel": True}
 
 
 @pytest.mark.parametrize(
@@ -40,7 +43,9 @@ def test_default_file_lives_in_xdg_config_home(tmp_path: Path,
         ('rate = "fast"\n', ["rate must be a number"]),
         ("rate = 1000\n", ["rate must be between 60 and 400"]),
         ("volume = 1.5\n", ["volume must be between 0 and 1"]),
-        ("rate = true\n", ["rate must be a number"]),
+        ("rate = true\n", ["rate must be a number, not true"]),
+        ('echo_cancel = "yes"\n', ["echo_cancel must be true or false, not 'yes'"]),
+        ("output_device = true\n", ["output_device must be text in quotes or a number"]),
         ('voice = ""\n', ["voice must not be empty"]),
         ("rate = \n", ["not valid TOML"]),
     ],

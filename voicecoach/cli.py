@@ -132,7 +132,8 @@ NAMED = ("exercise", "routine", "routine_file", "events", "data_dir", "voice", "
 #: (option, what makes it pointless) pairs that are refused rather than silently ignored.
 POINTLESS = (("voice", "no_voice"), ("rate", "no_voice"), ("volume", "no_voice"),
              ("output_device", "no_voice"), ("model", "no_listen"), ("input_device", "no_listen"),
-             ("echo_cancel", "no_listen"), ("echo_cancel", "no_voice"))
+             ("recognizer", "no_listen"), ("echo_cancel", "no_listen"),
+             ("echo_cancel", "no_voice"))
 
 
 def _flag(dest: str) -> str:

@@ -115,9 +115,12 @@ def _check(file: Path, key: str, value: Any) -> None:
         raise ConfigError(f"config file {file}: unknown key {key!r} (known keys: {known})")
     types, bounds = SCHEMA[key]
     # bool is an int to Python, but `rate = true` is surely a mistake.
-    if isinstance(value, bool) or not isinstance(value, types):
-        wanted = " or ".join("number" if t in (int, float) else t.__name__ for t in types)
-        raise ConfigError(f"config file {file}: {key} must be a {wanted}, not {value!r}")
+    if (isinstance(value, bool) and bool not in types) or not isinstance(value, types):
+        # In TOML's words, not Python's: true/false, "text", a number.
+        names = {int: "a number", float: "a number", bool: "true or false", str: "text in quotes"}
+        wanted = " or ".join(dict.fromkeys(names.get(t, t.__name__) for t in types))
+        shown = str(value).lower() if isinstance(value, bool) else repr(value)
+        raise ConfigError(f"config file {file}: {key} must be {wanted}, not {shown}")
     number = value if isinstance(value, (int, float)) else None
     if bounds is not None and number is not None and not bounds[0] <= number <= bounds[1]:
         raise ConfigError(
