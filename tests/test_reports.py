@@ -238,3 +238,13 @@ def test_subcommands_fail_with_one_line(tmp_path: Path, capsys: pytest.CaptureFi
     with pytest.raises(SystemExit) as exit_:
         reports.run_history(["--days", "-3"])
     assert exit_.value.code == 2
+
+
+def test_a_bad_routine_file_is_exit_2_as_from_the_coach(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("format = 1\n[[exercise]\n")
+    for run in (reports.run_today, reports.run_history):
+        assert run(["--data-dir", str(tmp_path), "--routine-file", str(bad)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"{bad}: not valid TOML" in err

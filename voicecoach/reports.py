@@ -160,8 +160,10 @@ def _exercises(routine_file: str | None) -> list[Exercise]:
 
 
 def _fail(prog: str, exc: Exception | str) -> int:
+    """One line; exit 2 for a bad routine file (bad input, as from `voicecoach` itself), 1 for
+    trouble with the history."""
     print(f"voicecoach {prog}: {exc}", file=sys.stderr)
-    return 1
+    return 2 if isinstance(exc, RoutineError) else 1
 
 
 def run_history(argv: Sequence[str]) -> int:
