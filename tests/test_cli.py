@@ -218,7 +218,7 @@ def test_unattended_real_time_runs_to_the_end_on_deadlines(tmp_path):
     assert ev[-1]["completed"] is True
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
 def test_signals_stop_cleanly_and_keep_the_events(tmp_path, signum):
     events = tmp_path / "e.jsonl"
     p = subprocess.Popen([PY, "-m", "voicecoach", "--exercise", "calf", "--speed", "20",

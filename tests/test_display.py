@@ -48,3 +48,23 @@ def test_while_a_question_waits_the_key_line_shows_its_answer_keys():
                                     f"({ANSWER_KEYS_LINES['numbers']})\n")
     view.asking(None)
     view.close()
+
+
+def test_a_screen_that_cannot_be_written_is_said_once_and_dropped(capsys):
+    """A closed terminal (EIO) or a full disk: the session must go on, so the view says so
+    once on stderr and draws no more."""
+
+    class Closed(io.StringIO):
+        def write(self, text: str) -> int:
+            raise OSError(5, "Input/output error")
+
+    ex = routine("calf").exercises[0]
+    hold = plan.build(plan.Step("work", ex, "painful", 1), estimate_seconds)
+    view = TerminalView(Closed(), keys=True)
+    view.step(hold, 0, 1, anchor=0.0)
+    view.cue(hold.cues[0], 0.0)
+    view.end({"completed": False, "sets_done": 0, "sets_planned": 1})
+    view.close()
+    err = capsys.readouterr().err
+    assert err == ("voicecoach: cannot write the captions (Input/output error); the session "
+                   "goes on without them\n")

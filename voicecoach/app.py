@@ -133,7 +133,8 @@ def make_view(args: argparse.Namespace, keys: bool) -> View:
 
 @contextlib.contextmanager
 def stop_on_signals(inbox: Inbox) -> Iterator[list[int]]:
-    """SIGINT/SIGTERM ask the session to stop cleanly; a second one stops at once."""
+    """SIGINT/SIGTERM/SIGHUP ask the session to stop cleanly; a second one stops at once. (SIGHUP:
+    the terminal it ran in was closed: stopped, as with Ctrl-C, not left unfinished.)"""
     got: list[int] = []
 
     def handler(signum: int, frame: FrameType | None) -> None:
@@ -142,7 +143,10 @@ def stop_on_signals(inbox: Inbox) -> Iterator[list[int]]:
         got.append(signum)
         inbox.put(CommandEvent(Command.STOP, source="signal", heard=signal.Signals(signum).name))
 
-    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    signals = [signal.SIGINT, signal.SIGTERM]
+    if hasattr(signal, "SIGHUP"):  # not on Windows
+        signals.append(signal.SIGHUP)
+    old = {s: signal.signal(s, handler) for s in signals}
     try:
         yield got
     finally:

@@ -32,15 +32,14 @@ def big_number(n: int) -> list[str]:
     return rows
 
 
-class LineView:
-    """A line per thing said or changed, with its session time: pipes, logs, --clock virtual."""
+class _Output:
+    """Writes to the screen or the pipe; a write that fails (a full disk, a closed terminal)
+    is said once on stderr and the rest are dropped: the session, its voice and its record
+    go on."""
 
     def __init__(self, out: IO[str] | None = None) -> None:
         self.out = out or sys.stdout
         self._lost = False
-
-    def _line(self, t: float, what: str, text: str) -> None:
-        self._write(f"{t:9.2f}  {what:<11} {text}\n")
 
     def _write(self, text: str) -> None:
         if self._lost:
@@ -49,11 +48,16 @@ class LineView:
             self.out.write(text)
             self.out.flush()
         except OSError as exc:
-            # Captions into a full disk or a dead pipe: the session, its voice and its record
-            # go on; said once.
             self._lost = True
             sys.stderr.write(f"voicecoach: cannot write the captions ({exc.strerror or exc}); "
                              "the session goes on without them\n")
+
+
+class LineView(_Output):
+    """A line per thing said or changed, with its session time: pipes, logs, --clock virtual."""
+
+    def _line(self, t: float, what: str, text: str) -> None:
+        self._write(f"{t:9.2f}  {what:<11} {text}\n")
 
     def step(self, plan: Plan, index: int, total: int, anchor: float) -> None:
         st = plan.step
@@ -85,11 +89,11 @@ class LineView:
         return None
 
 
-class TerminalView:
+class TerminalView(_Output):
     """A full-screen display redrawn on every cue: exercise, instruction, big count, bar, keys."""
 
     def __init__(self, out: IO[str] | None = None, keys: bool = True) -> None:
-        self.out = out or sys.stdout
+        super().__init__(out)
         self.keys = keys
         self.plan: Plan | None = None
         self.anchor = 0.0
@@ -101,7 +105,7 @@ class TerminalView:
         self.notices: list[str] = []
         self.answering: str | None = None
         self._at = 0.0
-        self.out.write("\x1b[?25l")  # hide the cursor while coaching
+        self._write("\x1b[?25l")  # hide the cursor while coaching
 
     def step(self, plan: Plan, index: int, total: int, anchor: float) -> None:
         self.plan, self.anchor, self.count = plan, anchor, ""
@@ -142,24 +146,21 @@ class TerminalView:
 
     def end(self, summary: dict[str, Any]) -> None:
         self.plan = None  # later lines (the pain question) print below the summary
-        self.out.write("\x1b[?25h\n")
+        self._write("\x1b[?25h\n")
         state = "Session complete" if summary["completed"] else "Session stopped"
-        self.out.write(f"{state}: {summary['sets_done']} of {summary['sets_planned']} sets done.\n")
-        self.out.flush()
+        self._write(f"{state}: {summary['sets_done']} of {summary['sets_planned']} sets done.\n")
 
     def close(self) -> None:
-        self.out.write("\x1b[?25h")  # the cursor comes back however the session ended
-        self.out.flush()
+        self._write("\x1b[?25h")  # the cursor comes back however the session ended
 
     def _draw(self, at: float) -> None:
         self._at = at
         if self.plan is None:
             # Before the session (disclaimer, safety questions): plain lines are clearest.
             if self.caption:
-                self.out.write(self.caption + "\n")
-                if self.keys and self.answering in ANSWER_KEYS_LINES:
-                    self.out.write(f"({ANSWER_KEYS_LINES[self.answering]})\n")
-                self.out.flush()
+                keys = (f"({ANSWER_KEYS_LINES[self.answering]})\n"
+                        if self.keys and self.answering in ANSWER_KEYS_LINES else "")
+                self._write(self.caption + "\n" + keys)
             return
         width = min(shutil.get_terminal_size((80, 24)).columns, 100)
         st = self.plan.step
@@ -181,8 +182,7 @@ class TerminalView:
         keys = ANSWER_KEYS_LINES.get(self.answering or "", KEYS_LINE)
         lines.append(keys if self.keys else "keyboard off")
         lines += self.notices
-        self.out.write("\x1b[H\x1b[2J" + "\n".join(lines) + "\n")
-        self.out.flush()
+        self._write("\x1b[H\x1b[2J" + "\n".join(lines) + "\n")
 
     def _number(self) -> str:
         from voicecoach.words import ONES, TENS
