@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -336,6 +337,7 @@ NAMES_AND_CONFLICTS = [
     (["--no-listen", "--model", "/m"], "--model and --no-listen cannot be used together"),
     (["--no-listen", "--input-device", "USB"], "--input-device and --no-listen cannot"),
     (["--no-listen", "--recognizer", "vosk"], "--recognizer and --no-listen cannot"),
+    (["--events", "-"], "--events needs a file name; - would mix the events into the captions"),
     (["--recognizer", "none", "--input-device", "1"], "and --recognizer none cannot"),
     (["--recognizer", "pocketsphinx", "--model", "/m"], "--model is a vosk model"),
     (["--clock", "virtual", "--speed", "10"], "--speed and --clock virtual cannot"),
@@ -358,6 +360,7 @@ def test_every_bad_value_is_one_line_and_exit_2(args, message, capsys, monkeypat
     assert status == 2, err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert err.startswith("voicecoach: ") and message in err
+    assert not re.match(r"voicecoach: argument (\S+): \1 ", err), err  # the option named once
 
 
 @pytest.mark.parametrize("args", [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -35,6 +36,8 @@ SUBCOMMANDS = ("voices", "doctor", "model", "check", "history", "today")
 class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         # One line, no usage dump: the person may be reading it from across the room.
+        # "argument --hold: --hold must be ..." says the option twice: once is enough.
+        message = re.sub(r"^argument (\S+): (?=\1 )", "", message)
         self.exit(2, f"voicecoach: {message}{_hint(message)} (see voicecoach --help)\n")
 
 
@@ -146,6 +149,10 @@ def check_options(args: argparse.Namespace) -> None:
         value = getattr(args, dest, None)
         if value is not None and not value.strip():
             raise RoutineError(f"{_flag(dest)} needs a value, got an empty one")
+    if args.events == "-":
+        # Standard output carries the captions: the events would be mixed into them.
+        raise RoutineError("--events needs a file name; - would mix the events into the "
+                           "captions on standard output")
     for dest, off in POINTLESS:
         if getattr(args, dest, None) is not None and getattr(args, off, False):
             raise RoutineError(f"{_flag(dest)} and {_flag(off)} cannot be used together")
