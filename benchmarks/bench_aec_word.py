@@ -9,7 +9,11 @@ Five coach sentences through one room (as tests/test_echocancel.py), "pause" (en
 and +6 dB against the echo in one of them, through the real canceller (livekit's AEC3, dated
 with 1 ms of jitter) twice: with the word and without. Per 20 ms frame of the word: what is
 left of it (with minus without) against the word alone, the residual echo there, and the share
-of frames whose cancelled level is over 1.5 x the floor (the level check's "above").
+of frames whose cancelled level is over 1.5 x 1/8 of the echo in that very frame. Then the
+level check itself, as the Listener wires it (a TalkMeter on the cancelled stream over one on
+the microphone): the seconds of the word it counts as the person's (0.06 s are needed), the
+coupling it learnt after cancelling, and its floor (1/8 of the coupling before it). Its echo
+is the coupling times the loudest coach frame within 0.3 s, not the echo of the frame itself.
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_aec_word.py
 
@@ -27,6 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from audio_check import echo_cancelled, room_ir, speech  # noqa: E402
 
+from voicecoach.doubletalk import TalkMeter, clip_levels  # noqa: E402
+from voicecoach.speaker import SpeechLog, Utterance  # noqa: E402
+
 RATE = 16000
 LINES = [
     "Welcome. Let's start with the calf stretch, with one hand on the wall.",
@@ -43,15 +50,21 @@ def frames(x: np.ndarray) -> np.ndarray:
     return np.asarray(np.sqrt(np.mean(x[: n * FRAME].reshape(n, FRAME) ** 2, axis=1) + 1e-9))
 
 
-def session(db: int, person_at: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def session(db: int, person_at: int, log: SpeechLog | None = None
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The echo of the coach's lines, the person's word alone (`db` against the echo of line
-    `person_at`), and what the speaker played, sample for sample."""
+    `person_at`), and what the speaker played, sample for sample; `log` is told the clips."""
     ir = 0.5 * room_ir(np.random.default_rng(7), RATE)  # one room: a canceller learns it
     word = speech("pause", "en-gb", 175, RATE)
     echoes, words, played = [np.zeros(RATE // 2)], [np.zeros(RATE // 2)], [np.zeros(RATE // 2)]
+    t = 0.5
     for k, text in enumerate(LINES):
         clip = speech(text, "en-us", 175, RATE)
+        if log is not None:
+            log.record(Utterance(text, "instruction", t, t, t + len(clip) / RATE,
+                                 levels=clip_levels(clip, RATE)))
         echo = np.convolve(clip, ir)
+        t += (len(echo) + RATE) / RATE
         said = np.zeros(len(echo))
         if k == person_at:
             at = int(1.5 * RATE)
@@ -71,10 +84,33 @@ def cancelled(mic: np.ndarray, played: np.ndarray) -> np.ndarray:
     return np.frombuffer(out, dtype=np.int16).astype(np.float64)
 
 
+def level_check(raw: np.ndarray, clean: np.ndarray, log: SpeechLog, word: np.ndarray
+                ) -> tuple[float, float, float]:
+    """The level check over the word: (seconds counted as the person's, coupling after the
+    canceller, its floor), fed 30 ms chunks as the Listener does."""
+    raw_talk = TalkMeter(RATE, log.overlapping)
+    talk = TalkMeter(RATE, log.overlapping, uncancelled=raw_talk)
+    said = np.flatnonzero(np.abs(word) > 0.05 * np.abs(word).max())
+    t0, t1 = said[0] / RATE, said[-1] / RATE
+    step = int(0.03 * RATE)
+    raw16 = np.clip(raw, -32767, 32767).astype(np.int16)
+    clean16 = np.clip(clean, -32767, 32767).astype(np.int16)
+    for i in range(0, min(len(raw16), len(clean16)) - step + 1, step):
+        at = (i + step) / RATE
+        raw_talk.feed(raw16[i : i + step].tobytes(), at)
+        talk.feed(clean16[i : i + step].tobytes(), at)
+        if at >= t1 + 0.1:
+            break
+    over = talk.talking(t0, t1) or 0.0
+    c, c_raw = talk.coupling(before=t0) or 0.0, raw_talk.coupling(before=t0) or 0.0
+    return over, c, talk.settings.cancelled_share * c_raw
+
+
 def main() -> None:
     for db in (-6, 0, 6):
         for person_at in (1, 2, 3, 4):
-            echo, word, played = session(db, person_at)
+            log = SpeechLog()
+            echo, word, played = session(db, person_at, log)
             with_word, without = cancelled(echo + word, played), cancelled(echo, played)
             n = min(len(with_word), len(without))
             alone = frames(word[:n])
@@ -87,9 +123,12 @@ def main() -> None:
             # The level check's view with the canceller: the cancelled level against 1.5 x the
             # floor of 1/8 of the echo before cancelling.
             over = np.mean(frames(with_word[:n])[in_word] > 1.5 * echo_there / 8)
+            seconds, c, floor = level_check(echo + word, with_word, log, word)
             print(f"{db:+d} dB, line {person_at}: the word through the canceller "
                   f"{through:+.1f} dB, the echo left there {residual:+.1f} dB, frames over "
-                  f"the floor {over:.0%} of {in_word.sum()}", flush=True)
+                  f"1/8 of their echo {over:.0%} of {in_word.sum()}; the level check: "
+                  f"{seconds:.2f} s the person's, coupling {c:.4f} over a floor of "
+                  f"{floor:.4f}", flush=True)
 
 
 if __name__ == "__main__":
