@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import threading
 import time
 from collections.abc import Callable
 from functools import partial
@@ -38,7 +37,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from audio_check import korean_model, speech  # noqa: E402
+from audio_check import korean_model, speech, ticking  # noqa: E402
 
 from voicecoach.phrases import load_phrases  # noqa: E402
 from voicecoach.recognizer import Recognizer  # noqa: E402
@@ -74,33 +73,19 @@ def measure(build: Callable[[], Recognizer], pcm: bytes) -> dict[str, Any]:
     import numpy as np
 
     rec = build()
-    gaps: list[float] = []
-    done = threading.Event()
-
-    def tick() -> None:
-        last = time.perf_counter()
-        while not done.is_set():
-            time.sleep(0.001)
-            now = time.perf_counter()
-            gaps.append(now - last)
-            last = now
-
-    ticker = threading.Thread(target=tick)
-    ticker.start()
     calls = []
     start = time.perf_counter()
     try:
-        for i in range(0, len(pcm), CHUNK):
+        with ticking() as gaps:
+            for i in range(0, len(pcm), CHUNK):
+                t = time.perf_counter()
+                rec.accept(pcm[i : i + CHUNK])
+                calls.append(time.perf_counter() - t)
             t = time.perf_counter()
-            rec.accept(pcm[i : i + CHUNK])
+            rec.reset()  # closes the last utterance
             calls.append(time.perf_counter() - t)
-        t = time.perf_counter()
-        rec.reset()  # closes the last utterance
-        calls.append(time.perf_counter() - t)
-    finally:
         wall = time.perf_counter() - start
-        done.set()
-        ticker.join()
+    finally:
         rec.close()
     g, c = np.array(gaps) * 1000, np.array(calls) * 1000
     return {

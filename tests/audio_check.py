@@ -9,12 +9,17 @@ sample or two (the faded pre-roll before it stays under the threshold).
 words, which is plenty to check that a count was heard as the right number.
 
 `speak`, `speech` and `pcm` give real espeak-ng speech as a file, samples or padded bytes.
+`ticking` measures how long a thread of this process waits to run (a hold on the GIL).
 """
 
 from __future__ import annotations
 
 import subprocess
 import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -169,3 +174,27 @@ def spot_all(pipe: Any, data: bytes, rate: int) -> list[Any]:
         if spot is not None and not spot.rejected:
             fired.append(spot)
     return fired
+
+
+@contextmanager
+def ticking() -> Iterator[list[float]]:
+    """A thread of this process that wakes every millisecond while the block runs; yields the
+    seconds between its wake-ups (filled in as it goes, complete when the block ends)."""
+    gaps: list[float] = []
+    done = threading.Event()
+
+    def tick() -> None:
+        last = time.perf_counter()
+        while not done.is_set():
+            time.sleep(0.001)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    thread = threading.Thread(target=tick)
+    thread.start()
+    try:
+        yield gaps
+    finally:
+        done.set()
+        thread.join()

@@ -4,13 +4,12 @@ no hold on the parent's GIL, and faults said in one line."""
 from __future__ import annotations
 
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from functools import partial
 
 import pytest
-from audio_check import pcm, spot_all
+from audio_check import pcm, spot_all, ticking
 
 from voicecoach.listener import Pipeline
 from voicecoach.phrases import load_phrases
@@ -60,24 +59,10 @@ def longest_stall(feed: object, seconds: float) -> float:
     fed in 0.1 s chunks (the recognizer closes an idle utterance every 5 s)."""
     import numpy as np
 
-    gaps: list[float] = []
-    done = threading.Event()
-
-    def tick() -> None:
-        last = time.monotonic()
-        while not done.is_set():
-            time.sleep(0.001)
-            now = time.monotonic()
-            gaps.append(now - last)
-            last = now
-
-    thread = threading.Thread(target=tick)
-    thread.start()
     rng = np.random.default_rng(0)
-    for _ in range(int(seconds * 10)):
-        feed(rng.normal(0, 5, RATE // 10).astype(np.int16).tobytes())  # type: ignore[operator]
-    done.set()
-    thread.join()
+    with ticking() as gaps:
+        for _ in range(int(seconds * 10)):
+            feed(rng.normal(0, 5, RATE // 10).astype(np.int16).tobytes())  # type: ignore[operator]
     return max(gaps)
 
 

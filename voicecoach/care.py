@@ -53,7 +53,7 @@ class Care:
 
         # The second digit of a typed "10" may take a person a second, whatever the session's
         # --speed (the asker waits on the session's clock).
-        speed = 1.0 if clock.virtual else float(getattr(args, "speed", 1.0) or 1.0)
+        speed = getattr(clock, "speed", 1.0)  # a VirtualClock has none: nobody waits there
         self.asker = Asker(self.say, self.wait, expect=expecting,
                            digit_gap=DIGIT_GAP * speed if keys else None)
         self.aborted = False

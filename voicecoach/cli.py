@@ -46,14 +46,14 @@ def _hint(message: str) -> str:
     prefix = "unrecognized arguments: "
     if not message.startswith(prefix):
         return ""
-    from voicecoach.library import load_builtin
-
     lib = load_builtin()
     for word in message[len(prefix):].split():
-        key = word.lower()
-        for option, items in (("--exercise", lib.exercises), ("--routine", lib.routines)):
-            if any(key == item.id or key in item.aliases for item in items.values()):
-                return f"; did you mean {option} {word}?"
+        for option, find in (("--exercise", lib.find_exercise), ("--routine", lib.find_routine)):
+            try:
+                find(word)  # by id or alias, as the option would take it
+            except RoutineError:
+                continue
+            return f"; did you mean {option} {word}?"
     return ""
 
 

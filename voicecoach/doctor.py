@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from voicecoach.listener import ListenerUnavailable, ListenSettings, make_recognizer
 from voicecoach.models import find_model, manual_hint
-from voicecoach.phrases import load_phrases
+from voicecoach.phrases import PhraseTable, load_phrases
 from voicecoach.recognizer import RecognizerError
 from voicecoach.subcommands import SubcommandParser
 
@@ -41,7 +41,7 @@ def run_doctor(argv: Sequence[str] = ()) -> int:
     if not 0 <= args.seconds <= MAX_SECONDS:  # nan fails both comparisons too
         p.error(f"--seconds must be between 0 and {MAX_SECONDS}, got {args.seconds:g}")
     try:
-        args.table = load_phrases(args.language)
+        table = load_phrases(args.language)
     except ValueError as e:
         p.error(f"--language: {e}")
     device: str | int | None = args.input_device
@@ -53,7 +53,7 @@ def run_doctor(argv: Sequence[str] = ()) -> int:
         _play(fixes)
     if rate and args.seconds > 0:
         _level(device, rate, args.seconds, fixes)
-    _recognition(args, rate or 16000, fixes)
+    _recognition(args, table, rate or 16000, fixes)
     _echo_cancel(rate or 16000)
     if fixes:
         _say("\nTo fix:")
@@ -160,12 +160,12 @@ def _echo_cancel(rate: int) -> None:
     _say(f"Echo cancelling: {canceller.name} available, in the process (--echo-cancel)")
 
 
-def _recognition(args: argparse.Namespace, rate: int, fixes: list[str]) -> None:
+def _recognition(args: argparse.Namespace, table: PhraseTable, rate: int,
+                 fixes: list[str]) -> None:
     if args.recognizer == "none":
         _say("Recognizer: none (asked for): keys only")
         return
     settings = ListenSettings(args.recognizer, args.model, args.input_device, args.language)
-    table = args.table
     model = find_model(settings.model, table.language)
     _say(f"vosk model: {model if model else 'none found'}")
     try:
