@@ -48,8 +48,18 @@ def open_events(path: str | None) -> IO[str] | None:
         raise BadInput(f"cannot write events to {path}: {exc.strerror}") from None
 
 
+def read_config() -> dict[str, Any]:
+    """The config file, checked on every run (a preview too): a mistake in it is one line."""
+    from voicecoach.config import ConfigError, load_config
+
+    try:
+        return load_config()
+    except ConfigError as exc:
+        raise BadInput(str(exc)) from None
+
+
 def make_speaker(args: argparse.Namespace, clock: Clock, log: EventLog, speech: SpeechLog,
-                 notice: Notices) -> Speaker:
+                 notice: Notices, config: dict[str, Any]) -> Speaker:
     captions = CaptionSpeaker(clock.now, report=log.said, log=speech)
     if args.no_voice or clock.virtual:
         if clock.virtual and not args.no_voice:
@@ -57,13 +67,13 @@ def make_speaker(args: argparse.Namespace, clock: Clock, log: EventLog, speech: 
                    "speaking")
         return captions
     try:
-        from voicecoach.config import VoiceSettings, load_config
+        from voicecoach.config import VoiceSettings
         from voicecoach.voice import SpeakerUnavailable, open_speaker
     except ImportError as exc:  # pragma: no cover - partial installs
         notice(f"voice unavailable ({exc}); showing captions")
         return captions
     try:
-        settings = VoiceSettings.from_sources(load_config(), args)
+        settings = VoiceSettings.from_sources(config, args)
         assert isinstance(clock, RealClock)
         return open_speaker(settings, clock, log.said, speech, notice)
     except SpeakerUnavailable as exc:
@@ -95,19 +105,15 @@ def listen_settings(args: argparse.Namespace, config: dict[str, Any]) -> Any:
 
 
 def make_listener(args: argparse.Namespace, clock: Clock, inbox: Inbox, speech: SpeechLog,
-                  notice: Notices, speaker: Speaker | None = None) -> Any:
+                  notice: Notices, config: dict[str, Any], speaker: Speaker | None = None) -> Any:
     if args.no_listen or clock.virtual:
         return None
     try:
-        from voicecoach.config import ConfigError, load_config
         from voicecoach.listener import ListenerUnavailable, open_listener
     except ImportError as exc:  # pragma: no cover - partial installs
         notice(f"listening unavailable ({exc}); keyboard only")
         return None
-    try:
-        settings = listen_settings(args, load_config())
-    except ConfigError as exc:
-        raise BadInput(str(exc)) from None
+    settings = listen_settings(args, config)
     if settings.recognizer == "none":
         return None
     try:
@@ -173,15 +179,16 @@ def _run(args: argparse.Namespace, routine: Routine, inbox: Inbox, interrupted: 
 
     notice = Notices()
     clock: Clock = VirtualClock() if args.clock == "virtual" else RealClock(args.speed)
+    config = read_config()
     with contextlib.ExitStack() as stack:
         stream = open_events(args.events)
         if stream is not None:
             stack.callback(stream.close)
         log = EventLog(clock.now, clock.wall, stream, keep=False)
         speech = SpeechLog()
-        speaker = make_speaker(args, clock, log, speech, notice)
+        speaker = make_speaker(args, clock, log, speech, notice, config)
         stack.callback(speaker.close)
-        listener = make_listener(args, clock, inbox, speech, notice, speaker)
+        listener = make_listener(args, clock, inbox, speech, notice, config, speaker)
         if listener is not None:
             stack.callback(listener.close)
         keyboard = None
