@@ -13,7 +13,7 @@ voice command with no "pause" said in the 3 s before it is the coach's own voice
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_bargein_live.py [--trials 24] [--out F]
         [--lines] [--ways ours,no keyword search,words only] [--volumes 65536,32768]
-        [--coach-volume 1.0] [--steady-echo-path]
+        [--coach-volume 1.0] [--steady-echo-path] [--trace-levels]
 
 Writes benchmarks/results/bargein-live.json. About 5 minutes a way.
 """
@@ -28,6 +28,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import deque
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,78 @@ VOLUMES = [65536, 32768]
 COACH_VOLUME = [1.0]
 #: Whether the harness's echo path holds its delay (no adaptive resampling); --steady-echo-path.
 STEADY = [False]
+#: Whether each trial keeps what the level check saw (--trace-levels).
+TRACE = [False]
+
+
+class _Tee(deque):  # type: ignore[type-arg]
+    """A meter's frame window that also keeps every frame in `sink`."""
+
+    def __init__(self, sink: list[Any], maxlen: int | None) -> None:
+        super().__init__(maxlen=maxlen)
+        self.sink = sink
+
+    def append(self, x: Any) -> None:
+        self.sink.append(x)
+        super().append(x)
+
+
+def record_streams(canceller: Any, streams: dict[str, list[bytes]]) -> None:
+    """Keep every frame the echo canceller is given (microphone, reference) and gives back."""
+    process = canceller.process
+
+    def recorded(mic: bytes, played: bytes) -> bytes:
+        out: bytes = process(mic, played)
+        streams["mic"].append(mic)
+        streams["played"].append(played)
+        streams["cleaned"].append(out)
+        return out
+
+    canceller.process = recorded
+
+
+def save_streams(streams: dict[str, list[bytes]], path: Path, rate: int) -> None:
+    import numpy as np
+
+    np.savez(path, rate=rate, **{k: np.frombuffer(b"".join(v), dtype=np.int16)
+                                 for k, v in streams.items()})
+
+
+def trace_levels(talk: Any, calls: list[dict[str, Any]], frames: dict[str, list[Any]]) -> None:
+    """Record every level check of `talk` (a TalkMeter): the span, its verdict, the couplings
+    before and after the canceller, and each 20 ms frame of the span with the raw microphone's
+    level beside the cancelled one: what turned a word down live (README, echo canceller).
+    `frames` gets every frame of the session: (time, level, coach level), "cancelled" and
+    "raw"."""
+    check = talk.talking
+    for name, meter in (("cancelled", talk), ("raw", talk.uncancelled)):
+        if meter is not None:
+            frames[name] = []
+            meter._frames = _Tee(frames[name], meter._frames.maxlen)
+
+    def traced(t0: float, t1: float) -> float | None:
+        over = check(t0, t1)
+        raw = talk.uncancelled
+        rawf = [(t, lvl) for t, lvl, _ in list(raw._frames)] if raw else []
+
+        def raw_at(t: float) -> float | None:  # the raw frame nearest in time (10 ms frames)
+            near = min(rawf, key=lambda f: abs(f[0] - t), default=None)
+            return round(near[1], 1) if near and abs(near[0] - t) <= 0.011 else None
+
+        k = talk.settings.above
+        c = talk.coupling(before=t0)
+        rc = raw.coupling(before=t0) if raw else None
+        floor = talk.settings.cancelled_share * rc if rc is not None else None
+        quiet = sorted(talk._quiet)[len(talk._quiet) // 2] if talk._quiet else 0.0
+        calls.append({
+            "t0": round(t0, 3), "t1": round(t1, 3), "over": over, "coupling": c,
+            "raw_coupling": rc, "floor": floor, "quiet": round(quiet, 1), "above": k,
+            # (time, cancelled level, coach level, raw level)
+            "frames": [(round(t, 3), round(lvl, 1), round(ref, 1), raw_at(t))
+                       for t, lvl, ref in list(talk._frames) if t0 <= t <= t1]})
+        return over
+
+    talk.talking = traced
 
 
 def routine() -> Routine:
@@ -122,6 +195,13 @@ def run(way: str, trials: int, tmp: Path, lines: bool) -> dict[str, Any]:
         if way == "words only":
             room.listener.pipeline.talk = None
         out: list[dict[str, Any]] = []
+        calls: list[dict[str, Any]] = []
+        frames: dict[str, list[Any]] = {}
+        if TRACE[0] and room.listener.pipeline.talk is not None:
+            trace_levels(room.listener.pipeline.talk, calls, frames)
+        streams: dict[str, list[bytes]] = {"mic": [], "played": [], "cleaned": []}
+        if TRACE[0] and room.listener.cancel is not None:
+            record_streams(room.listener.cancel.canceller, streams)
         room.run(lambda r: trial_driver(r, wav, trials, out, lines), limit=600.0)
         voice = [e for e in room.events(event="command") if e.get("source") == "voice"]
         said = [t["said_at"] for t in out]
@@ -134,6 +214,15 @@ def run(way: str, trials: int, tmp: Path, lines: bool) -> dict[str, Any]:
 
         own = [f"{e['name']}@{e['t']:.1f} ({e.get('heard')}; coach: {playing(e['t'])})"
                for e in voice if not any(0 <= e["t"] - s <= 3.0 for s in said)]
+        for t in out:
+            t["level_checks"] = [c for c in calls
+                                 if t["said_at"] - 0.5 <= c["t0"] <= t["said_at"] + 3]
+        if streams["mic"]:  # what the canceller was given and gave, to replay it offline
+            name = tmp.parent / f"{way.replace(' ', '-')}-streams.npz"
+            save_streams(streams, name, room.listener.cancel.canceller.rate)
+            print(f"streams: {name}", file=sys.stderr)
+        fired = [e["t"] for e in voice if not any(0 <= e["t"] - s <= 3.0 for s in said)]
+        own_checks = [c for c in calls if any(-2.0 <= c["t0"] - t <= 0.5 for t in fired)]
         coupling = room.listener.pipeline.talk.coupling() if room.listener.pipeline.talk else None
         ok = [t for t in out if t["paused"]]
         lat = sorted(t["latency_ms"] for t in ok)
@@ -142,7 +231,10 @@ def run(way: str, trials: int, tmp: Path, lines: bool) -> dict[str, Any]:
         return {"paused": f"{len(ok)}/{len(out)}",
                 "by_volume": by_volume,
                 "latency_ms_median": lat[len(lat) // 2] if lat else None,
-                "false_voice_commands": own, "echo_coupling": coupling, "trials": out}
+                "false_voice_commands": own, "echo_coupling": coupling, "trials": out,
+                **({"own_voice_checks": own_checks, "frames": frames,
+                    "clips": [{k: e.get(k) for k in ("text", "start", "end", "kind")}
+                              for e in says]} if TRACE[0] else {})}
     finally:
         pulse.stop()
 
@@ -160,7 +252,10 @@ def main() -> int:
                     help="the coach's volume (0.5: its echo 6 dB lower)")
     ap.add_argument("--steady-echo-path", action="store_true",
                     help="the harness's echo path without adaptive resampling (fixed delay)")
+    ap.add_argument("--trace-levels", action="store_true",
+                    help="keep, for each trial, every level check and its 20 ms frames")
     args = ap.parse_args()
+    TRACE[:] = [args.trace_levels]
     STEADY[:] = [args.steady_echo_path]
     VOLUMES[:] = [int(v) for v in args.volumes.split(",")]
     COACH_VOLUME[:] = [args.coach_volume]
