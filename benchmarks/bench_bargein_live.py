@@ -102,7 +102,7 @@ def trace_levels(talk: Any, calls: list[dict[str, Any]], frames: dict[str, list[
     def traced(t0: float, t1: float) -> float | None:
         over = check(t0, t1)
         raw = talk.uncancelled
-        rawf = [(t, lvl) for t, lvl, _ in list(raw._frames)] if raw else []
+        rawf = [(f[0], f[1]) for f in list(raw._frames)] if raw else []
 
         def raw_at(t: float) -> float | None:  # the raw frame nearest in time (10 ms frames)
             near = min(rawf, key=lambda f: abs(f[0] - t), default=None)
@@ -118,7 +118,7 @@ def trace_levels(talk: Any, calls: list[dict[str, Any]], frames: dict[str, list[
             "raw_coupling": rc, "floor": floor, "quiet": round(quiet, 1), "above": k,
             # (time, cancelled level, coach level, raw level)
             "frames": [(round(t, 3), round(lvl, 1), round(ref, 1), raw_at(t))
-                       for t, lvl, ref in list(talk._frames) if t0 <= t <= t1]})
+                       for t, lvl, ref, *_ in list(talk._frames) if t0 <= t <= t1]})
         return over
 
     talk.talking = traced
@@ -267,7 +267,8 @@ def main() -> int:
         for way in args.ways.split(","):
             row = run(way, args.trials, Path(d), args.lines)
             results[way] = row
-            brief = {k: v for k, v in row.items() if k != "trials"}
+            brief = {k: v for k, v in row.items()
+                     if k not in ("trials", "own_voice_checks", "frames", "clips")}
             print(json.dumps(brief), flush=True)
     (ROOT / "benchmarks" / "results" / args.out).write_text(json.dumps(results, indent=1) + "\n")
     return 0

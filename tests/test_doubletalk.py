@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from voicecoach.doubletalk import TalkMeter, clip_levels, coach_level
+from voicecoach.doubletalk import TalkMeter, TalkSettings, clip_levels, coach_level
 from voicecoach.speaker import SpeechLog, Utterance
 
 
@@ -64,3 +64,55 @@ def test_coach_level_follows_speed_and_stops_where_a_clip_was_cut() -> None:
     # A caption has no levels: no echo expected from it.
     caption = Utterance("line", "instruction", 10.0, 10.0, 12.0)
     assert coach_level([caption], 10.0, 12.0) == (0.0, 0.0)
+
+
+def test_with_a_canceller_a_burst_where_it_relearns_is_not_the_person() -> None:
+    """Live, AEC3's residual burst up at the first words after a silence or a cut (the
+    speaker's stream restarting): the level check then assumes all of the echo, as with no
+    canceller. The same burst in the middle of talk still counts (rare once the reference
+    holds still: echocancel.FOLLOW_SECONDS)."""
+    rate = 16000
+    rng = np.random.default_rng(0)
+
+    def syllables(seconds: float) -> np.ndarray:
+        n = int(seconds * rate)
+        t = np.arange(n) / rate
+        return 3000 * np.abs(np.sin(2 * np.pi * 2 * t)) * rng.normal(0, 1, n)
+
+    log = SpeechLog()
+    coach = np.zeros(11 * rate)
+    # (start, seconds, cut): a first line; one after 2 s of silence; one right after it; one
+    # cut at 9.0 s; one just after the cut.
+    for start, seconds, cut in ((0.5, 2.5, False), (5.0, 2.0, False), (7.1, 1.5, False),
+                                (8.7, 0.3, True), (9.2, 1.5, False)):
+        clip = syllables(seconds)
+        log.record(Utterance("a line", "instruction", start, start, start + seconds, cut=cut,
+                             levels=clip_levels(clip, rate)))
+        coach[int(start * rate) : int(start * rate) + len(clip)] = clip
+    raw = 0.8 * coach + rng.normal(0, 20, len(coach))
+    cleaned = 0.001 * coach + rng.normal(0, 5, len(coach))
+    bursts = (5.15, 7.25, 9.3)  # 0.15-0.1 s into the second, third and last lines
+    for at in bursts:
+        span = slice(int(at * rate), int((at + 0.15) * rate))
+        cleaned[span] = 0.4 * raw[span]  # half the echo: over the floor of 1/8 of it
+
+    def over(settings: TalkSettings) -> list[float | None]:
+        """Seconds of each burst taken for the person, checked as the keyword search does,
+        just after it."""
+        meter_raw = TalkMeter(rate, log.overlapping, settings)
+        meter = TalkMeter(rate, log.overlapping, settings, uncancelled=meter_raw)
+        step, found = 480, {}
+        for i in range(0, len(coach) - step + 1, step):
+            at = (i + step) / rate
+            meter_raw.feed(raw[i : i + step].astype(np.int16).tobytes(), at)
+            meter.feed(cleaned[i : i + step].astype(np.int16).tobytes(), at)
+            for b in bursts:
+                if b + 0.3 <= at and b not in found:
+                    found[b] = meter.talking(b - 0.05, b + 0.2)
+        return [found[b] for b in bursts]
+
+    after_silence, mid_talk, after_cut = over(TalkSettings())
+    assert after_silence == 0.0 and after_cut == 0.0
+    assert mid_talk is not None and mid_talk >= 0.1
+    # Without the rule each burst would pass for a person (a pause would fire).
+    assert all(o is not None and o >= 0.1 for o in over(TalkSettings(settle=0.0)))

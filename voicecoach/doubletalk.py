@@ -45,6 +45,14 @@ class TalkSettings:
     before cancelling (-18 dB). What a canceller leaves of the coach is no fixed share of its
     voice: it bursts up while the canceller re-learns the room (live: a "stop" found in the
     coach's own sentence got through the learnt residual, 0.002 of its level)."""
+    settle_gap: float = 1.0
+    """With an echo canceller in front: a clip that starts after this many seconds without
+    the coach (or after a cut, the speaker's stream restarting) finds the canceller re-learning
+    its echo; live, its residual then burst up to half the echo 0.1-0.3 s in (after the
+    15-second holds' silences, on the leg raise's "Down." after 1.7 s: a pause fired)..."""
+    settle: float = 0.6
+    """...so for this many seconds from such a clip's start (and from a cut), the echo assumed
+    is all of the echo before cancelling, as if there were no canceller."""
     above: float = 1.5
     """A frame is the person's when the microphone is this many times the echo plus the quiet
     (3.5 dB). Over 12 716 one-second windows of the coach alone through a room (lines and
@@ -97,8 +105,10 @@ class TalkMeter:
         self._step = max(1, int(rate * LEVEL_SECONDS))
         self._seconds = self._step / rate
         self._pending = b""
-        # (session time of the frame's end, microphone level, loudest coach level around it)
-        self._frames: deque[tuple[float, float, float]] = deque(maxlen=int(4.0 / LEVEL_SECONDS))
+        # (session time of the frame's end, microphone level, loudest coach level around it,
+        # whether a canceller in front is settling then: TalkSettings.settle)
+        self._frames: deque[tuple[float, float, float, bool]] = deque(
+            maxlen=int(4.0 / LEVEL_SECONDS))
         # (session time, microphone/coach level) of loud coach frames.
         self._ratios: deque[tuple[float, float]] = deque(maxlen=settings.keep)
         self._sorted: list[float] = []  # the same ratios, sorted
@@ -119,11 +129,13 @@ class TalkMeter:
         last = captured_at - len(self._pending) / 2 / self._rate
         s = self.settings
         first = last - (n - 1) * self._seconds
-        clips = list(self._playing(first - s.before - self._seconds, last + s.after, 0.0))
+        back = s.before + self._seconds + (s.settle + s.settle_gap if self.uncancelled else 0.0)
+        clips = list(self._playing(first - back, last + s.after, 0.0))
         for i, level in enumerate(mic):
             t = first + i * self._seconds
             ref, peak = coach_level(clips, t - self._seconds - s.before, t + s.after)
-            self._frames.append((t, level, ref))
+            settling = self.uncancelled is not None and _settling(clips, t, s)
+            self._frames.append((t, level, ref, settling))
             if ref > 0.0 and ref >= s.loud * peak:
                 if len(self._ratios) == self._ratios.maxlen:
                     _, gone = self._ratios[0]
@@ -159,13 +171,31 @@ class TalkMeter:
         c = self.coupling(before=t0)
         if c is None:
             return None
+        unsettled = c
         if self.uncancelled is not None:
             raw = self.uncancelled.coupling(before=t0)
             if raw is None:
                 return None
             c = max(c, self.settings.cancelled_share * raw)
+            unsettled = max(c, raw)
         quiet = sorted(self._quiet)[len(self._quiet) // 2] if self._quiet else 0.0
         k = self.settings.above
-        n = sum(1 for t, level, ref in list(self._frames)
-                if t0 <= t <= t1 and level > k * (c * ref + quiet))
+        n = sum(1 for t, level, ref, settling in list(self._frames)
+                if t0 <= t <= t1 and level > k * ((unsettled if settling else c) * ref + quiet))
         return n * self._seconds
+
+
+def _settling(clips: Sequence[Utterance], t: float, s: TalkSettings) -> bool:
+    """Whether an echo canceller is re-learning the coach's echo at session time `t`: within
+    `s.settle` of a cut, or of the start of a clip with no coach sound in the `s.settle_gap`
+    before it."""
+    for u in clips:
+        if u.start is None:
+            continue
+        if u.cut and u.end is not None and u.end <= t <= u.end + s.settle:
+            return True
+        if u.start <= t <= u.start + s.settle and not any(
+                v is not u and v.start is not None and v.start < u.start
+                and (v.end is None or v.end > u.start - s.settle_gap) for v in clips):
+            return True
+    return False
