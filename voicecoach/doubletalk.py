@@ -51,8 +51,11 @@ class TalkSettings:
     its echo; live, its residual then burst up to half the echo 0.1-0.3 s in (after the
     15-second holds' silences, on the leg raise's "Down." after 1.7 s: a pause fired)..."""
     settle: float = 0.6
-    """...so for this many seconds from such a clip's start (and from a cut), the echo assumed
-    is all of the echo before cancelling, as if there were no canceller."""
+    """...so for this many seconds from such a clip's start the echo assumed is all of the echo
+    before cancelling, as if there were no canceller..."""
+    settle_cut: float = 6.0
+    """...and for this many from a cut: the restarted stream moves the echo's delay, and live
+    the residual burst again and again for 6 s after one."""
     above: float = 1.5
     """A frame is the person's when the microphone is this many times the echo plus the quiet
     (3.5 dB). Over 12 716 one-second windows of the coach alone through a room (lines and
@@ -129,7 +132,8 @@ class TalkMeter:
         last = captured_at - len(self._pending) / 2 / self._rate
         s = self.settings
         first = last - (n - 1) * self._seconds
-        back = s.before + self._seconds + (s.settle + s.settle_gap if self.uncancelled else 0.0)
+        back = s.before + self._seconds + (
+            max(s.settle + s.settle_gap, s.settle_cut) if self.uncancelled else 0.0)
         clips = list(self._playing(first - back, last + s.after, 0.0))
         for i, level in enumerate(mic):
             t = first + i * self._seconds
@@ -187,12 +191,12 @@ class TalkMeter:
 
 def _settling(clips: Sequence[Utterance], t: float, s: TalkSettings) -> bool:
     """Whether an echo canceller is re-learning the coach's echo at session time `t`: within
-    `s.settle` of a cut, or of the start of a clip with no coach sound in the `s.settle_gap`
-    before it."""
+    `s.settle_cut` of a cut, or `s.settle` of the start of a clip with no coach sound in the
+    `s.settle_gap` before it."""
     for u in clips:
         if u.start is None:
             continue
-        if u.cut and u.end is not None and u.end <= t <= u.end + s.settle:
+        if u.cut and u.end is not None and u.end <= t <= u.end + s.settle_cut:
             return True
         if u.start <= t <= u.start + s.settle and not any(
                 v is not u and v.start is not None and v.start < u.start
