@@ -30,15 +30,14 @@ KEEP_SECONDS = 4.0
 WINDOW = 25
 #: ...followed slowly, with this time constant (s), unless it has moved more than SNAP (s): a
 #: real gap (a lost chunk, an underrun), taken at once. A restarted output stream says so
-#: itself. Slowly, because the dates themselves wander: through PulseAudio, live, the delay of
-#: the echo against its reference, followed within a second (a time constant of 1 s), wandered
-#: by up to 3 ms over a few seconds as the coach started and stopped talking, though the echo
-#: path held its delay to the sample, and AEC3 re-learnt it each time: its residual burst up to
-#: the echo's own level at word onsets (47 frames of 20 ms over 0.2 of the echo in 8 minutes of
-#: the coach alone, and one pause fired on the coach's own voice per 10-minute session; with
-#: 20 s, none and none: benchmarks/bench_bargein_live.py --trace-levels). Two devices' clocks
-#: differ by about 100 ppm: followed 20 s late, that is a steady 2 ms, which the canceller
-#: finds once.
+#: itself. Slowly, because the dates themselves wander: through PulseAudio, live, the echo's
+#: delay against its reference moved by up to 3 ms over a few seconds while the echo path held
+#: its delay to the sample, and each move makes AEC3 learn the delay again. Followed within a
+#: second, the delay's 10-90 % spread over a session was 61 samples at 44.1 kHz; over 20 s,
+#: 37-46 (benchmarks/aec_streams.py). The canceller's bursts stayed (47-68 frames over a fifth
+#: of the echo in 8 minutes): they come where it re-learns anyway, and the level check allows
+#: for that (doubletalk.TalkSettings.settle). Two devices' clocks differ by about 100 ppm:
+#: followed 20 s late, that is a steady 2 ms, which the canceller finds once.
 FOLLOW_SECONDS = 20.0
 SNAP = 0.02
 #: Blocks of played audio waiting for the listener at most (at 10 ms each, 10 s): one that
