@@ -15,7 +15,9 @@ voice command with no "pause" said in the 3 s before it is the coach's own voice
         [--lines] [--ways ours,no keyword search,words only] [--volumes 65536,32768]
         [--coach-volume 1.0] [--steady-echo-path] [--trace-levels]
 
-Writes benchmarks/results/bargein-live.json. About 5 minutes a way.
+Writes benchmarks/results/bargein-live.json. About 5 minutes a way. With --trace-levels, each
+trial also has the longest span the level check allowed, and the temporary folder gets the
+whole trace and the echo canceller's streams (benchmarks/aec_streams.py reads them).
 """
 
 from __future__ import annotations
@@ -91,8 +93,8 @@ def trace_levels(talk: Any, calls: list[dict[str, Any]], frames: dict[str, list[
     """Record every level check of `talk` (a TalkMeter): the span, its verdict, the couplings
     before and after the canceller, and each 20 ms frame of the span with the raw microphone's
     level beside the cancelled one: what turned a word down live (README, echo canceller).
-    `frames` gets every frame of the session: (time, level, coach level), "cancelled" and
-    "raw"."""
+    `frames` gets every frame of the session, "cancelled" and "raw": the meter's own (time,
+    level, coach level, settling)."""
     check = talk.talking
     for name, meter in (("cancelled", talk), ("raw", talk.uncancelled)):
         if meter is not None:
@@ -212,17 +214,27 @@ def run(way: str, trials: int, tmp: Path, lines: bool) -> dict[str, Any]:
             return " | ".join(e["text"][:60] for e in says
                               if e.get("start", e["t"]) - 1.0 <= t <= e.get("end", e["t"]) + 1.0)
 
+        false = [e for e in voice if not any(0 <= e["t"] - s <= 3.0 for s in said)]
         own = [f"{e['name']}@{e['t']:.1f} ({e.get('heard')}; coach: {playing(e['t'])})"
-               for e in voice if not any(0 <= e["t"] - s <= 3.0 for s in said)]
-        for t in out:
-            t["level_checks"] = [c for c in calls
-                                 if t["said_at"] - 0.5 <= c["t0"] <= t["said_at"] + 3]
+               for e in false]
+        checks = [[c for c in calls if t["said_at"] - 0.5 <= c["t0"] <= t["said_at"] + 3]
+                  for t in out]
+        for t, cs in zip(out, checks, strict=True):  # the longest the level check allowed
+            t["level_check_best_s"] = max((c["over"] for c in cs if c["over"] is not None),
+                                          default=None) if TRACE[0] else None
         if streams["mic"]:  # what the canceller was given and gave, to replay it offline
             name = tmp.parent / f"{way.replace(' ', '-')}-streams.npz"
             save_streams(streams, name, room.listener.cancel.canceller.rate)
             print(f"streams: {name}", file=sys.stderr)
-        fired = [e["t"] for e in voice if not any(0 <= e["t"] - s <= 3.0 for s in said)]
-        own_checks = [c for c in calls if any(-2.0 <= c["t0"] - t <= 0.5 for t in fired)]
+        if TRACE[0]:  # the whole trace beside the streams (megabytes): not in the results
+            trace = tmp.parent / f"{way.replace(' ', '-')}-trace.json"
+            trace.write_text(json.dumps({
+                "level_checks": checks, "frames": frames,
+                "own_voice_checks": [c for c in calls
+                                     if any(-2.0 <= c["t0"] - e["t"] <= 0.5 for e in false)],
+                "clips": [{k: e.get(k) for k in ("text", "start", "end", "kind")}
+                          for e in says]}))
+            print(f"trace: {trace}", file=sys.stderr)
         coupling = room.listener.pipeline.talk.coupling() if room.listener.pipeline.talk else None
         ok = [t for t in out if t["paused"]]
         lat = sorted(t["latency_ms"] for t in ok)
@@ -231,10 +243,7 @@ def run(way: str, trials: int, tmp: Path, lines: bool) -> dict[str, Any]:
         return {"paused": f"{len(ok)}/{len(out)}",
                 "by_volume": by_volume,
                 "latency_ms_median": lat[len(lat) // 2] if lat else None,
-                "false_voice_commands": own, "echo_coupling": coupling, "trials": out,
-                **({"own_voice_checks": own_checks, "frames": frames,
-                    "clips": [{k: e.get(k) for k in ("text", "start", "end", "kind")}
-                              for e in says]} if TRACE[0] else {})}
+                "false_voice_commands": own, "echo_coupling": coupling, "trials": out}
     finally:
         pulse.stop()
 
@@ -253,7 +262,8 @@ def main() -> int:
     ap.add_argument("--steady-echo-path", action="store_true",
                     help="the harness's echo path without adaptive resampling (fixed delay)")
     ap.add_argument("--trace-levels", action="store_true",
-                    help="keep, for each trial, every level check and its 20 ms frames")
+                    help="keep every level check, 20 ms frame and canceller frame, beside the "
+                         "streams in the temporary folder (benchmarks/aec_streams.py reads them)")
     args = ap.parse_args()
     TRACE[:] = [args.trace_levels]
     STEADY[:] = [args.steady_echo_path]
@@ -267,8 +277,7 @@ def main() -> int:
         for way in args.ways.split(","):
             row = run(way, args.trials, Path(d), args.lines)
             results[way] = row
-            brief = {k: v for k, v in row.items()
-                     if k not in ("trials", "own_voice_checks", "frames", "clips")}
+            brief = {k: v for k, v in row.items() if k != "trials"}
             print(json.dumps(brief), flush=True)
     (ROOT / "benchmarks" / "results" / args.out).write_text(json.dumps(results, indent=1) + "\n")
     return 0

@@ -47,9 +47,9 @@ class TalkSettings:
     coach's own sentence got through the learnt residual, 0.002 of its level)."""
     settle_gap: float = 1.0
     """With an echo canceller in front: a clip that starts after this many seconds without
-    the coach (or after a cut, the speaker's stream restarting) finds the canceller re-learning
-    its echo; live, its residual then burst up to half the echo 0.1-0.3 s in (after the
-    15-second holds' silences, on the leg raise's "Down." after 1.7 s: a pause fired)..."""
+    the coach finds the canceller re-learning its echo; live, its residual then burst up to
+    half the echo 0.1-0.3 s in (after the 15-second holds' silences, on the leg raise's "Down."
+    after 1.7 s: a pause fired)..."""
     settle: float = 0.6
     """...so for this many seconds from such a clip's start the echo assumed is all of the echo
     before cancelling, as if there were no canceller..."""
@@ -135,10 +135,11 @@ class TalkMeter:
         back = s.before + self._seconds + (
             max(s.settle + s.settle_gap, s.settle_cut) if self.uncancelled else 0.0)
         clips = list(self._playing(first - back, last + s.after, 0.0))
+        settle = _settling_spans(clips, s) if self.uncancelled is not None else []
         for i, level in enumerate(mic):
             t = first + i * self._seconds
             ref, peak = coach_level(clips, t - self._seconds - s.before, t + s.after)
-            settling = self.uncancelled is not None and _settling(clips, t, s)
+            settling = any(a <= t <= b for a, b in settle)
             self._frames.append((t, level, ref, settling))
             if ref > 0.0 and ref >= s.loud * peak:
                 if len(self._ratios) == self._ratios.maxlen:
@@ -189,17 +190,17 @@ class TalkMeter:
         return n * self._seconds
 
 
-def _settling(clips: Sequence[Utterance], t: float, s: TalkSettings) -> bool:
-    """Whether an echo canceller is re-learning the coach's echo at session time `t`: within
-    `s.settle_cut` of a cut, or `s.settle` of the start of a clip with no coach sound in the
+def _settling_spans(clips: Sequence[Utterance], s: TalkSettings) -> list[tuple[float, float]]:
+    """Session-time spans in which an echo canceller re-learns the coach's echo: `s.settle_cut`
+    from each cut, and `s.settle` from the start of each clip with no coach sound in the
     `s.settle_gap` before it."""
+    spans = []
     for u in clips:
         if u.start is None:
             continue
-        if u.cut and u.end is not None and u.end <= t <= u.end + s.settle_cut:
-            return True
-        if u.start <= t <= u.start + s.settle and not any(
-                v is not u and v.start is not None and v.start < u.start
-                and (v.end is None or v.end > u.start - s.settle_gap) for v in clips):
-            return True
-    return False
+        if u.cut and u.end is not None:
+            spans.append((u.end, u.end + s.settle_cut))
+        if not any(v is not u and v.start is not None and v.start < u.start
+                   and (v.end is None or v.end > u.start - s.settle_gap) for v in clips):
+            spans.append((u.start, u.start + s.settle))
+    return spans
