@@ -50,6 +50,11 @@ from voicecoach.words import ONES  # noqa: E402
 PERSON = ["en-gb", "en-us+m3", "en-us+f2", "en-029"]
 #: Person's level against the coach's echo (dB), cycled over the barge-ins.
 RATIOS = (-6.0, 0.0, 6.0)
+#: The rooms' reverberation: tail length (s) and amplitude against the direct sound
+#: (audio_check.room_ir; --room-tail, --reverb).
+ROOM = {"tail": 0.3, "reverb": 0.5}
+#: The level check's settings (--shape-after).
+TALK = [TalkSettings()]
 
 
 def coach_lines() -> list[str]:
@@ -63,7 +68,7 @@ def coach_lines() -> list[str]:
 def room(x: np.ndarray, rng: np.random.Generator, ir: np.ndarray | None = None) -> np.ndarray:
     """`x` as the microphone hears it from the speaker: 30 ms late, a 0.3 s room tail, halved
     (a new room each time, unless `ir` is given: from room_ir)."""
-    ir = room_ir(rng, RATE) if ir is None else ir
+    ir = room_ir(rng, RATE, **ROOM) if ir is None else ir
     return 0.5 * np.convolve(x, ir)[: len(x) + len(ir)]
 
 
@@ -90,7 +95,7 @@ def build(voices: list[str], barge: bool, tv: bool, seed: int, counts: bool = Fa
     speaker played (for an echo canceller); `fixed_room`: one room for the whole stream, as in
     a real session, else a new one for every line."""
     rng = np.random.default_rng(seed)
-    ir = room_ir(np.random.default_rng(seed + 100), RATE) if fixed_room else None
+    ir = room_ir(np.random.default_rng(seed + 100), RATE, **ROOM) if fixed_room else None
     log = SpeechLog(keep=100000)
     parts: list[np.ndarray] = [np.zeros(RATE // 2)]
     played: list[np.ndarray] = [np.zeros(RATE // 2)]
@@ -163,7 +168,7 @@ def listen(rec: Any, table: Any, stream: dict[str, Any], talk: bool,
         keywords.reset()
     pipe = Pipeline(rec, Spotter(table, playing=stream["log"].overlapping,
                                  settings=spot or SpotSettings()),
-                    TalkSettings() if talk else None, keywords=keywords, cancelled=cancel)
+                    TALK[0] if talk else None, keywords=keywords, cancelled=cancel)
     data, out = cancelled(stream) if cancel else stream["audio"], []
     for i in range(0, len(data), CHUNK * 2):
         piece = data[i : i + CHUNK * 2]
@@ -227,19 +232,27 @@ def levels(voices: list[str]) -> dict[str, Any]:
             ("person, lines, TV", True, True, 4, False), ("person, counts", True, False, 6, True)]
     for name, barge, tv, seed, counts in runs:
         stream = build(voices, barge, tv, seed, counts)
-        meter = TalkMeter(RATE, stream["log"].overlapping)
-        data, frames = stream["audio"], []
+        meter = TalkMeter(RATE, stream["log"].overlapping, TALK[0])
+        data, frames, ratios = stream["audio"], [], []
         t_cpu = time.process_time()
+        done = 0.0  # frames up to this session time are collected
         for i in range(0, len(data), CHUNK * 2):
             piece = data[i : i + CHUNK * 2]
-            meter.feed(piece, (i + len(piece)) / 2 / RATE)
-            frames.extend(meter._frames)
-            meter._frames.clear()
+            now = (i + len(piece)) / 2 / RATE
+            meter.feed(piece, now)
+            if now - done >= 10.0 or i + CHUNK * 2 >= len(data):
+                # Each frame against the echo and coupling the meter holds a little after it
+                # (as a level check a word later sees them).
+                c = meter.coupling()
+                for f in meter.frames(done + 1e-6, now):
+                    frames.append(f)
+                    ratios.append(f[1] / ((c or 1.0) * f[2] + meter._quiet))
+                done = now
         cpu = (time.process_time() - t_cpu) / (len(data) / 2 / RATE)
-        c, quiet = meter.coupling() or 1.0, sorted(meter._quiet)[len(meter._quiet) // 2]
+        c = meter.coupling() or 1.0
         t = np.array([f[0] for f in frames])
         ref = np.array([f[2] for f in frames])
-        ratio = np.array([f[1] for f in frames]) / (c * ref + quiet)
+        ratio = np.array(ratios)
 
         def over(t0: float, t1: float, k: float, t: Any = t, ratio: Any = ratio) -> int:
             return int(np.sum(ratio[(t >= t0) & (t <= t1)] > k))
@@ -282,9 +295,21 @@ def main() -> int:
     ap.add_argument("--fixed-room", action="store_true",
                     help="one room for each stream (as in a session; an echo canceller needs "
                     "that), not one for every line")
+    ap.add_argument("--room-tail", type=float, default=ROOM["tail"],
+                    help="seconds of the rooms' reverberation (60 dB down)")
+    ap.add_argument("--reverb", type=float, default=ROOM["reverb"],
+                    help="its amplitude against the direct sound (a living room 2-3 m from "
+                    "the speaker: 1.5-3)")
+    ap.add_argument("--shape-after", type=float, default=None,
+                    help="TalkSettings.fit_after (1e9: the level check without the echo's "
+                    "shape, as before 2026-12-02)")
     args = ap.parse_args()
+    ROOM.update(tail=args.room_tail, reverb=args.reverb)
+    if args.shape_after is not None:
+        TALK[0] = replace(TALK[0], fit_after=args.shape_after)
     if args.levels:
-        found = {"date": time.strftime("%Y-%m-%d"), **levels(args.voices.split(","))}
+        found = {"date": time.strftime("%Y-%m-%d"), "room": ROOM,
+                 "shape_after": TALK[0].fit_after, **levels(args.voices.split(","))}
         out = ROOT / "benchmarks" / "results" / Path(args.out).name
         out.write_text(json.dumps(found, indent=1) + "\n")
         return 0
@@ -294,7 +319,8 @@ def main() -> int:
     table = load_phrases("en")
     rec = SphinxRecognizer(RATE, table, tuple(table.answers))
     voices = args.voices.split(",")
-    results: dict[str, Any] = {"date": time.strftime("%Y-%m-%d"), "voices": voices}
+    results: dict[str, Any] = {"date": time.strftime("%Y-%m-%d"), "voices": voices,
+                               "room": ROOM, "shape_after": TALK[0].fit_after}
     keywords = SphinxKeywords(RATE, ("pause", "stop"), args.kws_threshold, args.kws_peak)
     ways = [("ours", True, keywords, False), ("level check, no keyword search", True, None, False),
             ("words only", False, None, False),

