@@ -38,6 +38,7 @@ from audio_check import echo_cancelled, room_ir, speech  # noqa: E402
 from bench_listen import CHUNK, RATE, WELCOME  # noqa: E402
 
 from voicecoach import safety  # noqa: E402
+from voicecoach.bargein import BargeSettings  # noqa: E402
 from voicecoach.doubletalk import TalkSettings, clip_levels  # noqa: E402
 from voicecoach.listener import Pipeline  # noqa: E402
 from voicecoach.phrases import load_phrases  # noqa: E402
@@ -55,6 +56,8 @@ RATIOS = (-6.0, 0.0, 6.0)
 ROOM = {"tail": 0.3, "reverb": 0.5}
 #: The level check's settings (--shape-after).
 TALK = [TalkSettings()]
+#: The keyword search's settings (--kws-lead).
+BARGE = [BargeSettings()]
 
 
 def coach_lines() -> list[str]:
@@ -168,7 +171,8 @@ def listen(rec: Any, table: Any, stream: dict[str, Any], talk: bool,
         keywords.reset()
     pipe = Pipeline(rec, Spotter(table, playing=stream["log"].overlapping,
                                  settings=spot or SpotSettings()),
-                    TALK[0] if talk else None, keywords=keywords, cancelled=cancel)
+                    TALK[0] if talk else None, keywords=keywords, cancelled=cancel,
+                    barge=BARGE[0])
     data, out = cancelled(stream) if cancel else stream["audio"], []
     for i in range(0, len(data), CHUNK * 2):
         piece = data[i : i + CHUNK * 2]
@@ -220,7 +224,7 @@ def score(fired: list[tuple[str, float]], said: list[tuple[str, float, float, fl
     return out
 
 
-def levels(voices: list[str]) -> dict[str, Any]:
+def levels(voices: list[str], fixed_room: bool = False) -> dict[str, Any]:
     """The level check alone, no recognizer: how often the coach alone crosses the threshold
     (one-second windows, a tenth of a second apart), how often a person's word does, and what
     the meter costs."""
@@ -231,7 +235,7 @@ def levels(voices: list[str]) -> dict[str, Any]:
             ("coach, counts", False, False, 5, True), ("person, lines", True, False, 3, False),
             ("person, lines, TV", True, True, 4, False), ("person, counts", True, False, 6, True)]
     for name, barge, tv, seed, counts in runs:
-        stream = build(voices, barge, tv, seed, counts)
+        stream = build(voices, barge, tv, seed, counts, fixed_room)
         meter = TalkMeter(RATE, stream["log"].overlapping, TALK[0])
         data, frames, ratios = stream["audio"], [], []
         t_cpu = time.process_time()
@@ -240,7 +244,7 @@ def levels(voices: list[str]) -> dict[str, Any]:
             piece = data[i : i + CHUNK * 2]
             now = (i + len(piece)) / 2 / RATE
             meter.feed(piece, now)
-            if now - done >= 10.0 or i + CHUNK * 2 >= len(data):
+            if now - done >= 2.0 or i + CHUNK * 2 >= len(data):  # the meter keeps 4 s
                 # Each frame against the echo and coupling the meter holds a little after it
                 # (as a level check a word later sees them).
                 c = meter.coupling()
@@ -303,13 +307,19 @@ def main() -> int:
     ap.add_argument("--shape-after", type=float, default=None,
                     help="TalkSettings.fit_after (1e9: the level check without the echo's "
                     "shape, as before 2026-12-02)")
+    ap.add_argument("--kws-lead", type=float, default=None,
+                    help="BargeSettings.lead: seconds before a found word the level check "
+                    "also looks at")
     args = ap.parse_args()
+    if args.kws_lead is not None:
+        BARGE[0] = replace(BARGE[0], lead=args.kws_lead)
     ROOM.update(tail=args.room_tail, reverb=args.reverb)
     if args.shape_after is not None:
         TALK[0] = replace(TALK[0], fit_after=args.shape_after)
     if args.levels:
         found = {"date": time.strftime("%Y-%m-%d"), "room": ROOM,
-                 "shape_after": TALK[0].fit_after, **levels(args.voices.split(","))}
+                 "shape_after": TALK[0].fit_after, "fixed room": args.fixed_room,
+                 **levels(args.voices.split(","), args.fixed_room)}
         out = ROOT / "benchmarks" / "results" / Path(args.out).name
         out.write_text(json.dumps(found, indent=1) + "\n")
         return 0
@@ -328,7 +338,8 @@ def main() -> int:
     chosen = args.ways.split(",") if args.ways else [w[0] for w in ways[:3]]
     ways = [w for w in ways if w[0] in chosen]
     results["fixed room"] = args.fixed_room
-    results["keyword search"] = {"threshold": args.kws_threshold, "peak": args.kws_peak}
+    results["keyword search"] = {"threshold": args.kws_threshold, "peak": args.kws_peak,
+                                 "lead": BARGE[0].lead}
     runs = [(False, False, False), (False, True, False), (True, False, False),
             (True, True, False), (False, False, True), (True, False, True), (True, True, True)]
     for seed, (barge, tv, counts) in enumerate(runs, 1):

@@ -167,3 +167,35 @@ def test_the_echo_shape_is_learnt_and_finds_a_person_level_with_the_echo() -> No
     # With the loudest frame of the window for the echo (as before the shape), it is missed.
     before, _ = heard(person, TalkSettings(fit_after=1e9))
     assert before is not None and before < 0.06
+
+
+def test_what_was_learnt_outlasts_a_long_silence() -> None:
+    """A massage hold is a minute without the coach: the shape and the coupling learnt before
+    it still stand when it speaks again, so a person talking over its first words is heard
+    (live, a "pause" there was turned down as "echo level not known yet")."""
+    rate = 16000
+    rng = np.random.default_rng(2)
+
+    def syllables(seconds: float) -> np.ndarray:
+        n = int(seconds * rate)
+        t = np.arange(n) / rate
+        return 3000 * np.abs(np.sin(2 * np.pi * 2 * t)) * rng.normal(0, 1, n)
+
+    log = SpeechLog()
+    mic = rng.normal(0, 20, 70 * rate)
+    for start, seconds in ((1.0, 8.0), (65.0, 3.0)):  # 56 s of silence between
+        clip = syllables(seconds)
+        log.record(Utterance("a line", "instruction", start, start, start + seconds,
+                             levels=clip_levels(clip, rate)))
+        at = int((start + 0.04) * rate)
+        mic[at : at + len(clip)] += 0.5 * clip
+    voice = 1500 * np.sin(2 * np.pi * 180 * np.arange(int(0.3 * rate)) / rate)
+    mic[int(65.5 * rate) : int(65.8 * rate)] += voice
+    meter = TalkMeter(rate, log.overlapping)
+    pcm = mic.astype(np.int16).tobytes()
+    step = 480 * 2
+    for i in range(0, 2 * int(66.0 * rate), step):
+        meter.feed(pcm[i : i + step], (i + len(pcm[i : i + step])) / 2 / rate)
+    assert meter.shape is not None
+    over = meter.talking(65.45, 65.85)
+    assert over is not None and over >= 0.06  # what a barge-in needs (bargein.BargeSettings.talk)

@@ -52,10 +52,13 @@ class BargeSettings:
     talk: float = 0.06
     """Seconds of the word (and `lead` before it) in which the microphone must be louder than
     the coach's echo explains: the same three frames as a barge-in by the recognizer."""
-    lead: float = 0.0
-    """Seconds before the word's start also looked at for the person's voice. None: the search
-    times its words to the frame (the recognizer's barge-in needs 0.4 s), and with 0.2 s the
-    coach alone once got a find through in a live session (its rep counts, 515 s in)."""
+    lead: float = 0.2
+    """Seconds before the word's start also looked at for the person's voice: the search
+    often dates a word from its last sound ("pause" from its "z"), after the vowel that shows
+    above the echo (offline, 32 of 97 words over the coach's lines interrupted it against 24
+    with none: benchmarks/bench_bargein.py --kws-lead). With the loudest coach frame of a
+    quarter second for the echo (before doubletalk.py learnt the echo's shape), 0.2 s once let
+    the coach alone through in a live session (its rep counts, 515 s in)."""
     again: float = 2.0
     """Seconds after a pause fired in which further finds are ignored (one word, one pause)."""
     echo: EchoSettings = EchoSettings()

@@ -72,11 +72,14 @@ class TalkSettings:
     """Frames (20 ms) the echo's shape reaches before the coach's dated sound (timing error)."""
     taps: int = 40
     """Frames it reaches after: the echo's delay and the room's tail (0.8 s)."""
+    jitter: int = 1
+    """Frames a clip's dates may be off the shape's, either way."""
     fit_after: float = 5.0
     """Seconds of the coach's sound heard before the shape is learnt; until then the echo
     expected is the loudest coach frame from `before` earlier to `after` later."""
     history: float = 30.0
-    """Seconds of microphone levels the shape and the coupling are learnt from."""
+    """Seconds of frames within the coach's echo (silences left out) the shape and the
+    coupling are learnt from."""
     refit: int = 25
     """Frames between two updates of the coupling and the quiet level (half a second)."""
     fit_every: float = 5.0
@@ -136,9 +139,14 @@ class TalkMeter:
         self._seconds = self._step / rate
         self._pending = b""
         # (session time of the frame's end, microphone level, whether a canceller in front is
-        # settling then: TalkSettings.settle), the latest `history` seconds.
-        self._hist: deque[tuple[float, float, bool]] = deque(
+        # settling then: TalkSettings.settle), the latest 4 s (what the checks look at).
+        self._hist: deque[tuple[float, float, bool]] = deque(maxlen=int(4.0 / LEVEL_SECONDS))
+        # (session time, microphone level, the coach's levels from `lead` frames after to `taps`
+        # before it) of the latest `history` seconds of frames the coach's sound may reach:
+        # what the shape and the coupling are learnt from, however long the silences between.
+        self._learn: deque[tuple[float, float, Any]] = deque(
             maxlen=int(settings.history / LEVEL_SECONDS))
+        self._quiet_levels: deque[float] = deque(maxlen=250)  # frames it cannot reach
         self._fed = 0  # frames since the last refit
         self._fitted_at = float("-inf")  # session time of the last fit of the shape
         #: The echo's shape: microphone energy per unit of coach energy, frame by frame from
@@ -171,31 +179,37 @@ class TalkMeter:
         if self.uncancelled is not None:
             back = s.before + self._seconds + max(s.settle + s.settle_gap, s.settle_cut)
             settle = _settling_spans(list(self._playing(first - back, last + s.after, 0.0)), s)
-        for i, level in enumerate(mic):
-            t = first + i * self._seconds
+        times = [first + i * self._seconds for i in range(n)]
+        lagged = self._lagged(times)
+        for t, level, row in zip(times, mic, lagged):
             self._hist.append((t, level, any(a <= t <= b for a, b in settle)))
+            if row.any():
+                self._learn.append((t, level, row))
+            else:
+                self._quiet_levels.append(level)
         self._fed += n
         if self._fed >= s.refit:
             self._refit()
 
     def _refit(self) -> None:
         """Learn the echo's shape again (uncancelled meters only), then the coupling's ratios
-        and the quiet level over the history under it."""
+        and the quiet level under it."""
         import numpy as np
 
         self._fed = 0
-        if not self._hist:
+        if self._quiet_levels:
+            self._quiet = float(np.median(np.asarray(self._quiet_levels)))
+        if not self._learn:
             return
         s = self.settings
-        t = np.fromiter((f[0] for f in self._hist), float, len(self._hist))
-        m = np.fromiter((f[1] for f in self._hist), float, len(self._hist))
-        track = self._track(t)
-        if self.uncancelled is None and t[-1] - self._fitted_at >= s.fit_every:
-            body = track[s.taps : s.taps + len(t)]
-            if np.count_nonzero(body) * LEVEL_SECONDS >= s.fit_after:
-                self.shape = fit_shape(m, track, s.lead, s.taps)
-                self._fitted_at = float(t[-1])
-        echo = self._echo_of(track, len(t))
+        t = np.fromiter((f[0] for f in self._learn), float, len(self._learn))
+        m = np.fromiter((f[1] for f in self._learn), float, len(self._learn))
+        lagged = np.stack([f[2] for f in self._learn])
+        if (self.uncancelled is None and t[-1] - self._fitted_at >= s.fit_every
+                and len(t) * LEVEL_SECONDS >= s.fit_after):
+            self.shape = fit_shape(m, lagged)
+            self._fitted_at = float(t[-1])
+        echo = self._echo_of(lagged)
         self._used = self._shape()
         # Loud: at least `loud` of the echo's peak in its second of frames and the ones either
         # side (the echo of a quiet clip teaches as well as a loud one's).
@@ -207,22 +221,27 @@ class TalkMeter:
         self._ratio_t, self._ratio_v = t[loud], m[loud] / echo[loud]
         self._coupling = (float(np.quantile(self._ratio_v, s.quantile))
                           if len(self._ratio_v) >= s.learn else None)
-        quiet = m[echo == 0.0][-250:]
-        self._quiet = float(np.median(quiet)) if quiet.size else 0.0
 
     def _shape(self) -> tuple[float, ...] | None:
         return self.uncancelled.shape if self.uncancelled is not None else self.shape
 
-    def _track(self, t: Any) -> Any:
-        """The coach's level at frame times `t` (ascending, LEVEL_SECONDS apart), with `taps`
-        frames before them and `lead` after."""
+    def _lagged(self, times: Any) -> Any:
+        """For each frame time (ascending, LEVEL_SECONDS apart): the coach's level `lead`
+        frames after it, then at it, then up to `taps` frames before it (one row a frame)."""
         import numpy as np
 
         s = self.settings
-        t = np.asarray(t, dtype=float)
+        t = np.asarray(times, dtype=float)
         before = t[0] - np.arange(s.taps, 0, -1) * self._seconds
         after = t[-1] + np.arange(1, s.lead + 1) * self._seconds
-        times = np.concatenate([before, t, after])
+        track = self._track(np.concatenate([before, t, after]))
+        k = np.arange(s.lead + s.taps + 1) - s.lead  # frames the echo lags the sound
+        return track[s.taps + np.arange(len(t))[:, None] - k[None, :]]
+
+    def _track(self, times: Any) -> Any:
+        """The coach's level at each of `times` (the loudest clip then)."""
+        import numpy as np
+
         out = np.zeros(len(times))
         mid = times - self._seconds / 2
         for u in self._playing(float(times[0]), float(times[-1]), 0.0):
@@ -241,22 +260,26 @@ class TalkMeter:
                 out[ok] = np.maximum(out[ok], arr[idx[ok]])
         return out
 
-    def _echo_of(self, track: Any, n: int) -> Any:
-        """The echo expected in each of `n` frames from their `track` (see _track): through the
-        learnt shape, else the loudest coach frame in the window of `before` and `after`."""
+    def _echo_of(self, lagged: Any) -> Any:
+        """The echo expected in each frame from its row of coach levels (see _lagged): through
+        the learnt shape, else the loudest coach frame from `before` earlier to `after` later."""
         import numpy as np
 
         s = self.settings
-        track = np.asarray(track, dtype=float)
         shape = self._shape()
         if shape is not None:
-            # Frame i hears tap k (k - lead frames after the coach's sound) of frame
-            # taps + i - (k - lead) of the track: one convolution.
-            full = np.convolve(track * track, np.asarray(shape))
-            return np.sqrt(np.maximum(full[s.taps + s.lead : s.taps + s.lead + n], 0.0))
+            energy, h = lagged * lagged, np.asarray(shape)
+            echo = energy @ h
+            # A clip's dates may be a frame or two off the average the shape learnt (live, a
+            # "pause" fired on the onset of the coach's "Halfway." with none of this): the
+            # echo assumed is the largest with the shape moved that far either way.
+            for j in range(1, s.jitter + 1):
+                echo = np.maximum(echo, energy[:, j:] @ h[:-j])
+                echo = np.maximum(echo, energy[:, :-j] @ h[j:])
+            return np.sqrt(np.maximum(echo, 0.0))
         lo = -min(s.lead, int(np.ceil(s.after / self._seconds)))
         hi = min(s.taps, int(np.ceil((s.before + self._seconds) / self._seconds)))
-        return np.max([track[s.taps - j : s.taps - j + n] for j in range(lo, hi + 1)], axis=0)
+        return lagged[:, s.lead + lo : s.lead + hi + 1].max(axis=1)
 
     def coupling(self, before: float = float("inf")) -> float | None:
         """Microphone level per unit of expected echo, learnt from frames ending before
@@ -286,7 +309,7 @@ class TalkMeter:
         sel.reverse()
         if not sel:
             return []
-        echo = self._echo_of(self._track([f[0] for f in sel]), len(sel))
+        echo = self._echo_of(self._lagged([f[0] for f in sel]))
         return [(t, level, float(e), settling)
                 for (t, level, settling), e in zip(sel, echo)]
 
@@ -310,18 +333,15 @@ class TalkMeter:
         return n * self._seconds
 
 
-def fit_shape(mic: Any, track: Any, lead: int, taps: int) -> tuple[float, ...] | None:
-    """Microphone energy per unit of coach energy `lead` frames before to `taps` frames after
-    the coach's sound: non-negative least squares over the history (`mic`, n levels; `track`,
-    the coach's levels from `taps` frames before the first to `lead` after the last), with a
+def fit_shape(mic: Any, lagged: Any) -> tuple[float, ...] | None:
+    """Microphone energy per unit of coach energy at each lag: non-negative least squares of
+    the frames' `mic` levels on their rows of `lagged` coach levels (TalkMeter._lagged), with a
     constant for the room's own noise; None if the coach's sound explains nothing."""
     import numpy as np
 
     y = np.asarray(mic, dtype=float) ** 2
-    energy = np.asarray(track, dtype=float) ** 2
-    n = len(y)
-    cols = [energy[taps - j : taps - j + n] for j in range(-lead, taps + 1)]
-    a = np.stack([*cols, np.ones(n)], axis=1)
+    energy = np.asarray(lagged, dtype=float) ** 2
+    a = np.concatenate([energy, np.ones((len(y), 1))], axis=1)
     gram, rhs = a.T @ a, a.T @ y
     gram += np.eye(len(rhs)) * (1e-9 * float(np.mean(np.diag(gram))) + 1e-12)
     active = np.ones(len(rhs), dtype=bool)

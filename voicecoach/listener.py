@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from voicecoach.bargein import BargeIn
+from voicecoach.bargein import BargeIn, BargeSettings
 from voicecoach.clock import RealClock
 from voicecoach.commands import Command, CommandEvent, Inbox
 from voicecoach.doubletalk import TalkMeter, TalkSettings
@@ -29,6 +29,8 @@ RETRY_SECONDS = 0.25
 RETRY_MAX = 2.0
 #: How barge-in is checked against the coach's echo (None in a Pipeline: not checked).
 TALK = TalkSettings()
+#: The keyword search's settings over the coach's speech.
+BARGE = BargeSettings()
 #: At most one overflow notice per this many seconds.
 OVERFLOW_NOTICE_SECONDS = 10.0
 
@@ -102,7 +104,8 @@ class Pipeline:
 
     def __init__(self, recognizer: Recognizer, spotter: Spotter,
                  talk: TalkSettings | None = TALK,
-                 keywords: KeywordSpotter | None = None, cancelled: bool = False) -> None:
+                 keywords: KeywordSpotter | None = None, cancelled: bool = False,
+                 barge: BargeSettings = BARGE) -> None:
         self.recognizer = recognizer
         self.spotter = spotter
         self.quiet = QuietMeter(recognizer.rate)
@@ -117,7 +120,8 @@ class Pipeline:
                      else None)
         # The keyword search over the coach's speech needs the level check: alone, it takes
         # the coach's own voice for "pause" several times a minute (bargein.py).
-        self.barge = BargeIn(keywords, playing) if keywords and playing and self.talk else None
+        self.barge = (BargeIn(keywords, playing, barge) if keywords and playing and self.talk
+                      else None)
         # VOICECOACH_LISTEN_DEBUG=2: every change of hypothesis on stderr, with session time.
         self._trace = os.environ.get("VOICECOACH_LISTEN_DEBUG") == "2"
         self._last: tuple[str, ...] = ()
@@ -265,8 +269,8 @@ class Listener:
                 continue
             if spot.rejected:
                 if self._debug:
-                    print(f"voicecoach: ignored {spot.heard!r} ({spot.by}): {spot.rejected}",
-                          file=sys.stderr)
+                    print(f"voicecoach: ignored {spot.heard!r} ({spot.by}, from "
+                          f"{spot.t0:.2f} s): {spot.rejected}", file=sys.stderr)
                 continue
             if self._debug:
                 print(f"voicecoach: {spot.command.value} on {spot.heard!r} ({spot.by}) at "
