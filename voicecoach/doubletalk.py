@@ -9,20 +9,23 @@ In the microphone the coach's echo is that sound through the room: a delay (the 
 buffers, the distance) and a tail (the room's reverberation), which stay put over a session.
 The meter learns them as an *echo shape*: microphone energy per unit of coach energy for each
 20 ms from 40 ms before the coach's dated sound to 0.8 s after it, by non-negative least
-squares over the last half minute (fit_shape; an echo canceller's filter, on levels instead of
-samples). The echo expected in a frame is then the coach's recent levels through that shape,
-times a coupling learnt as the upper tenth of microphone/echo ratios over its loud frames. A
-person talking over the coach adds sound the echo does not explain: a barge-in fires only
-when enough frames of the phrase are well above the echo expected then (Geigel's double-talk
-detector, with a learnt echo in place of a fixed 6 dB).
+squares over the last half minute of frames it reaches (fit_shape; an echo canceller's
+filter, on levels instead of samples). The echo expected in a frame is then the coach's recent
+levels through that shape, times a coupling learnt as the upper tenth of microphone/echo
+ratios over its loud frames. A person talking over the coach adds sound the echo does not
+explain: a barge-in fires only when enough frames of the phrase are well above the echo
+expected then (Geigel's double-talk detector, with a learnt echo in place of a fixed 6 dB).
 
 Until the shape is learnt (5 s of the coach), the echo expected in a frame is the loudest coach
-frame of the quarter second before it, which follows neither the syllables nor a long tail:
-measured on the same streams (benchmarks/bench_bargein.py --levels), a person level with the
-echo showed above it in 3 of 32 lines that way and 20 of 32 with the shape; and in a room
-with a 0.7 s tail the coach's own counts crossed it in 70 % of one-second windows that way,
-and in 1 % with the shape. Until the coach has spoken a second or two, nothing is known and
-barge-in works as before.
+frame of the quarter second before it, which follows neither the syllables nor a long tail.
+Measured on the same streams, one room each (benchmarks/bench_bargein.py --levels --fixed-room,
+results/bargein-levels-before-shape.json and -shape.json): a person level with the echo
+showed above it in 1 of 32 lines that way and in 24 with the shape, and the coach alone in no
+one-second window either way; in a room with a 0.7 s tail louder than the direct sound
+(--room-tail 0.7 --reverb 1.5: -reverb-before.json, -reverb.json) the coach's own counts
+crossed it in 61 % of their windows that way and 15 % with the shape, its lines in 7 % and
+none. Until the coach has spoken a second or two, nothing is known and barge-in works as
+before.
 """
 
 from __future__ import annotations
