@@ -9,6 +9,21 @@ from voicecoach.doubletalk import TalkMeter, TalkSettings, clip_levels, coach_le
 from voicecoach.speaker import SpeechLog, Utterance
 
 
+def syllables(seconds: float, rng: np.random.Generator, rate: int = 16000) -> np.ndarray:
+    """A coach's voice for the meter: noise swelling four times a second, peaks about 3000."""
+    n = int(seconds * rate)
+    t = np.arange(n) / rate
+    return 3000 * np.abs(np.sin(2 * np.pi * 2 * t)) * rng.normal(0, 1, n)
+
+
+def feed(meter: TalkMeter, x: np.ndarray, until: float, rate: int = 16000) -> None:
+    """`x` (from session time 0) into `meter` in 30 ms chunks, up to `until` seconds."""
+    pcm = x.astype(np.int16).tobytes()
+    step = 480 * 2
+    for i in range(0, 2 * int(until * rate), step):
+        meter.feed(pcm[i : i + step], (i + len(pcm[i : i + step])) / 2 / rate)
+
+
 def test_talk_meter_learns_the_coupling_and_finds_a_person_over_the_echo() -> None:
     rate = 16000
     rng = np.random.default_rng(0)
@@ -73,19 +88,13 @@ def test_with_a_canceller_a_burst_where_it_relearns_is_not_the_person() -> None:
     holds still: echocancel.FOLLOW_SECONDS)."""
     rate = 16000
     rng = np.random.default_rng(0)
-
-    def syllables(seconds: float) -> np.ndarray:
-        n = int(seconds * rate)
-        t = np.arange(n) / rate
-        return 3000 * np.abs(np.sin(2 * np.pi * 2 * t)) * rng.normal(0, 1, n)
-
     log = SpeechLog()
     coach = np.zeros(11 * rate)
     # (start, seconds, cut): a first line; one after 2 s of silence; one right after it; one
     # cut at 9.0 s; one just after the cut.
     for start, seconds, cut in ((0.5, 2.5, False), (5.0, 2.0, False), (7.1, 1.5, False),
                                 (8.7, 0.3, True), (9.2, 1.5, False)):
-        clip = syllables(seconds)
+        clip = syllables(seconds, rng)
         log.record(Utterance("a line", "instruction", start, start, start + seconds, cut=cut,
                              levels=clip_levels(clip, rate)))
         coach[int(start * rate) : int(start * rate) + len(clip)] = clip
@@ -126,9 +135,7 @@ def test_the_echo_shape_is_learnt_and_finds_a_person_level_with_the_echo() -> No
     while the echo alone, tail and all, still does not pass for a person."""
     rate = 16000
     rng = np.random.default_rng(1)
-    n = 12 * rate
-    t = np.arange(n) / rate
-    coach = 3000 * np.abs(np.sin(2 * np.pi * 2 * t)) * rng.normal(0, 1, n)
+    coach = syllables(12.0, rng)
     log = SpeechLog()
     log.record(Utterance("a long line", "instruction", 1.0, 1.0, 13.0,
                          levels=clip_levels(coach, rate)))
@@ -145,16 +152,13 @@ def test_the_echo_shape_is_learnt_and_finds_a_person_level_with_the_echo() -> No
     # A person 0.3 s long, as loud as the echo's loud parts, from 10.3 s.
     part = echo[2 * rate : 12 * rate]
     loud = np.sqrt(np.mean(part[np.abs(part) > 300] ** 2))
-    voice = np.sin(2 * np.pi * 180 * t[: int(0.3 * rate)])
+    voice = np.sin(2 * np.pi * 180 * np.arange(int(0.3 * rate)) / rate)
     person = mic.copy()
     person[int(10.3 * rate) : int(10.6 * rate)] += voice * loud / np.sqrt(np.mean(voice**2))
 
     def heard(x: np.ndarray, settings: TalkSettings) -> tuple[float | None, TalkMeter]:
         meter = TalkMeter(rate, log.overlapping, settings)
-        pcm = x.astype(np.int16).tobytes()
-        step = 480 * 2
-        for i in range(0, 2 * int(10.8 * rate), step):
-            meter.feed(pcm[i : i + step], (i + len(pcm[i : i + step])) / 2 / rate)
+        feed(meter, x, 10.8)
         return meter.talking(10.25, 10.7), meter
 
     over, meter = heard(person, TalkSettings())
@@ -175,16 +179,10 @@ def test_what_was_learnt_outlasts_a_long_silence() -> None:
     (live, a "pause" there was turned down as "echo level not known yet")."""
     rate = 16000
     rng = np.random.default_rng(2)
-
-    def syllables(seconds: float) -> np.ndarray:
-        n = int(seconds * rate)
-        t = np.arange(n) / rate
-        return 3000 * np.abs(np.sin(2 * np.pi * 2 * t)) * rng.normal(0, 1, n)
-
     log = SpeechLog()
     mic = rng.normal(0, 20, 70 * rate)
     for start, seconds in ((1.0, 8.0), (65.0, 3.0)):  # 56 s of silence between
-        clip = syllables(seconds)
+        clip = syllables(seconds, rng)
         log.record(Utterance("a line", "instruction", start, start, start + seconds,
                              levels=clip_levels(clip, rate)))
         at = int((start + 0.04) * rate)
@@ -192,10 +190,7 @@ def test_what_was_learnt_outlasts_a_long_silence() -> None:
     voice = 1500 * np.sin(2 * np.pi * 180 * np.arange(int(0.3 * rate)) / rate)
     mic[int(65.5 * rate) : int(65.8 * rate)] += voice
     meter = TalkMeter(rate, log.overlapping)
-    pcm = mic.astype(np.int16).tobytes()
-    step = 480 * 2
-    for i in range(0, 2 * int(66.0 * rate), step):
-        meter.feed(pcm[i : i + step], (i + len(pcm[i : i + step])) / 2 / rate)
+    feed(meter, mic, 66.0)
     assert meter.shape is not None
     over = meter.talking(65.45, 65.85)
     assert over is not None and over >= 0.06  # what a barge-in needs (bargein.BargeSettings.talk)

@@ -53,8 +53,6 @@ class TalkSettings:
     """Which ratio of microphone to coach level is taken as the coupling."""
     learn: int = 50
     """Loud coach frames needed before the coupling is trusted (one second of speech)."""
-    keep: int = 1500
-    """Latest loud-frame ratios kept (half a minute of speech: follows a volume change)."""
     cancelled_share: float = 0.125
     """With an echo canceller in front: the echo assumed is at least this share of the echo
     before cancelling (-18 dB). What a canceller leaves of the coach is no fixed share of its
@@ -82,7 +80,7 @@ class TalkSettings:
     expected is the loudest coach frame from `before` earlier to `after` later."""
     history: float = 30.0
     """Seconds of frames within the coach's echo (silences left out) the shape and the
-    coupling are learnt from."""
+    coupling are learnt from (follows a volume change)."""
     refit: int = 25
     """Frames between two updates of the coupling and the quiet level (half a second)."""
     fit_every: float = 5.0
