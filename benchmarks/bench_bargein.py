@@ -144,7 +144,7 @@ def build(voices: list[str], barge: bool, tv: bool, seed: int, counts: bool = Fa
         played.append(gap)
         t += (len(mic) + len(gap)) / RATE
     audio = np.concatenate(parts)
-    if tv:  # pink-ish noise 20 dB below the echo's loud parts
+    if tv:  # low-passed white noise 20 dB below the echo's loud parts
         white = rng.normal(0, 1, len(audio))
         pink = np.convolve(white, np.ones(8) / 8, mode="same")
         p = level(audio) ** 2 / 100

@@ -4,7 +4,7 @@
 
 Each argument is a JSON object of extra `pocketsphinx.Decoder` settings, laid over the ones
 the coach uses (voicecoach/sphinx_recognizer.py); '{}' is the coach as shipped. Each runs in a
-child process, two at a time, on 4 espeak-ng voices x 22 phrases, clean and in 10 dB pink
+child process, two at a time, on 4 espeak-ng voices x 22 phrases, clean and in 10 dB low-passed
 noise (bench_listen's noise, drawn from seed N, default 1), through the coach's spotter. One
 line per setting: right of 88 clean, right of 88 in noise, and the misses. Results of
 2026-12-01 are in benchmarks/results/sphinx-sweep.txt.

@@ -65,7 +65,8 @@ class Room:
             ListenSettings(recognizer="pocketsphinx", echo_cancel=echo_cancel), self.clock,
             self.inbox, speech, self.notices.append, played)
         # No routine: the parts only, for a test that drives them itself (and calls close()).
-        self.session = (Session(routine, self.clock, self.speaker, self.inbox, self.log)
+        self.session = (Session(routine, self.clock, self.speaker, self.inbox, self.log,
+                                on_state=self.listener.paused)
                         if routine is not None else None)
         self._loop = pulse.loop_coach_into_room(steady=steady_echo) if loop else None
 

@@ -170,6 +170,28 @@ def test_spotter_barge_in_and_echo() -> None:
     assert feed_script(sp, [(3.5, f"{UNK} {UNK} pause", 0.1, True)]) == ["x:the c"]
 
 
+def test_the_command_that_means_nothing_now_leaves_the_utterance_open() -> None:
+    """"hold on" in noise, as pocketsphinx heard it: "go on" first, then revised. With every
+    command in play "go on" (resume) was the utterance's one command; while the session runs
+    resume means nothing, so the revision to "hold on" pauses."""
+    script = [(0.03 * i, "go", 0.0, False) for i in range(1, 5)]
+    script += [(0.03 * i, "go on", 0.03 * (i - 5), False) for i in range(5, 12)]
+    script += [(0.03 * i, "hold on", 0.03 * (i - 5), False) for i in range(12, 16)]
+    assert feed_script(Spotter(EN), script) == ["resume"]
+    running = Spotter(EN)
+    running.paused(False)
+    assert feed_script(running, script) == ["pause"]
+    # While paused it is the other way round; no session: every command, as before.
+    wait = [(0.03 * i, "wait", 0.03 * i, False) for i in range(1, 9)]
+    for paused, fired in ((True, []), (False, ["pause"]), (None, ["pause"])):
+        spotter = Spotter(EN)
+        spotter.paused(paused)
+        assert feed_script(spotter, wait) == fired, paused
+    paused = Spotter(EN)
+    paused.paused(True)
+    assert feed_script(paused, script) == ["resume"]
+
+
 def test_spotter_looks_again_when_the_recognizer_revises_earlier_words() -> None:
     # vosk heard "[unk] continue", then revised it to "next" (Korean "넘겨" in the harness).
     script = [(0.1 * i, f"{UNK} stop", 0.0, False) for i in range(1, 5)]

@@ -52,6 +52,12 @@ def test_commands_are_heard_as_in_the_process(process: RecognizerProcess) -> Non
     process.reset()
     assert [s.heard for s in spot_all(there, pcm("yes", RATE), RATE)] == ["yes"]
     there.expect(None)
+    # ...and so must the session's state: while it runs "continue" is not in the child's
+    # language model (the spotter here is told nothing: what it misses, the child did).
+    for paused, fired in ((False, []), (True, ["resume"]), (None, ["resume"])):
+        process.paused(paused)
+        process.reset()
+        assert heard(there, pcm("continue", RATE)) == fired, paused
 
 
 def longest_stall(feed: object, seconds: float) -> float:

@@ -276,3 +276,18 @@ def test_with_a_lead_states_fire_on_the_deadline_once_even_if_paused_in_the_lead
     assert [r["rep"] for r in reps] == list(range(1, 11))
     ts = [e["t"] for e in log.events if e["event"] == "state"]
     assert ts == sorted(ts)
+
+
+def test_the_listener_is_told_each_change_of_state_however_a_pause_ends():
+    """The recognizer leaves out the command that means nothing in the state it is told: a
+    pause ended by "next" (no "resumed" event) must still put "pause" back in play."""
+    h = _first_hold()
+    script = [(h + 2, Command.PAUSE), (h + 4, Command.RESUME), (h + 6, Command.TOGGLE),
+              (h + 8, Command.NEXT), (h + 30, Command.PAUSE), (h + 32, Command.STOP)]
+    session, log = make(routine("calf"), script)
+    told: list[tuple[float, bool | None]] = []
+    session.on_state = lambda paused: told.append((session.clock.now(), paused))
+    assert session.run() is False
+    assert [p for _, p in told] == [False, True, False, True, False, True, False, None]
+    # Told the moment the state changes: at the pause, and at the "next" that ends one.
+    assert told[1][0] == pytest.approx(h + 2) and told[4][0] == pytest.approx(h + 8)

@@ -219,6 +219,7 @@ def _run(args: argparse.Namespace, routine: Routine, inbox: Inbox, interrupted: 
         checked = care.before(routine)
         if checked is None:
             return 0 if interrupted or care.aborted else EXIT_RED_FLAG
-        session = Session(checked, clock, speaker, inbox, log, view, care.on_pain, care.after)
+        session = Session(checked, clock, speaker, inbox, log, view, care.on_pain, care.after,
+                          on_state=listener.paused if listener is not None else None)
         session.run()
     return 0

@@ -163,6 +163,11 @@ class Pipeline:
         self.spotter.expect(section)  # first: an unknown section raises before anything changes
         self.recognizer.expect(section)
 
+    def paused(self, paused: bool | None) -> None:
+        """The session paused (True), runs (False) or there is none (None)."""
+        self.spotter.paused(paused)
+        self.recognizer.paused(paused)
+
 
 class Listener:
     """Listens on its own thread and puts CommandEvent(source="voice") into the inbox."""
@@ -206,6 +211,12 @@ class Listener:
         the inbox as CommandEvent(ANSWER, heard=words), the recognizer favouring them where it
         can; None: commands only. Thread-safe."""
         self.pipeline.expect(section)
+
+    def paused(self, paused: bool | None) -> None:
+        """Tell the recognizer the session's state: it may leave out the command that means
+        nothing in it ("resume" while running), so that it is not heard in place of one that
+        does. Thread-safe."""
+        self.pipeline.paused(paused)
 
     def _session_time(self, captured: float) -> float:
         speed = getattr(self._clock, "speed", 1.0)

@@ -49,6 +49,12 @@ class Recognizer(Protocol):
         favour them. Called from another thread."""
         ...
 
+    def paused(self, paused: bool | None) -> None:
+        """The session paused (True), runs (False) or there is none (None, the start): a
+        recognizer may leave out the command that means nothing now. Called from another
+        thread."""
+        ...
+
     def reset(self) -> None:
         """Forget the utterance under way (e.g. after the microphone restarted)."""
         ...

@@ -58,6 +58,9 @@ def serve(conn: Connection) -> None:
             elif op == "expect":
                 rec.expect(arg)
                 conn.send(("ok", None))
+            elif op == "paused":
+                rec.paused(arg)
+                conn.send(("ok", None))
             elif op == "reset":
                 rec.reset()
                 conn.send(("ok", None))
@@ -96,8 +99,8 @@ class RecognizerProcess:
             raise ProcessError(f"the recognizer process did not start: {e}") from e
         finally:
             child.close()
-        # One call at a time: expect() comes from the session's thread, the rest from the
-        # listener's.
+        # One call at a time: expect() and paused() come from the session's thread, the rest
+        # from the listener's.
         self._lock = threading.Lock()
         self._closed = False
         try:
@@ -122,6 +125,10 @@ class RecognizerProcess:
         # reported once, by the listener's next accept().
         with contextlib.suppress(RecognizerError):
             self._call("expect", section)
+
+    def paused(self, paused: bool | None) -> None:
+        with contextlib.suppress(RecognizerError):  # from the session's thread, as expect()
+            self._call("paused", paused)
 
     def reset(self) -> None:
         self._call("reset", None)

@@ -74,6 +74,10 @@ class NullView:
 PainHandler = Callable[["Session"], str]
 #: Called after the last step (or a stop), before `session_end` is recorded.
 EndHandler = Callable[["Session"], None]
+#: Told each time the state changes: True paused, False running, None not running (before the
+#: first step, after the last). The listener's, so that a recognizer can leave out the command
+#: that means nothing in that state.
+StateHandler = Callable[[bool | None], None]
 
 
 @dataclass
@@ -88,6 +92,7 @@ class Session:
     view: View = field(default_factory=NullView)
     on_pain: PainHandler | None = None
     on_end: EndHandler | None = None
+    on_state: StateHandler | None = None
     state: State = State.READY
     stopped_by: str | None = None
     commands: Counter[str] = field(default_factory=Counter)
@@ -101,7 +106,7 @@ class Session:
         self.log.emit("session_start", routine=self.routine.id,
                       exercises=[e.id for e in self.routine.exercises],
                       side=self._sides(), level=None)
-        self.state = State.RUNNING
+        self._enter(State.RUNNING)
         i, completed, aborted = 0, False, False
         # A full collection walks every object in the process: in a big one (a test run, an
         # app with models loaded) that stalls the run loop and the audio callback past a
@@ -133,7 +138,7 @@ class Session:
         finally:
             if froze:
                 gc.unfreeze()
-            self.state = State.FINISHED
+            self._enter(State.FINISHED)
             if not completed:
                 self.speaker.cut()
             if self.on_end is not None and not aborted:
@@ -228,6 +233,12 @@ class Session:
                 return Outcome[command.name], position
             # RESUME while running: nothing to do.
 
+    def _enter(self, state: State) -> None:
+        self.state = state
+        if self.on_state is not None:
+            running = state in (State.RUNNING, State.PAUSED)
+            self.on_state(state is State.PAUSED if running else None)
+
     def _fire(self, cue: planning.Cue, at: float, speak: bool = True) -> None:
         if cue.state is not None:
             self.log.emit("state", t=max(at, self.clock.now()), **cue.state)
@@ -253,7 +264,7 @@ class Session:
         self.speaker.cut()
         if command in (Command.REPEAT, Command.HELP):
             return self._say_now(*self._help_or_repeat(command, plan))
-        self.state = State.PAUSED
+        self._enter(State.PAUSED)
         self.log.emit("state", change="paused")
         self.view.paused(True, self.clock.now())
         # A beat of silence first, so the cut itself is heard as the pause taking effect.
@@ -268,7 +279,7 @@ class Session:
                 break
             if command in (Command.STOP, Command.NEXT, Command.BACK, Command.PAIN):
                 self.speaker.cut()
-                self.state = State.RUNNING
+                self._enter(State.RUNNING)
                 self.view.paused(False, self.clock.now())
                 if command is Command.STOP:
                     self.stopped_by = event.source
@@ -277,7 +288,7 @@ class Session:
                 self.speaker.cut()
                 self._say_now(*self._help_or_repeat(command, plan))
         self.speaker.cut()
-        self.state = State.RUNNING
+        self._enter(State.RUNNING)
         self.log.emit("state", change="resumed")
         self.view.paused(False, self.clock.now())
         return self._say_now("Resuming.", "cue")

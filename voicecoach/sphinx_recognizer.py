@@ -17,6 +17,7 @@ import os
 import tempfile
 from typing import Any
 
+from voicecoach.commands import Command
 from voicecoach.phrases import DATA_DIR, PhraseTable, normalize
 from voicecoach.recognizer import Hearing, QuietMeter, RecognizerError, to_words
 
@@ -44,6 +45,10 @@ PHRASE_WEIGHT = 30
 #: (measured on spoken numbers and yes/no, 4 voices, clean: 43 of 52 right without, 46
 #: with 3, 48 with 10 to 100).
 ANSWER_BOOST = 10
+#: The language model of commands for each state of the session, and the command it leaves
+#: out as meaningless then (SphinxRecognizer.paused).
+COMMAND_SEARCHES = {"commands": None, "commands-running": Command.RESUME,
+                    "commands-paused": Command.PAUSE}
 
 #: Extra pronunciations of command words, the way the acoustic model hears them (measured on
 #: espeak-ng's voices; both are ordinary in speech too). A vocalized dark L: "help" as "hewp";
@@ -237,7 +242,7 @@ class SphinxRecognizer:
         self.rate = rate
         self.name = "pocketsphinx (en-us, bundled)"
         self._words = set(table.words(sections))
-        self._searches = frozenset({"commands", *(f"answers-{s}" for s in sections)})
+        self._searches = frozenset({*COMMAND_SEARCHES, *(f"answers-{s}" for s in sections)})
         fillers_known = FILLERS[:fillers] + coach_words()
         self._decoder = english_decoder(rate, self._words | set(fillers_known))
         for word, variants in VARIANTS.items():
@@ -266,7 +271,13 @@ class SphinxRecognizer:
         # 3 seeds), and bench_listen's 528 commands 93.8 % right against 91.9 %.
         commands = [p for p in phrases if p in table.commands]
         answers_only = [p for p in phrases if p not in table.commands]
-        self._add_lm("commands", commands * PHRASE_WEIGHT + answers_only + extra)
+        # ...and one for each of the session's states, without the command that means nothing
+        # in it: while the session runs, "hold on" in noise was heard as "go on" (resume, which
+        # does nothing then) 6 times in bench_listen's 264 noisy commands; without "go on" to
+        # be heard, 5 of them paused. "commands" has every command, for use outside a session.
+        for search, idle in COMMAND_SEARCHES.items():
+            said = [p for p in commands if table.commands[p] is not idle]
+            self._add_lm(search, said * PHRASE_WEIGHT + answers_only + extra)
         for section in sections:
             boosted = [p for p in table.answers.get(section, ()) if p in phrases]
             lines = phrases * PHRASE_WEIGHT + boosted * (PHRASE_WEIGHT * ANSWER_BOOST) + extra
@@ -277,6 +288,8 @@ class SphinxRecognizer:
         self._cmn = self._decoder.get_cmn(False)
         self._decoder.activate_search("commands")
         self._search = self._want = "commands"
+        self._section: str | None = None
+        self._state = "commands"
         # The VAD works on whole frames of its own size; partial chunks wait in _pending.
         self._endpointer: Any = Endpointer(window=0.3, ratio=0.9, sample_rate=rate)
         self._frame = int(self._endpointer.frame_bytes)
@@ -310,7 +323,15 @@ class SphinxRecognizer:
         """Favour `section`'s answers from the next utterance on; None: commands only. Any
         thread (one assignment); the decoder switches between utterances."""
         want = f"answers-{section}"
-        self._want = want if section is not None and want in self._searches else "commands"
+        self._section = want if section is not None and want in self._searches else None
+        self._want = self._section or self._state
+
+    def paused(self, paused: bool | None) -> None:
+        """Leave out the command that means nothing in the session's state from the next
+        utterance on; None: every command. Any thread (one assignment each)."""
+        self._state = {None: "commands", False: "commands-running", True: "commands-paused"}[
+            paused]
+        self._want = self._section or self._state
 
     def accept(self, pcm: bytes) -> Hearing:
         self._samples += len(pcm) // 2

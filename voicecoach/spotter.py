@@ -21,6 +21,9 @@ Pure logic over Hearings, so it is tested with scripted hypotheses. The rules:
 * While the coach is speaking, only the barge-in phrases fire at all: whatever else is heard
   then is most likely its own voice misheard (the count "three" as "repeat").
 * Never a phrase the coach was saying at that moment (see echo.py), isolated or not.
+* A command that means nothing in the session's state (`paused`: "resume" while it runs,
+  "pause" while paused) is not heard at all, so it leaves the utterance open: in noise "hold
+  on" was first heard as "go on", and "go on" taken as the utterance's one command.
 * Answers ("yes", "seven") count only while a question expects that section of the phrase
   table (`expect`), only said on their own, and never while the coach speaks (its question
   "from zero to ten" would answer itself).
@@ -123,12 +126,19 @@ class Spotter:
         self._preceded: set[str] = set()
         # Answer section a question is waiting for; set from another thread (one assignment).
         self._section: str | None = None
+        # The command that means nothing in the session's state; also set from another thread.
+        self._idle: Command | None = None
 
     def expect(self, section: str | None) -> None:
         """Listen for answers of `section` ("yes_no", "numbers") too; None: commands only."""
         if section is not None and section not in self.table.answers:
             raise KeyError(f"no answer section {section!r} in the {self.table.name} phrase table")
         self._section = section
+
+    def paused(self, paused: bool | None) -> None:
+        """The session paused (True), runs (False) or there is none (None): ignore "pause"
+        while paused and "resume" while running."""
+        self._idle = {None: None, False: Command.RESUME, True: Command.PAUSE}[paused]
 
     @property
     def expecting(self) -> str | None:
@@ -138,6 +148,8 @@ class Spotter:
     def _tail(self, words: tuple[str, ...]) -> tuple[Command, int] | None:
         """The command phrase, else the expected answer phrase, that ends `words`."""
         found = self.table.match_tail(words)
+        if found is not None and found[0] is self._idle:
+            return None
         section = self._section
         if found is not None or section is None:
             return found

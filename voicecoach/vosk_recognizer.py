@@ -115,6 +115,10 @@ class VoskRecognizer:
         # KaldiRecognizer (PyPI's vosk 0.3.45 cannot swap it in place).
         return None
 
+    def paused(self, paused: bool | None) -> None:
+        # Every command stays in the grammar, for the same reason.
+        return None
+
     def reset(self) -> None:
         self._rec.Reset()
         self._utterance += 1
