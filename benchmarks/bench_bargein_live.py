@@ -5,7 +5,8 @@ search (ours before 2026-12-02), and words and timing only.
 
 The coach runs six 20-second holds of the calf stretch in real time with its AudioSpeaker and
 pocketsphinx Listener; its output is looped into the `room` sink, as in the voice tests, so the
-microphone hears every count. At random counts the person says "pause" into the room
+microphone hears every count (with --room-taps, along several paths of falling loudness: a
+crude reverberant room). At random counts the person says "pause" into the room
 (espeak-ng, en-us), alternately at the file's level and at paplay's volume 50 % (18 dB lower,
 PulseAudio's volume being cubic), 0-0.8 s after the count
 began, so it often lands on top of a count; the coach is then resumed from the keyboard. A
@@ -13,7 +14,8 @@ voice command with no "pause" said in the 3 s before it is the coach's own voice
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_bargein_live.py [--trials 24] [--out F]
         [--lines] [--ways ours,no keyword search,words only] [--volumes 65536,32768]
-        [--coach-volume 1.0] [--steady-echo-path] [--trace-levels]
+        [--coach-volume 1.0] [--steady-echo-path] [--room-taps 20:1,40:0.5,...]
+        [--trace-levels]
 
 Writes benchmarks/results/bargein-live.json. About 5 minutes a way. With --trace-levels, each
 trial also has the longest span the level check allowed, and the temporary folder gets the
@@ -52,6 +54,9 @@ VOLUMES = [65536, 32768]
 COACH_VOLUME = [1.0]
 #: Whether the harness's echo path holds its delay (no adaptive resampling); --steady-echo-path.
 STEADY = [False]
+#: The room's paths, (loopback latency_msec, amplitude) each (Pulse.echo_coach_into_room);
+#: empty for the one loopback; --room-taps.
+TAPS: list[tuple[int, float]] = []
 #: Whether each trial keeps what the level check saw (--trace-levels).
 TRACE = [False]
 
@@ -191,7 +196,8 @@ def run(way: str, trials: int, tmp: Path, lines: bool) -> dict[str, Any]:
             subprocess.run(["espeak-ng", "-v", "en-us", "-w", str(wav), "pause"], check=True)
         room = Room(pulse, tmp, lines_routine() if lines else routine(),
                     voice=VoiceSettings(volume=COACH_VOLUME[0]),
-                    echo_cancel=way == "ours + echo canceller", steady_echo=STEADY[0])
+                    echo_cancel=way == "ours + echo canceller", steady_echo=STEADY[0],
+                    taps=TAPS)
         if way not in ("ours", "ours + echo canceller"):
             room.listener.pipeline.barge = None
         if way == "words only":
@@ -261,18 +267,23 @@ def main() -> int:
                     help="the coach's volume (0.5: its echo 6 dB lower)")
     ap.add_argument("--steady-echo-path", action="store_true",
                     help="the harness's echo path without adaptive resampling (fixed delay)")
+    ap.add_argument("--room-taps", default="",
+                    help="the coach heard along several paths, latency_msec:amplitude each "
+                         "(20:1,40:0.5,70:0.35,110:0.25,160:0.15: about 75-360 ms)")
     ap.add_argument("--trace-levels", action="store_true",
                     help="keep every level check, 20 ms frame and canceller frame, beside the "
                          "streams in the temporary folder (benchmarks/aec_streams.py reads them)")
     args = ap.parse_args()
     TRACE[:] = [args.trace_levels]
     STEADY[:] = [args.steady_echo_path]
+    TAPS[:] = [(int(a), float(b)) for a, b in (t.split(":") for t in args.room_taps.split(",")
+                                                if t)]
     VOLUMES[:] = [int(v) for v in args.volumes.split(",")]
     COACH_VOLUME[:] = [args.coach_volume]
     results: dict[str, Any] = {"date": time.strftime("%Y-%m-%d"),
                                "into": "sentences" if args.lines else "counts",
                                "volumes": VOLUMES, "coach_volume": COACH_VOLUME[0],
-                               "steady_echo_path": STEADY[0]}
+                               "steady_echo_path": STEADY[0], "room_taps": TAPS}
     with tempfile.TemporaryDirectory() as d:
         for way in args.ways.split(","):
             row = run(way, args.trials, Path(d), args.lines)

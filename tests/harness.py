@@ -49,17 +49,18 @@ Skips (pytest.skip) only when the `pulseaudio` program is missing; `scripts/test
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from audio_check import onsets, rms_envelope
-from recording import Module, Recording, die_with_parent
+from recording import Module, Modules, Recording, die_with_parent
 
 __all__ = ["Module", "Pulse", "Recording", "available", "onsets", "pulse_fixture",
            "reinit_portaudio", "rms_envelope", "start_pulse"]
@@ -280,6 +281,24 @@ class Pulse:
             *(["adjust_time=0"] if steady else []),
         )  # fmt: skip
         return Module(self, int(out))
+
+    def echo_coach_into_room(self, taps: Sequence[tuple[int, float]]) -> Modules:
+        """The coach heard in the room along several paths, a crude reverberant room (this
+        PulseAudio has no LADSPA reverb): one steady loopback per (latency_msec, amplitude)
+        tap. Each tap's delay holds to a sample; a loopback's delay is about twice its
+        latency_msec plus 35 ms here (20: 75 ms, 120: 293 ms). A Python convolver between
+        parec and pacat was tried: its delay crept from 0.15 to 1 s within 20 s."""
+        modules = []
+        for latency, amplitude in taps:
+            module = self.loop_coach_into_room(latency, steady=True)
+            modules.append(module)
+            listing = self.pactl("list", "sink-inputs")
+            for block in listing.split("Sink Input #")[1:]:
+                if re.search(rf"Owner Module: {module.index}\b", block):
+                    # PulseAudio's software volume is cubic in amplitude.
+                    volume = int(65536 * amplitude ** (1 / 3))
+                    self.pactl("set-sink-input-volume", block.split()[0], str(volume))
+        return Modules(modules)
 
 
 def available() -> str | None:

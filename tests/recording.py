@@ -33,6 +33,19 @@ class Module:
 
 
 @dataclass
+class Modules:
+    """Several loaded modules, unloaded together."""
+
+    modules: list[Module]
+    """The modules, in the order they were loaded."""
+
+    def unload(self) -> None:
+        """Remove them all (idempotent)."""
+        for module in self.modules:
+            module.unload()
+
+
+@dataclass
 class Recording:
     """A parec process recording one source in the background."""
 

@@ -12,12 +12,13 @@ from __future__ import annotations
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from harness import Pulse
+from recording import Module, Modules
 
 from voicecoach import memory
 from voicecoach.clock import RealClock
@@ -48,7 +49,8 @@ class Room:
 
     def __init__(self, pulse: Pulse, tmp: Path, routine: Routine | None = None,
                  loop: bool = True, voice: VoiceSettings | None = None,
-                 echo_cancel: bool = False, steady_echo: bool = False) -> None:
+                 echo_cancel: bool = False, steady_echo: bool = False,
+                 taps: Sequence[tuple[int, float]] | None = None) -> None:
         # As the app does before any of its threads start (voicecoach/memory.py).
         memory.settle()
         self.pulse, self.tmp = pulse, tmp
@@ -68,7 +70,12 @@ class Room:
         self.session = (Session(routine, self.clock, self.speaker, self.inbox, self.log,
                                 on_state=self.listener.paused)
                         if routine is not None else None)
-        self._loop = pulse.loop_coach_into_room(steady=steady_echo) if loop else None
+        # `taps`: a reverberant room's several paths (Pulse.echo_coach_into_room) instead of
+        # the loopback's one.
+        self._loop: Module | Modules | None = None
+        if loop:
+            self._loop = (pulse.echo_coach_into_room(taps) if taps
+                          else pulse.loop_coach_into_room(steady=steady_echo))
 
     def run(self, driver: Callable[[Room], None], limit: float = 150.0) -> bool:
         """Run the session while `driver(room)` acts on its own thread; True if completed."""

@@ -201,10 +201,10 @@ def in_noise(phrase: str, voice: str, wpm: int, rate: int, snr_db: float = 10.0)
 
 
 def test_the_command_that_means_nothing_in_the_sessions_state_is_left_out() -> None:
-    """Told the session's state, the listener leaves out "resume" while it runs and "pause"
-    while it is paused (the recognizer's language model and the spotter both). In noise "hold
-    on" (pause) was heard as "go on" (resume, which does nothing while running); without "go
-    on" in play, it pauses."""
+    """Told the session's state, the listener leaves out "resume" while it runs (the spotter,
+    and the recognizer's language model) and "pause" while it is paused (the spotter). In noise
+    "hold on" (pause) was heard as "go on" (resume, which does nothing while running); without
+    "go on" in play, it pauses."""
     from voicecoach.sphinx_recognizer import SphinxRecognizer
 
     rate = 16000

@@ -60,6 +60,20 @@ def test_commands_are_heard_as_in_the_process(process: RecognizerProcess) -> Non
         assert heard(there, pcm("continue", RATE)) == fired, paused
 
 
+def test_the_sessions_thread_never_waits_behind_a_chunk(process: RecognizerProcess) -> None:
+    """expect() and paused() come from the session's thread: they go with the next chunk
+    instead of waiting for the child (behind a closing utterance, up to 1.4 s)."""
+    with process._lock:  # as while the listener's thread waits for a chunk's decoding
+        start = time.monotonic()
+        process.paused(True)
+        process.expect("yes_no")
+        assert time.monotonic() - start < 0.05
+    process.accept(pcm("yes", RATE)[:4410])
+    assert process._latest == {}
+    process.expect(None)
+    process.paused(None)
+
+
 def longest_stall(feed: object, seconds: float) -> float:
     """The longest a thread of this process waited to run while `seconds` of a quiet room were
     fed in 0.1 s chunks (the recognizer closes an idle utterance every 5 s)."""

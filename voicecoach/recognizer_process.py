@@ -15,7 +15,6 @@ socket pair.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
 import sys
@@ -99,9 +98,11 @@ class RecognizerProcess:
             raise ProcessError(f"the recognizer process did not start: {e}") from e
         finally:
             child.close()
-        # One call at a time: expect() and paused() come from the session's thread, the rest
-        # from the listener's.
+        # One call at a time (reset() and close() may come from other threads than accept()).
         self._lock = threading.Lock()
+        # The latest expect() and paused() not yet sent, each as a 1-tuple (one dict
+        # assignment from the session's thread; popped by accept()).
+        self._latest: dict[str, tuple[Any]] = {}
         self._closed = False
         try:
             self._conn.send(list(sys.path))
@@ -117,18 +118,23 @@ class RecognizerProcess:
         _, self.name, self.rate, self.missing = reply
 
     def accept(self, pcm: bytes) -> Hearing:
+        # What the session's thread asked for goes first, from this (the listener's) thread.
+        for op in ("expect", "paused"):
+            latest = self._latest.pop(op, None)
+            if latest is not None:
+                self._call(op, latest[0])
         hearing: Hearing = self._call("accept", pcm)
         return hearing
 
     def expect(self, section: str | None) -> None:
-        # From the session's thread, which must not fail for the listener: a dead child is
-        # reported once, by the listener's next accept().
-        with contextlib.suppress(RecognizerError):
-            self._call("expect", section)
+        # From the session's thread, which must neither wait nor fail for the listener: sent
+        # with the next chunk. Waiting for the child's answer meant waiting behind a chunk's
+        # decoding, up to 1.4 s when a long utterance closes (10 s if the child hangs), with
+        # "Paused." or the session's end held up meanwhile.
+        self._latest["expect"] = (section,)
 
     def paused(self, paused: bool | None) -> None:
-        with contextlib.suppress(RecognizerError):  # from the session's thread, as expect()
-            self._call("paused", paused)
+        self._latest["paused"] = (paused,)  # as expect()
 
     def reset(self) -> None:
         self._call("reset", None)

@@ -138,9 +138,9 @@ class Session:
         finally:
             if froze:
                 gc.unfreeze()
-            self._enter(State.FINISHED)
             if not completed:
                 self.speaker.cut()
+            self._enter(State.FINISHED)
             if self.on_end is not None and not aborted:
                 self.on_end(self)
             summary = self.summary(completed)

@@ -45,10 +45,11 @@ PHRASE_WEIGHT = 30
 #: (measured on spoken numbers and yes/no, 4 voices, clean: 43 of 52 right without, 46
 #: with 3, 48 with 10 to 100).
 ANSWER_BOOST = 10
-#: The language model of commands for each state of the session, and the command it leaves
-#: out as meaningless then (SphinxRecognizer.paused).
-COMMAND_SEARCHES = {"commands": None, "commands-running": Command.RESUME,
-                    "commands-paused": Command.PAUSE}
+#: The language model of commands for each state of the session (SphinxRecognizer.paused), and
+#: the command it leaves out as meaningless then. While paused every command stays in: the
+#: switch back to "commands-running" waits for a gap between words, and "pause" must never be
+#: missing while the session runs (the spotter ignores it while paused anyway).
+COMMAND_SEARCHES = {"commands": None, "commands-running": Command.RESUME}
 
 #: Extra pronunciations of command words, the way the acoustic model hears them (measured on
 #: espeak-ng's voices; both are ordinary in speech too). A vocalized dark L: "help" as "hewp";
@@ -271,10 +272,9 @@ class SphinxRecognizer:
         # 3 seeds), and bench_listen's 528 commands 93.8 % right against 91.9 %.
         commands = [p for p in phrases if p in table.commands]
         answers_only = [p for p in phrases if p not in table.commands]
-        # ...and one for each of the session's states, without the command that means nothing
-        # in it: while the session runs, "hold on" in noise was heard as "go on" (resume, which
-        # does nothing then) 6 times in bench_listen's 264 noisy commands; without "go on" to
-        # be heard, 5 of them paused. "commands" has every command, for use outside a session.
+        # ...and one for while the session runs, without "resume", which means nothing then:
+        # "hold on" in noise was heard as "go on" 6 times in bench_listen's 264 noisy commands;
+        # without "go on" to be heard, 5 of them paused. "commands" has every command.
         for search, idle in COMMAND_SEARCHES.items():
             said = [p for p in commands if table.commands[p] is not idle]
             self._add_lm(search, said * PHRASE_WEIGHT + answers_only + extra)
@@ -287,7 +287,9 @@ class SphinxRecognizer:
         # value of our own to start from: one measured at 16 kHz misled the decoder at 44.1.
         self._cmn = self._decoder.get_cmn(False)
         self._decoder.activate_search("commands")
-        self._search = self._want = "commands"
+        self._search = "commands"
+        # What the next utterance is to use: a question's answers, else the session state's
+        # commands. Each set from another thread with one assignment, read once per chunk.
         self._section: str | None = None
         self._state = "commands"
         # The VAD works on whole frames of its own size; partial chunks wait in _pending.
@@ -324,14 +326,11 @@ class SphinxRecognizer:
         thread (one assignment); the decoder switches between utterances."""
         want = f"answers-{section}"
         self._section = want if section is not None and want in self._searches else None
-        self._want = self._section or self._state
 
     def paused(self, paused: bool | None) -> None:
-        """Leave out the command that means nothing in the session's state from the next
-        utterance on; None: every command. Any thread (one assignment each)."""
-        self._state = {None: "commands", False: "commands-running", True: "commands-paused"}[
-            paused]
-        self._want = self._section or self._state
+        """While the session runs (False), leave "resume" out from the next utterance on;
+        paused (True) or no session (None): every command. Any thread (one assignment)."""
+        self._state = "commands-running" if paused is False else "commands"
 
     def accept(self, pcm: bytes) -> Hearing:
         self._samples += len(pcm) // 2
@@ -342,14 +341,16 @@ class SphinxRecognizer:
             # The decoder hears everything, silence too: started only when the VAD triggers
             # (0.3 s into speech) it would lag a short command by that much.
             between_words = not self._endpointer.in_speech and not self._words_now
-            if self._in_utt and self._want != self._search and between_words:
-                # A question opened or closed: restart now with its model, if nothing is being
-                # said (else at the end of the utterance, so no word is cut or lost).
+            want = self._section or self._state
+            if self._in_utt and want != self._search and between_words:
+                # A question opened or closed, or the session paused or went on: restart now
+                # with its model, if nothing is being said (else at the end of the utterance,
+                # so no word is cut or lost).
                 self._end_utt()
                 self._utterance += 1
             if not self._in_utt:
-                if self._want != self._search:
-                    self._search = self._want
+                if want != self._search:
+                    self._search = want
                     self._decoder.activate_search(self._search)
                 self._decoder.start_utt()
                 self._in_utt, self._utt_samples = True, 0

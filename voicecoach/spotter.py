@@ -22,8 +22,9 @@ Pure logic over Hearings, so it is tested with scripted hypotheses. The rules:
   then is most likely its own voice misheard (the count "three" as "repeat").
 * Never a phrase the coach was saying at that moment (see echo.py), isolated or not.
 * A command that means nothing in the session's state (`paused`: "resume" while it runs,
-  "pause" while paused) is not heard at all, so it leaves the utterance open: in noise "hold
-  on" was first heard as "go on", and "go on" taken as the utterance's one command.
+  "pause" while paused) is ignored, so it leaves the utterance open: in noise "hold on" was
+  first heard as "go on", and "go on" taken as the utterance's one command. (pocketsphinx
+  also leaves "resume" out of its language model while the session runs.)
 * Answers ("yes", "seven") count only while a question expects that section of the phrase
   table (`expect`), only said on their own, and never while the coach speaks (its question
   "from zero to ten" would answer itself).
