@@ -58,9 +58,15 @@ def test_voice_commands_drive_a_running_session(pulse: Pulse, clip_cache: Path, 
 
 # Once opt-in ("three" heard as "repeat"): the coach's words are now the recognizer's fillers and
 # only barge-in phrases fire while it speaks; 3 of 3 runs passed (2026-12-01).
+# A reverberant room: the coach heard along five paths, 75 ms to about 360 ms late, each
+# quieter (Pulse.echo_coach_into_room; bench_bargein_live.py --room-taps).
+ROOM_TAPS = [(20, 1.0), (40, 0.5), (70, 0.35), (110, 0.25), (160, 0.15)]
+
+
+@pytest.mark.parametrize("taps", [None, ROOM_TAPS], ids=["one path", "reverberant"])
 def test_a_whole_session_heard_by_its_own_microphone_fires_no_command(
-        pulse: Pulse, clip_cache: Path, tmp_path: Path):
-    room = Room(pulse, tmp_path, calf(5.0, 2, rest=3.0))
+        pulse: Pulse, clip_cache: Path, tmp_path: Path, taps: list[tuple[int, float]] | None):
+    room = Room(pulse, tmp_path, calf(5.0, 2, rest=3.0), taps=taps)
     completed = room.run(lambda room: None)
     said = [(round(e["start"], 2), round(e["end"], 2), e["text"]) for e in room.events(event="say")]
     heard = [(e["t"], e["name"], e.get("heard")) for e in room.events(event="command")]
