@@ -213,9 +213,9 @@ class Listener:
         self.pipeline.expect(section)
 
     def paused(self, paused: bool | None) -> None:
-        """Tell the recognizer the session's state: it may leave out the command that means
-        nothing in it ("resume" while running), so that it is not heard in place of one that
-        does. Thread-safe."""
+        """Tell the spotter and the recognizer the session's state: the command that means
+        nothing in it ("resume" while running, "pause" while paused) is ignored, so that it is
+        not heard in place of one that does. Thread-safe."""
         self.pipeline.paused(paused)
 
     def _session_time(self, captured: float) -> float:
