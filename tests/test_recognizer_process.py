@@ -74,23 +74,26 @@ def test_the_sessions_thread_never_waits_behind_a_chunk(process: RecognizerProce
     process.paused(None)
 
 
-def longest_stall(feed: object, seconds: float) -> float:
-    """The longest a thread of this process waited to run while `seconds` of a quiet room were
-    fed in 0.1 s chunks (the recognizer closes an idle utterance every 5 s)."""
+def stalls(feed: object, seconds: float) -> list[float]:
+    """How long a thread of this process waited to run, longest first, while `seconds` of a
+    quiet room were fed in 0.1 s chunks (the recognizer closes an idle utterance every 5 s)."""
     import numpy as np
 
     rng = np.random.default_rng(0)
     with ticking() as gaps:
         for _ in range(int(seconds * 10)):
             feed(rng.normal(0, 5, RATE // 10).astype(np.int16).tobytes())  # type: ignore[operator]
-    return max(gaps)
+    return sorted(gaps, reverse=True)
 
 
 def test_decoding_does_not_hold_up_the_parents_threads(process: RecognizerProcess) -> None:
-    """In the process, closing 5 s of a quiet room held the GIL 60-130 ms (the speaker's
-    callback then ran dry); from the child, the parent's threads run on."""
-    stall = longest_stall(process.accept, 11.0)
-    assert stall < 0.03, f"a thread waited {stall * 1000:.0f} ms"
+    """In the process, each of the two closings in 11 s of a quiet room held the GIL 60-270 ms
+    (the speaker's callback then ran dry); from the child, the parent's threads run on.
+
+    The second-longest wait is the measure: in the process both closings stall, while one lone
+    hiccup is the busy machine's (CI, with the soak running beside, once saw 34 ms)."""
+    waits = stalls(process.accept, 11.0)
+    assert waits[1] < 0.03, f"threads waited {waits[0] * 1000:.0f} and {waits[1] * 1000:.0f} ms"
 
 
 def test_a_recognizer_that_will_not_start_is_said_in_one_line() -> None:
