@@ -145,6 +145,15 @@ def room_ir(rng: Any, rate: int, tail: float = 0.3, reverb: float = 0.5) -> Any:
     return ir
 
 
+def reverberate(x: Any, ir: Any) -> Any:
+    """`x` through the impulse response `ir`, as long as `x` (by FFT: a direct convolution
+    of a second of speech with a second of room took seconds)."""
+    import numpy as np
+
+    n = 1 << (len(x) + len(ir) - 2).bit_length()
+    return np.fft.irfft(np.fft.rfft(x, n) * np.fft.rfft(ir, n), n)[: len(x)]
+
+
 def echo_cancelled(heard: bytes, played: Any, rate: int, rng: Any, jitter: float = 0.001,
                    chunk: int = 480) -> bytes:
     """`heard` (int16 microphone audio) through the coach's echo canceller, `played` (float

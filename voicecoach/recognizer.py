@@ -179,20 +179,41 @@ def unknown_symbol(vocabulary: set[str] | None) -> str:
     return UNKNOWN
 
 
+#: How far (dB) under the loudest sound of the last RECENT seconds a frame counts as quiet
+#: (QuietMeter); 0: only near the noise floor, as the coach runs. Measured on 2026-12-03 and not
+#: kept: across a simulated room (benchmarks/bench_room.py) 15 dB got 11 more of 264 commands
+#: right and halved the median wait, but in running speech a weak word is 15 dB under the
+#: stressed one before it, so "back" in "the back of your knee" counted as said on its own:
+#: 17 false commands in 79 minutes of the article read aloud (bench_unrelated.py), against
+#: none. A room's tail falls steadily and a weak word does not; telling them apart is to come.
+FALL_DB = 0.0
+RECENT = 0.5
+
+
 class QuietMeter:
     """Trailing quiet in a stream: 10 ms frames more than `margin_db` above a tracked noise floor
     count as sound. The floor follows the quietest frames down at once and rises slowly, so a
     fan or a TV becomes the new "quiet" within seconds while speech never does.
+
+    With `fall_db`, a frame that many dB under the loudest of the last `RECENT` seconds is
+    quiet too: across a room the words' own echo takes 0.3-0.5 s to fall to the floor, and a
+    command waited that long to count as said on its own, while a word said after it comes
+    back up near its level.
     """
 
-    def __init__(self, rate: int, margin_db: float = 8.0, rise_db_per_s: float = 3.0) -> None:
+    def __init__(self, rate: int, margin_db: float = 8.0, rise_db_per_s: float = 3.0,
+                 fall_db: float | None = None) -> None:
+        import collections
+
         self.rate = rate
         self.margin_db = margin_db
+        self.fall_db = FALL_DB if fall_db is None else fall_db
         self._rise = rise_db_per_s / 100.0
         self._frame = max(1, rate // 100)
         self._pending = b""
         self._floor: float | None = None
         self._quiet_frames = 0
+        self._recent: collections.deque[float] = collections.deque(maxlen=int(RECENT * 100))
 
     @property
     def quiet(self) -> float:
@@ -208,6 +229,21 @@ class QuietMeter:
         self._pending = data[n * 2 * self._frame :]
         if n == 0:
             return self.quiet
+        x = np.frombuffer(data[: n * 2 * self._frame], dtype=np.int16).astype(np.float32)
+        energy = 10.0 * np.log10(np.mean(x.reshape(n, self._frame) ** 2, axis=1) + 1.0)
+        for e in energy.tolist():
+            # A digital-silence floor would make the faintest hiss "speech": never below 20 dB.
+            e = max(e, 20.0)
+            self._floor = e if self._floor is None or e < self._floor else self._floor + self._rise
+            sound = e > self._floor + self.margin_db
+            if sound and self.fall_db and self._recent:
+                sound = e > max(self._recent) - self.fall_db
+            self._recent.append(e)
+            if sound:
+                self._quiet_frames = 0
+            else:
+                self._quiet_frames += 1
+        return self.quiet
         x = np.frombuffer(data[: n * 2 * self._frame], dtype=np.int16).astype(np.float32)
         energy = 10.0 * np.log10(np.mean(x.reshape(n, self._frame) ** 2, axis=1) + 1.0)
         for e in energy.tolist():

@@ -18,6 +18,7 @@ import tempfile
 from typing import Any
 
 from voicecoach.commands import Command
+from voicecoach.dereverb import Dereverb
 from voicecoach.phrases import DATA_DIR, PhraseTable, normalize
 from voicecoach.recognizer import Hearing, QuietMeter, RecognizerError, to_words
 
@@ -228,6 +229,7 @@ class SphinxRecognizer:
         table: PhraseTable,
         sections: tuple[str, ...] = (),
         fillers: int = DEFAULT_FILLERS,
+        dereverb: bool = True,
     ) -> None:
         try:
             from pocketsphinx import Endpointer
@@ -300,6 +302,8 @@ class SphinxRecognizer:
         self._in_utt = False
         self._utt_samples = 0
         self._leveller = Leveller()
+        # The room's tail, taken out before the decoder hears it (dereverb.py); None: as heard.
+        self._dereverb = Dereverb(rate) if dereverb else None
         self._utterance = 0
         self._samples = 0
         self._words_now: tuple[str, ...] = ()
@@ -334,6 +338,8 @@ class SphinxRecognizer:
 
     def accept(self, pcm: bytes) -> Hearing:
         self._samples += len(pcm) // 2
+        if self._dereverb is not None:
+            pcm = self._dereverb.process(pcm)
         self._pending += self._leveller.level(pcm)
         final = False
         while len(self._pending) >= self._frame:
@@ -396,6 +402,8 @@ class SphinxRecognizer:
     def reset(self) -> None:
         self._end_utt()
         self._pending = b""
+        if self._dereverb is not None:
+            self._dereverb.reset()
         self._words_now = ()
         self._utterance += 1
 

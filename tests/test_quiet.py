@@ -1,0 +1,50 @@
+"""QuietMeter (recognizer.py): when the audio counts as quiet after a word, near the noise
+floor and, across a room, once the word's own echo has fallen well under it."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from voicecoach.recognizer import QuietMeter
+
+RATE = 16000
+
+
+def tone(db: float, seconds: float) -> np.ndarray:
+    """A 300 Hz tone whose 10 ms frames have `db` of energy (QuietMeter's measure)."""
+    t = np.arange(int(RATE * seconds)) / RATE
+    return np.sqrt(2 * 10 ** (db / 10)) * np.sin(2 * np.pi * 300 * t)
+
+
+def tail(db: float, seconds: float, rt60: float) -> np.ndarray:
+    """A tone falling from `db` at 60 dB per `rt60` seconds: a room's echo of it."""
+    t = np.arange(int(RATE * seconds)) / RATE
+    return tone(db, seconds) * 10 ** (-3 * t / rt60)
+
+
+def quiet_after(meter: QuietMeter, *parts: np.ndarray) -> float:
+    x = np.concatenate([np.random.default_rng(0).normal(0, 10, RATE), *parts])
+    return meter.feed(np.clip(x, -32768, 32767).astype(np.int16).tobytes())
+
+
+def test_near_the_floor_only_the_rooms_tail_is_not_quiet() -> None:
+    # A 60 dB word, then 0.3 s of its echo falling 100 dB a second, to 30 dB: still above the
+    # floor (20 dB) + 8 dB.
+    assert quiet_after(QuietMeter(RATE, fall_db=0.0), tone(60, 0.3), tail(60, 0.3, 0.6)) == 0.0
+
+
+def test_the_rooms_falling_tail_is_quiet_once_well_under_the_word() -> None:
+    # 15 dB down after 0.15 s: the last 0.35 s are quiet.
+    got = quiet_after(QuietMeter(RATE, fall_db=15.0), tone(60, 0.3), tail(60, 0.5, 0.6))
+    assert 0.33 <= got <= 0.36
+
+
+def test_a_word_said_after_the_tail_is_sound_again() -> None:
+    meter = QuietMeter(RATE, fall_db=15.0)
+    assert quiet_after(meter, tone(60, 0.3), tail(60, 0.3, 0.6), tone(55, 0.1)) == 0.0
+
+
+def test_a_steady_sound_under_the_word_stays_sound() -> None:
+    """A TV 10 dB under the command is not quiet after it (it is not 15 dB under)."""
+    meter = QuietMeter(RATE, fall_db=15.0)
+    assert quiet_after(meter, tone(60, 0.3) + tone(50, 0.3), tone(50, 0.4)) == 0.0

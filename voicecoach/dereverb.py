@@ -1,0 +1,93 @@
+"""Late-reverberation suppression in front of pocketsphinx, for a room two or three metres away.
+
+At that distance most of what the microphone hears of a word is the room, not the mouth: the
+reverberant tail runs on after the word and smears each sound into the next. pocketsphinx's
+model (trained on close speech) hears that tail as more words: a "pause" held for a moment
+becomes "tall", and the command is lost. Measured on 264 espeak-ng commands through a
+simulated living room (reverberation time 0.6 s, the direct sound 5 dB under the room's), 179
+were right without this and 194 with it at 16 kHz, 179 and 188 at 44.1 kHz; dry and in 10 dB
+noise it costs 2 to 4 or gains 3 (benchmarks/bench_room.py).
+
+The method is Lebart's spectral subtraction (2001): the room's tail decays exponentially, so
+the late reverberation in a frame is predicted from the frame `DELAY` earlier, attenuated by
+the decay over that time, and subtracted from its power spectrum, never below `FLOOR` of it.
+Short-time Fourier frames of 32 ms with a quarter hop; the output lags the input by three
+quarters of a frame (24 ms) and the first of it is silence.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+#: The reverberation time (s, 60 dB of decay) assumed: a furnished living room's.
+RT60 = 0.4
+#: How far back (s) the frame is whose decayed power predicts a frame's late reverberation:
+#: the direct sound and early reflections (which help recognition) are left alone.
+DELAY = 0.08
+#: The least of a frame's power kept in any band (a harder cut distorts the words).
+FLOOR = 0.2
+
+
+class Dereverb:
+    """Streams 16-bit mono PCM at `rate` through late-reverberation suppression."""
+
+    def __init__(self, rate: int, rt60: float = RT60, delay: float = DELAY,
+                 floor: float = FLOOR) -> None:
+        import numpy as np
+
+        self.rate = rate
+        # 32 ms frames at any rate, four hops each, a hop a multiple of 8 samples so that the
+        # FFT's size factors well (1412 at 44.1 kHz, 4 x a prime, cost 4 times 1408's time):
+        # 512 samples at 16 kHz, 1408 at 44.1, 1536 at 48.
+        self.hop = 8 * round(rate * 0.001)
+        self.size = 4 * self.hop
+        # A periodic Hann window at analysis and synthesis: at a quarter hop its square sums
+        # to a constant 1.5, which the synthesis divides out.
+        self._window = np.hanning(self.size + 1)[:-1]
+        self._gain_norm = float(np.sum(self._window**2)) / self.hop
+        self._lag = max(1, round(delay * rate / self.hop))  # frames
+        self._decay = math.exp(-2 * 3 * math.log(10) * self._lag * self.hop / rate / rt60)
+        self._floor = floor
+        self._frame = np.zeros(self.size)  # the newest `size` input samples
+        self._out = np.zeros(self.size)  # overlap-add; its first hop is complete each step
+        self._past: list[Any] = []  # power spectra of the last `_lag` frames, oldest first
+        self._pending = np.zeros(0)
+
+    def process(self, pcm: bytes) -> bytes:
+        """The dereverberated output this input completes (whole hops: its length varies)."""
+        import numpy as np
+
+        x = np.concatenate([self._pending, np.frombuffer(pcm, dtype=np.int16)])
+        hops = len(x) // self.hop
+        self._pending = x[hops * self.hop:]
+        out = np.empty(hops * self.hop)
+        for k in range(hops):
+            out[k * self.hop:(k + 1) * self.hop] = self._step(x[k * self.hop:(k + 1) * self.hop])
+        return bytes(np.clip(np.round(out), -32768, 32767).astype(np.int16).tobytes())
+
+    def _step(self, hop: Any) -> Any:
+        import numpy as np
+
+        self._frame = np.concatenate([self._frame[self.hop:], hop])
+        spectrum = np.fft.rfft(self._frame * self._window)
+        power = spectrum.real**2 + spectrum.imag**2
+        if len(self._past) == self._lag:
+            late = self._decay * self._past.pop(0)
+            gain = np.sqrt(np.maximum(1.0 - late / np.maximum(power, 1e-9), self._floor))
+            spectrum = spectrum * gain
+        self._past.append(power)
+        frame = np.fft.irfft(spectrum, self.size) * self._window / self._gain_norm
+        self._out += frame
+        done = self._out[:self.hop].copy()
+        self._out = np.concatenate([self._out[self.hop:], np.zeros(self.hop)])
+        return done
+
+    def reset(self) -> None:
+        """Forget the room heard so far (a new stream)."""
+        import numpy as np
+
+        self._frame = np.zeros(self.size)
+        self._out = np.zeros(self.size)
+        self._past = []
+        self._pending = np.zeros(0)
