@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from voicecoach.dereverb import Dereverb
+from voicecoach.dereverb import RT60, Dereverb
 
 RATE = 16000
 
@@ -33,7 +33,7 @@ def test_frames_are_32_ms_at_any_rate(rate: int, size: int) -> None:
 def test_a_click_comes_through_whole_and_late_by_three_quarters_of_a_frame() -> None:
     x = np.zeros(RATE)
     x[4000] = 20000.0
-    y = through(Dereverb(RATE), x, 480)
+    y = through(Dereverb(RATE, rt60=RT60), x, 480)
     assert int(np.argmax(np.abs(y))) == 4000
     assert abs(y[4000] - 20000.0) < 20000.0 * 0.02
 
@@ -42,7 +42,7 @@ def test_a_steady_sound_keeps_its_level() -> None:
     """A held vowel is not reverberation: its own past predicts little of it (0.3 dB here)."""
     t = np.arange(2 * RATE) / RATE
     x = 3000 * np.sin(2 * np.pi * 220 * t) + 1500 * np.sin(2 * np.pi * 660 * t)
-    y = through(Dereverb(RATE), x, 480)
+    y = through(Dereverb(RATE, rt60=RT60), x, 480)
     middle = slice(RATE // 2, RATE)
     assert abs(db(y[middle]) - db(x[middle])) < 0.5
 
@@ -60,7 +60,7 @@ def test_the_rooms_tail_is_taken_down_and_the_sound_kept() -> None:
     h = h / np.sqrt(np.sum(h**2)) * 0.7
     h[0] = 1.0
     x = np.convolve(burst, h)[:RATE]
-    y = through(Dereverb(RATE), x, 480)
+    y = through(Dereverb(RATE, rt60=RT60), x, 480)
     during, tail = slice(4400, 7000), slice(7200 + 2400, 7200 + 6400)  # tail: 150-400 ms on
     kept = db(x[during]) - db(y[during])
     assert abs(kept) < 1.5
@@ -70,8 +70,8 @@ def test_the_rooms_tail_is_taken_down_and_the_sound_kept() -> None:
 def test_the_chunks_do_not_matter_and_reset_starts_afresh() -> None:
     rng = np.random.default_rng(1)
     x = rng.normal(0, 2000, RATE)
-    d = Dereverb(RATE)
+    d = Dereverb(RATE, rt60=RT60)  # measured, the room would be the one thing kept
     whole = through(d, x, len(x))
     d.reset()
     assert np.array_equal(through(d, x, 480), whole)
-    assert np.array_equal(through(Dereverb(RATE), x, 37), whole)
+    assert np.array_equal(through(Dereverb(RATE, rt60=RT60), x, 37), whole)

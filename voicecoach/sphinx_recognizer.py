@@ -302,7 +302,8 @@ class SphinxRecognizer:
         self._in_utt = False
         self._utt_samples = 0
         self._leveller = Leveller()
-        # The room's tail, taken out before the decoder hears it (dereverb.py); None: as heard.
+        # The room's tail, taken out before the decoder hears it (dereverb.py; the room is
+        # measured on what is heard, roomdecay.py); None: as heard.
         self._dereverb = Dereverb(rate) if dereverb else None
         self._utterance = 0
         self._samples = 0
