@@ -85,29 +85,31 @@ def at_rate(rate: int) -> None:
     bench_listen.CHUNK = int(rate * 0.03)
 
 
-#: The ways measured (--ways): name -> (the suppressor on, QuietMeter's fall_db; None: as
-#: shipped).
-WAYS: dict[str, tuple[bool, float | None]] = {
-    "ours": (True, None),
-    "before 2026-12-03": (False, 0.0),
-    "suppressor only": (True, 0.0),
-    "quiet 15 dB under the peak only": (False, 15.0),
-    "suppressor + quiet 15 dB": (True, 15.0),
-    "suppressor + quiet 20 dB": (True, 20.0),
-    "suppressor + quiet 10 dB": (True, 10.0),
+#: The ways measured (--ways): name -> (the suppressor on, QuietMeter's fall_db, the room's
+#: tail counted as quiet (sphinx_recognizer.TAIL_QUIET); None: as shipped).
+WAYS: dict[str, tuple[bool, float | None, bool | None]] = {
+    "ours": (True, None, None),
+    "before 2026-12-03": (False, 0.0, False),
+    "suppressor only": (True, 0.0, False),
+    "quiet 15 dB under the peak only": (False, 15.0, False),
+    "suppressor + quiet 15 dB": (True, 15.0, False),
+    "suppressor + quiet 20 dB": (True, 20.0, False),
+    "suppressor + quiet 10 dB": (True, 10.0, False),
 }
 
 
 def evaluate(way: str, rates: list[int], article_s: float, rate: int) -> dict[str, Any]:
-    from voicecoach import recognizer
+    from voicecoach import recognizer, sphinx_recognizer
     from voicecoach.commands import Command
     from voicecoach.phrases import load_phrases
     from voicecoach.sphinx_recognizer import SphinxRecognizer
 
     at_rate(rate)
-    dereverb, fall_db = WAYS[way]
+    dereverb, fall_db, tail_quiet = WAYS[way]
     if fall_db is not None:
         recognizer.FALL_DB = fall_db
+    if tail_quiet is not None:
+        sphinx_recognizer.TAIL_QUIET = tail_quiet
     table = load_phrases("en")
     rec = SphinxRecognizer(RATE, table, tuple(table.answers), dereverb=dereverb)
     pad0, pad1 = np.zeros(RATE // 2), np.zeros(RATE)

@@ -48,3 +48,33 @@ def test_a_steady_sound_under_the_word_stays_sound() -> None:
     """A TV 10 dB under the command is not quiet after it (it is not 15 dB under)."""
     meter = QuietMeter(RATE, fall_db=15.0)
     assert quiet_after(meter, tone(60, 0.3) + tone(50, 0.3), tone(50, 0.4)) == 0.0
+
+
+def room_meter(rt60: float) -> QuietMeter:
+    meter = QuietMeter(RATE)
+    meter.rt60 = rt60
+    return meter
+
+
+def test_an_echo_falling_as_the_room_lets_it_is_quiet_at_once() -> None:
+    # The same 0.3 s of echo as above, in the room it was measured in: quiet from the moment
+    # it is 6 dB down and has fallen for 50 ms, 60-80 ms into it.
+    got = quiet_after(room_meter(0.6), tone(60, 0.3), tail(60, 0.3, 0.6))
+    assert 0.2 <= got <= 0.25, got
+
+
+def test_a_weak_word_under_the_echo_of_a_strong_one_is_sound() -> None:
+    """A word does not fall on as an echo does: 15 dB under the word before it ("the BACK of
+    your knee"), it stays sound."""
+    meter = room_meter(0.6)
+    assert quiet_after(meter, tone(60, 0.3), tail(60, 0.05, 0.6), tone(45, 0.2)) == 0.0
+
+
+def test_close_to_the_microphone_a_fading_word_is_not_taken_for_an_echo() -> None:
+    """In a room measured short (0.15 s, close to the microphone) the echo falls 400 dB/s; a
+    voice fading at 100 dB/s is the voice."""
+    assert quiet_after(room_meter(0.15), tone(60, 0.3), tail(60, 0.3, 0.6)) == 0.0
+
+
+def test_no_room_no_tail_rule() -> None:
+    assert quiet_after(room_meter(0.0), tone(60, 0.3), tail(60, 0.3, 0.6)) == 0.0

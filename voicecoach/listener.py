@@ -134,6 +134,10 @@ class Pipeline:
             self.raw_talk.feed(*raw)
         hearing = self.recognizer.accept(pcm)
         quiet = self.quiet.feed(pcm)
+        if hearing.quiet is not None:
+            # The recognizer measured the room and counts its tail as quiet too: across a
+            # room the words' echo keeps the audio off the noise floor for 0.3-0.5 s.
+            quiet = max(quiet, hearing.quiet)
         self.voice.feed(pcm)
         if self.talk is not None:
             self.talk.feed(pcm, captured_at)

@@ -28,6 +28,9 @@ class Hearing:
     """Counter of utterances since start; changes when a new one begins."""
     end: float
     """Stream seconds of audio the recognizer has taken in so far."""
+    quiet: float | None = None
+    """Seconds of quiet at the end of the audio, the room's tail counted as quiet (from the
+    room the recognizer measured); None: it measures no room."""
 
 
 class Recognizer(Protocol):
@@ -188,6 +191,13 @@ def unknown_symbol(vocabulary: set[str] | None) -> str:
 #: none. A room's tail falls steadily and a weak word does not; telling them apart is to come.
 FALL_DB = 0.0
 RECENT = 0.5
+#: A frame falling, over the last TAIL_SPAN seconds, by at least TAIL_SHARE of what the room's
+#: echo loses in that time is the room's tail, not a word: measured rates run slower than the
+#: model's (noise under the tail, a room measured a little short). TAIL_UNDER: and it is this
+#: many dB under the last RECENT seconds' peak, so the first frames of a word's end are not.
+TAIL_SPAN = 0.05
+TAIL_SHARE = 0.5
+TAIL_UNDER = 6.0
 
 
 class QuietMeter:
@@ -199,6 +209,11 @@ class QuietMeter:
     quiet too: across a room the words' own echo takes 0.3-0.5 s to fall to the floor, and a
     command waited that long to count as said on its own, while a word said after it comes
     back up near its level.
+
+    With `rt60` (the room's reverberation time, s; 0: none), a frame that falls as the room's
+    echo does is quiet too: a tail falls 60 dB per `rt60` and keeps falling, while a word,
+    even a weak one, holds its level or rises. Close to the microphone the measured room is
+    short, its echo falls 200-600 dB/s, and no speech keeps up with that.
     """
 
     def __init__(self, rate: int, margin_db: float = 8.0, rise_db_per_s: float = 3.0,
@@ -214,6 +229,9 @@ class QuietMeter:
         self._floor: float | None = None
         self._quiet_frames = 0
         self._recent: collections.deque[float] = collections.deque(maxlen=int(RECENT * 100))
+        self.rt60 = 0.0
+        """The room's reverberation time (s), set by whoever measures it; 0: no tail rule."""
+        self._span = round(TAIL_SPAN * 100)
 
     @property
     def quiet(self) -> float:
@@ -238,20 +256,19 @@ class QuietMeter:
             sound = e > self._floor + self.margin_db
             if sound and self.fall_db and self._recent:
                 sound = e > max(self._recent) - self.fall_db
+            if sound and self.rt60 > 0 and len(self._recent) > self._span + 2:
+                sound = not self._tail(e)
             self._recent.append(e)
             if sound:
                 self._quiet_frames = 0
             else:
                 self._quiet_frames += 1
         return self.quiet
-        x = np.frombuffer(data[: n * 2 * self._frame], dtype=np.int16).astype(np.float32)
-        energy = 10.0 * np.log10(np.mean(x.reshape(n, self._frame) ** 2, axis=1) + 1.0)
-        for e in energy.tolist():
-            # A digital-silence floor would make the faintest hiss "speech": never below 20 dB.
-            e = max(e, 20.0)
-            self._floor = e if self._floor is None or e < self._floor else self._floor + self._rise
-            if e > self._floor + self.margin_db:
-                self._quiet_frames = 0
-            else:
-                self._quiet_frames += 1
-        return self.quiet
+
+    def _tail(self, e: float) -> bool:
+        """Whether frame energy `e` (dB) falls on from the frames before it as a tail does."""
+        r = self._recent
+        now = (r[-2] + r[-1] + e) / 3.0
+        then = (r[-self._span - 2] + r[-self._span - 1] + r[-self._span]) / 3.0
+        fall = 60.0 / self.rt60 * TAIL_SPAN * TAIL_SHARE
+        return now <= then - fall and e <= max(r) - TAIL_UNDER
