@@ -3,6 +3,7 @@ suppressor of voicecoach/dereverb.py in front) against the way it ran before 202
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_room.py [--quick] [--article-seconds N]
                                                             [--rate HZ] [--out NAME.json]
+        [--ways W,W] [--article-voices V,V] [--article-room CONDITION] [--no-commands]
 
 The 22 command phrases in 4 espeak-ng voices at 140, 175 and 210 words a minute, through five
 conditions: dry, 10 dB of bench_listen's noise, and three simulated rooms. A room's impulse
@@ -10,9 +11,10 @@ response is the direct sound plus an exponentially decaying noise tail (Polack's
 model) from 4 ms on, at a given reverberation time (RT60) and direct-to-reverberant ratio
 (DRR); "far, hard" adds six discrete early reflections and a slower second slope, a shape the
 suppressor does not assume. Each command is said where it means something (as bench_listen).
-False commands: the 8 coach lines of bench_listen and the source article read aloud, both in
-the strongest room. Every way hears the same audio. `--ways` picks among WAYS (the halves of
-the change, and other quiet levels). Prints a markdown table; writes
+False commands: the 8 coach lines of bench_listen and the source article read aloud (in each
+of `--article-voices`, its own stream), both in the strongest room (or `--article-room`);
+`--no-commands` measures only these. Every way hears the same audio. `--ways` picks among
+WAYS (the halves of the change, and other quiet levels). Prints a markdown table; writes
 benchmarks/results/room.json (or --out).
 """
 
@@ -98,7 +100,9 @@ WAYS: dict[str, tuple[bool, float | None, bool | None]] = {
 }
 
 
-def evaluate(way: str, rates: list[int], article_s: float, rate: int) -> dict[str, Any]:
+def evaluate(way: str, rates: list[int], article_s: float, rate: int,
+             article_voices: tuple[str, ...] = ("en-us",), article_room: str = "",
+             conditions: tuple[str, ...] = ()) -> dict[str, Any]:
     from voicecoach import recognizer, sphinx_recognizer
     from voicecoach.commands import Command
     from voicecoach.phrases import load_phrases
@@ -116,7 +120,7 @@ def evaluate(way: str, rates: list[int], article_s: float, rate: int) -> dict[st
     run(rec, table, np.concatenate([pad0, speech(WELCOME, VOICES[0], 175, RATE), pad1]), False)
     result: dict[str, Any] = {"conditions": {}}
     t_cpu, t_audio = time.process_time(), 0.0
-    for condition in CONDITIONS:
+    for condition in conditions:
         rng = np.random.default_rng(1)  # the same rooms and noise for both ways
         right, total, lat, wrong = 0, 0, [], []
         for voice in VOICES:
@@ -140,7 +144,7 @@ def evaluate(way: str, rates: list[int], article_s: float, rate: int) -> dict[st
             "latency_ms_p95": float(np.percentile(lat, 95)) if lat else None,
             "wrong": wrong,
         }
-    result["cpu_share_of_one_core"] = (time.process_time() - t_cpu) / t_audio
+    result["cpu_share_of_one_core"] = (time.process_time() - t_cpu) / t_audio if t_audio else None
     rng = np.random.default_rng(2)
     fired_lines = []
     for i, line in enumerate(COACH):
@@ -149,10 +153,14 @@ def evaluate(way: str, rates: list[int], article_s: float, rate: int) -> dict[st
         fired_lines += [f"{line!r} -> {c}" for c, _ in got]
     result["false_on_coach_lines"] = fired_lines
     text = ARTICLE.read_text() if ARTICLE.exists() else " ".join(COACH * 40)
-    art = speech(text[: int(article_s * 18)], "en-us", 190, RATE)[: int(article_s * RATE)]
-    result["false_on_article"] = [c for c, _ in run(rec, table, heard_in(art, STRONGEST, rng),
-                                                      False)]
-    result["article_minutes"] = len(art) / RATE / 60
+    room = article_room or STRONGEST
+    result["article_room"], result["false_on_article"], seconds = room, [], 0.0
+    for voice in article_voices:  # each reading its own stream, as a TV programme would be
+        art = speech(text[: int(article_s * 18)], voice, 190, RATE)[: int(article_s * RATE)]
+        got = run(rec, table, heard_in(art, room, rng), False)
+        result["false_on_article"] += [f"{c} at {t:.1f} s ({voice})" for c, t in got]
+        seconds += len(art) / RATE
+    result["article_minutes"] = seconds / 60
     return result
 
 
@@ -176,13 +184,22 @@ def main() -> None:
     ap.add_argument("--rate", type=int, default=16000, help="sample rate (Hz) heard at")
     ap.add_argument("--ways", default="ours,before 2026-12-03",
                     help=f"comma-separated, of: {', '.join(WAYS)}")
+    ap.add_argument("--article-voices", default="en-us",
+                    help="comma-separated espeak-ng voices that read the article, at 190 wpm")
+    ap.add_argument("--article-room", default=STRONGEST, choices=CONDITIONS,
+                    help="where the article is heard")
+    ap.add_argument("--no-commands", action="store_true",
+                    help="false commands only: the coach lines and the article")
     ap.add_argument("--out", default="room.json")
     args = ap.parse_args()
     rates = [175] if args.quick else [140, 175, 210]
     ways = args.ways.split(",")
     with ProcessPoolExecutor(2) as pool:  # one way per core
-        done = list(pool.map(evaluate, ways, [rates] * len(ways),
-                             [args.article_seconds] * len(ways), [args.rate] * len(ways)))
+        n = len(ways)
+        conditions = () if args.no_commands else tuple(CONDITIONS)
+        done = list(pool.map(evaluate, ways, [rates] * n, [args.article_seconds] * n,
+                             [args.rate] * n, [tuple(args.article_voices.split(","))] * n,
+                             [args.article_room] * n, [conditions] * n))
     result: dict[str, Any] = {"date": time.strftime("%Y-%m-%d"), "rate": args.rate,
                               **dict(zip(ways, done, strict=True)),
                               "dereverb_cpu_share": {str(r): dereverb_cost(r)
@@ -191,7 +208,7 @@ def main() -> None:
     out.write_text(json.dumps(result, indent=1) + "\n")
     print("| condition | " + " | ".join(f"{w}: right, latency median / p95" for w in ways) + " |")
     print("|---" * (len(ways) + 1) + "|")
-    for condition in CONDITIONS:
+    for condition in conditions:
         cells = []
         for way in done:
             c = way["conditions"][condition]
@@ -199,9 +216,10 @@ def main() -> None:
                          f"{c['latency_ms_p95']:.0f} ms")
         print(f"| {condition} | " + " | ".join(cells) + " |")
     for name, way in zip(ways, done, strict=True):
-        print(f"{name}: CPU {way['cpu_share_of_one_core']:.1%}; in the strongest room, false on "
+        cpu = way["cpu_share_of_one_core"]
+        print(f"{name}: CPU {cpu or 0:.1%} while commands; false on "
               f"coach lines {way['false_on_coach_lines']}, on {way['article_minutes']:.1f} min "
-              f"of the article {way['false_on_article']}", file=sys.stderr)
+              f"of the article ({way['article_room']}) {way['false_on_article']}", file=sys.stderr)
     print(f"suppressor alone: {result['dereverb_cpu_share']}", file=sys.stderr)
 
 
