@@ -446,6 +446,16 @@ def in_a_room(phrase: str, voice: str, rate: int, rng: Any) -> tuple[bytes, floa
     return bytes(np.clip(y, -32768, 32767).astype(np.int16).tobytes()), end
 
 
+def running(rate: int, **settings: Any) -> tuple[Any, Pipeline]:
+    """A pocketsphinx recognizer with `settings` and a Pipeline over it, the session running."""
+    from voicecoach.sphinx_recognizer import SphinxRecognizer
+
+    rec = SphinxRecognizer(rate, EN, tuple(EN.answers), **settings)
+    pipe = Pipeline(rec, Spotter(EN))
+    pipe.paused(False)
+    return rec, pipe
+
+
 def test_close_to_the_microphone_the_suppressor_measures_no_room_and_costs_no_command() -> None:
     """Said close to the microphone there is no tail to take out: the suppressor measures the
     room from the words themselves (roomdecay.py) and then takes next to nothing out, so the
@@ -453,16 +463,12 @@ def test_close_to_the_microphone_the_suppressor_measures_no_room_and_costs_no_co
     4 of 264 such commands in bench_room.py; 48 here, in four voices)."""
     import numpy as np
 
-    from voicecoach.sphinx_recognizer import SphinxRecognizer
-
     rate = 16000
     phrases = ("pause", "wait", "hold on", "stop", "quit", "next", "skip", "repeat", "again",
                "back", "go back", "help")
     right = {}
     for dereverb in (True, False):
-        rec = SphinxRecognizer(rate, EN, tuple(EN.answers), dereverb=dereverb)
-        pipe = Pipeline(rec, Spotter(EN))
-        pipe.paused(False)
+        rec, pipe = running(rate, dereverb=dereverb)
         rng = np.random.default_rng(3)
         right[dereverb] = 0
         for voice in ("en-us", "en-us+f2", "en-us+m3", "en-us+klatt"):
@@ -485,16 +491,12 @@ def test_commands_from_across_a_reverberant_room_are_heard_with_its_tail_taken_o
     26 (bench_room.py measures more, at 44.1 kHz too)."""
     import numpy as np
 
-    from voicecoach.sphinx_recognizer import SphinxRecognizer
-
     rate = 16000
     phrases = ("pause", "wait", "hold on", "stop", "quit", "next", "skip", "repeat", "again",
                "back", "go back", "help")
     right = {}
     for dereverb in (True, False):
-        rec = SphinxRecognizer(rate, EN, tuple(EN.answers), dereverb=dereverb)
-        pipe = Pipeline(rec, Spotter(EN))
-        pipe.paused(False)
+        rec, pipe = running(rate, dereverb=dereverb)
         rng = np.random.default_rng(3)  # the same rooms for both
         right[dereverb] = 0
         for voice in ("en-us", "en-us+f2", "en-us+m3", "en-us+klatt"):
@@ -508,12 +510,10 @@ def test_commands_from_across_a_reverberant_room_are_heard_with_its_tail_taken_o
 def test_across_a_room_a_command_counts_as_said_once_its_tail_is_taken_out() -> None:
     """Across a room the words' echo keeps the microphone off the noise floor for 0.3-0.5 s
     after a command, and the spotter waited that long. An echo falls as fast as the measured
-    room lets it and a word does not, so the tail now counts as quiet (Hearing.quiet): the
+    room lets it and a word does not, so the tail now counts as quiet (Hearing.rt60): the
     same commands fire sooner and none is lost (bench_room.py across the room: a median of
     369 ms fell to 254, 202 of 264 right against 196)."""
     import numpy as np
-
-    from voicecoach.sphinx_recognizer import SphinxRecognizer
 
     rate = 16000
     step = int(rate * 0.03) * 2
@@ -521,9 +521,7 @@ def test_across_a_room_a_command_counts_as_said_once_its_tail_is_taken_out() -> 
     waits: dict[bool, list[float]] = {}
     right = {}
     for tail_quiet in (True, False):
-        rec = SphinxRecognizer(rate, EN, tuple(EN.answers), tail_quiet=tail_quiet)
-        pipe = Pipeline(rec, Spotter(EN))
-        pipe.paused(False)
+        rec, pipe = running(rate, tail_quiet=tail_quiet)
         rng = np.random.default_rng(3)  # the same rooms for both
         waits[tail_quiet], right[tail_quiet] = [], 0
         for voice in ("en-us", "en-us+f2", "en-us+m3", "en-us+klatt"):
