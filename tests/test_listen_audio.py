@@ -510,7 +510,7 @@ def test_commands_from_across_a_reverberant_room_are_heard_with_its_tail_taken_o
 def test_across_a_room_a_command_counts_as_said_once_its_tail_is_taken_out() -> None:
     """Across a room the words' echo keeps the microphone off the noise floor for 0.3-0.5 s
     after a command, and the spotter waited that long. An echo falls as fast as the measured
-    room lets it and a word does not, so the tail now counts as quiet (Hearing.rt60): the
+    room lets it and a word does not, so the tail now counts as quiet (Hearing.quiet): the
     same commands fire sooner and none is lost (bench_room.py across the room: a median of
     369 ms fell to 254, 202 of 264 right against 196)."""
     import numpy as np

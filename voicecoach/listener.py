@@ -134,9 +134,10 @@ class Pipeline:
             self.raw_talk.feed(*raw)
         hearing = self.recognizer.accept(pcm)
         quiet = self.quiet.feed(pcm)
-        # The room the recognizer measured, for the next chunk: across a room the words' echo
-        # keeps the audio off the noise floor for 0.3-0.5 s, and its tail counts as quiet.
-        self.quiet.rt60 = hearing.rt60 or 0.0
+        if hearing.quiet is not None:
+            # The recognizer measured the room and counts its tail as quiet too: across a
+            # room the words' echo keeps the audio off the noise floor for 0.3-0.5 s.
+            quiet = max(quiet, hearing.quiet)
         self.voice.feed(pcm)
         if self.talk is not None:
             self.talk.feed(pcm, captured_at)

@@ -28,9 +28,9 @@ class Hearing:
     """Counter of utterances since start; changes when a new one begins."""
     end: float
     """Stream seconds of audio the recognizer has taken in so far."""
-    rt60: float | None = None
-    """The room's reverberation time (s) the recognizer has measured so far, for the quiet
-    meter to count the room's tail as quiet (QuietMeter.rt60); None: it measures none."""
+    quiet: float | None = None
+    """Seconds of quiet at the end of the audio, the room's tail counted as quiet (from the
+    room the recognizer measured); None: it measures no room."""
 
 
 class Recognizer(Protocol):

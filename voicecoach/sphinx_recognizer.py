@@ -32,7 +32,7 @@ IDLE_SECONDS = 5.0
 IDLE_QUIET = 0.4
 #: Restarted whatever it hears after this long (s) without the endpointer seeing speech.
 IDLE_MAX = 30.0
-#: Count the room's tail as quiet (QuietMeter.rt60, Hearing.rt60), with the room the
+#: Count the room's tail as quiet (QuietMeter.rt60, Hearing.quiet), with the room the
 #: suppressor measured: measured on 2026-12-04 (bench_room.py, README "From across a room").
 TAIL_QUIET = True
 #: Input peak (int16) the gain control aims at, its largest gain and per-chunk peak decay.
@@ -309,10 +309,12 @@ class SphinxRecognizer:
         # The room's tail, taken out before the decoder hears it (dereverb.py; the room is
         # measured on what is heard, roomdecay.py); None: as heard.
         self._dereverb = Dereverb(rate) if dereverb else None
-        # Tell the listener's quiet meter the room the suppressor measured, so that it counts
-        # the room's tail as quiet (Hearing.rt60). None: TAIL_QUIET (read here, so that a
-        # benchmark can set it).
-        self._tell_room = TAIL_QUIET if tail_quiet is None else tail_quiet
+        # Quiet after a command, the room's tail counted as quiet (QuietMeter.rt60, from the
+        # suppressor's measure): across a room the words' echo keeps the audio from falling
+        # to the noise floor for 0.3-0.5 s, and the spotter waited that long.
+        # None: TAIL_QUIET (read here, so that a benchmark can set it).
+        tail_quiet = TAIL_QUIET if tail_quiet is None else tail_quiet
+        self._tail_quiet = QuietMeter(rate) if dereverb and tail_quiet else None
         self._utterance = 0
         self._samples = 0
         self._words_now: tuple[str, ...] = ()
@@ -347,6 +349,10 @@ class SphinxRecognizer:
 
     def accept(self, pcm: bytes) -> Hearing:
         self._samples += len(pcm) // 2
+        tail_quiet = None
+        if self._tail_quiet is not None and self._dereverb is not None:
+            self._tail_quiet.rt60 = self._dereverb.rt60
+            tail_quiet = self._tail_quiet.feed(pcm)
         if self._dereverb is not None:
             pcm = self._dereverb.process(pcm)
         self._pending += self._leveller.level(pcm)
@@ -389,9 +395,8 @@ class SphinxRecognizer:
         if self._in_utt or final:
             hyp = self._decoder.hyp()
             self._words_now = to_words(hyp.hypstr if hyp is not None else "", self._words)
-        rt60 = self._dereverb.rt60 if self._dereverb is not None and self._tell_room else None
         hearing = Hearing(self._words_now, final, self._utterance, self._samples / self.rate,
-                          rt60)
+                          tail_quiet)
         if final:
             self._utterance += 1
             self._words_now = ()
