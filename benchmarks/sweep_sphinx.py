@@ -3,7 +3,9 @@
     .venv/bin/python benchmarks/sweep_sphinx.py [--seed N] '{}' '{"lw": 8.0}' '{"wip": 0.2}' ...
 
 Each argument is a JSON object of extra `pocketsphinx.Decoder` settings, laid over the ones
-the coach uses (voicecoach/sphinx_recognizer.py); '{}' is the coach as shipped. Each runs in a
+the coach uses (voicecoach/sphinx_recognizer.py), and optionally "variants": extra
+pronunciations laid over VARIANTS ('{"variants": {"back": ["W AE K"]}}'); '{}' is the coach
+as shipped. Each runs in a
 child process, two at a time, on 4 espeak-ng voices x 22 phrases, clean and in 10 dB low-passed
 noise (bench_listen's noise, drawn from seed N, default 1), through the coach's spotter. One
 line per setting: right of 88 clean, right of 88 in noise, and the misses. Results of
@@ -23,19 +25,26 @@ HERE = Path(__file__).resolve().parent
 VOICES = ("en-us", "en-us+f2", "en-us+m3", "en-us+klatt")
 
 
-def trial(extra: dict[str, object], seed: int = 1) -> str:
-    """The command set heard with `extra` decoder settings; one line of results."""
+def trial(setting: dict[str, object], seed: int = 1) -> str:
+    """The command set heard with `setting` (decoder settings, and "variants": extra
+    pronunciations, word -> list of phones); one line of results."""
     import numpy as np
     import pocketsphinx
 
     sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]
     base = pocketsphinx.Decoder
+    extra = {k: v for k, v in setting.items() if k != "variants"}
+    variants: dict[str, list[str]] = setting.get("variants", {})  # type: ignore[assignment]
 
     class Decoder(base):  # type: ignore[misc, valid-type]
         def __init__(self, *args: object, **kwargs: object) -> None:
             super().__init__(*args, **{**kwargs, **extra})
 
     pocketsphinx.Decoder = Decoder  # read by SphinxRecognizer when it is built
+    from voicecoach import sphinx_recognizer
+
+    # "variants" is no decoder setting: extra pronunciations, laid over VARIANTS.
+    sphinx_recognizer.VARIANTS = {**sphinx_recognizer.VARIANTS, **variants}
     from audio_check import speech
     from bench_listen import RATE, WELCOME, run, with_noise
 
@@ -66,7 +75,7 @@ def trial(extra: dict[str, object], seed: int = 1) -> str:
                 else:
                     misses.append(f"{phrase!r} {voice} {key} -> {fired}")
     n = len(VOICES) * len(table.commands)
-    return (f"{json.dumps(extra)}: clean {right['clean']}/{n}, 10 dB {right['10 dB']}/{n}; "
+    return (f"{json.dumps(setting)}: clean {right['clean']}/{n}, 10 dB {right['10 dB']}/{n}; "
             f"missed: {'; '.join(misses)}")
 
 

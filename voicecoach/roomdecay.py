@@ -65,6 +65,9 @@ class RoomDecay:
         self._slope = i / float(np.sum(i**2)) / self._frame_s
         self._decays: deque[float] = deque(maxlen=KEEP)
         self.rt60: float | None = None
+        self.clear_db: float | None = None
+        """How far (dB) the loud sounds of the last `FLOOR_SECONDS` stand above the noise floor
+        (the median band's 95th percentile over its 10th); None until first measured."""
 
     def feed(self, power: Any) -> None:
         """One frame's power spectrum (`size // 2 + 1` bins)."""
@@ -76,7 +79,9 @@ class RoomDecay:
         self._history.append(level)
         self._seen += 1
         if self._floor is None or self._seen % EVERY == 0:
-            self._floor = np.percentile(np.array(self._history), FLOOR_PERCENTILE, axis=0)
+            floor, loud = np.percentile(np.array(self._history), [FLOOR_PERCENTILE, 95.0], axis=0)
+            self._floor = floor
+            self.clear_db = float(np.median(loud - floor))
             if len(self._decays) >= MIN_DECAYS:
                 steep = float(np.percentile(np.array(self._decays), PERCENTILE))
                 self.rt60 = min(LONGEST, 60.0 / -steep) if steep < 0 else LONGEST
