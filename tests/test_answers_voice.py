@@ -47,6 +47,8 @@ def test_red_flags_and_pain_answered_by_voice(pulse: Pulse, clip_cache: Path, tm
     script = [(f.question, "no") for f in safety.RED_FLAGS]
     script.append((safety.PAIN_BEFORE_QUESTION, "three"))
 
+    spoken: list[tuple[float, str]] = []
+
     def person() -> None:
         for question, answer in script:
             end = time.monotonic() + 60
@@ -56,6 +58,7 @@ def test_red_flags_and_pain_answered_by_voice(pulse: Pulse, clip_cache: Path, tm
                 if asked and clock.now() > asked[-1]["end"] + 1.0:  # a person takes a moment
                     break
                 time.sleep(0.02)
+            spoken.append((round(clock.now(), 2), answer))
             room.say(answer)
 
     # Everything the listener put in the inbox, with when: shown if the test fails.
@@ -77,5 +80,7 @@ def test_red_flags_and_pain_answered_by_voice(pulse: Pulse, clip_cache: Path, tm
         care.recorder.close()
     thread.join(timeout=5)
     assert routine is not None, (got, heard)
+    said = [(e["text"][:24], e.get("start"), e.get("end"), e.get("cut"))
+            for e in list(log.events) if e["event"] == "say"]
     assert got == [(f.question, False) for f in safety.RED_FLAGS] + [
-        (safety.PAIN_BEFORE_QUESTION, 3)]
+        (safety.PAIN_BEFORE_QUESTION, 3)], (heard, said, room.notices, spoken)

@@ -100,6 +100,18 @@ def test_stop_during_a_question_aborts_the_dialogue(tmp_path):
     assert care.before(routine("calf")) is None and care.aborted
 
 
+def test_a_pause_while_a_question_waits_is_no_answer_and_gets_no_hint(tmp_path):
+    # The person says "hold on" (or a barge-in fires) while a red-flag question waits, then
+    # answers: the question just goes on waiting, with no "please answer yes or no" over it.
+    pause = (Command.PAUSE, "voice", "stop")
+    no = (Command.ANSWER, "voice", "no")
+    care, *_, log = build(tmp_path, [(45.0, pause), (46.0, (Command.RESUME, "voice", "go on")),
+                                     (47.0, no), (70.0, no), (90.0, no)])
+    assert care.before(routine("calf")) is not None
+    care.recorder.close()
+    assert not any("press y or n" in t for t in said(log)), said(log)
+
+
 def test_the_listener_is_told_which_answers_to_expect_only_while_asking(tmp_path):
     clock = VirtualClock()
     inbox = Inbox()
