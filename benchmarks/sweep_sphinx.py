@@ -18,6 +18,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -61,6 +62,8 @@ def trial(setting: dict[str, object], seed: int = 1) -> str:
     run(rec, table, np.concatenate([pad0, speech(WELCOME, VOICES[0], 175, RATE), pad1]), False)
     right: dict[str, int] = {}
     misses = []
+    # The recognizer's CPU: timed around the feeding alone (not the synthesis or the noise).
+    cpu, heard = 0.0, 0.0
     for snr in (None, 10.0):
         key = "clean" if snr is None else "10 dB"
         right[key] = 0
@@ -69,13 +72,16 @@ def trial(setting: dict[str, object], seed: int = 1) -> str:
                 x = speech(phrase, voice, 175, RATE)
                 audio = with_noise(np.concatenate([pad0, x, pad1]), snr, rng)
                 audio += rng.normal(0, 30, len(audio))
+                t = time.process_time()
                 fired = [c for c, _ in run(rec, table, audio, False)]
+                cpu, heard = cpu + time.process_time() - t, heard + len(audio) / RATE
                 if fired == [command.value]:
                     right[key] += 1
                 else:
                     misses.append(f"{phrase!r} {voice} {key} -> {fired}")
     n = len(VOICES) * len(table.commands)
-    return (f"{json.dumps(setting)}: clean {right['clean']}/{n}, 10 dB {right['10 dB']}/{n}; "
+    return (f"{json.dumps(setting)}: clean {right['clean']}/{n}, 10 dB {right['10 dB']}/{n}, "
+            f"CPU {cpu / heard:.1%}; "
             f"missed: {'; '.join(misses)}")
 
 
