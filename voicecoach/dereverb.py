@@ -121,15 +121,15 @@ class Dereverb:
             if self.room is not None:
                 self._measure(power[k])
             decay[k] = self._decay
-        # The frame `_lag` earlier predicts each frame's late reverberation: all of them are
-        # in `_past` or earlier in this chunk (a chunk is rarely longer than `_lag` hops).
+        # The frame `_lag` earlier predicts each frame's late reverberation: it is in `_past`
+        # or earlier in this chunk.
         past = np.concatenate([np.asarray(self._past).reshape(-1, power.shape[1]), power])
         first = self._lag - len(self._past)  # frames of this chunk before one has a predictor
         if first < hops:
-            k = np.arange(max(0, first), hops)
-            late = decay[k, None] * past[k - first]
-            gain = np.sqrt(np.maximum(1.0 - late / np.maximum(power[k], 1e-9), self._floor))
-            spectra[k] = spectra[k] * gain
+            rows = np.arange(max(0, first), hops)
+            late = decay[rows, None] * past[rows - first]
+            gain = np.sqrt(np.maximum(1.0 - late / np.maximum(power[rows], 1e-9), self._floor))
+            spectra[rows] = spectra[rows] * gain
         self._past = list(past[-self._lag:])
         frames = np.fft.irfft(spectra, size, axis=1) * self._window / self._gain_norm
         out = np.empty(hops * h)
