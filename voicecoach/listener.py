@@ -159,8 +159,22 @@ class Pipeline:
         found = self.barge.feed(pcm, captured_at, talking, self.voice.is_voiced,
                                 question=self.spotter.expecting is not None)
         if found is not None and (spot is None or (spot.rejected and not found.rejected)):
+            if self._trace and not found.rejected:
+                self._trace_levels(found)
             return found
         return spot
+
+    def _trace_levels(self, spot: Spot) -> None:
+        """The frames that let a barge-in through: microphone level beside the echo expected
+        (a pause once fired on the coach's own line under a loaded CPU, and only the words
+        were on record)."""
+        if self.talk is None:
+            return
+        c = self.talk.coupling(before=spot.t0 - 0.2) or 0.0
+        for t, level, echo, settling in self.talk.frames(spot.t0 - 0.3, spot.t1):
+            mark = " settling" if settling else ""
+            print(f"voicecoach:   {t:8.3f} mic {level:7.1f} echo {c * echo:7.1f}{mark}",
+                  file=sys.stderr)
 
     def expect(self, section: str | None) -> None:
         """Take answers of `section` (None: commands only); the recognizer may favour them."""
