@@ -194,3 +194,31 @@ def test_what_was_learnt_outlasts_a_long_silence() -> None:
     assert meter.shape is not None
     over = meter.talking(65.45, 65.85)
     assert over is not None and over >= 0.06  # what a barge-in needs (bargein.BargeSettings.talk)
+
+
+def test_a_digitally_quiet_gap_in_the_coachs_line_is_not_the_person() -> None:
+    """A stream with no noise at all (a loopback, as in CI): the quiet level is 0, the echo's
+    shape a single delay, so between two of the coach's words no echo is expected, and the
+    last bits of rounding there (a level under 1) stood over 1.5 times the quiet: a barge-in
+    fired on the coach's own line. A frame must also reach `least` to be the person's."""
+    rate = 16000
+    rng = np.random.default_rng(3)
+    coach = syllables(8.0, rng)
+    gaps = [(int((k + 0.55) * rate), int((k + 0.75) * rate)) for k in range(8)]
+    for a, b in gaps:  # a 0.2 s gap between words, every second
+        coach[a:b] = 0.0
+    log = SpeechLog()
+    log.record(Utterance("a line with gaps", "instruction", 1.0, 1.0, 9.0,
+                         levels=clip_levels(coach, rate)))
+    mic = np.zeros(10 * rate)
+    mic[rate + 320 : rate + 320 + len(coach)] = np.round(0.4 * coach)  # 20 ms late, no room
+    for a, b in gaps:  # a stray last bit here and there
+        mic[rate + a : rate + b] = rng.choice([-1.0, 0.0, 0.0, 0.0, 1.0], b - a)
+    meter = TalkMeter(rate, log.overlapping)
+    floorless = TalkMeter(rate, log.overlapping, TalkSettings(least=0.0))
+    for m in (meter, floorless):
+        feed(m, mic, 8.9)
+    # The gaps once the echo is learnt (and within the 4 s the meter keeps).
+    spans = [(k + 1.5, k + 1.8) for k in range(4, 8)]
+    assert min(floorless.talking(a, b) or 0.0 for a, b in spans) >= 0.06  # as before: a pause
+    assert all(meter.talking(a, b) == 0.0 for a, b in spans)

@@ -86,6 +86,12 @@ class TalkSettings:
     fit_every: float = 5.0
     """Seconds between two fits of the shape (a room's echo does not move faster; a fit costs
     a few milliseconds)."""
+    least: float = 20.0
+    """A frame quieter than this (RMS on the 16-bit scale, -64 dBFS) is never the person's:
+    far under any word said to the coach, and over what a digitally quiet stream has between
+    the coach's words. Without it, in CI (a loopback with no noise: the quiet level near 0.3),
+    three frames of 0.6-0.8 in a gap of the coach's line stood 1.5 times over the quiet and an
+    echo of none, and its "...so we can carry on" fired a pause (2 of 22 runs under load)."""
     above: float = 1.5
     """A frame is the person's when the microphone is this many times the echo plus the quiet
     (3.5 dB). Over 12 716 one-second windows of the coach alone through a room (lines and
@@ -329,8 +335,9 @@ class TalkMeter:
             c = max(c, self.settings.cancelled_share * raw)
             unsettled = max(c, raw)
         k = self.settings.above
+        least = self.settings.least
         n = sum(1 for _, level, echo, settling in self.frames(t0, t1)
-                if level > k * ((unsettled if settling else c) * echo + self._quiet))
+                if level > max(least, k * ((unsettled if settling else c) * echo + self._quiet)))
         return n * self._seconds
 
 
