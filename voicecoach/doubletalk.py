@@ -89,7 +89,7 @@ class TalkSettings:
     least: float = 20.0
     """A frame quieter than this (RMS on the 16-bit scale, -64 dBFS) is never the person's:
     far under any word said to the coach, and over what a digitally quiet stream has between
-    the coach's words. Without it, in CI (a loopback with no noise: the quiet level near 0.3),
+    the coach's words. Without it, in CI (a loopback with no noise: a quiet level of about 0),
     three frames of 0.6-0.8 in a gap of the coach's line stood 1.5 times over the quiet and an
     echo of none, and its "...so we can carry on" fired a pause (2 of 22 runs under load)."""
     above: float = 1.5
