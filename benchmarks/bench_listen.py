@@ -99,8 +99,11 @@ def evaluate(name: str, make: Callable[[], Recognizer], table: PhraseTable, voic
     # cold decoder on ours alone, and the naive way (measured second) a warm one.
     welcome = speech(WELCOME, voices[0], 175, RATE)
     run(rec, table, np.concatenate([pad0, welcome, pad1]), False)
+    doze = getattr(rec, "doze", None)
     for naive in (False, True):
         label = "naive" if naive else "ours"
+        if hasattr(rec, "doze"):  # the naive way's decoder hears everything, quiet too
+            rec.doze = None if naive else doze
         # The same noise for both ways: until 2026-12-01 one generator served both, so the
         # naive way heard other noise than ours (and the accuracy gap was partly that).
         rng = np.random.default_rng(1)
@@ -158,6 +161,17 @@ def evaluate(name: str, make: Callable[[], Recognizer], table: PhraseTable, voic
             fired = [c for c, _ in run(rec, table, audio + rng.normal(0, 30, len(audio)), naive)]
             noise_false += len([c for c in fired if c != "pause"])
             after_noise += fired.count("pause") == 1
+        # CPU while nothing is said: 30 s of a quiet room, 30 s of steady low-passed noise.
+        # Its own generator: the audio after it is as before these were measured.
+        still = np.random.default_rng(7)
+        hush = still.normal(0, 30, 30 * RATE)
+        low = np.convolve(still.normal(0, 1, 30 * RATE), np.ones(8) / 8, mode="same")
+        t_quiet = time.process_time()
+        run(rec, table, hush, naive)
+        cpu_quiet = (time.process_time() - t_quiet) / 30
+        t_quiet = time.process_time()
+        run(rec, table, hush + low * 300 / np.std(low), naive)
+        cpu_noise = (time.process_time() - t_quiet) / 30
         text = ARTICLE.read_text() if ARTICLE.exists() else " ".join(COACH * 40)
         text = text[: int(article_s * 18)]  # about 18 characters a second at 190 wpm
         art = speech(text, "en-us" if table.language == "en" else voices[0], 190, RATE)
@@ -172,6 +186,7 @@ def evaluate(name: str, make: Callable[[], Recognizer], table: PhraseTable, voic
             "fired_on_coach_lines": coach_fired,
             "false_per_hour_unrelated": art_false / hours, "unrelated_minutes": hours * 60,
             "cpu_share_of_one_core": cpu,
+            "cpu_share_quiet_room": cpu_quiet, "cpu_share_steady_noise": cpu_noise,
             "false_on_noise_bursts": noise_false, "noise_bursts": bursts,
             "command_after_a_burst": after_noise,
             "wrong": wrong,
@@ -287,7 +302,7 @@ def main() -> int:
     out.write_text(json.dumps(results, indent=2) + "\n")
     print("| recognizer | way | accuracy | latency median / p95 (ms) | false on coach lines | "
           "false per hour unrelated | false on noise bursts | command after a burst | "
-          "CPU (one core) |")
+          "CPU (one core): commands, quiet room, steady noise |")
     print("|---|---|---|---|---|---|---|---|---|")
     for r in results:
         for way in ("ours", "naive"):
@@ -299,7 +314,8 @@ def main() -> int:
                   f"{m['false_per_hour_unrelated']:.1f} ({m['unrelated_minutes']:.1f} min) | "
                   f"{m['false_on_noise_bursts']}/{m['noise_bursts']} | "
                   f"{m['command_after_a_burst']}/{m['noise_bursts']} | "
-                  f"{m['cpu_share_of_one_core']:.1%} |")
+                  f"{m['cpu_share_of_one_core']:.1%}, {m['cpu_share_quiet_room']:.1%}, "
+                  f"{m['cpu_share_steady_noise']:.1%} |")
         rss = r.get("listener_max_rss_mb")
         print(f"\nresident memory (max): listener alone {rss or float('nan'):.0f} MB, "
               f"benchmark process {r['bench_process_max_rss_mb']:.0f} MB")

@@ -4,7 +4,8 @@
 
 Each argument is a JSON object of extra `pocketsphinx.Decoder` settings, laid over the ones
 the coach uses (voicecoach/sphinx_recognizer.py), and optionally "variants": extra
-pronunciations laid over VARIANTS ('{"variants": {"back": ["W AE K"]}}'); '{}' is the coach
+pronunciations laid over VARIANTS ('{"variants": {"back": ["W AE K"]}}'), and "doze": false
+(the decoder hears the quiet too; doze.py); '{}' is the coach
 as shipped. Each runs in a
 child process, two at a time, on 4 espeak-ng voices x 22 phrases, clean and in 10 dB low-passed
 noise (bench_listen's noise, drawn from seed N, default 1), through the coach's spotter. One
@@ -34,7 +35,7 @@ def trial(setting: dict[str, object], seed: int = 1) -> str:
 
     sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]
     base = pocketsphinx.Decoder
-    extra = {k: v for k, v in setting.items() if k != "variants"}
+    extra = {k: v for k, v in setting.items() if k not in ("variants", "doze")}
     variants: dict[str, list[str]] = setting.get("variants", {})  # type: ignore[assignment]
 
     class Decoder(base):  # type: ignore[misc, valid-type]
@@ -46,6 +47,7 @@ def trial(setting: dict[str, object], seed: int = 1) -> str:
 
     # "variants" is no decoder setting: extra pronunciations, laid over VARIANTS.
     sphinx_recognizer.VARIANTS = {**sphinx_recognizer.VARIANTS, **variants}
+    sphinx_recognizer.DOZE = bool(setting.get("doze", True))
     from audio_check import speech
     from bench_listen import RATE, WELCOME, run, with_noise
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from voicecoach.commands import Command
 from voicecoach.dereverb import Dereverb
+from voicecoach.doze import Doze
 from voicecoach.phrases import DATA_DIR, PhraseTable, normalize
 from voicecoach.recognizer import Hearing, QuietMeter, RecognizerError, to_words
 
@@ -35,6 +36,9 @@ IDLE_MAX = 30.0
 #: Count the room's tail as quiet (QuietMeter.rt60, Hearing.quiet), with the room the
 #: suppressor measured: measured on 2026-12-04 (bench_room.py, README "From across a room").
 TAIL_QUIET = True
+#: Let the decoder sleep through quiet (doze.py); read when a recognizer is built, so that a
+#: benchmark can set it.
+DOZE = True
 #: Input peak (int16) the gain control aims at, its largest gain and per-chunk peak decay.
 TARGET_PEAK = 3500.0
 #: Assume a loud microphone until heard otherwise: attenuating a quiet one costs less.
@@ -234,6 +238,7 @@ class SphinxRecognizer:
         fillers: int = DEFAULT_FILLERS,
         dereverb: bool = True,
         tail_quiet: bool | None = None,
+        doze: bool | None = None,
     ) -> None:
         try:
             from pocketsphinx import Endpointer
@@ -317,6 +322,8 @@ class SphinxRecognizer:
         self._tail_quiet = QuietMeter(rate) if dereverb and tail_quiet else None
         self._utterance = 0
         self._samples = 0
+        # The decoder sleeps through quiet (doze.py); None: it hears everything.
+        self.doze = Doze(rate) if (DOZE if doze is None else doze) else None
         self._words_now: tuple[str, ...] = ()
 
     def _add_lm(self, name: str, lines: list[str]) -> None:
@@ -359,6 +366,17 @@ class SphinxRecognizer:
         final = False
         while len(self._pending) >= self._frame:
             frame, self._pending = self._pending[: self._frame], self._pending[self._frame :]
+            quiet = self._quiet.feed(frame)
+            heard = [frame]
+            if self.doze is not None:
+                heard = self.doze.frames(frame, quiet, self._endpointer.in_speech)
+                if not heard:
+                    if self._in_utt:  # fell asleep with this frame: the utterance ends here
+                        self._end_utt()
+                        self._utterance += 1
+                        self._words_now = ()
+                    self._endpointer.process(frame)
+                    continue
             # The decoder hears everything, silence too: started only when the VAD triggers
             # (0.3 s into speech) it would lag a short command by that much.
             between_words = not self._endpointer.in_speech and not self._words_now
@@ -375,13 +393,13 @@ class SphinxRecognizer:
                     self._decoder.activate_search(self._search)
                 self._decoder.start_utt()
                 self._in_utt, self._utt_samples = True, 0
-            self._decoder.process_raw(frame, False, False)
-            self._utt_samples += len(frame) // 2
+            for piece in heard:  # on waking, the run-up first
+                self._decoder.process_raw(piece, False, False)
+                self._utt_samples += len(piece) // 2
             was = self._endpointer.in_speech
             self._endpointer.process(frame)
             self._had_speech = self._had_speech or self._endpointer.in_speech
             ended = was and not self._endpointer.in_speech
-            quiet = self._quiet.feed(frame)
             idle = not self._endpointer.in_speech and self._utt_samples > IDLE_SECONDS * self.rate
             # Not into a word the endpointer has not noticed yet (see IDLE_QUIET).
             idle = idle and (quiet >= IDLE_QUIET or self._utt_samples > IDLE_MAX * self.rate)
@@ -418,6 +436,8 @@ class SphinxRecognizer:
     def reset(self) -> None:
         self._end_utt()
         self._pending = b""
+        if self.doze is not None:
+            self.doze.reset()
         if self._dereverb is not None:
             self._dereverb.reset()
         self._words_now = ()
