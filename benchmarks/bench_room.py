@@ -14,7 +14,8 @@ suppressor does not assume. Each command is said where it means something (as be
 False commands: the 8 coach lines of bench_listen and the source article read aloud (in each
 of `--article-voices`, its own stream), both in the strongest room (or `--article-room`);
 `--no-commands` measures only these. Every way hears the same audio. `--ways` picks among
-WAYS (the halves of the change, and other quiet levels). Prints a markdown table; writes
+WAYS (the halves of the change, other quiet levels, and "ours, awake": ours with a decoder
+that hears the quiet too, doze.py; the older ways never slept). Prints a markdown table; writes
 benchmarks/results/room.json (or --out).
 """
 
@@ -89,14 +90,15 @@ def at_rate(rate: int) -> None:
 
 #: The ways measured (--ways): name -> (the suppressor on, QuietMeter's fall_db, the room's
 #: tail counted as quiet (sphinx_recognizer.TAIL_QUIET); None: as shipped).
-WAYS: dict[str, tuple[bool, float | None, bool | None]] = {
-    "ours": (True, None, None),
-    "before 2026-12-03": (False, 0.0, False),
-    "suppressor only": (True, 0.0, False),
-    "quiet 15 dB under the peak only": (False, 15.0, False),
-    "suppressor + quiet 15 dB": (True, 15.0, False),
-    "suppressor + quiet 20 dB": (True, 20.0, False),
-    "suppressor + quiet 10 dB": (True, 10.0, False),
+WAYS: dict[str, tuple[bool, float | None, bool | None, bool]] = {
+    "ours": (True, None, None, True),
+    "ours, awake": (True, None, None, False),
+    "before 2026-12-03": (False, 0.0, False, False),
+    "suppressor only": (True, 0.0, False, False),
+    "quiet 15 dB under the peak only": (False, 15.0, False, False),
+    "suppressor + quiet 15 dB": (True, 15.0, False, False),
+    "suppressor + quiet 20 dB": (True, 20.0, False, False),
+    "suppressor + quiet 10 dB": (True, 10.0, False, False),
 }
 
 
@@ -109,13 +111,13 @@ def evaluate(way: str, rates: list[int], article_s: float, rate: int,
     from voicecoach.sphinx_recognizer import SphinxRecognizer
 
     at_rate(rate)
-    dereverb, fall_db, tail_quiet = WAYS[way]
+    dereverb, fall_db, tail_quiet, doze = WAYS[way]
     if fall_db is not None:
         recognizer.FALL_DB = fall_db
     if tail_quiet is not None:
         sphinx_recognizer.TAIL_QUIET = tail_quiet
     table = load_phrases("en")
-    rec = SphinxRecognizer(RATE, table, tuple(table.answers), dereverb=dereverb)
+    rec = SphinxRecognizer(RATE, table, tuple(table.answers), dereverb=dereverb, doze=doze)
     pad0, pad1 = np.zeros(RATE // 2), np.zeros(RATE)
     run(rec, table, np.concatenate([pad0, speech(WELCOME, VOICES[0], 175, RATE), pad1]), False)
     result: dict[str, Any] = {"conditions": {}}

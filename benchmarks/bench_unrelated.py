@@ -55,7 +55,8 @@ def listen(path: str, welcome: str, naive: bool) -> dict[str, Any]:
     from voicecoach.spotter import Spotter
 
     table = load_phrases("en")
-    rec = SphinxRecognizer(RATE, table, tuple(table.answers))
+    # The naive way's decoder hears everything, quiet too (doze.py).
+    rec = SphinxRecognizer(RATE, table, tuple(table.answers), doze=not naive)
     pipe = Pipeline(rec, Spotter(table))
     heard = Path(welcome).read_bytes()  # as a session's microphone does, before anything else
     for i in range(0, len(heard), CHUNK * 2):

@@ -34,9 +34,10 @@ class Doze:
         self.slept = 0.0
 
     def frames(self, frame: bytes, quiet: float, speech: bool) -> list[bytes]:
-        """The frames for the decoder now, given this 16-bit mono `frame`, the trailing quiet
-        (s) with it and whether the endpointer is in speech. Sleeps (returns []) when the quiet
-        reaches `after`; the caller then closes its utterance."""
+        """The frames for the decoder now, given this 16-bit mono `frame` (any length), the
+        trailing quiet (s) with it and whether the recognizer has speech in hand (pocketsphinx's
+        endpointer in speech, words in vosk's partial result). Sleeps (returns []) when the
+        quiet reaches `after` with none in hand; the caller then closes its utterance."""
         seconds = len(frame) / 2 / self.rate
         if not self.asleep:
             if quiet < self.after or speech:

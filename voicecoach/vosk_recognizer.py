@@ -8,9 +8,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from voicecoach.doze import Doze
 from voicecoach.phrases import PhraseTable
 from voicecoach.recognizer import (
     Hearing,
+    QuietMeter,
     RecognizerError,
     model_vocabulary,
     to_words,
@@ -44,7 +46,8 @@ class VoskRecognizer:
     """
 
     def __init__(
-        self, model_dir: str | Path, rate: int, table: PhraseTable, sections: tuple[str, ...] = ()
+        self, model_dir: str | Path, rate: int, table: PhraseTable, sections: tuple[str, ...] = (),
+        doze: bool = True,
     ) -> None:
         try:
             import vosk
@@ -95,16 +98,34 @@ class VoskRecognizer:
                 shutil.rmtree(shadow, ignore_errors=True)
         self._utterance = 0
         self._samples = 0
+        # The decoder sleeps through quiet (doze.py), once vosk has nothing in hand (an empty
+        # partial result); None: it hears everything.
+        self.doze = Doze(rate) if doze else None
+        self._quiet = QuietMeter(rate)
+        self._in_hand = False
+        self._slept = False
 
     def accept(self, pcm: bytes) -> Hearing:
         self._samples += len(pcm) // 2
         end = self._samples / self.rate
+        if self.doze is not None:
+            heard = self.doze.frames(pcm, self._quiet.feed(pcm), self._in_hand)
+            if not heard:
+                if not self._slept:  # fell asleep: start afresh on waking
+                    self._rec.Reset()
+                    self._slept = True
+                    self._utterance += 1
+                return Hearing((), False, self._utterance, end)
+            self._slept = False
+            pcm = b"".join(heard)  # on waking, the run-up first
         if self._rec.AcceptWaveform(pcm):
             text = json.loads(self._rec.Result()).get("text", "")
             hearing = Hearing(self._to_words(text), True, self._utterance, end)
             self._utterance += 1
+            self._in_hand = False
             return hearing
         text = json.loads(self._rec.PartialResult()).get("partial", "")
+        self._in_hand = bool(text.strip())
         return Hearing(self._to_words(text), False, self._utterance, end)
 
     def _to_words(self, text: str) -> tuple[str, ...]:
@@ -122,6 +143,9 @@ class VoskRecognizer:
     def reset(self) -> None:
         self._rec.Reset()
         self._utterance += 1
+        self._in_hand = self._slept = False
+        if self.doze is not None:
+            self.doze.reset()
 
     def close(self) -> None:
         self._rec = None
