@@ -14,7 +14,7 @@ suppressor does not assume. Each command is said where it means something (as be
 False commands: the 8 coach lines of bench_listen and the source article read aloud (in each
 of `--article-voices`, its own stream), both in the strongest room (or `--article-room`);
 `--no-commands` measures only these. Every way hears the same audio. `--ways` picks among
-WAYS (the halves of the change, other quiet levels, and "ours, awake": ours with a decoder
+WAYS (the halves of the change, other quiet levels, and "ours awake": ours with a decoder
 that hears the quiet too, doze.py; the older ways never slept). Prints a markdown table; writes
 benchmarks/results/room.json (or --out).
 """
@@ -92,7 +92,7 @@ def at_rate(rate: int) -> None:
 #: tail counted as quiet (sphinx_recognizer.TAIL_QUIET); None: as shipped).
 WAYS: dict[str, tuple[bool, float | None, bool | None, bool]] = {
     "ours": (True, None, None, True),
-    "ours, awake": (True, None, None, False),
+    "ours awake": (True, None, None, False),
     "before 2026-12-03": (False, 0.0, False, False),
     "suppressor only": (True, 0.0, False, False),
     "quiet 15 dB under the peak only": (False, 15.0, False, False),

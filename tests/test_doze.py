@@ -98,8 +98,9 @@ def test_commands_after_quiet_are_heard_by_a_decoder_that_slept(noisy: bool) -> 
     assert sleeper.doze is not None and sleeper.doze.slept > len(said) * 2.0
 
 
-def test_vosk_sleeps_through_quiet_and_hears_the_commands_after_it() -> None:
-    """The vosk adapter with a real model (PyPI's Korean one) and espeak-ng's Korean voice:
+def test_vosk_can_sleep_through_quiet_and_hears_the_commands_after_it() -> None:
+    """Off by default (the Korean bench heard fewer commands with it), but it works: the vosk
+    adapter with a real model (PyPI's Korean one) and espeak-ng's Korean voice:
     commands after 3 s of quiet are heard by a decoder that slept through it as by one that
     heard everything."""
     import numpy as np
@@ -126,7 +127,7 @@ def test_vosk_sleeps_through_quiet_and_hears_the_commands_after_it() -> None:
         return [s.command for s in spot_all(Pipeline(rec, Spotter(ko)), data, RATE)]
 
     awake = commands(VoskRecognizer(model, RATE, ko, doze=False))
-    sleeper = VoskRecognizer(model, RATE, ko)
+    sleeper = VoskRecognizer(model, RATE, ko, doze=True)
     # The same commands (espeak-ng's "잠깐" is heard as "next" by both: that voice is hard).
     assert commands(sleeper) == awake and len(awake) >= 3, awake
     assert sum(c in want for c in awake) >= 3

@@ -47,7 +47,7 @@ class VoskRecognizer:
 
     def __init__(
         self, model_dir: str | Path, rate: int, table: PhraseTable, sections: tuple[str, ...] = (),
-        doze: bool = True,
+        doze: bool = False,
     ) -> None:
         try:
             import vosk
@@ -98,8 +98,11 @@ class VoskRecognizer:
                 shutil.rmtree(shadow, ignore_errors=True)
         self._utterance = 0
         self._samples = 0
-        # The decoder sleeps through quiet (doze.py), once vosk has nothing in hand (an empty
-        # partial result); None: it hears everything.
+        # With `doze`, the decoder sleeps through quiet (doze.py) once vosk has nothing in hand
+        # (an empty partial result). Off by default: with the Korean model (bench_listen.py,
+        # 198 commands) it got 46.5 % right against 52.0 % and fired on 4 of 8 coach lines
+        # against 1 (vosk adapts to the speaker across utterances, on what it hears), and no
+        # English vosk model can be checked here. None: it hears everything.
         self.doze = Doze(rate) if doze else None
         self._quiet = QuietMeter(rate)
         self._in_hand = False
