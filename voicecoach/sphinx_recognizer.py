@@ -377,8 +377,8 @@ class SphinxRecognizer:
                         self._words_now = ()
                     self._endpointer.process(frame)
                     continue
-            # The decoder hears everything, silence too: started only when the VAD triggers
-            # (0.3 s into speech) it would lag a short command by that much.
+            # The decoder hears the quiet before a word too (awake, or the run-up on waking):
+            # started only when the VAD triggers (0.3 s into speech) it would lag a command.
             between_words = not self._endpointer.in_speech and not self._words_now
             want = self._section or self._state
             if self._in_utt and want != self._search and between_words:
