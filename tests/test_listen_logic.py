@@ -260,6 +260,32 @@ def test_a_command_after_a_gap_of_quiet_is_said_on_its_own() -> None:
     assert fired == ["not i"]
 
 
+def test_a_word_named_late_is_still_checked_for_its_voice() -> None:
+    """The recognizer may name a word 0.4 s after it ends: the voice check must reach back past
+    the quiet since then to the word's vowel (a clean "next" was turned down as a noise)."""
+    voiced_at = (0.7, 1.0)  # seconds ago (from the end of the script) the vowel was
+
+    def run(end_quiet: float) -> list[str]:
+        sp, out = Spotter(EN), []
+        # Nothing, then "next" first named with `end_quiet` s of quiet after it, at the end.
+        script = [(1.0 + 0.03 * i, "", 0.0, False) for i in range(10)]
+        last = script[-1][0] + 0.03
+        script.append((last, "next", end_quiet, True))
+        for end, words, quiet, final in script:
+            def voiced(seconds: float, end: float = end) -> bool:
+                # Voice in the window reaching `seconds` back from `end`?
+                return end == last and seconds >= voiced_at[0] + 0.05
+            spot = sp.feed(Hearing(tuple(words.split()), final, 0, end), quiet, voiced=voiced)
+            if spot is not None:
+                out.append(spot.rejected[:5] or spot.command.value)
+        return out
+
+    assert run(end_quiet=0.45) == ["next"]
+    # A noise (no voice in reach, however long the quiet) is still turned down.
+    voiced_at = (9.0, 9.5)
+    assert run(end_quiet=0.45) == ["no vo"]
+
+
 def isolated(word: str, t: float) -> list[tuple[float, str, float, bool]]:
     """`word` heard on its own from `t`, held and followed by quiet."""
     return [(t + 0.03 * i, word, 0.03 * max(0, i - 3), False) for i in range(1, 10)]

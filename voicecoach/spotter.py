@@ -272,7 +272,11 @@ class Spotter:
         # The phrase, from its estimated start to now (the start is rough: a margin). Checked
         # last, and before it counts as fired: a cough heard as "back" leaves the utterance
         # open for a command said on its own after it.
-        if voiced is not None and not voiced(min(2.0, max(0.6, t1 - t0 + 0.2))):
+        # Back to the phrase's start before the quiet that followed it: the recognizer may name
+        # a word 0.4 s after it ends, and a window that only reached back from then held the
+        # "st" of "next" and missed its vowel (2 clean "next" of 12 turned down as noise).
+        span = max(0.6, t1 - t0 + 0.2, quiet + WORD_SECONDS * n + 0.2)
+        if voiced is not None and not voiced(min(2.0, span)):
             return _reject(spot, "no voice in it: a noise, not speech")
         self._fired.add(command)
         # Anything after a command in the same utterance is not said on its own.
