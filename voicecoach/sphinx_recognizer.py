@@ -372,9 +372,7 @@ class SphinxRecognizer:
                 heard = self.doze.frames(frame, quiet, self._endpointer.in_speech)
                 if not heard:
                     if self._in_utt:  # fell asleep with this frame: the utterance ends here
-                        self._end_utt()
-                        self._utterance += 1
-                        self._words_now = ()
+                        self._restart()
                     self._endpointer.process(frame)
                     continue
             # The decoder hears the quiet before a word too (awake, or the run-up on waking):
@@ -385,8 +383,7 @@ class SphinxRecognizer:
                 # A question opened or closed, or the session paused or went on: restart now
                 # with its model, if nothing is being said (else at the end of the utterance,
                 # so no word is cut or lost).
-                self._end_utt()
-                self._utterance += 1
+                self._restart()
             if not self._in_utt:
                 if want != self._search:
                     self._search = want
@@ -403,13 +400,12 @@ class SphinxRecognizer:
             idle = not self._endpointer.in_speech and self._utt_samples > IDLE_SECONDS * self.rate
             # Not into a word the endpointer has not noticed yet (see IDLE_QUIET).
             idle = idle and (quiet >= IDLE_QUIET or self._utt_samples > IDLE_MAX * self.rate)
-            if ended or idle:
+            if ended:
                 self._end_utt()
-                if ended:
-                    final = True
-                    break
-                self._utterance += 1
-                self._words_now = ()
+                final = True
+                break
+            if idle:
+                self._restart()
         if self._in_utt or final:
             hyp = self._decoder.hyp()
             self._words_now = to_words(hyp.hypstr if hyp is not None else "", self._words)
@@ -419,6 +415,12 @@ class SphinxRecognizer:
             self._utterance += 1
             self._words_now = ()
         return hearing
+
+    def _restart(self) -> None:
+        """Close the utterance with nothing final to report: the next Hearing starts anew."""
+        self._end_utt()
+        self._utterance += 1
+        self._words_now = ()
 
     def _end_utt(self) -> None:
         if self._in_utt:
@@ -434,14 +436,12 @@ class SphinxRecognizer:
         self._had_speech = False
 
     def reset(self) -> None:
-        self._end_utt()
+        self._restart()
         self._pending = b""
         if self.doze is not None:
             self.doze.reset()
         if self._dereverb is not None:
             self._dereverb.reset()
-        self._words_now = ()
-        self._utterance += 1
 
     def close(self) -> None:
         self.reset()

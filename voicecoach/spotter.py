@@ -74,6 +74,9 @@ class SpotSettings:
     talk_lead: float = 0.4
     """Seconds before a barge-in phrase's estimated start also looked at for the person's voice:
     the recognizer names a word up to 0.4 s after it ends, so the estimate comes late."""
+    name_lag: float = 0.5
+    """Seconds after a word ends within which the recognizer names it: the voice check looks
+    back past up to this much quiet after a phrase for the phrase's own voice."""
     speaking_margin: float = 0.3
     """Seconds around each clip that count as the coach speaking, when only barge-in phrases
     may fire (the heard phrase's own start is an estimate: see WORD_SECONDS)."""
@@ -274,8 +277,11 @@ class Spotter:
         # open for a command said on its own after it.
         # Back to the phrase's start before the quiet that followed it: the recognizer may name
         # a word 0.4 s after it ends, and a window that only reached back from then held the
-        # "st" of "next" and missed its vowel (2 clean "next" of 12 turned down as noise).
-        span = max(0.6, t1 - t0 + 0.2, quiet + WORD_SECONDS * n + 0.2)
+        # "st" of "next" and missed its vowel (2 clean "next" of 12 turned down as noise). Not a
+        # word first named later than that into the quiet: vosk names words that were never said
+        # a second after real ones, and only the old window turned those down.
+        lag = quiet if quiet <= self.settings.name_lag else 0.0
+        span = max(0.6, t1 - t0 + 0.2, lag + WORD_SECONDS * n + 0.2)
         if voiced is not None and not voiced(min(2.0, span)):
             return _reject(spot, "no voice in it: a noise, not speech")
         self._fired.add(command)
