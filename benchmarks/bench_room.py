@@ -125,6 +125,7 @@ def evaluate(way: str, rates: list[int], article_s: float, rate: int,
     for condition in conditions:
         rng = np.random.default_rng(1)  # the same rooms and noise for both ways
         right, total, lat, wrong = 0, 0, [], []
+        slow: list[tuple[float, str]] = []
         for voice in VOICES:
             for wpm in rates:
                 for phrase, command in table.commands.items():
@@ -137,6 +138,7 @@ def evaluate(way: str, rates: list[int], article_s: float, rate: int,
                     if [c for c, _ in fired] == [command.value]:
                         right += 1
                         lat.append((fired[0][1] - end / RATE) * 1000)
+                        slow.append((lat[-1], f"{phrase!r} ({voice}, {wpm} wpm)"))
                     else:
                         got = "+".join(c for c, _ in fired) or "nothing"
                         wrong.append(f"{phrase!r} ({voice}, {wpm} wpm) -> {got}")
@@ -145,6 +147,8 @@ def evaluate(way: str, rates: list[int], article_s: float, rate: int,
             "latency_ms_median": float(np.median(lat)) if lat else None,
             "latency_ms_p95": float(np.percentile(lat, 95)) if lat else None,
             "wrong": wrong,
+            # The commands behind the p95: which ones, not only how late.
+            "slowest": [f"{who}: {ms:.0f} ms" for ms, who in sorted(slow, reverse=True)[:8]],
         }
     result["cpu_share_of_one_core"] = (time.process_time() - t_cpu) / t_audio if t_audio else None
     rng = np.random.default_rng(2)
