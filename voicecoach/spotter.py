@@ -277,7 +277,7 @@ class Spotter:
         # open for a command said on its own after it.
         # Back to the phrase's start before the quiet that followed it: the recognizer may name
         # a word 0.4 s after it ends, and a window that only reached back from then held the
-        # "st" of "next" and missed its vowel (2 clean "next" of 12 turned down as noise). Not a
+        # "st" of "next" and missed its vowel (3 clean commands of 264 turned down as noise). Not a
         # word first named later than that into the quiet: vosk names words that were never said
         # a second after real ones, and only the old window turned those down.
         lag = quiet if quiet <= self.settings.name_lag else 0.0
