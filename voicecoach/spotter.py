@@ -53,7 +53,7 @@ WORD_SECONDS = 0.4
 class SpotSettings:
     """Tuning of the spotter (defaults measured by benchmarks/bench_listen.py)."""
 
-    hold: float = 0.06
+    hold: float = 0.15
     """Seconds a command phrase must stay the tail of the partial hypothesis before it fires."""
     quiet: float = 0.12
     """Seconds of quiet after the phrase that show it was said on its own."""
