@@ -54,7 +54,9 @@ class SpotSettings:
     """Tuning of the spotter (defaults measured by benchmarks/bench_listen.py)."""
 
     hold: float = 0.15
-    """Seconds a command phrase must stay the tail of the partial hypothesis before it fires."""
+    """Seconds a command phrase must stay the tail of the partial hypothesis before it fires:
+    0.06 s took 10 % more words said on their own for commands, and 2 commands fewer of 528
+    right (benchmarks/bench_words.py, bench_listen.py), for 50-90 ms less latency."""
     quiet: float = 0.12
     """Seconds of quiet after the phrase that show it was said on its own."""
     gap: float = 0.5
