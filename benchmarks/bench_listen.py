@@ -32,7 +32,7 @@ from voicecoach.commands import Command
 from voicecoach.listener import Pipeline
 from voicecoach.phrases import PhraseTable, load_phrases
 from voicecoach.recognizer import Recognizer
-from voicecoach.spotter import Spotter
+from voicecoach.spotter import Spotter, settings_for
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
@@ -69,7 +69,7 @@ def run(
     """Feed audio chunk by chunk, the session `paused` or running (None: no session); return
     (command, seconds of audio when it fired)."""
     rec.reset()
-    pipe = Pipeline(rec, Spotter(table))
+    pipe = Pipeline(rec, Spotter(table, settings=settings_for(rec)))
     pipe.paused(paused)
     data = audio.astype(np.int16).tobytes()
     if keep is not None:  # the evaluation audio, for the memory child to listen to
@@ -231,7 +231,7 @@ def paired_cpu(make: Callable[[], Recognizer], table: PhraseTable, voices: list[
         for audio in audios:
             ours.reset()
             naive.reset()
-            pipe = Pipeline(ours, Spotter(table))
+            pipe = Pipeline(ours, Spotter(table, settings=settings_for(ours)))
             data = audio.astype(np.int16).tobytes()
             for i in range(0, len(data), CHUNK * 2):
                 piece = data[i : i + CHUNK * 2]
@@ -278,7 +278,8 @@ def rss_child(audio: Path) -> int:
     # too (its peak is added below).
     keywords = SphinxKeywords(RATE, ("pause", "stop"))
     recognizer = RecognizerProcess(partial(SphinxRecognizer, RATE, table, tuple(table.answers)))
-    pipe = Pipeline(recognizer, Spotter(table), keywords=keywords)
+    spotter = Spotter(table, settings=settings_for(recognizer))
+    pipe = Pipeline(recognizer, spotter, keywords=keywords)
     cancel = None
     try:  # as open_listener builds it since 2026-12-02
         from voicecoach.echocancel import EchoCancelError, PlayedAudio, make_echo_cancel

@@ -10,7 +10,7 @@ from voicecoach.echo import EchoSettings, coach_speaking, echo_of, similar, word
 from voicecoach.phrases import load_phrases, normalize, parse_phrases
 from voicecoach.recognizer import Hearing, to_words
 from voicecoach.speaker import SpeechLog, Utterance
-from voicecoach.spotter import SpotSettings, Spotter
+from voicecoach.spotter import SpotSettings, Spotter, settings_for
 
 EN = load_phrases("en")
 UNK = "[unk]"
@@ -432,3 +432,16 @@ def test_a_barge_in_fires_only_when_the_microphone_is_louder_than_the_coach_echo
     assert [s.command.value for step in isolated("stop", 8.0)
             if (s := sp.feed(Hearing((step[1],), step[3], 0, step[0]), step[2],
                              talking=lambda t0, t1: 0.0)) is not None] == ["stop"]
+
+
+def test_a_recognizer_may_ask_for_its_own_hold() -> None:
+    """vosk's partial results change less often: a phrase held 0.15 s waited for the next one."""
+
+    class Steady:
+        spot_hold = 0.06
+
+    assert settings_for(Steady()).hold == 0.06
+    assert settings_for(object()) == SpotSettings()
+    script = [(0.1, "pause", 0.2, False), (0.2, "pause", 0.3, False)]
+    assert feed_script(Spotter(EN), script) == []
+    assert feed_script(Spotter(EN, settings=settings_for(Steady())), script) == ["pause"]

@@ -19,7 +19,7 @@ from voicecoach.models import find_model, manual_hint
 from voicecoach.phrases import PhraseTable, load_phrases
 from voicecoach.recognizer import KeywordSpotter, QuietMeter, Recognizer, RecognizerError
 from voicecoach.speaker import SpeechLog
-from voicecoach.spotter import Spot, SpotSettings, Spotter
+from voicecoach.spotter import Spot, Spotter, settings_for
 from voicecoach.voicing import VoiceTrace
 
 #: Seconds without a chunk before the watchdog reopens the microphone.
@@ -365,7 +365,7 @@ def open_listener(
             f"the model does not know {', '.join(recognizer.missing)}: phrases with these words"
             " are off (voicecoach doctor)"
         )
-    spotter = Spotter(table, playing=log.overlapping, settings=SpotSettings())
+    spotter = Spotter(table, playing=log.overlapping, settings=settings_for(recognizer))
     keywords = make_keywords(table, mic.rate, spotter.settings.barge_in, notice)
     mic.close()  # start() reopens it, so audio from start-up is not queued up meanwhile
     pipeline = Pipeline(recognizer, spotter, keywords=keywords, cancelled=cancel is not None)

@@ -33,7 +33,7 @@ Pure logic over Hearings, so it is tested with scripted hypotheses. The rules:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from voicecoach.commands import Command
 from voicecoach.echo import EchoSettings, coach_speaking, echo_of
@@ -82,6 +82,13 @@ class SpotSettings:
     speaking_margin: float = 0.3
     """Seconds around each clip that count as the coach speaking, when only barge-in phrases
     may fire (the heard phrase's own start is an estimate: see WORD_SECONDS)."""
+
+
+def settings_for(recognizer: object) -> SpotSettings:
+    """The default settings, with the hold the recognizer asks for (its `spot_hold`, if it has
+    one): how long a phrase must stay the same depends on how often its partial results come."""
+    hold = getattr(recognizer, "spot_hold", None)
+    return SpotSettings() if hold is None else replace(SpotSettings(), hold=float(hold))
 
 
 @dataclass(frozen=True)
