@@ -96,14 +96,13 @@ def main() -> int:
             for c in got:
                 by[kind][c] += 1
                 fired.append(f"{text!r} ({voice}, {noise}) -> {c}")
-        per = len(trials) // 2
+        said_trials = sum(1 for t in trials if t[0] == "said")
         result[way] = {
             "fired": len(fired),
             "fired_share": len(fired) / len(trials),
-            "said_fired": sum(by["said"].values()), "said_trials": len(said) * len(voices) * 2,
-            "common_fired": sum(by["common"].values()),
-            "common_trials": per * 2 - len(said) * len(voices) * 2,
-            "by_command": dict(collections.Counter(by["said"]) + collections.Counter(by["common"])),
+            "said_fired": by["said"].total(), "said_trials": said_trials,
+            "common_fired": by["common"].total(), "common_trials": len(trials) - said_trials,
+            "by_command": dict(by["said"] + by["common"]),
             "list": fired,
         }
         print(f"{way}: {len(fired)} of {len(trials)} fired", file=sys.stderr)
@@ -111,8 +110,9 @@ def main() -> int:
     print("|---|---|---|---|")
     for way in ("ours", "naive"):
         m = result[way]
+        commands = sorted(m["by_command"].items(), key=lambda kv: -kv[1])
         print(f"| {way} | {m['said_fired']} of {m['said_trials']} | {m['common_fired']} of "
-              f"{m['common_trials']} | {', '.join(f'{k} {v}' for k, v in sorted(m['by_command'].items(), key=lambda kv: -kv[1]))} |")  # noqa: E501
+              f"{m['common_trials']} | {', '.join(f'{k} {v}' for k, v in commands)} |")
     out = ROOT / "benchmarks" / "results" / Path(args.out).name
     out.write_text(json.dumps(result, indent=1))
     print(f"written: {out}", file=sys.stderr)

@@ -143,8 +143,7 @@ def test_spotter_one_command_per_utterance() -> None:
     stable = [(0.1, "pause", 0.2, False), (0.2, "pause", 0.3, False), (0.3, "pause", 0.4, False)]
     assert feed_script(sp, [*stable, (0.5, "pause", 0.6, True)]) == ["pause"]
     # A final result re-segmented with the phrase again does not fire twice.
-    script = list(stable)
-    script += [(0.5, f"{UNK} pause", 0, True)]
+    script = [*stable, (0.5, f"{UNK} pause", 0, True)]
     assert feed_script(Spotter(EN), script) == ["pause", "x:not i"]
 
 

@@ -34,7 +34,9 @@ class Hearing:
 
 
 class Recognizer(Protocol):
-    """Turns 16-bit mono PCM at a fixed rate into Hearings, chunk by chunk."""
+    """Turns 16-bit mono PCM at a fixed rate into Hearings, chunk by chunk. It may also have
+    `spot_hold`, the seconds a phrase must hold in its partial results before it fires, when
+    the spotter's default does not suit how often they change (spotter.settings_for)."""
 
     name: str
     """Engine and model, e.g. "vosk (vosk-model-small-en-us-0.15)"."""

@@ -45,6 +45,12 @@ class VoskRecognizer:
     partial results empty when a grammar is set, and partials are what makes it fast.
     """
 
+    #: Seconds a phrase must hold in the partial result (spotter.settings_for). vosk's partial
+    #: results change less often than pocketsphinx's, so the spotter's 0.15 s waited for the
+    #: next one: on the Korean model 239 / 618 ms against 147 / 438 ms with 0.06 s, and 50.5 %
+    #: right against 52.0 % (bench_listen.py).
+    spot_hold = 0.06
+
     def __init__(
         self, model_dir: str | Path, rate: int, table: PhraseTable, sections: tuple[str, ...] = (),
         doze: bool = False,
@@ -78,10 +84,6 @@ class VoskRecognizer:
         self._unk = unknown_symbol(vocabulary)
         self.rate = rate
         self.name = f"vosk ({model_label(root)})"
-        # vosk's partial results change less often than pocketsphinx's, so the spotter's
-        # 0.15 s hold waited for the next one: on the Korean model 239 / 618 ms against
-        # 147 / 438 ms with 0.06 s, and 50.5 % right against 52.0 % (bench_listen.py).
-        self.spot_hold = 0.06
         self._words = set(table.words(sections))
         self._grammar = json.dumps([*phrases, self._unk], ensure_ascii=False)
         from voicecoach.model_probe import probe
