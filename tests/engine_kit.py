@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -23,12 +24,13 @@ def routine(name: str = "back-of-knee", **dose: Any) -> Routine:
     return replace(rt, exercises=tuple(replace(e, **dose) for e in rt.exercises))
 
 
-def make(rt: Routine, script: list[tuple[float, Command]] = (), clock: Clock | None = None
-         ) -> tuple[Session, EventLog]:
+def make(rt: Routine, script: Sequence[tuple[float, Command] | tuple[float, Command, str]] = (),
+         clock: Clock | None = None) -> tuple[Session, EventLog]:
+    """A session on a virtual clock with captions; `script`: (time, command[, source])."""
     clock = clock or VirtualClock(start_wall=1_700_000_000.0)
     inbox = Inbox()
-    for at, cmd in script:
-        inbox.schedule(CommandEvent(cmd, source="script", at=at))
+    for at, cmd, *source in script:
+        inbox.schedule(CommandEvent(cmd, source=source[0] if source else "script", at=at))
     log = EventLog(clock.now, clock.wall)
     speaker = CaptionSpeaker(clock.now, report=log.said)
     return Session(rt, clock, speaker, inbox, log), log

@@ -8,7 +8,7 @@ import sys
 
 from engine_kit import routine
 
-from voicecoach.care import Care
+from voicecoach.care import STOP_QUESTION, Care
 from voicecoach.cli import parser
 from voicecoach.clock import VirtualClock
 from voicecoach.commands import Command, CommandEvent, Inbox
@@ -130,3 +130,29 @@ def test_the_listener_is_told_which_answers_to_expect_only_while_asking(tmp_path
     assert expected == ["yes_no", None] * 3 + ["numbers", None]
     stored = HistoryStore(tmp_path / "history.db").last_safety_check()
     assert stored is not None and not stored.flagged
+
+
+def test_a_spoken_stop_is_confirmed_by_yes_or_stop_again_or_silence(tmp_path):
+    yes = (Command.ANSWER, "voice", "yes")
+    again = (Command.STOP, "voice", "stop")
+    no = (Command.ANSWER, "voice", "no")
+    go_on = (Command.RESUME, "voice", "go on")
+    key_n = (Command.NEXT, "key", "n")
+    for reply, ends in ((yes, True), (again, True), (None, True),
+                        (no, False), (go_on, False), (key_n, False)):
+        d = tmp_path / str(reply)
+        care, clock, speaker, inbox, log = build(d, [], no_check=True)
+        rt = routine("calf", sets=1)
+        care.before(rt)
+        session = Session(rt, clock, speaker, inbox, log, NullView(), on_stop=care.confirm_stop)
+        start = clock.now()
+        inbox.schedule(CommandEvent(Command.STOP, source="voice", heard="stop", at=start + 60))
+        if reply is not None:
+            inbox.schedule(CommandEvent(reply[0], source=reply[1], heard=reply[2],
+                                        at=start + 65))
+        assert session.run() is (not ends), reply
+        care.recorder.close()
+        asked = [t for t in said(log) if t == STOP_QUESTION]
+        # Nobody answering is asked twice, then the session ends as asked.
+        assert len(asked) == (2 if reply is None else 1), reply
+        assert session.stopped_by == ("voice" if ends else None)

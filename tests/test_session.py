@@ -11,7 +11,7 @@ from voicecoach import words
 from voicecoach.clock import VirtualClock
 from voicecoach.commands import Command, CommandEvent, Inbox
 from voicecoach.events import EventLog
-from voicecoach.session import Session
+from voicecoach.session import Session, State
 from voicecoach.speaker import CaptionSpeaker
 
 
@@ -208,6 +208,52 @@ def test_stop_mid_hold_ends_session_with_summary():
     end = log.events[-1]
     assert end["completed"] is False and end["summary"]["sets_done"] >= 1
     assert end["summary"]["commands"] == {"stop": 1}
+
+
+def test_a_spoken_stop_pauses_at_once_and_ends_only_when_confirmed():
+    h = _first_hold()
+    for confirmed in (True, False):
+        session, log = make(routine("calf"), [(h + 3.5, Command.STOP, "voice")])
+        asked: list[tuple[float, object, bool]] = []
+
+        def ask(s: Session, confirmed: bool = confirmed,
+                asked: list[tuple[float, object, bool]] = asked) -> bool:
+            asked.append((s.clock.now(), s.state, s.speaker.busy_until() <= s.clock.now()))
+            return confirmed
+
+        session.on_stop = ask
+        assert session.run() is (not confirmed)
+        # Asked the moment it was heard, paused and with the coach already quiet.
+        assert asked == [(pytest.approx(h + 3.5), State.PAUSED, True)]
+        assert states(log.events, "paused")[0]["t"] == pytest.approx(h + 3.5)
+        assert not of(log.events, "say", text="Paused.")  # the question says it all
+        if confirmed:
+            assert session.stopped_by == "voice"
+            assert log.events[-1]["t"] == pytest.approx(h + 3.5)
+        else:  # carried on: the hold counted on from where it was, every number once
+            assert states(log.events, "resumed")
+            counts = [c["text"] for c in counts_after(log.events, h, h + 40)][:20]
+            assert counts == [words.number(n) for n in range(1, 21)]
+
+
+def test_a_stop_by_key_or_script_ends_at_once_without_asking():
+    h = _first_hold()
+    for source in ("key", "script"):
+        session, log = make(routine("calf"), [(h + 3.5, Command.STOP, source)])
+        session.on_stop = lambda s: pytest.fail("asked")
+        assert session.run() is False and session.stopped_by == source
+
+
+def test_a_spoken_stop_while_paused_asks_too_and_no_carries_on():
+    h = _first_hold()
+    script = [(h + 2, Command.PAUSE, "key"), (h + 6, Command.STOP, "voice")]
+    session, log = make(routine("calf"), script)
+    asked: list[float] = []
+    session.on_stop = lambda s: asked.append(s.clock.now()) is None and False
+    assert session.run() is True
+    assert asked == [pytest.approx(h + 6)]
+    assert [e["change"] for e in log.events if e["event"] == "state"
+            and e["change"] in ("paused", "resumed")] == ["paused", "resumed"]
 
 
 def test_paused_with_nobody_to_resume_ends_instead_of_hanging():

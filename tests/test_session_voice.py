@@ -13,6 +13,10 @@ import pytest
 from harness import Pulse
 from room import Person, Room, calf
 
+from voicecoach.care import STOP_QUESTION, Care
+from voicecoach.cli import parser
+from voicecoach.session import NullView
+
 # Both run in CI (about 1.5 min). The voice-driven session also fails on any command the
 # coach's own voice would fire, since the commands must be exactly the five spoken ones.
 pytestmark = [pytest.mark.audio]
@@ -36,9 +40,19 @@ def test_voice_commands_drive_a_running_session(pulse: Pulse, clip_cache: Path, 
         person.command("next", "en-us+f2", change="set_done")  # skips the rest of set two
         room.expect(change="hold")  # set three
         time.sleep(2.5)
-        person.command("stop", event="session_end")
+        # A spoken "stop" pauses, then asks (Session.on_stop); "yes" ends the session.
+        person.command("stop", change="paused")
+        room.expect(event="say", text=STOP_QUESTION)  # logged once it has been said
+        time.sleep(0.7)  # a person takes a moment
+        person.command("yes", event="session_end")
 
     room = Room(pulse, tmp_path, calf(8.0, 3, rest=3.0))
+    care = Care(parser().parse_args(["--data-dir", str(tmp_path / "data")]), room.clock,
+                room.speaker, room.inbox, room.log, NullView(), lambda t: None, True,
+                expect=room.listener.expect)
+    assert room.session is not None
+    room.session.on_stop = care.confirm_stop
+    room.speaker.prepare([STOP_QUESTION])
     # Like a person, it says a command again when nothing happened (CI 2026-12-01: "next" in
     # the f2 voice missed once, with the 5-minute soak running beside it); at most once.
     person = Person(room)
@@ -54,6 +68,8 @@ def test_voice_commands_drive_a_running_session(pulse: Pulse, clip_cache: Path, 
     done = room.events(change="set_done")
     assert [(d["set"], d["skipped"]) for d in done] == [(1, False), (2, True)]
     assert completed is False and room.events()[-1]["event"] == "session_end"
+    assert room.session.stopped_by == "voice"
+    care.recorder.close()
 
 
 # Once opt-in ("three" heard as "repeat"): the coach's words are now the recognizer's fillers and

@@ -220,6 +220,7 @@ def _run(args: argparse.Namespace, routine: Routine, inbox: Inbox, interrupted: 
         if checked is None:
             return 0 if interrupted or care.aborted else EXIT_RED_FLAG
         session = Session(checked, clock, speaker, inbox, log, view, care.on_pain, care.after,
-                          on_state=listener.paused if listener is not None else None)
+                          on_state=listener.paused if listener is not None else None,
+                          on_stop=care.confirm_stop if care.can_answer else None)
         session.run()
     return 0

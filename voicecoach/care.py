@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from voicecoach import safety
-from voicecoach.answers import DIGIT_GAP, Asker, Expect
+from voicecoach.answers import DIGIT_GAP, Answer, Asker, Expect, Heard
 from voicecoach.clock import Clock
-from voicecoach.commands import Command, CommandEvent, Inbox
+from voicecoach.commands import Command, Inbox
 from voicecoach.events import EventLog
 from voicecoach.history import HistoryStore, data_dir
 from voicecoach.library import Routine
@@ -26,6 +26,9 @@ from voicecoach.speaker import Speaker
 
 #: Exit status when a red flag was answered yes: the session does not run.
 EXIT_RED_FLAG = 3
+#: Asked on a spoken "stop" (Session.on_stop). It does not say "yes" itself: the listener
+#: expects that word while the question is open, and the coach's own voice must not answer it.
+STOP_QUESTION = "Do you want to end the session now?"
 
 
 class Abort(Exception):
@@ -57,6 +60,7 @@ class Care:
         self.asker = Asker(self.say, self.wait, expect=expecting,
                            digit_gap=DIGIT_GAP * speed if keys else None)
         self.aborted = False
+        self._confirming = False
 
     # -- talking outside the run loop -------------------------------------------------------
 
@@ -67,12 +71,16 @@ class Care:
         self.view.cue(Cue(0.0, text, "instruction"), at)
         self.clock.wait(Inbox(), at + self.speaker.duration(text))
 
-    def wait(self, timeout: float) -> CommandEvent | None:
+    def wait(self, timeout: float) -> Heard | None:
         deadline = self.clock.now() + timeout
         while True:
             event = self.clock.wait(self.inbox, deadline)
             if event is not None and event.command is Command.STOP:
                 raise Abort(event.source)
+            # Asked whether to end, "go on" or "resume" means no.
+            if (self._confirming and event is not None
+                    and event.command is Command.RESUME):
+                return Answer("no", event.source)
             # A question already waits in silence, so "pause" (or "go on") asks for nothing and
             # answers nothing: met with "please answer yes or no" it once had the coach talk
             # over the answer that followed (a barge-in the coach's own voice set off, under
@@ -86,7 +94,7 @@ class Care:
     def before(self, routine: Routine) -> Routine | None:
         """Disclaimer, red-flag check and today's levels; None when the session must not run."""
         store = self.recorder.store
-        self.speaker.prepare([safety.DISCLAIMER, safety.INTRO,
+        self.speaker.prepare([STOP_QUESTION, safety.DISCLAIMER, safety.INTRO,
                               *(f.question for f in safety.RED_FLAGS), safety.ALL_CLEAR,
                               safety.PAIN_BEFORE_QUESTION, safety.PAIN_AFTER_QUESTION])
         try:
@@ -137,6 +145,18 @@ class Care:
             return "stop"
         self.recorder.pain_stop(session.current_exercise, outcome.level, outcome.skip)
         return outcome.action
+
+    def confirm_stop(self, session: Session) -> bool:
+        """A spoken "stop": ask before ending. "stop" again, yes, or no answer at all ends the
+        session (the person asked for it); no, "resume" or "go on" carries on."""
+        self._confirming = True
+        try:
+            answer = self.asker.yes_no(STOP_QUESTION)
+        except Abort:
+            return True
+        finally:
+            self._confirming = False
+        return answer is not False
 
     # -- after -----------------------------------------------------------------------------
 

@@ -72,6 +72,11 @@ class NullView:
 
 #: Called on "it hurts": may talk with the person; returns "continue", "skip" or "stop".
 PainHandler = Callable[["Session"], str]
+#: Called on a spoken "stop", with the session already paused: True to end the session, False
+#: to carry on. A misheard word must not end a session (about one common word in a hundred
+#: said on its own is heard as "stop": benchmarks/bench_words.py), so a voice asks first;
+#: keys and signals end it at once.
+StopHandler = Callable[["Session"], bool]
 #: Called after the last step (or a stop), before `session_end` is recorded.
 EndHandler = Callable[["Session"], None]
 #: Told each time the state changes: True paused, False running, None not running (before the
@@ -93,6 +98,7 @@ class Session:
     on_pain: PainHandler | None = None
     on_end: EndHandler | None = None
     on_state: StateHandler | None = None
+    on_stop: StopHandler | None = None
     state: State = State.READY
     stopped_by: str | None = None
     commands: Counter[str] = field(default_factory=Counter)
@@ -205,7 +211,8 @@ class Session:
                 continue  # answers only matter while a question is open
             command = self._note(event)
             position = max(self.clock.now() - anchor, floor)
-            if command in (Command.PAUSE, Command.TOGGLE, Command.REPEAT, Command.HELP):
+            if (command in (Command.PAUSE, Command.TOGGLE, Command.REPEAT, Command.HELP)
+                    or self._asks_first(event)):
                 i, position = self._rewind(plan, i, position)
                 if command is Command.REPEAT and step.kind in ("intro", "welcome"):
                     self.speaker.cut()
@@ -229,7 +236,8 @@ class Session:
                 if command is Command.NEXT:
                     self._skipped(plan, cues[:i], position)
                 if command is Command.STOP:
-                    self.stopped_by = event.source
+                    # ...unless it came while paused, from another source than the pause.
+                    self.stopped_by = self.stopped_by or event.source
                 return Outcome[command.name], position
             # RESUME while running: nothing to do.
 
@@ -267,9 +275,21 @@ class Session:
         self._enter(State.PAUSED)
         self.log.emit("state", change="paused")
         self.view.paused(True, self.clock.now())
-        # A beat of silence first, so the cut itself is heard as the pause taking effect.
-        self._fire(planning.Cue(0.0, "Paused.", "cue"), self.clock.now() + PAUSED_GAP)
+        # A spoken "stop" pauses like "pause", then asks; the question replaces "Paused.".
+        ask = command is Command.STOP
+        if not ask:
+            # A beat of silence first, so the cut itself is heard as the pause taking effect.
+            self._fire(planning.Cue(0.0, "Paused.", "cue"), self.clock.now() + PAUSED_GAP)
         while True:
+            if ask:
+                assert self.on_stop is not None
+                if self.on_stop(self):
+                    self.speaker.cut()
+                    self._enter(State.RUNNING)
+                    self.view.paused(False, self.clock.now())
+                    self.stopped_by = "voice"
+                    return Outcome.STOP
+                break  # "no": carry on, as after "resume"
             event = self.clock.wait(self.inbox, None)
             assert event is not None
             if event.command is Command.ANSWER:
@@ -277,6 +297,9 @@ class Session:
             command = self._note(event)
             if command in (Command.RESUME, Command.TOGGLE):
                 break
+            if self._asks_first(event):
+                ask = True
+                continue
             if command in (Command.STOP, Command.NEXT, Command.BACK, Command.PAIN):
                 self.speaker.cut()
                 self._enter(State.RUNNING)
@@ -292,6 +315,11 @@ class Session:
         self.log.emit("state", change="resumed")
         self.view.paused(False, self.clock.now())
         return self._say_now("Resuming.", "cue")
+
+    def _asks_first(self, event: CommandEvent) -> bool:
+        """A spoken "stop" is confirmed before the session ends (StopHandler)."""
+        return (event.command is Command.STOP and event.source == "voice"
+                and self.on_stop is not None)
 
     @staticmethod
     def _help_or_repeat(command: Command, plan: planning.Plan) -> tuple[str, str]:
