@@ -26,8 +26,8 @@ from voicecoach.speaker import Speaker
 
 #: Exit status when a red flag was answered yes: the session does not run.
 EXIT_RED_FLAG = 3
-#: Asked on a spoken "stop" (Session.on_stop). It does not say "yes" itself: the listener
-#: expects that word while the question is open, and the coach's own voice must not answer it.
+#: Asked on a spoken "stop" (Session.on_stop). No "yes" in it: answers never count while the
+#: coach speaks (spotter.py), and a question that holds none cannot answer itself even so.
 STOP_QUESTION = "Do you want to end the session now?"
 
 
