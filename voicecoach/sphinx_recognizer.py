@@ -49,6 +49,13 @@ RELEASE = 0.9995
 NOISE_FLOOR = 30.0
 #: How much likelier a command phrase is than one filler word.
 PHRASE_WEIGHT = 30
+#: ...except for these commands. "repeat" and "help" do no harm when missed once (the person
+#: says them again) but fired on everyday words said alone ("ready", "pretty" heard as
+#: "repeat"): at 5 instead of 30, 151 of 1592 such words fired a command instead of 200, and
+#: the same commands were right (495 of 528 against 494); at 2-3, 142-145 words, 494 right,
+#: and the lost weight went to "stop". Lowering "back" and "pain" too lost 3 noisy commands
+#: (probe of 2026-12-05; benchmarks/bench_words.py and bench_listen.py measure the result).
+COMMAND_WEIGHTS: dict[Command, int] = {Command.REPEAT: 5, Command.HELP: 5}
 #: How much likelier the expected answers are than a command while a question waits
 #: (measured on spoken numbers and yes/no, 4 voices, clean: 43 of 52 right without, 46
 #: with 3, 48 with 10 to 100).
@@ -288,7 +295,9 @@ class SphinxRecognizer:
         # without "go on" to be heard, 5 of them paused. "commands" has every command.
         for search, idle in COMMAND_SEARCHES.items():
             said = [p for p in commands if table.commands[p] is not idle]
-            self._add_lm(search, said * PHRASE_WEIGHT + answers_only + extra)
+            weighted = [p for p in said
+                        for _ in range(COMMAND_WEIGHTS.get(table.commands[p], PHRASE_WEIGHT))]
+            self._add_lm(search, weighted + answers_only + extra)
         for section in sections:
             boosted = [p for p in table.answers.get(section, ()) if p in phrases]
             lines = phrases * PHRASE_WEIGHT + boosted * (PHRASE_WEIGHT * ANSWER_BOOST) + extra
