@@ -73,8 +73,8 @@ class NullView:
 #: Called on "it hurts": may talk with the person; returns "continue", "skip" or "stop".
 PainHandler = Callable[["Session"], str]
 #: Called on a spoken "stop", with the session already paused: True to end the session, False
-#: to carry on. A misheard word must not end a session (about one common word in a hundred
-#: said on its own is heard as "stop": benchmarks/bench_words.py), so a voice asks first;
+#: to carry on. A misheard word must not end a session (about one word in 160 said on its
+#: own is heard as "stop": benchmarks/bench_words.py), so a voice asks first;
 #: keys and signals end it at once.
 StopHandler = Callable[["Session"], bool]
 #: Called after the last step (or a stop), before `session_end` is recorded.
