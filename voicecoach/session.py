@@ -218,7 +218,7 @@ class Session:
                     self.speaker.cut()
                     return Outcome.RESTART, position
                 handed = False
-                resumed = self._hold_still(command, plan)
+                resumed = self._hold_still(event, plan)
                 if isinstance(resumed, float):
                     anchor, floor = resumed - position, position
                     continue
@@ -267,39 +267,36 @@ class Session:
                 break
         return i, position
 
-    def _hold_still(self, command: Command, plan: planning.Plan) -> float | Outcome:
+    def _hold_still(self, event: CommandEvent, plan: planning.Plan) -> float | Outcome:
         """Pause (or speak help/repeat) with the step frozen; the time to continue from."""
+        command = event.command
         self.speaker.cut()
         if command in (Command.REPEAT, Command.HELP):
             return self._say_now(*self._help_or_repeat(command, plan))
         self._enter(State.PAUSED)
         self.log.emit("state", change="paused")
         self.view.paused(True, self.clock.now())
-        # A spoken "stop" pauses like "pause", then asks; the question replaces "Paused.".
-        ask = command is Command.STOP
-        if not ask:
+        # A spoken "stop" pauses like "pause", then asks (below); the question replaces
+        # "Paused.".
+        pending: CommandEvent | None = event if self._asks_first(event) else None
+        if pending is None:
             # A beat of silence first, so the cut itself is heard as the pause taking effect.
             self._fire(planning.Cue(0.0, "Paused.", "cue"), self.clock.now() + PAUSED_GAP)
         while True:
-            if ask:
-                assert self.on_stop is not None
-                if self.on_stop(self):
-                    self.speaker.cut()
-                    self._enter(State.RUNNING)
-                    self.view.paused(False, self.clock.now())
-                    self.stopped_by = "voice"
-                    return Outcome.STOP
-                break  # "no": carry on, as after "resume"
-            event = self.clock.wait(self.inbox, None)
-            assert event is not None
-            if event.command is Command.ANSWER:
-                continue
-            command = self._note(event)
+            if pending is not None:  # already noted by the run loop
+                event, pending = pending, None
+            else:
+                waited = self.clock.wait(self.inbox, None)
+                assert waited is not None
+                event = waited
+                if event.command is Command.ANSWER:
+                    continue
+                self._note(event)
+            command = event.command
             if command in (Command.RESUME, Command.TOGGLE):
                 break
-            if self._asks_first(event):
-                ask = True
-                continue
+            if self._asks_first(event) and not self._confirmed():
+                break  # "no": carry on, as after "resume"
             if command in (Command.STOP, Command.NEXT, Command.BACK, Command.PAIN):
                 self.speaker.cut()
                 self._enter(State.RUNNING)
@@ -320,6 +317,10 @@ class Session:
         """A spoken "stop" is confirmed before the session ends (StopHandler)."""
         return (event.command is Command.STOP and event.source == "voice"
                 and self.on_stop is not None)
+
+    def _confirmed(self) -> bool:
+        """Ask the person whether a spoken "stop" is meant (on_stop); True: end the session."""
+        return self.on_stop is not None and self.on_stop(self)
 
     @staticmethod
     def _help_or_repeat(command: Command, plan: planning.Plan) -> tuple[str, str]:
