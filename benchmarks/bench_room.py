@@ -93,6 +93,7 @@ def at_rate(rate: int) -> None:
 WAYS: dict[str, tuple[bool, float | None, bool | None, bool]] = {
     "ours": (True, None, None, True),
     "ours awake": (True, None, None, False),
+    "ours endpointer only": (True, None, None, True),
     "before 2026-12-03": (False, 0.0, False, False),
     "suppressor only": (True, 0.0, False, False),
     "quiet 15 dB under the peak only": (False, 15.0, False, False),
@@ -100,6 +101,10 @@ WAYS: dict[str, tuple[bool, float | None, bool | None, bool]] = {
     "suppressor + quiet 20 dB": (True, 20.0, False, False),
     "suppressor + quiet 10 dB": (True, 10.0, False, False),
 }
+
+#: Ways whose utterances end by pocketsphinx's endpointer alone, never on the room's quiet
+#: (sphinx_recognizer.CUT), as before 2026-12-05.
+ENDPOINTER_ONLY = {"ours endpointer only"}
 
 
 def evaluate(way: str, rates: list[int], article_s: float, rate: int,
@@ -116,6 +121,7 @@ def evaluate(way: str, rates: list[int], article_s: float, rate: int,
         recognizer.FALL_DB = fall_db
     if tail_quiet is not None:
         sphinx_recognizer.TAIL_QUIET = tail_quiet
+    sphinx_recognizer.CUT = way not in ENDPOINTER_ONLY
     table = load_phrases("en")
     rec = SphinxRecognizer(RATE, table, tuple(table.answers), dereverb=dereverb, doze=doze)
     pad0, pad1 = np.zeros(RATE // 2), np.zeros(RATE)

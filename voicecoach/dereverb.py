@@ -145,11 +145,16 @@ class Dereverb:
         self.room.feed(power)
         if self.room.rt60 is not None:
             self.rt60 = self.room.rt60
-            clear = (self.room.clear_db or 0.0) >= CLEAR_DB
-            taken = self.rt60 * (self._longer if clear else 1.0)
+            taken = self.rt60 * (self._longer if self.clear else 1.0)
             if taken != self.taken:
                 self.taken = taken
                 self._decay = self._decay_for(taken)
+
+    @property
+    def clear(self) -> bool:
+        """Whether the loud sounds stand CLEAR_DB above the noise floor: a quiet room, where
+        what falls after a word is the room's tail and not the noise's own swings."""
+        return self.room is not None and (self.room.clear_db or 0.0) >= CLEAR_DB
 
     def reset(self) -> None:
         """Forget the sound heard so far (a new stream); the room's measure (`room`) stays."""
