@@ -103,6 +103,7 @@ def evaluate(name: str, make: Callable[[], Recognizer], table: PhraseTable, voic
         rec = make()
         if naive and hasattr(rec, "doze"):  # the naive way's decoder hears everything
             rec.doze = None
+            rec.cut = False  # nor do its utterances end on the room's quiet
         # In a session the microphone hears the coach's welcome before any command, and the
         # decoder's channel mean adapts to it. Until 2026-12-01 the first command of the set
         # met a cold decoder on ours alone, and the naive way (measured second) a warm one.
@@ -222,6 +223,7 @@ def paired_cpu(make: Callable[[], Recognizer], table: PhraseTable, voices: list[
     ours, naive = make(), make()
     if hasattr(naive, "doze"):  # the naive way's decoder hears everything
         naive.doze = None
+        naive.cut = False
     welcome = np.concatenate([pad0, speech(WELCOME, voices[0], 175, RATE), pad1])
     for rec in (ours, naive):
         run(rec, table, welcome, False)

@@ -1,7 +1,7 @@
 """False commands on more than an hour of unrelated speech: ours against the naive loop.
 
     .venv/bin/python benchmarks/bench_unrelated.py [--voices V,V] [--rates R,R] [--seconds N]
-                                                   [--out NAME.json]
+                                                   [--running] [--out NAME.json]
 
 The goal is at most one false command an hour of speech that is not meant for the coach (a
 TV, a radio, people talking). bench_listen.py reads the source article once, 8.7 minutes: too
@@ -11,7 +11,9 @@ by a fresh pocketsphinx listener that has first heard the coach's welcome, as in
 There is no echo gate (this is not the coach's voice) and nothing else to help: the
 recognizer, the quiet meter, the voice check and the spotter, exactly as the coach runs them.
 The naive way acts on every final result that is a command phrase. Both hear the same
-renders. Prints a markdown table and every false command (where, what was heard), and
+renders. By default every command is in play (no session, the worst case); with `--running`
+ours knows the session runs, as the app tells it, and "resume" means nothing then (the naive
+way has no state). Prints a markdown table and every false command (where, what was heard), and
 writes benchmarks/results/unrelated.json (or --out).
 """
 
@@ -47,8 +49,9 @@ def render(text: str, voice: str, wpm: int, out: Path) -> float:
     return len(x) / RATE
 
 
-def listen(path: str, welcome: str, naive: bool) -> dict[str, Any]:
-    """One reading through a fresh listener; the commands it fired and its CPU time."""
+def listen(path: str, welcome: str, naive: bool, running: bool = False) -> dict[str, Any]:
+    """One reading through a fresh listener; the commands it fired and its CPU time. With
+    `running`, ours knows the session runs, as the app tells it (no "resume" then)."""
     from voicecoach.listener import Pipeline
     from voicecoach.phrases import load_phrases
     from voicecoach.sphinx_recognizer import SphinxRecognizer
@@ -56,8 +59,11 @@ def listen(path: str, welcome: str, naive: bool) -> dict[str, Any]:
 
     table = load_phrases("en")
     # The naive way's decoder hears everything, quiet too (doze.py).
-    rec = SphinxRecognizer(RATE, table, tuple(table.answers), doze=not naive)
+    rec = SphinxRecognizer(RATE, table, tuple(table.answers), doze=not naive,
+                            cut=not naive)
     pipe = Pipeline(rec, Spotter(table))
+    if running:
+        pipe.paused(False)
     heard = Path(welcome).read_bytes()  # as a session's microphone does, before anything else
     for i in range(0, len(heard), CHUNK * 2):
         pipe.feed(heard[i : i + CHUNK * 2], 0.0)
@@ -89,6 +95,8 @@ def main() -> int:
                     help="read only this much of the article (0: all of it)")
     ap.add_argument("--out", default="unrelated.json",
                     help="file name in benchmarks/results (default unrelated.json)")
+    ap.add_argument("--running", action="store_true",
+                    help="ours hears with the session running (no \"resume\")")
     args = ap.parse_args()
     text = ARTICLE.read_text()
     if args.seconds:
@@ -103,9 +111,11 @@ def main() -> int:
         jobs = [(voice, wpm, naive) for naive in (False, True) for voice, wpm in readings]
         with ProcessPoolExecutor(2) as pool:
             done = list(pool.map(listen, [str(Path(tmp) / f"{v}-{w}.raw") for v, w, _ in jobs],
-                                 [str(welcome)] * len(jobs), [n for _, _, n in jobs]))
+                                 [str(welcome)] * len(jobs), [n for _, _, n in jobs],
+                                 [args.running and not n for _, _, n in jobs]))
     hours = sum(seconds.values()) / 3600
-    result: dict[str, Any] = {"hours_of_speech": hours, "readings": len(readings)}
+    result: dict[str, Any] = {"hours_of_speech": hours, "readings": len(readings),
+                              "session_running": args.running}
     print(f"{len(readings)} readings of the article, {hours * 60:.1f} minutes in all\n")
     print("| way | false commands | per hour | CPU (one core) |")
     print("|---|---|---|---|")

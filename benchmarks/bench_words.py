@@ -86,6 +86,7 @@ def main() -> int:
         naive = way == "naive"
         if naive:
             rec.doze = None  # the naive way's decoder hears everything
+            rec.cut = False  # and its utterances end by the endpointer alone
         run(rec, table, welcome, False)
         fired: list[str] = []
         by: dict[str, collections.Counter[str]] = {"said": collections.Counter(),

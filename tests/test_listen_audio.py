@@ -592,5 +592,5 @@ def test_across_a_room_an_utterance_ends_on_the_rooms_quiet() -> None:
             data = in_noise(phrase, voice, 175, rate)
             for i in range(0, len(data), step):
                 pipe.feed(data[i : i + step], 0.0)
-                assert n == 0 or not rec._cut, (phrase, voice)
+                assert n == 0 or not rec._was_cut, (phrase, voice)
         assert n == 0 or not rec._dereverb.clear

@@ -334,7 +334,7 @@ class SphinxRecognizer:
         self._utt_samples = 0
         # The utterance was ended on the room's quiet (END_QUIET) while the endpointer still
         # hears speech: not again until it stops hearing it.
-        self._cut = False
+        self._was_cut = False
         self._leveller = Leveller()
         # The room's tail, taken out before the decoder hears it (dereverb.py; the room is
         # measured on what is heard, roomdecay.py); None: as heard.
@@ -345,8 +345,9 @@ class SphinxRecognizer:
         # None: TAIL_QUIET (read here, so that a benchmark can set it).
         tail_quiet = TAIL_QUIET if tail_quiet is None else tail_quiet
         self._tail_quiet = QuietMeter(rate) if dereverb and tail_quiet else None
-        # Utterances end on the room's quiet (CUT; None: read here, so a benchmark can set it).
-        self._cuts = (CUT if cut is None else cut) and self._tail_quiet is not None
+        #: Whether utterances end on the room's quiet (CUT; None: read here; a benchmark's naive
+        #: way turns it off, as it turns off `doze`).
+        self.cut = (CUT if cut is None else cut) and self._tail_quiet is not None
         self._utterance = 0
         self._samples = 0
         # The decoder sleeps through quiet (doze.py); None: it hears everything.
@@ -423,10 +424,10 @@ class SphinxRecognizer:
             was = self._endpointer.in_speech
             self._endpointer.process(frame)
             self._had_speech = self._had_speech or (self._endpointer.in_speech
-                                                     and not self._cut)
+                                                     and not self._was_cut)
             ended = was and not self._endpointer.in_speech
             if not self._endpointer.in_speech:
-                self._cut = False
+                self._was_cut = False
             idle = not self._endpointer.in_speech and self._utt_samples > IDLE_SECONDS * self.rate
             # Not into a word the endpointer has not noticed yet (see IDLE_QUIET).
             idle = idle and (quiet >= IDLE_QUIET or self._utt_samples > IDLE_MAX * self.rate)
@@ -436,11 +437,11 @@ class SphinxRecognizer:
                 break
             if idle:
                 self._restart()
-        if (self._cuts and not final and tail_quiet is not None and tail_quiet >= END_QUIET
+        if (self.cut and not final and tail_quiet is not None and tail_quiet >= END_QUIET
                 and self._dereverb is not None and self._dereverb.clear
-                and self._in_utt and self._endpointer.in_speech and not self._cut):
+                and self._in_utt and self._endpointer.in_speech and not self._was_cut):
             self._end_utt()
-            self._cut, final = True, True
+            self._was_cut, final = True, True
         if self._in_utt or final:
             hyp = self._decoder.hyp()
             self._words_now = to_words(hyp.hypstr if hyp is not None else "", self._words)
