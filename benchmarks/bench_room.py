@@ -15,8 +15,9 @@ False commands: the 8 coach lines of bench_listen and the source article read al
 of `--article-voices`, its own stream), both in the strongest room (or `--article-room`);
 `--no-commands` measures only these. Every way hears the same audio. `--ways` picks among
 WAYS (the halves of the change, other quiet levels, and "ours awake": ours with a decoder
-that hears the quiet too, doze.py; the older ways never slept). Prints a markdown table; writes
-benchmarks/results/room.json (or --out).
+that hears the quiet too, doze.py; the older ways never slept; "ours endpointer only": ours
+with each utterance ended by pocketsphinx's endpointer alone, never on the room's quiet).
+Prints a markdown table; writes benchmarks/results/room.json (or --out).
 """
 
 from __future__ import annotations
