@@ -15,8 +15,9 @@ False commands: the 8 coach lines of bench_listen and the source article read al
 of `--article-voices`, its own stream), both in the strongest room (or `--article-room`);
 `--no-commands` measures only these. Every way hears the same audio. `--ways` picks among
 WAYS (the halves of the change, other quiet levels, and "ours awake": ours with a decoder
-that hears the quiet too, doze.py; the older ways never slept; "ours endpointer only": ours
-with each utterance ended by pocketsphinx's endpointer alone, never on the room's quiet).
+that hears the quiet too, doze.py; the older ways never slept; "ours" ends utterances as
+shipped (sphinx_recognizer.CUT), "ours cut" always also on the room's quiet, "ours endpointer
+only" by pocketsphinx's endpointer alone).
 Prints a markdown table; writes benchmarks/results/room.json (or --out).
 """
 
@@ -94,6 +95,7 @@ def at_rate(rate: int) -> None:
 WAYS: dict[str, tuple[bool, float | None, bool | None, bool]] = {
     "ours": (True, None, None, True),
     "ours awake": (True, None, None, False),
+    "ours cut": (True, None, None, True),
     "ours endpointer only": (True, None, None, True),
     "before 2026-12-03": (False, 0.0, False, False),
     "suppressor only": (True, 0.0, False, False),
@@ -103,9 +105,9 @@ WAYS: dict[str, tuple[bool, float | None, bool | None, bool]] = {
     "suppressor + quiet 10 dB": (True, 10.0, False, False),
 }
 
-#: Ways whose utterances end by pocketsphinx's endpointer alone, never on the room's quiet
-#: (sphinx_recognizer.CUT), as before 2026-12-05.
-ENDPOINTER_ONLY = {"ours endpointer only"}
+#: How a way's utterances end (sphinx_recognizer.CUT): True also on the room's quiet, False by
+#: pocketsphinx's endpointer alone (as before 2026-12-05); the others as shipped.
+CUT = {"ours cut": True, "ours endpointer only": False}
 
 
 def evaluate(way: str, rates: list[int], article_s: float, rate: int,
@@ -122,7 +124,7 @@ def evaluate(way: str, rates: list[int], article_s: float, rate: int,
         recognizer.FALL_DB = fall_db
     if tail_quiet is not None:
         sphinx_recognizer.TAIL_QUIET = tail_quiet
-    sphinx_recognizer.CUT = way not in ENDPOINTER_ONLY
+    sphinx_recognizer.CUT = CUT.get(way, sphinx_recognizer.CUT)
     table = load_phrases("en")
     rec = SphinxRecognizer(RATE, table, tuple(table.answers), dereverb=dereverb, doze=doze)
     pad0, pad1 = np.zeros(RATE // 2), np.zeros(RATE)

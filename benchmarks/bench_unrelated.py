@@ -1,7 +1,7 @@
 """False commands on more than an hour of unrelated speech: ours against the naive loop.
 
     .venv/bin/python benchmarks/bench_unrelated.py [--voices V,V] [--rates R,R] [--seconds N]
-                                                   [--running] [--out NAME.json]
+                                                   [--running] [--cut on|off] [--out NAME.json]
 
 The goal is at most one false command an hour of speech that is not meant for the coach (a
 TV, a radio, people talking). bench_listen.py reads the source article once, 8.7 minutes: too
@@ -49,18 +49,23 @@ def render(text: str, voice: str, wpm: int, out: Path) -> float:
     return len(x) / RATE
 
 
-def listen(path: str, welcome: str, naive: bool, running: bool = False) -> dict[str, Any]:
+def listen(path: str, welcome: str, naive: bool, running: bool = False,
+           cut: bool | None = None) -> dict[str, Any]:
     """One reading through a fresh listener; the commands it fired and its CPU time. With
-    `running`, ours knows the session runs, as the app tells it (no "resume" then)."""
+    `running`, ours knows the session runs, as the app tells it (no "resume" then); `cut`:
+    ours ends utterances on the room's quiet too (None: as shipped)."""
+    from voicecoach import sphinx_recognizer
     from voicecoach.listener import Pipeline
     from voicecoach.phrases import load_phrases
     from voicecoach.sphinx_recognizer import SphinxRecognizer
     from voicecoach.spotter import Spotter
 
     table = load_phrases("en")
-    # The naive way's decoder hears everything, quiet too (doze.py).
+    # The naive way's decoder hears everything, quiet too (doze.py), and its utterances end by
+    # the endpointer alone.
+    shipped = sphinx_recognizer.CUT if cut is None else cut
     rec = SphinxRecognizer(RATE, table, tuple(table.answers), doze=not naive,
-                            cut=not naive)
+                            cut=shipped and not naive)
     pipe = Pipeline(rec, Spotter(table))
     if running:
         pipe.paused(False)
@@ -97,6 +102,9 @@ def main() -> int:
                     help="file name in benchmarks/results (default unrelated.json)")
     ap.add_argument("--running", action="store_true",
                     help="ours hears with the session running (no \"resume\")")
+    ap.add_argument("--cut", choices=("on", "off"), default=None,
+                    help="ours ends utterances on the room's quiet too, or not (default: as "
+                         "shipped, sphinx_recognizer.CUT)")
     args = ap.parse_args()
     text = ARTICLE.read_text()
     if args.seconds:
@@ -112,10 +120,12 @@ def main() -> int:
         with ProcessPoolExecutor(2) as pool:
             done = list(pool.map(listen, [str(Path(tmp) / f"{v}-{w}.raw") for v, w, _ in jobs],
                                  [str(welcome)] * len(jobs), [n for _, _, n in jobs],
-                                 [args.running and not n for _, _, n in jobs]))
+                                 [args.running and not n for _, _, n in jobs],
+                                 [None if args.cut is None else args.cut == "on"] * len(jobs)))
     hours = sum(seconds.values()) / 3600
     result: dict[str, Any] = {"hours_of_speech": hours, "readings": len(readings),
-                              "session_running": args.running}
+                              "session_running": args.running,
+                              "cut": args.cut or "as shipped"}
     print(f"{len(readings)} readings of the article, {hours * 60:.1f} minutes in all\n")
     print("| way | false commands | per hour | CPU (one core) |")
     print("|---|---|---|---|")

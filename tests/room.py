@@ -147,20 +147,24 @@ class Room:
 class Person:
     """Says commands into the room, again if nothing happened, and keeps account of it."""
 
-    def __init__(self, room: Room) -> None:
+    def __init__(self, room: Room, attempts: int = 2) -> None:
         self.room = room
+        self.attempts = attempts
         self.said: list[str] = []
         self.failures: list[str] = []
+        # Each time a command had to be said again: what, and when (for the failure message).
+        self.missed: list[str] = []
         self.repeats = 0
 
     def command(self, phrase: str, voice: str = "en-us", timeout: float = 4.0,
                 **match: Any) -> bool:
-        """Say `phrase` until an event like `match` happens, twice at most, as a person would;
-        True if it did."""
+        """Say `phrase` until an event like `match` happens, `attempts` times at most, as a
+        person would; True if it did."""
         self.said.append(phrase)
-        for attempt in range(2):
+        for attempt in range(self.attempts):
             if attempt:
                 self.repeats += 1
+                self.missed.append(f"{phrase!r} ({voice}) at {self.room.clock.now():.1f} s")
             if self.room.command(phrase, voice, timeout=timeout, **match) is not None:
                 return True
         self.failures.append(f"{phrase!r} at {self.room.clock.now():.1f} s: no {match}")

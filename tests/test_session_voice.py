@@ -53,18 +53,25 @@ def test_voice_commands_drive_a_running_session(pulse: Pulse, clip_cache: Path, 
     assert room.session is not None
     room.session.on_stop = care.confirm_stop
     room.speaker.prepare([STOP_QUESTION])
-    # Like a person, it says a command again when nothing happened (CI 2026-12-01: "next" in
-    # the f2 voice missed once, with the 5-minute soak running beside it); at most once.
-    person = Person(room)
+    # Like a person, it says a command again when nothing happened, up to three times. Misses
+    # are rare and seen only on the loaded CI machine, with the 5-minute soak beside it: CI
+    # 2026-12-01 "next" in the f2 voice once; 2026-12-05 two of the six commands once each
+    # (which, not recorded then: the message now names them and how far decoding trailed).
+    # Here none in 9 runs beside the soak, 5 of them with a busy loop on one core too. The
+    # accuracy itself is measured by benchmarks/bench_listen.py; this bounds regressions.
+    person = Person(room, attempts=3)
     completed = room.run(driver)
     voice = [(e["name"], e["source"]) for e in room.events(event="command")]
+    # Seen with -rA: how near the limit a passing run was.
+    print("said again:", person.missed, f"lag {room.listener.lag_max:.2f} s")
     expected = [("pause", "voice"), ("resume", "voice"), ("pause", "voice"),
                 ("next", "voice"), ("stop", "voice")]
     # "stop" said over a count may pause the coach first (the keyword search pauses for
     # either word, voicecoach/bargein.py); the recognizer's "stop" then ends the session.
     assert voice in (expected, [*expected[:4], ("pause", "voice"), ("stop", "voice")]), \
-        (voice, person.failures)
-    assert person.repeats <= 1, person.failures
+        (voice, person.failures, person.missed)
+    assert person.repeats <= 2, (person.missed, room.notices,
+                                 f"decoding trailed the mic by up to {room.listener.lag_max:.2f} s")
     done = room.events(change="set_done")
     assert [(d["set"], d["skipped"]) for d in done] == [(1, False), (2, True)]
     assert completed is False and room.events()[-1]["event"] == "session_end"

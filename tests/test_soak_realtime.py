@@ -252,7 +252,8 @@ def test_a_long_voice_driven_session_stays_on_the_beat_and_does_not_grow(
             slope_per_hour(series, 120.0, memory.get("end_at", clock.now())), 1),
         "rss_series": [(round(t), round(m, 1)) for t, m in series],
         "said": person.said, "repeats": person.repeats, "acted": voice,
-        "failures": person.failures, "notices": room.notices,
+        "failures": person.failures, "missed": person.missed, "notices": room.notices,
+        "decoding_trailed_the_mic_by_up_to_s": round(room.listener.lag_max, 2),
     }
     print("\nsoak:", json.dumps(report))
     if os.environ.get("VOICECOACH_SOAK_REPORT"):

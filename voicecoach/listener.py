@@ -209,6 +209,9 @@ class Listener:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._debug = bool(os.environ.get("VOICECOACH_LISTEN_DEBUG"))
+        # The most the decoding has trailed the microphone, in seconds: on a machine too busy
+        # to decode in real time, commands come late (diagnostics and tests read it).
+        self.lag_max = 0.0
 
     def start(self) -> None:
         if self._thread is not None:
@@ -294,6 +297,7 @@ class Listener:
                 if not pcm:
                     continue
             spot = self.pipeline.feed(pcm, self._session_time(captured), raw)
+            self.lag_max = max(self.lag_max, time.monotonic() - captured)
             if spot is None:
                 continue
             if spot.rejected:
