@@ -154,7 +154,6 @@ class Person:
         self.failures: list[str] = []
         # Each time a command had to be said again: what, and when (for the failure message).
         self.missed: list[str] = []
-        self.repeats = 0
 
     def command(self, phrase: str, voice: str = "en-us", timeout: float = 4.0,
                 **match: Any) -> bool:
@@ -163,9 +162,13 @@ class Person:
         self.said.append(phrase)
         for attempt in range(self.attempts):
             if attempt:
-                self.repeats += 1
                 self.missed.append(f"{phrase!r} ({voice}) at {self.room.clock.now():.1f} s")
             if self.room.command(phrase, voice, timeout=timeout, **match) is not None:
                 return True
         self.failures.append(f"{phrase!r} at {self.room.clock.now():.1f} s: no {match}")
         return False
+
+    @property
+    def repeats(self) -> int:
+        """How many times a command had to be said again."""
+        return len(self.missed)
