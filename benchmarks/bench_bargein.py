@@ -13,7 +13,7 @@ first and each line is in the SpeechLog with its levels. In the barge-in pass a 
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_bargein.py [--voices en-us,en] [--out F]
         [--only lines|counts] [--coach-only] [--levels] [--ways W1,W2]
-        [--kws-threshold 1e-20] [--kws-peak 8000]
+        [--kws-threshold 1e-20] [--kws-peak 8000] [--drift MS] [--shift-max N]
 
 Writes benchmarks/results/bargein.json.
 """
@@ -54,7 +54,9 @@ RATIOS = (-6.0, 0.0, 6.0)
 #: The rooms' reverberation: tail length (s) and amplitude against the direct sound
 #: (audio_check.room_ir; --room-tail, --reverb).
 ROOM = {"tail": 0.3, "reverb": 0.5}
-#: The level check's settings (--shape-after).
+#: The most the echo path's extra delay moves from line to line, in ms (--drift; 0: it holds).
+DRIFT = [0.0]
+#: The level check's settings (--shape-after, --shift-max).
 TALK = [TalkSettings()]
 #: The keyword search's settings (--kws-lead).
 BARGE = [BargeSettings()]
@@ -99,6 +101,7 @@ def build(voices: list[str], barge: bool, tv: bool, seed: int, counts: bool = Fa
     a real session, else a new one for every line."""
     rng = np.random.default_rng(seed)
     ir = room_ir(np.random.default_rng(seed + 100), RATE, **ROOM) if fixed_room else None
+    drift = np.random.default_rng(seed + 200)  # apart, so that the rest stays as without
     log = SpeechLog(keep=100000)
     parts: list[np.ndarray] = [np.zeros(RATE // 2)]
     played: list[np.ndarray] = [np.zeros(RATE // 2)]
@@ -121,6 +124,8 @@ def build(voices: list[str], barge: bool, tv: bool, seed: int, counts: bool = Fa
                 log.record(replace(u, at=u.at + t, start=(u.start or 0.0) + t,
                                    end=(u.end or 0.0) + t))
         mic = room(clip, rng, ir)
+        if DRIFT[0]:  # the echo comes up to DRIFT ms later, a new delay each line
+            mic = np.concatenate([np.zeros(int(drift.uniform(0, DRIFT[0]) / 1000 * RATE)), mic])
         spots = [rng.uniform(0.3 * RATE, len(clip) - 0.6 * RATE)]
         if not text:  # a word in each 5 s of the hold, anywhere against the counts
             spots = [rng.uniform(j * 5 * RATE, (j + 1) * 5 * RATE - RATE) for j in range(4)]
@@ -310,7 +315,16 @@ def main() -> int:
     ap.add_argument("--kws-lead", type=float, default=None,
                     help="BargeSettings.lead: seconds before a found word the level check "
                     "also looks at")
+    ap.add_argument("--drift", type=float, default=0.0,
+                    help="ms: each line's echo comes a random 0 to this much later (the "
+                    "echo path's delay moving, as under a loaded CPU)")
+    ap.add_argument("--shift-max", type=int, default=None,
+                    help="TalkSettings.shift_max (0: the echo's delay as the shape learnt "
+                    "it, as before 2026-12-05)")
     args = ap.parse_args()
+    DRIFT[0] = args.drift
+    if args.shift_max is not None:
+        TALK[0] = replace(TALK[0], shift_max=args.shift_max)
     if args.kws_lead is not None:
         BARGE[0] = replace(BARGE[0], lead=args.kws_lead)
     ROOM.update(tail=args.room_tail, reverb=args.reverb)
@@ -319,6 +333,7 @@ def main() -> int:
     if args.levels:
         found = {"date": time.strftime("%Y-%m-%d"), "room": ROOM,
                  "shape_after": TALK[0].fit_after, "fixed room": args.fixed_room,
+                 "drift_ms": DRIFT[0], "shift_max": TALK[0].shift_max,
                  **levels(args.voices.split(","), args.fixed_room)}
         out = ROOT / "benchmarks" / "results" / Path(args.out).name
         out.write_text(json.dumps(found, indent=1) + "\n")
@@ -330,7 +345,8 @@ def main() -> int:
     rec = SphinxRecognizer(RATE, table, tuple(table.answers))
     voices = args.voices.split(",")
     results: dict[str, Any] = {"date": time.strftime("%Y-%m-%d"), "voices": voices,
-                               "room": ROOM, "shape_after": TALK[0].fit_after}
+                               "room": ROOM, "shape_after": TALK[0].fit_after,
+                               "drift_ms": DRIFT[0], "shift_max": TALK[0].shift_max}
     keywords = SphinxKeywords(RATE, ("pause", "stop"), args.kws_threshold, args.kws_peak)
     ways = [("ours", True, keywords, False), ("level check, no keyword search", True, None, False),
             ("words only", False, None, False),

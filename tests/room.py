@@ -32,6 +32,25 @@ from voicecoach.speaker import SpeechLog
 from voicecoach.voice import open_speaker
 
 
+class Slowed:
+    """A real recognizer that, once `armed`, takes `factor` times the audio's length to decode
+    each chunk: a machine too busy to keep up (a Pi with other work, a throttled CPU)."""
+
+    def __init__(self, inner: Any, factor: float) -> None:
+        self.inner, self.factor, self.armed = inner, factor, threading.Event()
+
+    def accept(self, pcm: bytes) -> Any:
+        start = time.monotonic()
+        hearing = self.inner.accept(pcm)
+        if self.armed.is_set():
+            time.sleep(max(0.0, start + self.factor * len(pcm) / 2 / self.inner.rate
+                           - time.monotonic()))
+        return hearing
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
 def calf(hold: float, sets: int = 1, **changes: Any) -> Routine:
     """The built-in calf stretch as `sets` holds of `hold` seconds, without the set-up talk."""
     ex = replace(load_builtin().find_exercise("calf"), sets=sets, hold=hold, setup=(), why="",

@@ -222,3 +222,51 @@ def test_a_digitally_quiet_gap_in_the_coachs_line_is_not_the_person() -> None:
     spans = [(k + 1.5, k + 1.8) for k in range(4, 8)]
     assert min(floorless.talking(a, b) or 0.0 for a, b in spans) >= 0.06  # as before: a pause
     assert all(meter.talking(a, b) == 0.0 for a, b in spans)
+
+
+def test_when_the_echo_comes_later_the_meter_follows_it_within_seconds() -> None:
+    """Live, under a loaded CPU, the coach's echo came 40-60 ms later than the shape learnt
+    over half a minute said, and the falling edges of a count stood over the echo expected:
+    a pause fired on the coach's own voice. The meter finds the echo's present delay every
+    half second from the last two (TalkSettings.track) and learns the shape as if it had
+    held; once its history has turned over, a person level with the echo is heard again."""
+    rate = 16000
+    rng = np.random.default_rng(0)
+    coach = syllables(44.0, rng)
+    log = SpeechLog()
+    log.record(Utterance("a long line", "instruction", 1.0, 1.0, 45.0,
+                         levels=clip_levels(coach, rate)))
+    # The echo 60 ms late for 15 s, then 110 ms: 2.5 frames later from 16 s on.
+    mic = rng.normal(0, 20, 47 * rate)
+    for start, end, late in ((0, 15 * rate, 0.06), (15 * rate, 44 * rate, 0.11)):
+        at = rate + start + int(late * rate)
+        mic[at : at + end - start] += 0.4 * coach[start:end]
+    loud = 0.4 * np.sqrt(np.mean(coach[np.abs(coach) > 750] ** 2))
+    voice = np.sin(2 * np.pi * 180 * np.arange(int(0.3 * rate)) / rate)
+    person = mic.copy()  # as loud as the echo, 25 s after the step
+    at = int(41.3 * rate)
+    person[at : at + len(voice)] += voice * loud / np.sqrt(np.mean(voice**2))
+
+    def after_the_step(settings: TalkSettings) -> tuple[list[float], TalkMeter]:
+        """The seconds taken for the person in each second from the step on, coach alone."""
+        meter, over = TalkMeter(rate, log.overlapping, settings), []
+        pcm, step = mic.astype(np.int16).tobytes(), 480 * 2
+        due = 17.0
+        for i in range(0, 2 * 26 * rate, step):
+            now = (i + step) / 2 / rate
+            meter.feed(pcm[i : i + step], now)
+            if now >= due:
+                over.append(meter.talking(due - 1.0, due) or 0.0)
+                due += 1.0
+        return over, meter
+
+    fixed, _ = after_the_step(TalkSettings(shift_max=0))
+    # For five seconds, a barge-in's worth (bargein.BargeSettings.talk) in every second.
+    assert min(fixed[:5]) >= 0.06, fixed
+    followed, meter = after_the_step(TalkSettings())
+    assert max(followed[1:]) < 0.06, followed  # it takes a second to find the new delay
+    assert meter.shift == 2
+    heard = TalkMeter(rate, log.overlapping)
+    feed(heard, person, 41.8)
+    over = heard.talking(41.25, 41.7)
+    assert heard.shift == 2 and over is not None and over >= 0.06

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from audio_check import LOUD, onsets
 from harness import Pulse
-from room import calf, matching
+from room import Slowed, calf, matching
 
 from voicecoach.clock import RealClock
 from voicecoach.commands import Command, CommandEvent, Inbox
@@ -261,6 +261,50 @@ def test_a_failing_recognizer_stops_listening_with_one_line_and_keys_go_on(
     assert stopped == ["voice commands stopped: RuntimeError: decoder crashed; keys still work"]
     assert run.commands() == [("pause", "key"), ("resume", "key")]
     assert run.events(event="session_end")[0]["completed"] is True
+
+
+def test_a_listener_too_slow_to_keep_up_skips_to_the_present_and_still_hears_a_pause(
+        sinks: Pulse, tmp_path: Path) -> None:
+    """Decoding at two thirds of real time: without catching up, every command would come
+    later than the last and, once the microphone's queue filled, never. The listener drops
+    what it cannot decode in time (backlog.py), says so once, and a "pause" said after a
+    skip acts within the backlog's limit."""
+    run = Run(30.0, captions)
+    listener = open_listener(ListenSettings(recognizer="pocketsphinx"), run.clock, run.inbox,
+                             run.speech, run.notice)
+    slowed = Slowed(listener.pipeline.recognizer, 1.5)
+    listener.pipeline.recognizer = slowed
+    limit = listener.backlog.settings.limit
+    wav = tmp_path / "pause.wav"
+    subprocess.run(["espeak-ng", "-v", "en-us", "-w", str(wav), "pause"], check=True)
+    late: list[float] = []
+
+    def more_skips(than: int) -> Callable[[], bool]:
+        return lambda: listener.backlog.skips > than
+
+    def driver() -> None:
+        run.until(run.hold_start() + 0.5)
+        slowed.armed.set()
+        for _ in range(3):  # as a person would, say it again if it was not understood
+            run.wait_for(more_skips(listener.backlog.skips), 3 * limit + 5)
+            sinks.play_into_room(wav)
+            said = run.clock.now()
+            try:
+                paused = run.wait_for(lambda: run.events(change="paused"), limit + 2)
+                late.append(paused[0]["t"] - said)
+                break
+            except AssertionError:
+                continue
+        run.inbox.put(CommandEvent(Command.STOP, source="key"))
+
+    assert run.run(driver, listener) is False
+    assert run.commands() == [("pause", "voice"), ("stop", "key")], run.notices
+    skipped = run.noticed("listening fell")
+    assert len(skipped) == 1, run.notices  # an overloaded machine skips often: said once
+    assert late and late[0] <= limit + 1.0, (late, run.notices)
+    assert listener.backlog.skips >= 1 and listener.backlog.skipped > 1.0
+    print(f"pause {late[0]:.2f} s after it was said; {listener.backlog.skips} skips, "
+          f"{listener.backlog.skipped:.1f} s of sound skipped", file=sys.stderr)
 
 
 def test_a_recognizer_process_killed_mid_hold_is_one_line_and_keys_go_on(sinks: Pulse) -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from voicecoach.backlog import Backlog, BacklogSettings
 from voicecoach.commands import Command
 from voicecoach.echo import EchoSettings, coach_speaking, echo_of, similar, word_times
+from voicecoach.microphone import Chunk
 from voicecoach.phrases import load_phrases, normalize, parse_phrases
 from voicecoach.recognizer import Hearing, to_words
 from voicecoach.speaker import SpeechLog, Utterance
@@ -444,3 +446,44 @@ def test_a_recognizer_may_ask_for_its_own_hold() -> None:
     script = [(0.1, "pause", 0.2, False), (0.2, "pause", 0.3, False)]
     assert feed_script(Spotter(EN), script) == []
     assert feed_script(Spotter(EN, settings=settings_for(Steady())), script) == ["pause"]
+
+
+class Queued:
+    """Chunks waiting in a microphone's queue (the Backlog's Source)."""
+
+    def __init__(self, chunks: list[Chunk]) -> None:
+        self.chunks = chunks
+
+    def read(self, timeout: float) -> Chunk | None:
+        return self.chunks.pop(0) if self.chunks else None
+
+
+def test_past_its_limit_the_backlog_skips_to_the_newest_audio_and_says_so_once() -> None:
+    rate, step = 1000, 0.1  # chunks of 100 samples, 0.1 s each
+    settings = BacklogSettings(limit=2.0, keep=0.5, notice_every=30.0)
+    backlog = Backlog(settings)
+    now = 100.0
+    # 1.9 s behind: decoding may be closing a long utterance; nothing is dropped.
+    source = Queued([])
+    assert backlog.check(Chunk(bytes(200), now - 1.9), now, source, rate) is None
+    # 3 s behind, 30 chunks queued: the ones within 0.5 s of now are kept.
+    queued = [Chunk(bytes(200), now - 2.9 + i * step) for i in range(30)]
+    source = Queued(list(queued))
+    skip = backlog.check(Chunk(bytes(200), now - 3.0), now, source, rate)
+    assert skip is not None and skip.chunk is not None
+    assert now - skip.chunk.captured <= settings.keep
+    assert skip.chunk == queued[24] and source.chunks == queued[25:]
+    assert skip.seconds == pytest.approx(2.5) and skip.behind == pytest.approx(3.0)
+    assert backlog.skips == 1 and backlog.skipped == pytest.approx(2.5)
+    line = backlog.notice(skip, now)
+    assert line is not None and "3.0 s behind" in line and "skipped 2.5 s" in line
+    # Again 10 s later: counted, not said; the next notice, past 30 s, adds it up.
+    source = Queued([])
+    again = backlog.check(Chunk(bytes(400), now + 7.0), now + 10.0, source, rate)
+    assert again is not None and again.chunk is None and again.seconds == pytest.approx(0.2)
+    assert backlog.notice(again, now + 10.0) is None
+    third = backlog.check(Chunk(bytes(200), now + 37.0), now + 40.0, Queued([]), rate)
+    assert third is not None
+    line = backlog.notice(third, now + 40.0)
+    assert line is not None and "skipped 0.3 s" in line
+    assert backlog.skips == 3 and backlog.skipped == pytest.approx(2.8)

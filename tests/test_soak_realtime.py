@@ -254,6 +254,7 @@ def test_a_long_voice_driven_session_stays_on_the_beat_and_does_not_grow(
         "said": person.said, "repeats": person.repeats, "acted": voice,
         "failures": person.failures, "missed": person.missed, "notices": room.notices,
         "decoding_trailed_the_mic_by_up_to_s": round(room.listener.lag_max, 2),
+        "sound_skipped_to_catch_up_s": round(room.listener.backlog.skipped, 1),
     }
     print("\nsoak:", json.dumps(report))
     if os.environ.get("VOICECOACH_SOAK_REPORT"):

@@ -75,6 +75,22 @@ class TalkSettings:
     """Frames it reaches after: the echo's delay and the room's tail (0.8 s)."""
     jitter: int = 1
     """Frames a clip's dates may be off the shape's, either way."""
+    track: float = 2.0
+    """Seconds of the latest coach frames the echo's present delay is found from, at every
+    refit. The shape is learnt over half a minute; live, under a loaded CPU, the echo came
+    40-60 ms later than it said, and a count's falling edges stood over the echo expected: a
+    pause fired on the coach's own voice."""
+    moved: float = 10.0
+    """Seconds after the echo's delay moved that the echo assumed still covers the delay it
+    had before as well: whether it moved for good or jumps about (a loaded CPU) is not known
+    yet, and the coach alone must not pass for a person either way."""
+    shift_max: int = 3
+    """Frames the echo's present delay may stand off the shape's, either way."""
+    shift_gain: float = 0.8
+    """A new delay is taken when it leaves this share or less of the recent microphone energy
+    unexplained that the present one leaves (so that it does not flicker)."""
+    track_least: int = 50
+    """Frames of the coach's echo (one second) in `track` needed to find the delay at all."""
     fit_after: float = 5.0
     """Seconds of the coach's sound heard before the shape is learnt; until then the echo
     expected is the loudest coach frame from `before` earlier to `after` later."""
@@ -149,9 +165,10 @@ class TalkMeter:
         # settling then: TalkSettings.settle), the latest 4 s (what the checks look at).
         self._hist: deque[tuple[float, float, bool]] = deque(maxlen=int(4.0 / LEVEL_SECONDS))
         # (session time, microphone level, the coach's levels from `lead` frames after to `taps`
-        # before it) of the latest `history` seconds of frames the coach's sound may reach:
-        # what the shape and the coupling are learnt from, however long the silences between.
-        self._learn: deque[tuple[float, float, Any]] = deque(
+        # before it, the echo's shift then) of the latest `history` seconds of frames the
+        # coach's sound may reach: what the shape and the coupling are learnt from, however
+        # long the silences between.
+        self._learn: deque[tuple[float, float, Any, int]] = deque(
             maxlen=int(settings.history / LEVEL_SECONDS))
         self._quiet_levels: deque[float] = deque(maxlen=250)  # frames it cannot reach
         self._fed = 0  # frames since the last refit
@@ -159,7 +176,12 @@ class TalkMeter:
         #: The echo's shape: microphone energy per unit of coach energy, frame by frame from
         #: `lead` frames before the coach's sound to `taps` after (None: not learnt yet).
         self.shape: tuple[float, ...] | None = None
-        self._used: tuple[float, ...] | None = None  # the shape the ratios below were taken with
+        #: Frames the echo now comes later than the shape says (TalkSettings.track).
+        self.shift = 0
+        #: The least and the most `shift` of the last `moved` seconds of the coach's echo.
+        self.span = (0, 0)
+        # The shape and the span the ratios below were taken with.
+        self._used: tuple[tuple[float, ...] | None, tuple[int, int]] = (None, (0, 0))
         # (session time, microphone level / echo) of loud echo frames, as of the last refit.
         self._ratio_t: Any = None
         self._ratio_v: Any = None
@@ -188,10 +210,11 @@ class TalkMeter:
             settle = _settling_spans(list(self._playing(first - back, last + s.after, 0.0)), s)
         times = [first + i * self._seconds for i in range(n)]
         lagged = self._lagged(times)
+        shift = (self.uncancelled or self).shift
         for t, level, row in zip(times, mic, lagged):
             self._hist.append((t, level, any(a <= t <= b for a, b in settle)))
             if row.any():
-                self._learn.append((t, level, row))
+                self._learn.append((t, level, row, shift))
             else:
                 self._quiet_levels.append(level)
         self._fed += n
@@ -212,12 +235,24 @@ class TalkMeter:
         t = np.fromiter((f[0] for f in self._learn), float, len(self._learn))
         m = np.fromiter((f[1] for f in self._learn), float, len(self._learn))
         lagged = np.stack([f[2] for f in self._learn])
+        if self.uncancelled is None and self.shape is not None:
+            self._follow_delay(t, m, lagged)
+        # Each frame's row moved by the shift of its time: the shape is learnt as if the echo
+        # had held its delay.
+        shifts = np.fromiter((f[3] for f in self._learn), int, len(t))
+        aligned = _aligned(lagged, shifts)
+        if self.uncancelled is None:
+            lately = shifts[t >= t[-1] - s.moved]
+            self.span = (min(self.shift, int(lately.min(initial=self.shift))),
+                         max(self.shift, int(lately.max(initial=self.shift))))
         if (self.uncancelled is None and t[-1] - self._fitted_at >= s.fit_every
                 and len(t) * LEVEL_SECONDS >= s.fit_after):
-            self.shape = fit_shape(m, lagged)
+            self.shape = fit_shape(m, aligned)
             self._fitted_at = float(t[-1])
+        # The coupling is taken as the check would have seen each frame, the echo's recent
+        # shifts unknown to it: where the delay jumps about, that keeps the coupling high.
         echo = self._echo_of(lagged)
-        self._used = self._shape()
+        self._used = self._model()
         # Loud: at least `loud` of the echo's peak in its second of frames and the ones either
         # side (the echo of a quiet clip teaches as well as a loud one's).
         blocks = -(-len(echo) // 50)
@@ -231,6 +266,56 @@ class TalkMeter:
 
     def _shape(self) -> tuple[float, ...] | None:
         return self.uncancelled.shape if self.uncancelled is not None else self.shape
+
+    def _model(self) -> tuple[tuple[float, ...] | None, tuple[int, int]]:
+        """The echo's shape and the span of its recent shifts (the raw meter's, behind a
+        canceller)."""
+        source = self.uncancelled if self.uncancelled is not None else self
+        return source.shape, source.span
+
+    def _follow_delay(self, t: Any, mic: Any, lagged: Any) -> None:
+        """Find how many frames the echo now stands off the shape: the shift whose echo,
+        scaled by one gain, best explains the microphone's energy over the last `track`
+        seconds (a clip's dates can move by a few frames in minutes; the shape by a fit over
+        half a minute would follow them only slowly)."""
+        import numpy as np
+
+        s = self.settings
+        recent = t >= t[-1] - s.track
+        if int(recent.sum()) < s.track_least:
+            return
+        y = np.maximum(mic[recent] ** 2 - self._quiet**2, 0.0)
+        energy, h = lagged[recent] ** 2, np.asarray(self.shape)
+
+        shifts = range(-s.shift_max, s.shift_max + 1)
+        echoes = {j: _shifted(energy, h, j) for j in shifts}
+        # Frames louder than the echo at any of these delays would make them are a person
+        # talking over the coach: left out (they once pulled the delay 3 frames off).
+        most = np.sqrt(np.max(np.stack(list(echoes.values())), axis=0))
+        ours = mic[recent] <= s.above * ((self._coupling or 1.0) * most + self._quiet)
+        if int(ours.sum()) < s.track_least:
+            return
+        y = y[ours]
+
+        def unexplained(j: int) -> float:
+            e = echoes[j][ours]
+            ee = float(e @ e)
+            return float(y @ y) - (float(y @ e) ** 2 / ee if ee > 0.0 else 0.0)
+
+        left = {j: unexplained(j) for j in shifts}
+        best = min(left, key=lambda j: left[j])
+        # Within `jitter` of the present shift the echo assumed covers it already; moving
+        # there would only follow the estimate's own noise (measured: it cost a person level
+        # with the echo in a room whose echo holds still).
+        if abs(best - self.shift) <= s.jitter or left[best] > s.shift_gain * left[self.shift]:
+            return
+        self.shift = best
+        cut = t[-1] - s.track  # the frames it was found from came with it
+        for i in range(len(self._learn) - 1, -1, -1):
+            f = self._learn[i]
+            if f[0] < cut:
+                break
+            self._learn[i] = (f[0], f[1], f[2], best)
 
     def _lagged(self, times: Any) -> Any:
         """For each frame time (ascending, LEVEL_SECONDS apart): the coach's level `lead`
@@ -267,22 +352,23 @@ class TalkMeter:
                 out[ok] = np.maximum(out[ok], arr[idx[ok]])
         return out
 
-    def _echo_of(self, lagged: Any) -> Any:
+    def _echo_of(self, lagged: Any, span: tuple[int, int] | None = None) -> Any:
         """The echo expected in each frame from its row of coach levels (see _lagged): through
-        the learnt shape, else the loudest coach frame from `before` earlier to `after` later."""
+        the learnt shape moved by each shift in `span` (None: the recent ones), else the
+        loudest coach frame from `before` earlier to `after` later."""
         import numpy as np
 
         s = self.settings
-        shape = self._shape()
+        shape, recent = self._model()
+        lo, hi = recent if span is None else span
         if shape is not None:
             energy, h = lagged * lagged, np.asarray(shape)
-            echo = energy @ h
             # A clip's dates may be a frame or two off the average the shape learnt (live, a
             # "pause" fired on the onset of the coach's "Halfway." with none of this): the
             # echo assumed is the largest with the shape moved that far either way.
-            for j in range(1, s.jitter + 1):
-                echo = np.maximum(echo, energy[:, j:] @ h[:-j])
-                echo = np.maximum(echo, energy[:, :-j] @ h[j:])
+            echo = _shifted(energy, h, lo - s.jitter)
+            for j in range(lo - s.jitter + 1, hi + s.jitter + 1):
+                echo = np.maximum(echo, _shifted(energy, h, j))
             return np.sqrt(np.maximum(echo, 0.0))
         lo = -min(s.lead, int(np.ceil(s.after / self._seconds)))
         hi = min(s.taps, int(np.ceil((s.before + self._seconds) / self._seconds)))
@@ -293,8 +379,8 @@ class TalkMeter:
         `before`; None until enough has been heard."""
         import numpy as np
 
-        if self._used != self._shape():
-            self._refit()  # the raw meter learnt a new shape: the ratios must follow it
+        if self._used != self._model():
+            self._refit()  # the raw meter learnt a new shape or span: the ratios must follow
         if self._ratio_t is None:
             return None
         if not len(self._ratio_t) or before > self._ratio_t[-1]:
@@ -339,6 +425,35 @@ class TalkMeter:
         n = sum(1 for _, level, echo, settling in self.frames(t0, t1)
                 if level > max(least, k * ((unsettled if settling else c) * echo + self._quiet)))
         return n * self._seconds
+
+
+def _aligned(lagged: Any, shifts: Any) -> Any:
+    """Rows of coach levels (TalkMeter._lagged) moved so that an echo `shifts[i]` frames late
+    falls where the shape has it: row i's level at lag k + shifts[i] goes to lag k."""
+    import numpy as np
+
+    if not shifts.any():
+        return lagged
+    out = np.zeros_like(lagged)
+    for j in np.unique(shifts):
+        rows = shifts == j
+        if j > 0:
+            out[rows, :-j] = lagged[rows, j:]
+        elif j < 0:
+            out[rows, -j:] = lagged[rows, :j]
+        else:
+            out[rows] = lagged[rows]
+    return out
+
+
+def _shifted(energy: Any, shape: Any, j: int) -> Any:
+    """Each frame's echo energy from its row of coach energies (TalkMeter._lagged) through
+    `shape` moved `j` frames later (earlier when negative)."""
+    if j > 0:
+        return energy[:, j:] @ shape[:-j]
+    if j < 0:
+        return energy[:, :j] @ shape[-j:]
+    return energy @ shape
 
 
 def fit_shape(mic: Any, lagged: Any) -> tuple[float, ...] | None:

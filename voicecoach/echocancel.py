@@ -189,6 +189,11 @@ class EchoCancel:
         self._mic = b""  # samples waiting for a whole frame
         self._done = 0  # samples handed to the canceller so far
 
+    def restart(self) -> None:
+        """The microphone's stream breaks here (reopened, or audio skipped to catch up): its
+        samples are counted and dated afresh."""
+        self.__post_init__()
+
     def clean(self, pcm: bytes, captured: float) -> tuple[bytes, float]:
         """Cleaned audio for the chunk `pcm` whose last sample was captured at monotonic
         `captured`, and the capture time of the cleaned audio's last sample (up to a frame of

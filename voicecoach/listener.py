@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from voicecoach.backlog import Backlog, Skip
 from voicecoach.bargein import BargeIn, BargeSettings
 from voicecoach.clock import RealClock
 from voicecoach.commands import Command, CommandEvent, Inbox
@@ -198,8 +199,10 @@ class Listener:
         inbox: Inbox,
         notice: Callable[[str], None],
         cancel: EchoCancel | None = None,
+        backlog: Backlog | None = None,
     ) -> None:
         self.microphone = microphone
+        self.backlog = backlog or Backlog()
         self.pipeline = pipeline
         self.cancel = cancel
         self.name = pipeline.recognizer.name
@@ -283,6 +286,12 @@ class Listener:
                 overflows, overflow_noticed = self.microphone.overflows, now
                 self._notice(f"microphone overflow: {lost_blocks} audio block(s) lost "
                              "(CPU too busy?)")
+            skip = self.backlog.check(chunk, now, self.microphone, self.microphone.rate)
+            if skip is not None:
+                self._catch_up(skip, now)
+                if skip.chunk is None:
+                    continue
+                chunk = skip.chunk
             pcm, captured = chunk.pcm, chunk.captured
             raw = None
             if self.cancel is not None:
@@ -310,15 +319,32 @@ class Listener:
                       f"{spot.t1:.2f}", file=sys.stderr)
             self._inbox.put(CommandEvent(spot.command, source="voice", heard=spot.heard))
 
+    def _catch_up(self, skip: Skip, now: float) -> None:
+        """Audio was dropped: nothing heard before the gap may join what comes after it."""
+        self.lag_max = max(self.lag_max, skip.behind)
+        self._break_stream()
+        line = self.backlog.notice(skip, now)
+        if line is not None:
+            self._notice(line)
+        if self._debug:
+            print(f"voicecoach: skipped {skip.seconds:.2f} s, {skip.behind:.2f} s behind",
+                  file=sys.stderr)
+
+    def _break_stream(self) -> None:
+        """The audio stream breaks here: start the stateful parts afresh."""
+        self.pipeline.recognizer.reset()
+        if self.pipeline.barge is not None:
+            self.pipeline.barge.reset()
+        if self.cancel is not None:
+            self.cancel.restart()
+
     def _reopen(self) -> bool:
         """Reopen the microphone; False while it cannot be opened (the caller retries)."""
         restart = getattr(self.microphone, "restart", None)
         try:
             if restart is not None:
                 restart()
-            self.pipeline.recognizer.reset()
-            if self.pipeline.barge is not None:
-                self.pipeline.barge.reset()
+            self._break_stream()
         except MicrophoneError:
             return False
         return True
