@@ -22,6 +22,8 @@ def test_doctor_names_the_recognizer_the_echo_canceller_and_what_to_fix() -> Non
     out = done.stdout
     assert "Recognizer: pocketsphinx (en-us, bundled)" in out, out
     assert "Echo cancelling: WebRTC AEC3 (livekit) available" in out, out
+    speed = [line for line in out.splitlines() if "decoding speed:" in line]
+    assert len(speed) == 1 and "of real time on speech" in speed[0], out
     assert done.returncode in (0, 1), (done.returncode, out, done.stderr)
     if done.returncode == 1:  # no sound card here: one fix line says what to do about it
         assert "To fix:" in out and "  - " in out, out
@@ -50,3 +52,25 @@ def test_recognizer_none_skips_recognition() -> None:
                           timeout=60)
     assert "Recognizer: none (asked for): keys only" in done.stdout, done
     assert "Traceback" not in done.stderr and done.returncode in (0, 1)
+
+
+def test_a_recognizer_too_slow_for_speech_is_a_fix() -> None:
+    """The real pocketsphinx and the coach's own voice, the decoding slowed to 0.8 of real
+    time (a busy Raspberry Pi): the doctor says how slow and what to do."""
+    from room import Slowed
+
+    from voicecoach.doctor import SLOW_SHARE, _speed
+    from voicecoach.phrases import load_phrases
+    from voicecoach.sphinx_recognizer import SphinxRecognizer
+
+    table = load_phrases("en")
+    rec = Slowed(SphinxRecognizer(16000, table, tuple(table.answers)), 0.8)
+    rec.armed.set()
+    fixes: list[str] = []
+    try:
+        _speed(rec, 16000, fixes)  # type: ignore[arg-type]
+    finally:
+        rec.close()
+    assert SLOW_SHARE < 0.8
+    assert len(fixes) == 1 and fixes[0].startswith("the recognizer alone takes "), fixes
+    assert int(fixes[0].split()[4].rstrip("%")) >= 80, fixes

@@ -13,12 +13,16 @@ from collections.abc import Sequence
 from voicecoach.listener import ListenerUnavailable, ListenSettings, make_recognizer
 from voicecoach.models import find_model, manual_hint
 from voicecoach.phrases import PhraseTable, load_phrases
-from voicecoach.recognizer import RecognizerError
+from voicecoach.recognizer import Recognizer, RecognizerError
 from voicecoach.subcommands import SubcommandParser
 
 TEST_PHRASE = "This is voice coach. If you can hear me, the speaker works."
 #: The longest mic-level display asked for (s): more is a typo.
 MAX_SECONDS = 600
+#: Decoding speech taking more than this share of its length leaves too little for the rest of
+#: the listener (the keyword search, the level check, an echo canceller): commands come late,
+#: and past 2 s behind the listener skips sound to catch up (backlog.py).
+SLOW_SHARE = 0.6
 
 
 def _say(line: str) -> None:
@@ -179,4 +183,41 @@ def _recognition(args: argparse.Namespace, table: PhraseTable, rate: int,
         fixes.append("use a model that knows every phrase, or edit data/phrases-*.toml")
     if model is None and table.language == "en":
         _say(f"  for better accuracy use vosk: voicecoach model download. {manual_hint()}")
-    rec.close()
+    try:
+        _speed(rec, rate, fixes)
+    finally:
+        rec.close()
+
+
+def _speed(rec: Recognizer, rate: int, fixes: list[str]) -> None:
+    """How long the recognizer takes over speech here: the test phrase in the coach's own voice
+    (a Raspberry Pi busy with other work may not keep up)."""
+    import tempfile
+    from pathlib import Path
+
+    import numpy as np
+
+    from voicecoach.clips import read_audio, resample
+    from voicecoach.tts import TtsWorker, WorkerFailed, render_suffix
+
+    worker = TtsWorker(None, None)
+    try:
+        with tempfile.TemporaryDirectory() as d:
+            path = Path(d) / f"speed{render_suffix()}"
+            worker.render(TEST_PHRASE, str(path))
+            samples, clip_rate = read_audio(path)
+    except (WorkerFailed, ValueError, OSError) as e:
+        _say(f"  decoding speed: not measured (no speech to measure it on: {e})")
+        return
+    finally:
+        worker.close()
+    pcm = resample(samples, clip_rate, rate).clip(-32768, 32767).astype(np.int16).tobytes()
+    seconds, step = len(pcm) / 2 / rate, 2 * int(rate * 0.03)
+    start = time.perf_counter()
+    for i in range(0, len(pcm), step):
+        rec.accept(pcm[i : i + step])
+    share = (time.perf_counter() - start) / seconds
+    _say(f"  decoding speed: {share:.2f} of real time on speech ({seconds:.1f} s of it)")
+    if share > SLOW_SHARE:
+        fixes.append(f"the recognizer alone takes {share:.0%} of real time here: commands may "
+                     "come late or be skipped; close other programs, or run on a faster machine")
