@@ -171,6 +171,22 @@ def test_spotter_barge_in_and_echo() -> None:
     assert feed_script(sp, [(3.5, f"{UNK} {UNK} pause", 0.1, True)]) == ["x:the c"]
 
 
+def test_the_coachs_count_right_after_a_pause_is_set_aside_as_its_echo() -> None:
+    """Live: a person's "pause" just before the coach's count "two" was heard as "pause two"
+    (one utterance, no quiet between), so the phrase was never the end of what was heard and
+    had to be said again. The count is the coach's own word then: set aside, "pause" fires."""
+    log = SpeechLog()
+    log.record(utt("one", 1.0, 1.4))
+    log.record(utt("two", 2.0, 2.4))
+    script = [(1.6 + 0.03 * i, "pause", 0.0, False) for i in range(1, 6)]  # said at 1.6-1.9 s
+    script += [(1.9 + 0.03 * i, "pause two", 0.0, False) for i in range(1, 18)]  # the count
+    script += [(2.45 + 0.03 * i, "pause two", 0.03 * i, False) for i in range(1, 6)]
+    assert feed_script(Spotter(EN, playing=log.overlapping), script) == ["pause"]
+    # The same words with no count played then: "two" is the person's, so "pause" is not the
+    # end of what they said.
+    assert feed_script(Spotter(EN, playing=SpeechLog().overlapping), script) == []
+
+
 def test_the_command_that_means_nothing_now_leaves_the_utterance_open() -> None:
     """"hold on" in noise, as pocketsphinx heard it: "go on" first, then revised. With every
     command in play "go on" (resume) was the utterance's one command; while the session runs

@@ -79,6 +79,10 @@ class SpotSettings:
     name_lag: float = 0.5
     """Seconds after a word ends within which the recognizer names it: the voice check looks
     back past up to this much quiet after a phrase for the phrase's own voice."""
+    echo_reach: float = 0.8
+    """Seconds back from the latest audio in which a word the coach said may be the last of a
+    hypothesis: such words after a phrase are set aside as its echo (on 2026-12-05, live, a
+    "pause" said just before a count was heard as "pause two" and had to be said again)."""
     speaking_margin: float = 0.3
     """Seconds around each clip that count as the coach speaking, when only barge-in phrases
     may fire (the heard phrase's own start is an estimate: see WORD_SECONDS)."""
@@ -199,6 +203,19 @@ class Spotter:
         self._fired = set()
         self._preceded = set()
 
+    def _echo_tail(self, words: tuple[str, ...], now: float) -> int:
+        """How many of the last `words` (all but the first) the coach was saying in the
+        `echo_reach` seconds before session time `now`."""
+        s = self.settings
+        if self.playing is None or len(words) < 2:
+            return 0
+        playing = list(self.playing(now - s.echo_reach, now, s.echo.margin))
+        k = 0
+        while (playing and k < len(words) - 1
+               and echo_of(words[-1 - k :][:1], now - s.echo_reach, now, playing, s.echo)):
+            k += 1
+        return k
+
     def _own_start(self, words: tuple[str, ...]) -> int:
         """Where in `words` a phrase would be said on its own; -1 for nowhere."""
         # By count: the recognizer may still rename what it heard before the gap (a cough,
@@ -225,17 +242,20 @@ class Spotter:
             # The recognizer revised the words already decided on ("back continue" became
             # "next"): look at the new ones; what fired stays fired (_fired, _start).
             self._decided, self._decided_words = 0, ()
-        tail = self._tail(words[self._decided :])
+        # The coach's own words right after a phrase are not the person's ("pause two": a
+        # count begun just after a "pause"): the phrase stays the end of what they said.
+        kept = words[: len(words) - self._echo_tail(words, offset + hearing.end)]
+        tail = self._tail(kept[self._decided :])
         if tail is None:
             self._candidate = None
             return None
         command, n = tail
-        first = len(words) - n
+        first = len(kept) - n
         key = (first, command)
         if key != self._candidate:
             self._candidate, self._since = key, hearing.end
         held = hearing.end - self._since + 1e-9
-        phrase = words[first:]
+        phrase = kept[first:]
         said = " ".join(phrase)
         # By phrase, not command ("no back", then "go back"), and only once it has held: a
         # breath heard for an instant as a word before "stop" is no running speech.
