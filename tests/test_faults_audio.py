@@ -307,6 +307,29 @@ def test_a_listener_too_slow_to_keep_up_skips_to_the_present_and_still_hears_a_p
           f"{listener.backlog.skipped:.1f} s of sound skipped", file=sys.stderr)
 
 
+def test_audio_from_before_a_reopen_is_not_taken_for_a_backlog(sinks: Pulse) -> None:
+    """open_listener opens the microphone to learn its rate, loads the recognizer (seconds
+    on a Pi) and closes it; the listener reopens it. Chunks queued by the first opening are
+    not handed over after the second: the backlog check would take them for audio it failed
+    to decode in time and skip, with a "CPU too busy" notice, at every slow start."""
+    from voicecoach.backlog import Backlog
+    from voicecoach.microphone import SoundDeviceMicrophone
+
+    mic = SoundDeviceMicrophone(None)
+    mic.start()
+    time.sleep(2.5)  # loading the recognizer, longer than the backlog's 2 s limit
+    mic.close()
+    mic.start()
+    try:
+        chunk = mic.read(2.0)
+        assert chunk is not None
+        now = time.monotonic()
+        assert now - chunk.captured < 0.5, now - chunk.captured
+        assert Backlog().check(chunk, now, mic, mic.rate) is None
+    finally:
+        mic.close()
+
+
 def test_a_recognizer_process_killed_mid_hold_is_one_line_and_keys_go_on(sinks: Pulse) -> None:
     """The same with the real thing: pocketsphinx's child process (recognizer_process.py)
     killed mid-hold, as the out-of-memory killer would."""

@@ -503,3 +503,23 @@ def test_past_its_limit_the_backlog_skips_to_the_newest_audio_and_says_so_once()
     line = backlog.notice(third, now + 40.0)
     assert line is not None and "skipped 0.3 s" in line
     assert backlog.skips == 3 and backlog.skipped == pytest.approx(2.8)
+
+
+class Stale:
+    """A source that keeps handing over old audio (a stream whose chunks are dated wrongly)."""
+
+    def __init__(self, captured: float) -> None:
+        self.captured, self.reads = captured, 0
+
+    def read(self, timeout: float) -> Chunk | None:
+        self.reads += 1
+        return Chunk(bytes(200), self.captured)
+
+
+def test_the_backlog_stops_dropping_after_a_queues_worth_of_old_chunks() -> None:
+    from voicecoach.microphone import QUEUE_CHUNKS
+
+    source = Stale(captured=0.0)
+    skip = Backlog().check(Chunk(bytes(200), 0.0), 10.0, source, 1000)
+    assert skip is not None and skip.chunk is None  # the listener reads on, and checks again
+    assert source.reads == 2 * QUEUE_CHUNKS

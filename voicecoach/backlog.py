@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from voicecoach.microphone import Chunk
+from voicecoach.microphone import QUEUE_CHUNKS, Chunk
 
 
 @dataclass(frozen=True)
@@ -61,15 +61,20 @@ class Backlog:
         self._noticed_at: float | None = None
         self._unsaid = 0.0
 
-    def check(self, chunk: Chunk, now: float, source: Source, rate: int) -> Skip | None:
-        """None while `chunk` (read at monotonic time `now`) is recent enough; else drop
-        chunks from `source` until one is within `keep` seconds of now, and say what went."""
+    def behind(self, chunk: Chunk, now: float) -> float | None:
+        """How far `chunk` (read at monotonic time `now`) trails the microphone, in seconds,
+        when that is past the limit; None while it is recent enough."""
         behind = now - chunk.captured
-        if behind <= self.settings.limit:
-            return None
+        return behind if behind > self.settings.limit else None
+
+    def skip(self, chunk: Chunk, behind: float, now: float, source: Source, rate: int) -> Skip:
+        """Drop `chunk` and those after it in `source` until one is within `keep` seconds of
+        monotonic time `now`, and say what went."""
         dropped = len(chunk.pcm) // 2
         kept: Chunk | None = None
-        while True:
+        # Bounded: a source that keeps handing over old audio (a stream dated wrongly) must
+        # not hold the listener here; the next check skips again.
+        for _ in range(2 * QUEUE_CHUNKS):
             nxt = source.read(0.0)
             if nxt is None:
                 break
@@ -82,6 +87,11 @@ class Backlog:
         self.skips += 1
         self._unsaid += seconds
         return Skip(seconds, behind, kept)
+
+    def check(self, chunk: Chunk, now: float, source: Source, rate: int) -> Skip | None:
+        """`behind` and `skip` in one step: None while `chunk` is recent enough."""
+        behind = self.behind(chunk, now)
+        return None if behind is None else self.skip(chunk, behind, now, source, rate)
 
     def notice(self, skip: Skip, now: float) -> str | None:
         """The line to show for `skip`, or None while the last one is recent (its seconds

@@ -286,9 +286,15 @@ class Listener:
                 overflows, overflow_noticed = self.microphone.overflows, now
                 self._notice(f"microphone overflow: {lost_blocks} audio block(s) lost "
                              "(CPU too busy?)")
-            skip = self.backlog.check(chunk, now, self.microphone, self.microphone.rate)
-            if skip is not None:
-                self._catch_up(skip, now)
+            behind = self.backlog.behind(chunk, now)
+            if behind is not None:
+                # The recognizer's restart first: it can take a second on a busy machine,
+                # and the audio queued meanwhile must be skipped too.
+                self._break_stream()
+                now = time.monotonic()
+                skip = self.backlog.skip(chunk, behind, now, self.microphone,
+                                         self.microphone.rate)
+                self._caught_up(skip, now)
                 if skip.chunk is None:
                     continue
                 chunk = skip.chunk
@@ -319,10 +325,10 @@ class Listener:
                       f"{spot.t1:.2f}", file=sys.stderr)
             self._inbox.put(CommandEvent(spot.command, source="voice", heard=spot.heard))
 
-    def _catch_up(self, skip: Skip, now: float) -> None:
-        """Audio was dropped: nothing heard before the gap may join what comes after it."""
+    def _caught_up(self, skip: Skip, now: float) -> None:
+        """Audio was dropped (after `_break_stream`: nothing heard before the gap may join
+        what comes after it): say so."""
         self.lag_max = max(self.lag_max, skip.behind)
-        self._break_stream()
         line = self.backlog.notice(skip, now)
         if line is not None:
             self._notice(line)

@@ -124,6 +124,10 @@ class SoundDeviceMicrophone:
         with self._lock:
             if self._stream is not None:
                 return
+            # Chunks of an earlier stream (start-up's probe, a lost device) are stale: the
+            # listener would take them for audio it failed to decode in time.
+            while not self._queue.empty():
+                self._queue.get_nowait()
             rates, error = list(dict.fromkeys((self._default_rate, *FALLBACK_RATES))), ""
             for rate in rates:
                 self._stream_rate = rate  # before the first callback can run
@@ -172,9 +176,7 @@ class SoundDeviceMicrophone:
     def restart(self) -> None:
         """Close and reopen the stream (the watchdog's remedy for a stalled or lost device)."""
         self.close()
-        while not self._queue.empty():  # chunks of the old stream: stale now
-            self._queue.get_nowait()
-        self.start()
+        self.start()  # which empties the queue of the old stream's chunks
 
     def close(self) -> None:
         with self._lock:
