@@ -187,6 +187,45 @@ def test_the_coachs_count_right_after_a_pause_is_set_aside_as_its_echo() -> None
     assert feed_script(Spotter(EN, playing=SpeechLog().overlapping), script) == []
 
 
+def test_a_command_right_after_the_coachs_reply_to_one_is_said_on_its_own() -> None:
+    """Live, under load: "pause", the coach's "Paused." and the person's "next" just after it
+    were one utterance ("pause three [unk] next"), and "next" was turned down as not said on
+    its own. The words heard while the coach replied are its own: "next" after them fires.
+    Words of the person's own after the reply still come before it."""
+    said = [(1.6 + 0.03 * i, "pause", 0.03 * max(0, i - 3), False) for i in range(1, 12)]
+    reply = [(2.5 + 0.1 * i, f"pause {UNK}", 0.0, False) for i in range(1, 6)]
+    nxt = [(3.6 + 0.03 * i, f"pause {UNK} next", 0.03 * max(0, i - 3), False)
+           for i in range(1, 12)]
+    late = [(3.6 + 0.03 * i, f"pause {UNK} {UNK}", 0.0, False) for i in range(1, 5)]
+    late += [(3.8 + 0.03 * i, f"pause {UNK} {UNK} next", 0.03 * max(0, i - 3), False)
+             for i in range(1, 12)]
+    late += [(4.3, f"pause {UNK} {UNK} next", 0.4, True)]
+
+    def run(rest: list[tuple[float, str, float, bool]], replied: bool = True) -> list[str]:
+        log = SpeechLog()
+        spotter = Spotter(EN, playing=log.overlapping)
+        fired = feed_script(spotter, said)
+        if replied:  # the reply is played once "pause" has fired
+            log.record(utt("Paused.", 2.4, 2.9))
+        return fired + feed_script(spotter, reply + rest)
+
+    assert run(nxt) == ["pause", "next"]
+    # The same words with no reply played: all the person's, and "next" is not on its own.
+    assert run(nxt + [(4.1, f"pause {UNK} next", 0.4, True)], replied=False) == [
+        "pause", "x:not i"]
+    # A word of the person's own between the reply and "next": not on its own either.
+    assert run(late) == ["pause", "x:not i"]
+    # Before anything fired, the coach's words still come before a phrase (its echo of a
+    # sentence is no reply): a "next" right after them is not taken.
+    log = SpeechLog()
+    log.record(utt("Paused.", 2.4, 2.9))
+    words = [(2.5 + 0.1 * i, f"{UNK} {UNK}", 0.0, False) for i in range(1, 6)]
+    words += [(3.6 + 0.03 * i, f"{UNK} {UNK} next", 0.03 * max(0, i - 3), False)
+              for i in range(1, 12)]
+    words += [(4.1, f"{UNK} {UNK} next", 0.4, True)]
+    assert feed_script(Spotter(EN, playing=log.overlapping), words) == ["x:not i"]
+
+
 def test_the_command_that_means_nothing_now_leaves_the_utterance_open() -> None:
     """"hold on" in noise, as pocketsphinx heard it: "go on" first, then revised. With every
     command in play "go on" (resume) was the utterance's one command; while the session runs

@@ -141,6 +141,9 @@ class Spotter:
         # Commands heard after other words in this utterance: still not said on their own when
         # the final result drops those words (the article's "Overweight": "away wait", "wait").
         self._preceded: set[str] = set()
+        # A command fired in this utterance: what the coach says next is its reply, and a
+        # phrase right after the reply is said on its own (words, as _before_gap).
+        self._replying = False
         # Answer section a question is waiting for; set from another thread (one assignment).
         self._section: str | None = None
         # The command that means nothing in the session's state; also set from another thread.
@@ -202,6 +205,20 @@ class Spotter:
         self._candidate = None
         self._fired = set()
         self._preceded = set()
+        self._replying = False
+
+    def _reply(self, words: tuple[str, ...], now: float) -> None:
+        """After a command fired: while the coach speaks (its reply, "Paused."; the next
+        step), the words heard are its own, and a phrase said after them is on its own. Live,
+        "pause", the coach's "Paused." and the person's "continue" or "next" right after it
+        were one utterance, so the "next" was turned down as not said on its own."""
+        if self.playing is None:
+            return
+        margin = EchoSettings(margin=self.settings.speaking_margin)
+        playing = list(self.playing(now, now, margin.margin))
+        if coach_speaking(now, now, playing, margin):
+            self._start, self._before_gap = len(words), None
+            self._fired, self._preceded = set(), set()
 
     def _echo_tail(self, words: tuple[str, ...], now: float) -> int:
         """How many of the last `words` (all but the first) the coach was saying in the
@@ -230,6 +247,8 @@ class Spotter:
     def _decide(self, hearing: Hearing, quiet: float, offset: float,
                 voiced: Voiced | None, talking: Talking | None) -> Spot | None:
         words = hearing.words
+        if self._replying:
+            self._reply(words, offset + hearing.end)
         # Once per hypothesis (a check costs ~1 ms). Only a noise: after words with a voice
         # the endpointer would have ended the utterance already (pocketsphinx), and running
         # speech with a pause in it (vosk keeps its utterance open for 0.5-1 s) stays so.
@@ -314,8 +333,9 @@ class Spotter:
         if voiced is not None and not voiced(min(2.0, span)):
             return _reject(spot, "no voice in it: a noise, not speech")
         self._fired.add(command)
-        # Anything after a command in the same utterance is not said on its own.
-        self._start = -1
+        # Anything after a command in the same utterance is not said on its own, but for
+        # what comes after the coach's reply to it (_reply).
+        self._start, self._replying = -1, True
         return spot
 
 
