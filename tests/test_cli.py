@@ -60,11 +60,17 @@ def test_previews_on_the_virtual_clock_are_not_sessions(tmp_path):
         r = vc("--exercise", "leg-raise", "--clock", "virtual", "--no-voice", "--no-check")
         assert r.returncode == 0, r.stderr
         assert "a preview on the virtual clock: it is not saved in your history" in r.stderr
+    for _ in range(2):  # with the safety check: not stored either
+        assert vc("--exercise", "calf", "--clock", "virtual", "--no-voice").returncode == 0
     from voicecoach.history import HistoryStore
+    from voicecoach.safety import DISCLAIMER_KEY
 
-    assert HistoryStore(tmp_path / "data" / "history.db").sessions() == []
+    store = HistoryStore(tmp_path / "data" / "history.db")
+    assert store.sessions() == [] and store.last_safety_check(answered_only=False) is None
+    assert store.get_meta(DISCLAIMER_KEY) is None  # the first real session still hears it
     r = vc("--exercise", "leg-raise", "--speed", "1000", "--no-voice", "--no-listen",
            "--no-check")
+    assert "It does not replace a doctor" in r.stdout, r.stdout
     assert r.returncode == 0 and "ready for twelve" not in r.stdout, r.stdout
     assert "Three sets of ten" in r.stdout
     assert len(HistoryStore(tmp_path / "data" / "history.db").sessions()) == 1
@@ -102,6 +108,12 @@ def test_output_to_a_full_disk_is_one_line_and_the_session_goes_on(tmp_path):
 
     stored = HistoryStore(tmp_path / "data" / "history.db").sessions()
     assert stored[0].status == "completed"
+    # An events file on a full disk: one line, and the session (and its history) go on.
+    r = vc("--exercise", "calf", "--speed", "1000", "--no-voice", "--no-listen", "--no-check",
+           "--events", "/dev/full")
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.count("events stopped: cannot write them (No space left on device)") == 1
+    assert len(HistoryStore(tmp_path / "data" / "history.db").sessions()) == 2
 
 
 def test_python_dash_m_and_list_and_help():

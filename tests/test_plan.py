@@ -50,3 +50,15 @@ def test_a_named_leg_is_named_in_every_instruction():
     assert any("foot of your left leg behind you" in c.text for c in intro.cues)
     same = plan.build(plan.Step("intro", calf, "painful"), estimate_seconds)
     assert any("foot of your painful leg behind you" in c.text for c in same.cues)
+
+
+def test_the_welcome_names_the_routine_with_the_only_where_it_has_none() -> None:
+    """A physio's routine called "Your exercises" was welcomed as "the your exercises"."""
+    def welcome(name: str) -> str:
+        p = plan.build(plan.Step("welcome"), estimate_seconds, name)
+        return p.cues[0].text
+
+    assert welcome("Calf stretch") == "Welcome. Let's start the calf stretch."
+    assert welcome("Your exercises") == "Welcome. Let's start your exercises."
+    assert welcome("My calf") == "Welcome. Let's start my calf."
+    assert welcome("") == "Welcome."

@@ -48,6 +48,12 @@ def open_events(path: str | None) -> IO[str] | None:
         raise BadInput(f"cannot write events to {path}: {exc.strerror}") from None
 
 
+def _close_quietly(stream: IO[str]) -> None:
+    """Close the events file; what could not be written was said when it failed."""
+    with contextlib.suppress(OSError):
+        stream.close()
+
+
 def read_config() -> dict[str, Any]:
     """The config file, checked on every run (a preview too): a mistake in it is one line."""
     from voicecoach.config import ConfigError, load_config
@@ -183,8 +189,8 @@ def _run(args: argparse.Namespace, routine: Routine, inbox: Inbox, interrupted: 
     with contextlib.ExitStack() as stack:
         stream = open_events(args.events)
         if stream is not None:
-            stack.callback(stream.close)
-        log = EventLog(clock.now, clock.wall, stream, keep=False)
+            stack.callback(_close_quietly, stream)
+        log = EventLog(clock.now, clock.wall, stream, keep=False, on_error=notice)
         speech = SpeechLog()
         speaker = make_speaker(args, clock, log, speech, notice, config)
         stack.callback(speaker.close)

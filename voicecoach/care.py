@@ -45,6 +45,9 @@ class Care:
         self.args, self.clock, self.speaker, self.inbox = args, clock, speaker, inbox
         self.view, self.notice, self.can_answer = view, notice, can_answer
         self.recorder = Recorder.open(data_dir(getattr(args, "data_dir", None)), notice)
+        # A preview (--clock virtual) changes nothing in the history: no session, no check,
+        # and the first real session still hears the disclaimer.
+        self.record = record
         if record:
             log.subscribe(self.recorder)
         # Spoken answers come from the listener, which must be told when a question is open;
@@ -107,10 +110,11 @@ class Care:
     def _before(self, routine: Routine, store: HistoryStore | None) -> Routine | None:
         if safety.first_run(store):
             self.say(safety.DISCLAIMER)
-            safety.disclaimer_shown(store)
+            if self.record:
+                safety.disclaimer_shown(store)
         if not self.args.no_check and safety.due(store):
             result = safety.run_check(self.asker.yes_no if self.can_answer else None, self.say)
-            safety.remember(result, self.recorder)
+            safety.remember(result, self.recorder if self.record else None)
             if not result.proceed:
                 self.notice("a warning sign was reported: no exercise today; please see a "
                             "doctor soon")

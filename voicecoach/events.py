@@ -26,8 +26,12 @@ class EventLog:
         wall: Callable[[], float],
         stream: IO[str] | None = None,
         keep: bool = True,
+        on_error: Callable[[str], None] | None = None,
     ) -> None:
         self._now = now
+        # A stream that fails (a full disk, a pipe closed) is given up with one line through
+        # this: the session itself goes on, and the history still records it.
+        self._on_error = on_error
         self._wall = wall
         self._stream = stream
         self._subscribers: list[Subscriber] = []
@@ -50,8 +54,16 @@ class EventLog:
             if self._keep:
                 self.events.append(record)
             if self._stream is not None:
-                self._stream.write(json.dumps(record, ensure_ascii=False) + "\n")
-                self._stream.flush()
+                try:
+                    self._stream.write(json.dumps(record, ensure_ascii=False) + "\n")
+                    self._stream.flush()
+                except (OSError, ValueError) as exc:  # ValueError: closed under us
+                    self._stream = None
+                    if self._on_error is None:
+                        raise
+                    reason = getattr(exc, "strerror", None) or str(exc)
+                    self._on_error(f"events stopped: cannot write them ({reason}); the "
+                                   "session goes on")
             for fn in self._subscribers:
                 fn(record)
             return record

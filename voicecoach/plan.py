@@ -138,11 +138,20 @@ def intro_texts(step: Step) -> list[str]:
     return [t for t in texts if t]
 
 
+#: Words a name can begin with that take no "the" before it ("your exercises", "my calf").
+DETERMINERS = frozenset("the a an my your our his her their this that these those".split())
+
+
+def _the(name: str) -> str:
+    """`name` with "the" before it, unless it begins with its own determiner."""
+    return name if name.split(" ", 1)[0] in DETERMINERS else f"the {name}"
+
+
 def build(step: Step, dur: Durations, routine_name: str = "") -> Plan:
     """Lay out one step's cues using the real length of each phrase."""
     if step.kind == "welcome":
         texts = [
-            f"Welcome. Let's start the {routine_name.lower()}." if routine_name else "Welcome.",
+            f"Welcome. Let's start {_the(routine_name.lower())}." if routine_name else "Welcome.",
             "Say pause, next, back, repeat or stop at any time.",
             "If the pain turns sharp at any point, stop and say: it hurts.",
         ]
