@@ -81,13 +81,15 @@ def test_a_bad_config_file_is_reported_on_every_run(tmp_path):
     config file is reported there too (it was reported only once voice or listening was on)."""
     config = tmp_path / "config" / "voicecoach" / "config.toml"
     config.parent.mkdir(parents=True)
-    config.write_text('rate = "fast"\n', encoding="utf-8")
-    for extra in (["--clock", "virtual"], ["--speed", "1000", "--no-listen"]):
-        r = vc("--exercise", "calf", "--no-voice", "--no-check", *extra)
-        assert r.returncode == 2, r.stderr
-        assert r.stderr.strip().splitlines() == [
-            f"voicecoach: config file {config}: rate must be a number, not 'fast'"], r.stderr
-        assert "Traceback" not in r.stderr and r.stdout == ""
+    for text, line in (('rate = "fast"\n', "rate must be a number, not 'fast'"),
+                       ('recognizer = "whisper"\n', "recognizer must be one of auto, vosk, "
+                        "pocketsphinx, none, not 'whisper'")):
+        config.write_text(text, encoding="utf-8")
+        for extra in (["--clock", "virtual"], ["--speed", "1000", "--no-listen"]):
+            r = vc("--exercise", "calf", "--no-voice", "--no-check", *extra)
+            assert r.returncode == 2, r.stderr
+            assert r.stderr.strip().splitlines() == [f"voicecoach: config file {config}: {line}"]
+            assert "Traceback" not in r.stderr and r.stdout == ""
 
 
 def test_output_to_a_full_disk_is_one_line_and_the_session_goes_on(tmp_path):

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from voicecoach import __version__
+from voicecoach.config import CHOICES
 from voicecoach.library import LIMITS, SIDES, Library, Routine, RoutineError, load_builtin
 
 EXAMPLES = """\
@@ -83,7 +84,7 @@ def _number(kind: type, lo: float, hi: float, what: str) -> Callable[[str], floa
 
 
 #: Values of --recognizer (and of `recognizer` in the config file).
-RECOGNIZERS = ("auto", "vosk", "pocketsphinx", "none")
+RECOGNIZERS = CHOICES["recognizer"]
 
 
 def parser() -> Parser:

@@ -34,6 +34,10 @@ SCHEMA: dict[str, tuple[tuple[type, ...], tuple[float, float] | None]] = {
 }
 
 
+#: Keys whose value is one of a few words (as the options of the same name take).
+CHOICES: dict[str, tuple[str, ...]] = {"recognizer": ("auto", "vosk", "pocketsphinx", "none")}
+
+
 class ConfigError(ValueError):
     """The config file cannot be used; the message is one line that names the file."""
 
@@ -129,3 +133,6 @@ def _check(file: Path, key: str, value: Any) -> None:
         )
     if isinstance(value, str) and not value.strip():
         raise ConfigError(f"config file {file}: {key} must not be empty")
+    if key in CHOICES and value not in CHOICES[key]:
+        raise ConfigError(f"config file {file}: {key} must be one of "
+                          f"{', '.join(CHOICES[key])}, not {value!r}")
