@@ -54,6 +54,22 @@ def test_recognizer_none_skips_recognition() -> None:
     assert "Traceback" not in done.stderr and done.returncode in (0, 1)
 
 
+def test_doctor_checks_what_the_config_file_sets(tmp_path: Path) -> None:
+    """The recognizer a session would use is the config file's; a mistake there is one line."""
+    config = tmp_path / "voicecoach" / "config.toml"
+    config.parent.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "XDG_CONFIG_HOME": str(tmp_path)}
+    args = [sys.executable, "-m", "voicecoach", "doctor", "--no-play", "--seconds", "0"]
+    config.write_text('recognizer = "none"\n', encoding="utf-8")
+    done = subprocess.run(args, capture_output=True, text=True, env=env, timeout=60)
+    assert "Recognizer: none (asked for): keys only" in done.stdout, done
+    config.write_text('recognizer = "whisper"\n', encoding="utf-8")
+    done = subprocess.run(args, capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 2 and done.stdout == "" and done.stderr.count("\n") == 1, done
+    assert "recognizer must be one of auto, vosk, pocketsphinx, none, not 'whisper'" in \
+        done.stderr
+
+
 def test_a_recognizer_too_slow_for_speech_is_a_fix() -> None:
     """The real pocketsphinx and the coach's own voice, the decoding slowed to 0.8 of real
     time (a busy Raspberry Pi): the doctor says how slow and what to do."""

@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Sequence
 
+from voicecoach.config import ConfigError, VoiceSettings, load_config
 from voicecoach.listener import ListenerUnavailable, ListenSettings, make_recognizer
 from voicecoach.models import find_model, manual_hint
 from voicecoach.phrases import PhraseTable, load_phrases
@@ -32,8 +33,9 @@ def _say(line: str) -> None:
 def run_doctor(argv: Sequence[str] = ()) -> int:
     """Print a check-up of audio and recognition; 0 when everything works, 1 otherwise."""
     p = SubcommandParser(prog="voicecoach doctor", description=__doc__)
-    p.add_argument("--input-device", default=None, help="microphone (index or name)")
-    p.add_argument("--recognizer", default="auto",
+    p.add_argument("--input-device", default=None,
+                   help="microphone (index or name; default: the config file's, else the system's)")
+    p.add_argument("--recognizer", default=None,
                    choices=("auto", "vosk", "pocketsphinx", "none"),
                    help="which to check (default: the one a session would use; none: skip)")
     p.add_argument("--model", default=None, help="vosk model folder")
@@ -42,6 +44,16 @@ def run_doctor(argv: Sequence[str] = ()) -> int:
                    help="how long to show the mic level (0-600; 0 skips it)")
     p.add_argument("--no-play", action="store_true", help="skip the speaker test")
     args = p.parse_args(list(argv))
+    # What a session would use: the config file's settings where no option overrides them.
+    try:
+        config = load_config()
+    except ConfigError as e:
+        p.error(str(e))
+    for key in ("input_device", "recognizer", "model"):
+        if getattr(args, key) is None:
+            setattr(args, key, config.get(key))
+    args.recognizer = args.recognizer or "auto"
+    args.voice_settings = VoiceSettings.from_sources(config)
     if not 0 <= args.seconds <= MAX_SECONDS:  # nan fails both comparisons too
         p.error(f"--seconds must be between 0 and {MAX_SECONDS}, got {args.seconds:g}")
     try:
@@ -49,12 +61,12 @@ def run_doctor(argv: Sequence[str] = ()) -> int:
     except ValueError as e:
         p.error(f"--language: {e}")
     device: str | int | None = args.input_device
-    if isinstance(device, str) and device.isdigit():
+    if isinstance(device, str) and device.strip().isdigit():
         device = int(device)
     fixes: list[str] = []
     rate = _devices(device, fixes)
     if not args.no_play:
-        _play(fixes)
+        _play(fixes, args.voice_settings)
     if rate and args.seconds > 0:
         _level(device, rate, args.seconds, fixes)
     _recognition(args, table, rate or 16000, fixes)
@@ -94,11 +106,10 @@ def _devices(device: str | int | None, fixes: list[str]) -> int:
     return int(info["default_samplerate"])
 
 
-def _play(fixes: list[str]) -> None:
+def _play(fixes: list[str], voice: VoiceSettings) -> None:
     _say(f"Speaker test: \"{TEST_PHRASE}\"")
     try:
         from voicecoach.clock import RealClock
-        from voicecoach.config import VoiceSettings
         from voicecoach.speaker import SpeechLog
         from voicecoach.voice import SpeakerUnavailable, open_speaker
     except ImportError:
@@ -106,7 +117,7 @@ def _play(fixes: list[str]) -> None:
         return
     clock = RealClock()
     try:
-        speaker = open_speaker(VoiceSettings(), clock, lambda u: None, SpeechLog(),
+        speaker = open_speaker(voice, clock, lambda u: None, SpeechLog(),
                                lambda m: print(m, file=sys.stderr))
     except (SpeakerUnavailable, ValueError) as e:
         fixes.append(f"speaker: {e}")
