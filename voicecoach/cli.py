@@ -233,7 +233,8 @@ def choose(args: argparse.Namespace) -> tuple[Library, Routine]:
         if most == 0:
             raise RoutineError(f"--level does not apply to {what}: it has no levels")
         if args.level > most:
-            raise RoutineError(f"--level must be between 1 and {most} for {what}, "
+            have = ", ".join(f"{e.id} {len(e.levels)}" for e in routine.exercises if e.levels)
+            raise RoutineError(f"--level must be between 1 and {most} here (levels: {have}), "
                                f"got {args.level}")
     for dest, kind in (("hold", "reps"), ("reps", "hold")):
         if getattr(args, dest) is not None and all(e.kind == kind for e in exercises):
