@@ -3,7 +3,7 @@
 
     .venv/bin/python benchmarks/bench_listen.py [--quick] [--article-seconds N] [--no-rss]
                                                 [--no-sphinx] [--no-vosk] [--out NAME.json]
-                                                [--cpu-only]
+                                                [--cpu-only] [--voices en,en-gb-scotland,...]
 
 Prints a markdown table and the trials it got wrong (expected -> fired), and writes
 benchmarks/results/listen.json. pocketsphinx (English, bundled) is measured the way the coach
@@ -326,6 +326,9 @@ def main() -> int:
     ap.add_argument("--out", default="listen.json",
                     help="file name in benchmarks/results (default listen.json)")
     ap.add_argument("--rss-child", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--voices", default=None,
+                    help="espeak-ng voices for the English commands, comma-separated (default: "
+                         "4 American ones; e.g. en,en-gb-scotland,en-029 for other accents)")
     ap.add_argument("--cpu-only", action="store_true",
                     help="only the paired CPU measure, pocketsphinx, all voices (~2 min)")
     args = ap.parse_args()
@@ -348,6 +351,8 @@ def main() -> int:
         voices = ["en-us", "en-us+f2"]
         if not args.quick:
             voices += ["en-us+m3", "en-us+klatt"]
+        if args.voices:
+            voices = [v.strip() for v in args.voices.split(",") if v.strip()]
         rates = [175] if args.quick else [140, 175, 210]
         if not args.no_sphinx:
             results.append(evaluate("pocketsphinx en-us",
