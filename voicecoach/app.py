@@ -131,8 +131,7 @@ def make_listener(args: argparse.Namespace, clock: Clock, inbox: Inbox, speech: 
     except ListenerUnavailable as exc:
         notice(f"not listening: {exc.reason}. To fix: {exc.fix}")
         return None
-    notice(f"listening with {listener.name}")
-    return listener
+    return listener  # open_listener has said which recognizer, rate and microphone
 
 
 def make_view(args: argparse.Namespace, keys: bool) -> View:
