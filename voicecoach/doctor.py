@@ -10,7 +10,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from voicecoach.config import ConfigError, VoiceSettings, load_config
+from voicecoach.config import CHOICES, ConfigError, VoiceSettings, load_config
 from voicecoach.listener import ListenerUnavailable, ListenSettings, make_recognizer
 from voicecoach.models import find_model, manual_hint
 from voicecoach.phrases import PhraseTable, load_phrases
@@ -36,7 +36,7 @@ def run_doctor(argv: Sequence[str] = ()) -> int:
     p.add_argument("--input-device", default=None,
                    help="microphone (index or name; default: the config file's, else the system's)")
     p.add_argument("--recognizer", default=None,
-                   choices=("auto", "vosk", "pocketsphinx", "none"),
+                   choices=CHOICES["recognizer"],
                    help="which to check (default: the one a session would use; none: skip)")
     p.add_argument("--model", default=None, help="vosk model folder")
     p.add_argument("--language", default="en", help="phrase table (default: en)")
@@ -53,7 +53,6 @@ def run_doctor(argv: Sequence[str] = ()) -> int:
         if getattr(args, key) is None:
             setattr(args, key, config.get(key))
     args.recognizer = args.recognizer or "auto"
-    args.voice_settings = VoiceSettings.from_sources(config)
     if not 0 <= args.seconds <= MAX_SECONDS:  # nan fails both comparisons too
         p.error(f"--seconds must be between 0 and {MAX_SECONDS}, got {args.seconds:g}")
     try:
@@ -66,7 +65,7 @@ def run_doctor(argv: Sequence[str] = ()) -> int:
     fixes: list[str] = []
     rate = _devices(device, fixes)
     if not args.no_play:
-        _play(fixes, args.voice_settings)
+        _play(fixes, VoiceSettings.from_sources(config))
     if rate and args.seconds > 0:
         _level(device, rate, args.seconds, fixes)
     _recognition(args, table, rate or 16000, fixes)
