@@ -245,6 +245,11 @@ def test_unattended_real_time_runs_to_the_end_on_deadlines(tmp_path):
     walls = [e["wall"] for e in ev]
     assert walls == sorted(walls) or max(a - b for a, b in zip(walls, walls[1:])) < 0.5
     assert ev[-1]["completed"] is True
+    # Nothing listens and there is no terminal: the welcome does not tell them to say or press
+    # anything, only to stop if the pain turns sharp.
+    said = [e["text"] for e in ev if e["event"] == "say"]
+    assert "If the pain turns sharp at any point, stop." in said
+    assert not [t for t in said if t.startswith(("Say ", "Press "))]
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])

@@ -62,3 +62,21 @@ def test_the_welcome_names_the_routine_with_the_only_where_it_has_none() -> None
     assert welcome("Your exercises") == "Welcome. Let's start your exercises."
     assert welcome("My calf") == "Welcome. Let's start my calf."
     assert welcome("") == "Welcome."
+
+
+def test_the_welcome_and_help_name_only_the_controls_there_are() -> None:
+    """"Say pause" only when something listens; keys when only a terminal; else neither."""
+    def welcome(controls: str) -> list[str]:
+        p = plan.build(plan.Step("welcome"), estimate_seconds, "", controls)
+        return [c.text for c in p.cues if c.text]
+
+    assert welcome("voice")[1:] == ["Say pause, next, back, repeat or stop at any time.",
+                                    "If the pain turns sharp at any point, stop and say: it hurts."]
+    assert welcome("keys")[1].startswith("Press space to pause")
+    assert welcome("keys")[2].endswith("stop and press x.")
+    assert welcome("none") == ["Welcome.", "If the pain turns sharp at any point, stop."]
+    # Every key the keys' lines name does what they say.
+    from voicecoach.commands import KEYS, Command
+    assert (KEYS[" "], KEYS["n"], KEYS["b"], KEYS["r"], KEYS["q"], KEYS["x"]) == (
+        Command.TOGGLE, Command.NEXT, Command.BACK, Command.REPEAT, Command.STOP, Command.PAIN)
+    assert "press x" in plan.HELP_TEXTS["keys"] and "say: it hurts" in plan.HELP_TEXTS["voice"]

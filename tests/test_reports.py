@@ -171,6 +171,19 @@ def test_today() -> None:
     assert got == TODAY
 
 
+def test_today_past_the_target_shows_the_count_and_the_target() -> None:
+    """Five calf sessions on a day with a target of 2-3 read "5 (target 2-3)", never "5 of 2"."""
+    s = known()
+    extra = [SessionRecord(10 + n, f"x{n}", at(4, 9 + n), at(4, 9 + n) + 300, "back-of-knee",
+                           ("calf",), "painful", None, "completed", 1, 0, 0,
+                           tuple(sets("calf", at(4, 9 + n), hold=20.0, level=None)))
+             for n in range(3)]
+    got = reports.today_report(s + extra, EXERCISES, dt.date(2024, 3, 4))
+    calf = next(line for line in got.splitlines() if "Calf" in line)
+    assert calf.split(None, 2)[2] == "5 (target 2-3): done"
+    assert " of 2" not in calf
+
+
 def _png_pixels(blob: bytes) -> tuple[int, int, bytes]:
     assert blob[:8] == b"\x89PNG\r\n\x1a\n"
     pos, idat, size = 8, b"", (0, 0)

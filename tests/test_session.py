@@ -187,6 +187,14 @@ def test_repeat_mid_rest_and_help_say_something_useful():
     assert texts.count("Rest for ten seconds. Next, set two of three.") == 2
     assert any(t.startswith("You can say") for t in texts)
 
+    # With keys and no listening, help names the keys.
+    session, log = make(routine("calf"), [(rest + 20, Command.HELP)])
+    session.controls = "keys"
+    session.run()
+    texts = [s["text"] for s in of(log.events, "say")]
+    assert any(t.startswith("Press space to pause") and "press x" in t for t in texts)
+    assert not any(t.startswith(("You can say", "Say pause")) for t in texts)
+
 
 def test_pause_mid_rest_and_mid_rep_then_stop():
     session, log = make(routine("leg-raise"))

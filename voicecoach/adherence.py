@@ -77,7 +77,12 @@ def today_report(
             state = f"done; up to {ex.per_day_max - done} more if you like"
         else:
             state = f"{ex.per_day_min - done} more due"
-        line = f"  {ex.name.ljust(name_w)}  {done} of {ex.per_day_min}: {state}"
+        # "5 of 2" reads like a mistake: past the target, show the count and the target.
+        target = (str(ex.per_day_min) if ex.per_day_min == ex.per_day_max
+                  else f"{ex.per_day_min}-{ex.per_day_max}")
+        count = (f"{done} of {ex.per_day_min}" if done <= ex.per_day_min
+                 else f"{done} (target {target})")
+        line = f"  {ex.name.ljust(name_w)}  {count}: {state}"
         sug = (levels or {}).get(ex.id)
         if sug is not None:
             moved = {1: ", up from last time", -1: ", eased back"}.get(sug.change, "")

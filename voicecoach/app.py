@@ -226,6 +226,9 @@ def _run(args: argparse.Namespace, routine: Routine, inbox: Inbox, interrupted: 
             return 0 if interrupted or care.aborted else EXIT_RED_FLAG
         session = Session(checked, clock, speaker, inbox, log, view, care.on_pain, care.after,
                           on_state=listener.paused if listener is not None else None,
-                          on_stop=care.confirm_stop if care.can_answer else None)
+                          on_stop=care.confirm_stop if care.can_answer else None,
+                          # A preview shows the script a listening session would say.
+                          controls=("voice" if listener is not None or clock.virtual
+                                    else "keys" if keyboard is not None else "none"))
         session.run()
     return 0

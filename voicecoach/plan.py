@@ -147,16 +147,38 @@ def _the(name: str) -> str:
     return name if name.split(" ", 1)[0] in DETERMINERS else f"the {name}"
 
 
-def build(step: Step, dur: Durations, routine_name: str = "") -> Plan:
+#: How the person can steer the session, by what is there: "voice" (listening), "keys" (a
+#: terminal but no recognizer) or "none". Each has its welcome lines and its help: telling
+#: someone to "say pause" when nothing listens would leave them talking to a deaf coach.
+WELCOME_CONTROLS = {
+    "voice": ("Say pause, next, back, repeat or stop at any time.",
+              "If the pain turns sharp at any point, stop and say: it hurts."),
+    "keys": ("Press space to pause or carry on, n for next, b for back, r to repeat, "
+             "or q to stop.",
+             "If the pain turns sharp at any point, stop and press x."),
+    "none": ("", "If the pain turns sharp at any point, stop."),
+}
+HELP_TEXTS = {
+    "voice": "You can say next, back, repeat, pause, resume or stop. "
+             "If something hurts, say: it hurts.",
+    "keys": "Press space to pause or carry on, n for next, b for back, r to repeat, "
+            "or q to stop. If something hurts, press x.",
+    "none": "",
+}
+
+
+def build(step: Step, dur: Durations, routine_name: str = "", controls: str = "voice") -> Plan:
     """Lay out one step's cues using the real length of each phrase."""
     if step.kind == "welcome":
+        how, pain = WELCOME_CONTROLS[controls]
         texts = [
             f"Welcome. Let's start {_the(routine_name.lower())}." if routine_name else "Welcome.",
-            "Say pause, next, back, repeat or stop at any time.",
-            "If the pain turns sharp at any point, stop and say: it hurts.",
+            *([how] if how else []),
+            pain,
         ]
         cues = _sequence(texts, "instruction", dur)
-        return Plan(step, tuple(cues), _end(cues, dur), "Getting started", repeat_text=texts[1])
+        return Plan(step, tuple(cues), _end(cues, dur), "Getting started",
+                    repeat_text=how or pain)
     if step.kind == "finish":
         cues = _sequence(["That's the session done. Well done."], "instruction", dur)
         return Plan(step, tuple(cues), _end(cues, dur), "Session complete")

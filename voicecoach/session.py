@@ -21,8 +21,7 @@ from voicecoach.speaker import Speaker, estimate_seconds
 BACK_RESTARTS_AFTER = 3.0
 #: Silence between cutting the sound and saying "Paused.".
 PAUSED_GAP = 0.25
-HELP_SAY = ("You can say next, back, repeat, pause, resume or stop. "
-            "If something hurts, say: it hurts.")
+HELP_SAY = planning.HELP_TEXTS["voice"]
 
 
 class State(enum.Enum):
@@ -99,6 +98,8 @@ class Session:
     on_end: EndHandler | None = None
     on_state: StateHandler | None = None
     on_stop: StopHandler | None = None
+    controls: str = "voice"
+    """How the person steers: "voice", "keys" or "none" (planning.WELCOME_CONTROLS)."""
     state: State = State.READY
     stopped_by: str | None = None
     commands: Counter[str] = field(default_factory=Counter)
@@ -160,11 +161,14 @@ class Session:
         for step in steps:
             # Estimated lengths: asking the speaker would render everything before the first
             # word. Only optional cues depend on lengths, and they are added below anyway.
-            for cue in planning.build(step, estimate_seconds, self.routine.name).cues:
+            for cue in planning.build(step, estimate_seconds, self.routine.name,
+                                      self.controls).cues:
                 if cue.text:
                     seen.setdefault(cue.text)
-        for extra in ("Halfway.", "Last one.", "Paused.", "Resuming.", HELP_SAY):
-            seen.setdefault(extra)
+        for extra in ("Halfway.", "Last one.", "Paused.", "Resuming.",
+                      planning.HELP_TEXTS[self.controls]):
+            if extra:
+                seen.setdefault(extra)
         return list(seen)
 
     def summary(self, completed: bool) -> dict[str, Any]:
@@ -182,7 +186,7 @@ class Session:
     # -- one step ---------------------------------------------------------------------------
 
     def _play(self, step: planning.Step, index: int, total: int) -> tuple[Outcome, float]:
-        plan = planning.build(step, self.speaker.duration, self.routine.name)
+        plan = planning.build(step, self.speaker.duration, self.routine.name, self.controls)
         if step.exercise is not None and step.kind == "intro":
             self._done_exercises.append(step.exercise.id)
         anchor = self.clock.now()
@@ -322,10 +326,9 @@ class Session:
         """Ask the person whether a spoken "stop" is meant (on_stop); True: end the session."""
         return self.on_stop is not None and self.on_stop(self)
 
-    @staticmethod
-    def _help_or_repeat(command: Command, plan: planning.Plan) -> tuple[str, str]:
+    def _help_or_repeat(self, command: Command, plan: planning.Plan) -> tuple[str, str]:
         if command is Command.HELP:
-            return HELP_SAY, "cue"
+            return planning.HELP_TEXTS[self.controls] or HELP_SAY, "cue"
         return plan.repeat_text or plan.label, "instruction"
 
     def _say_now(self, text: str, kind: str) -> float:
