@@ -376,3 +376,6 @@ def test_bad_audio_devices_are_one_line_each_and_the_session_runs(
     listen_line = next(line for line in ours if "not listening" in line)
     assert repr(output) in voice_line and repr(input_) in listen_line, ours
     assert "session_end" not in r.stderr
+    # Nothing but our lines: ALSA's and PortAudio's own ("ALSA lib pcm_pulse.c...",
+    # "Expression 'ret' failed...") came first and buried them (native_stderr.py).
+    assert [line for line in r.stderr.splitlines() if line.strip()] == ours

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from voicecoach.config import CHOICES, ConfigError, VoiceSettings, load_config
 from voicecoach.listener import ListenerUnavailable, ListenSettings, make_recognizer
 from voicecoach.models import find_model, manual_hint
+from voicecoach.native_stderr import hushed
 from voicecoach.phrases import PhraseTable, load_phrases
 from voicecoach.recognizer import Recognizer, RecognizerError
 from voicecoach.subcommands import SubcommandParser
@@ -82,19 +83,22 @@ def run_doctor(argv: Sequence[str] = ()) -> int:
 def _devices(device: str | int | None, fixes: list[str]) -> int:
     """List devices; return the chosen input's default rate (0 when there is none)."""
     try:
-        import sounddevice as sd
+        with hushed():  # PortAudio's start-up scan prints ALSA's complaints itself
+            import sounddevice as sd
     except (ImportError, OSError) as e:
         fixes.append(f"sounddevice/PortAudio missing ({e}): sudo apt-get install libportaudio2")
         return 0
     _say("Audio devices (index, name, inputs/outputs, default rate):")
-    devices = list(sd.query_devices())
+    with hushed():
+        devices = list(sd.query_devices())
     for i, d in enumerate(devices):
         _say(f"  {i:3d} {d['name']}  in {d['max_input_channels']} / out "
              f"{d['max_output_channels']}  {int(d['default_samplerate'])} Hz")
     if not devices:
         _say("  none: PortAudio sees no sound card (on Linux: `aplay -l`, `arecord -l`)")
     try:
-        info = sd.query_devices(device, "input")
+        with hushed():
+            info = sd.query_devices(device, "input")
     except (ValueError, sd.PortAudioError):
         # PortAudio's own words ("Error querying device -1") mean nothing to a person.
         which = "no microphone" if device is None else f"no microphone {device!r}"
@@ -144,7 +148,9 @@ def _level(device: str | int | None, rate: int, seconds: float, fixes: list[str]
     _say(f"Microphone level for {seconds:.0f} s: say something.")
     peak = -120.0
     try:
-        with sd.InputStream(device=device, channels=1, samplerate=rate, dtype="float32") as s:
+        with hushed():  # ALSA's and PortAudio's own lines would bury the fix
+            stream = sd.InputStream(device=device, channels=1, samplerate=rate, dtype="float32")
+        with stream as s:
             end = time.monotonic() + seconds
             while time.monotonic() < end:
                 block, _ = s.read(int(rate * 0.1))

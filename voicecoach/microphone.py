@@ -9,6 +9,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from voicecoach.native_stderr import hushed
+
 #: Chunk length handed to the recognizer: short enough for fast partials, long enough that a
 #: Raspberry Pi is not woken up too often.
 CHUNK_SECONDS = 0.03
@@ -66,7 +68,8 @@ class SoundDeviceMicrophone:
 
     def __init__(self, device: str | int | None = None) -> None:
         try:
-            import sounddevice as sd
+            with hushed():  # PortAudio's start-up scan prints ALSA's complaints itself
+                import sounddevice as sd
         except (ImportError, OSError) as e:
             raise MicrophoneError(
                 f"sounddevice/PortAudio is not available ({e})",
@@ -75,7 +78,8 @@ class SoundDeviceMicrophone:
         self._sd: Any = sd
         self.device = device
         try:
-            info = sd.query_devices(device, "input")
+            with hushed():
+                info = sd.query_devices(device, "input")
         except (ValueError, sd.PortAudioError) as e:
             # With no device named, PortAudio only says "Error querying device -1": no help.
             what = f"no input device {device!r} ({e})" if device is not None else "no microphone"
@@ -133,18 +137,19 @@ class SoundDeviceMicrophone:
                 self._stream_rate = rate  # before the first callback can run
                 stream = None
                 try:
-                    stream = self._sd.RawInputStream(
-                        samplerate=rate,
-                        blocksize=int(rate * CHUNK_SECONDS),
-                        device=self.device,
-                        channels=1,
-                        dtype="int16",
-                        latency="low",
-                        callback=self._callback,
-                    )
-                    # Before start(): the first callbacks already date their blocks with them.
-                    self._stream, self.latency = stream, float(stream.latency)
-                    stream.start()
+                    with hushed():  # ALSA's and PortAudio's own lines would bury ours
+                        stream = self._sd.RawInputStream(
+                            samplerate=rate,
+                            blocksize=int(rate * CHUNK_SECONDS),
+                            device=self.device,
+                            channels=1,
+                            dtype="int16",
+                            latency="low",
+                            callback=self._callback,
+                        )
+                        # Before start(): the first callbacks date their blocks with them.
+                        self._stream, self.latency = stream, float(stream.latency)
+                        stream.start()
                 except self._sd.PortAudioError as e:
                     error = str(e.args[0]) if e.args else str(e)
                     self._stream = None

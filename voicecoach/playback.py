@@ -29,6 +29,7 @@ from typing import Any
 from voicecoach.clips import PRE_ROLL, Clip, resample
 from voicecoach.clock import RealClock
 from voicecoach.echocancel import PlayedAudio
+from voicecoach.native_stderr import hushed
 from voicecoach.outdevice import close_quietly, pick_rate, wait_running
 from voicecoach.render import Renderer
 from voicecoach.speaker import LEVEL_SECONDS, Report, SpeechLog, Utterance, estimate_seconds
@@ -88,10 +89,12 @@ class AudioSpeaker:
         self._lost = False
         self._closed = threading.Event()
         self._retry: threading.Thread | None = None
-        self.rate = pick_rate(sd, device)
-        self._stream = self._open_stream(sd)
+        with hushed():  # ALSA's and PortAudio's own lines would bury ours (native_stderr)
+            self.rate = pick_rate(sd, device)
+            self._stream = self._open_stream(sd)
         self._reporter = Reporter(clock, report, log, self._watch)
-        self._stream.start()
+        with hushed():
+            self._stream.start()
 
     def _open_stream(self, sd: Any) -> Any:
         stream = sd.OutputStream(
@@ -310,8 +313,9 @@ class AudioSpeaker:
         while not self._closed.wait(wait):
             try:
                 # Same device, same rate: clips are resampled for it as they are handed over.
-                stream = self._open_stream(sd)
-                stream.start()
+                with hushed():  # a retry every few seconds: no ALSA lines each time
+                    stream = self._open_stream(sd)
+                    stream.start()
             except Exception:  # still gone (PortAudio says so in several ways)
                 wait = min(2 * wait, RETRY_MAX)
                 continue

@@ -17,6 +17,7 @@ from typing import Any
 
 from voicecoach.clock import RealClock
 from voicecoach.config import VoiceSettings
+from voicecoach.native_stderr import hushed
 from voicecoach.speaker import Report, Speaker, SpeechLog
 
 #: TTS worker processes: two when there are two cores or more.
@@ -86,7 +87,8 @@ def _lower_priority(pid: int | None) -> None:
 
 def _check_output(device: str | int | None) -> None:
     try:
-        import sounddevice as sd
+        with hushed():  # PortAudio's start-up scan prints ALSA's complaints itself
+            import sounddevice as sd
     except OSError:  # sounddevice raises OSError when libportaudio is missing
         raise SpeakerUnavailable("the PortAudio library is not installed",
                                  PORTAUDIO_FIX) from None
@@ -94,7 +96,8 @@ def _check_output(device: str | int | None) -> None:
         raise SpeakerUnavailable("the sounddevice package is not installed",
                                  "run scripts/setup (pip install 'voicecoach[audio]')") from None
     try:
-        sd.query_devices(device, "output")
+        with hushed():
+            sd.query_devices(device, "output")
     except (ValueError, sd.PortAudioError):
         if device is None:
             raise SpeakerUnavailable("no sound output device", DEVICE_FIX) from None

@@ -1,0 +1,61 @@
+"""Holding back the audio libraries' own stderr lines (native_stderr.py), at the fd level."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+
+import pytest
+
+from voicecoach import native_stderr
+from voicecoach.native_stderr import hushed, kept
+
+ALSA = ("ALSA lib pcm_pulse.c:758:(pulse_prepare) PulseAudio: Unable to create stream: No such "
+        "entity\n")
+PA = ("Expression 'ret' failed in 'src/hostapi/alsa/pa_linux_alsa.c', line: 1812\n")
+
+
+def test_kept_drops_the_libraries_lines_and_blank_ones_only() -> None:
+    text = ALSA + "\n" + PA + "our own line\n" + "Cannot connect to server socket err = x\n"
+    assert kept(text) == "our own line\n"
+    assert kept("") == ""
+    assert kept("ALSA is fine\n") == "ALSA is fine\n"  # only the library's own prefix
+
+
+def test_what_c_writes_to_fd_2_is_held_back_and_the_rest_passed_on(
+        capfd: pytest.CaptureFixture[str]) -> None:
+    libc = ctypes.CDLL(None)
+    with hushed():
+        # Written by C, as ALSA and PortAudio do: straight to the file descriptor.
+        for line in (ALSA, PA, "a C library's real complaint\n"):
+            data = line.encode()
+            libc.write(2, data, len(data))
+        print("voicecoach: a notice from another thread", file=sys.stderr)
+    os.write(2, ALSA.encode())  # after the block: nothing is held back any more
+    lines = capfd.readouterr().err.splitlines(keepends=True)
+    # (Under pytest, sys.stderr is not fd 2, so the notice may come first.)
+    assert sorted(lines[:2]) == ["a C library's real complaint\n",
+                                 "voicecoach: a notice from another thread\n"]
+    assert lines[2:] == [ALSA]
+
+
+def test_nested_and_switched_off(capfd: pytest.CaptureFixture[str],
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    with hushed():
+        with hushed():
+            os.write(2, ALSA.encode())
+        os.write(2, PA.encode())
+    assert capfd.readouterr().err == ""
+    assert native_stderr._depth == 0
+    monkeypatch.setenv("VOICECOACH_NATIVE_STDERR", "1")
+    with hushed():
+        os.write(2, ALSA.encode())
+    assert capfd.readouterr().err == ALSA
+
+
+def test_an_error_inside_still_restores_fd_2(capfd: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(RuntimeError), hushed():
+        raise RuntimeError("device gone")
+    os.write(2, b"after\n")
+    assert capfd.readouterr().err == "after\n"

@@ -1,0 +1,85 @@
+"""Holding back what the audio libraries print to stderr themselves.
+
+ALSA and PortAudio write their own lines straight to file descriptor 2 when a device will not
+open ("ALSA lib pcm_pulse.c:758:(pulse_prepare) ...", "Expression 'ret' failed in
+'src/hostapi/alsa/pa_linux_alsa.c' ..."), and on many Raspberry Pi set-ups a dozen of them at
+every start, before PortAudio has found anything. They come before our own one line that says
+what is wrong and how to fix it, and bury it. Python cannot catch them (they never pass through
+`sys.stderr`), so while a device is probed or opened, fd 2 points at a temporary file; after,
+lines that are the libraries' noise are dropped and everything else is written out as it came.
+
+`VOICECOACH_NATIVE_STDERR=1` lets all of it through, for a bug report.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+
+#: Beginnings of the lines the audio libraries print on their own (ALSA's error handler,
+#: PortAudio's host API assertions, JACK's client library when no JACK server runs).
+NOISE = (
+    "ALSA lib ",
+    "Expression '",
+    "Cannot connect to server socket",
+    "Cannot connect to server request channel",
+    "jack server is not running",
+    "JackShmReadWritePtr",
+    "Cannot lock down",
+)
+
+_lock = threading.RLock()
+_depth = 0
+
+
+def is_noise(line: str) -> bool:
+    """Whether `line` is one of the audio libraries' own messages (or blank)."""
+    return not line.strip() or line.startswith(NOISE)
+
+
+def kept(text: str) -> str:
+    """`text` without the audio libraries' lines."""
+    return "".join(line for line in text.splitlines(keepends=True) if not is_noise(line))
+
+
+@contextlib.contextmanager
+def hushed() -> Iterator[None]:
+    """Hold back fd 2 while the block runs; write out what is not the libraries' noise."""
+    global _depth
+    if os.environ.get("VOICECOACH_NATIVE_STDERR") == "1":
+        yield
+        return
+    with _lock:
+        _depth += 1
+        try:
+            if _depth > 1:  # already held back by an outer block
+                yield
+                return
+            try:
+                saved = os.dup(2)
+            except OSError:  # no fd 2 at all (a daemon): nothing to hold back
+                yield
+                return
+            with tempfile.TemporaryFile() as held:
+                with contextlib.suppress(Exception):
+                    sys.stderr.flush()
+                os.dup2(held.fileno(), 2)
+                try:
+                    yield
+                finally:
+                    with contextlib.suppress(Exception):
+                        sys.stderr.flush()
+                    os.dup2(saved, 2)
+                    os.close(saved)
+                    held.seek(0)
+                    rest = kept(held.read().decode("utf-8", "replace"))
+                    if rest:
+                        with contextlib.suppress(Exception):
+                            sys.stderr.write(rest)
+                            sys.stderr.flush()
+        finally:
+            _depth -= 1
