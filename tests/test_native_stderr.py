@@ -59,3 +59,17 @@ def test_an_error_inside_still_restores_fd_2(capfd: pytest.CaptureFixture[str]) 
         raise RuntimeError("device gone")
     os.write(2, b"after\n")
     assert capfd.readouterr().err == "after\n"
+
+
+def test_no_temporary_file_means_nothing_held_back_not_an_error(
+        capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Raised from here, an OSError passed for "PortAudio is not installed" with the callers."""
+    def no_file() -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(native_stderr.tempfile, "TemporaryFile", no_file)
+    fds = len(os.listdir("/proc/self/fd"))
+    with hushed():
+        os.write(2, ALSA.encode())
+    assert capfd.readouterr().err == ALSA
+    assert len(os.listdir("/proc/self/fd")) == fds

@@ -150,7 +150,12 @@ def _level(device: str | int | None, rate: int, seconds: float, fixes: list[str]
     try:
         with hushed():  # ALSA's and PortAudio's own lines would bury the fix
             stream = sd.InputStream(device=device, channels=1, samplerate=rate, dtype="float32")
-        with stream as s:
+            try:
+                stream.start()
+            except sd.PortAudioError:
+                stream.close()
+                raise
+        with stream as s:  # started already: sounddevice lets a second start pass
             end = time.monotonic() + seconds
             while time.monotonic() < end:
                 block, _ = s.read(int(rate * 0.1))

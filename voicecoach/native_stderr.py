@@ -19,6 +19,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Iterator
+from typing import IO
 
 #: Beginnings of the lines the audio libraries print on their own (ALSA's error handler,
 #: PortAudio's host API assertions, JACK's client library when no JACK server runs).
@@ -48,38 +49,51 @@ def kept(text: str) -> str:
 
 @contextlib.contextmanager
 def hushed() -> Iterator[None]:
-    """Hold back fd 2 while the block runs; write out what is not the libraries' noise."""
+    """Hold back fd 2 while the block runs; write out what is not the libraries' noise.
+
+    Anything that goes wrong in setting this up only means nothing is held back: it must never
+    pass for a missing sound library."""
     global _depth
-    if os.environ.get("VOICECOACH_NATIVE_STDERR") == "1":
+    # Started with no stderr at all (a daemon): fd 2 may be some other file of ours by now.
+    if os.environ.get("VOICECOACH_NATIVE_STDERR") == "1" or sys.__stderr__ is None:
         yield
         return
     with _lock:
         _depth += 1
         try:
-            if _depth > 1:  # already held back by an outer block
+            held = None if _depth > 1 else _temporary()
+            if held is None:  # held back by an outer block already, or no temporary file
                 yield
                 return
-            try:
-                saved = os.dup(2)
-            except OSError:  # no fd 2 at all (a daemon): nothing to hold back
-                yield
-                return
-            with tempfile.TemporaryFile() as held:
-                with contextlib.suppress(Exception):
-                    sys.stderr.flush()
-                os.dup2(held.fileno(), 2)
+            with held:
                 try:
+                    saved = os.dup(2)
+                except OSError:
                     yield
-                finally:
+                    return
+                try:
                     with contextlib.suppress(Exception):
                         sys.stderr.flush()
-                    os.dup2(saved, 2)
+                    try:
+                        os.dup2(held.fileno(), 2)
+                        yield
+                    finally:
+                        # First, before anything a second Ctrl-C could interrupt.
+                        os.dup2(saved, 2)
+                finally:
                     os.close(saved)
-                    held.seek(0)
-                    rest = kept(held.read().decode("utf-8", "replace"))
-                    if rest:
-                        with contextlib.suppress(Exception):
-                            sys.stderr.write(rest)
-                            sys.stderr.flush()
+                held.seek(0)
+                rest = kept(held.read().decode("utf-8", "replace"))
+            if rest:
+                with contextlib.suppress(Exception):
+                    sys.stderr.write(rest)
+                    sys.stderr.flush()
         finally:
             _depth -= 1
+
+
+def _temporary() -> IO[bytes] | None:
+    try:
+        return tempfile.TemporaryFile()
+    except OSError:  # no writable temporary folder
+        return None
