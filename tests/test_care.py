@@ -156,3 +156,23 @@ def test_a_spoken_stop_is_confirmed_by_yes_or_stop_again_or_silence(tmp_path):
         # Nobody answering is asked twice, then the session ends as asked.
         assert len(asked) == (2 if reply is None else 1), reply
         assert session.stopped_by == ("voice" if ends else None)
+
+
+def test_the_hints_name_only_the_ways_to_answer_there_are():
+    """"Please say a number" with nothing listening sent people talking to a deaf coach."""
+    from voicecoach.answers import Answer, ask_number, ask_yes_no
+
+    def hint(ask, **kw):
+        out, answers = [], iter([Answer("maybe"), Answer("y"), Answer("3")])
+        ask("Question?", out.append, lambda t: next(answers), **kw)
+        return out[1]
+
+    assert hint(ask_yes_no) == "Please answer yes or no. You can also press y or n."
+    assert hint(ask_yes_no, keys=False) == "Please answer yes or no."
+    assert hint(ask_yes_no, voice=False) == "Please answer y for yes or n for no."
+    assert hint(ask_number) == ("Please say a number from zero to ten. "
+                                "Or type it: for ten, press 1 then 0.")
+    assert hint(ask_number, digit_gap=None) == "Please say a number from zero to ten."
+    assert hint(ask_number, voice=False) == ("Please type a number from zero to ten: "
+                                             "for ten, press 1 then 0.")
+    assert hint(ask_number, voice=False, high=5) == "Please type a number from zero to five."

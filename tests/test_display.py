@@ -68,3 +68,18 @@ def test_a_screen_that_cannot_be_written_is_said_once_and_dropped(capsys):
     err = capsys.readouterr().err
     assert err == ("voicecoach: cannot write the captions (Input/output error); the session "
                    "goes on without them\n")
+
+
+def test_the_paused_line_names_only_the_ways_to_carry_on_there_are():
+    ex = routine("calf").exercises[0]
+    hold = plan.build(plan.Step("work", ex, "painful", 1), estimate_seconds)
+    for keys, voice, line in ((True, True, "PAUSED — press space or say resume"),
+                              (True, False, "PAUSED — press space"),
+                              (False, True, "PAUSED — say resume")):
+        out = io.StringIO()
+        view = TerminalView(out, keys=keys, voice=voice)
+        view.step(hold, 0, 1, anchor=0.0)
+        view.paused(True, 1.0)
+        screen = out.getvalue().rsplit("\x1b[2J", 1)[1]
+        assert f"\x1b[7m {line} \x1b[0m" in screen, screen
+        view.close()

@@ -162,9 +162,13 @@ def ask_yes_no(
     table: PhraseTable | None = None,
     timeout: float = ANSWER_TIMEOUT,
     tries: int = 2,
+    voice: bool = True,
+    keys: bool = True,
 ) -> bool | None:
-    """Ask a yes/no question; voice ("yes", "no") and keys ("y", "n") land here alike."""
-    hint = "Please answer yes or no. You can also press y or n."
+    """Ask a yes/no question; voice ("yes", "no") and keys ("y", "n") land here alike. The
+    hint names only the ways to answer there are (`voice`: listening; `keys`: a keyboard)."""
+    hint = ("Please answer yes or no." + (" You can also press y or n." if keys else "")
+            if voice else "Please answer y for yes or n for no.")
     value = _ask(question, lambda t: parse_yes_no(t, table), hint, say, wait, timeout, tries)
     return value if isinstance(value, bool) else None
 
@@ -179,10 +183,12 @@ def ask_number(
     timeout: float = ANSWER_TIMEOUT,
     tries: int = 2,
     digit_gap: float | None = DIGIT_GAP,
+    voice: bool = True,
 ) -> int | None:
     """Ask for a whole number in [low, high]; "seven" by voice or "7" by key. `digit_gap`: how
     long `wait` waits for a key's second digit, in `wait`'s own time (a sped-up session's
-    clock runs faster than the person types); None: no keyboard, so no hint about keys."""
+    clock runs faster than the person types); None: no keyboard, so no hint about keys.
+    `voice`: listening, so the hint says to say it."""
 
     def parse(text: str) -> int | None:
         n = parse_number_words(text, table)
@@ -205,9 +211,14 @@ def ask_number(
             digits += more.heard
         return Answer(digits, "key")
 
-    hint = f"Please say a number from {words.number(low)} to {words.number(high)}."
-    if high >= 10 and digit_gap is not None:
-        hint += f" Or type it: for {words.number(10)}, press 1 then 0."
+    span = f"a number from {words.number(low)} to {words.number(high)}"
+    ten = f"for {words.number(10)}, press 1 then 0." if high >= 10 else ""
+    if voice:
+        hint = f"Please say {span}."
+        if ten and digit_gap is not None:
+            hint += f" Or type it: {ten}"
+    else:
+        hint = f"Please type {span}" + (f": {ten}" if ten else ".")
     value = _ask(question, parse, hint, say, keys, timeout, tries)
     return value if isinstance(value, int) else None
 
@@ -227,8 +238,10 @@ class Asker:
         timeout: float = ANSWER_TIMEOUT,
         expect: Expect = _nobody,
         digit_gap: float | None = DIGIT_GAP,
+        voice: bool = True,
     ) -> None:
         self.say = say
+        self.voice = voice
         self.wait = wait
         self.table = table
         self.timeout = timeout
@@ -240,7 +253,8 @@ class Asker:
         # middle of a set those words are just talk (or the coach's own voice).
         self.expect("yes_no")
         try:
-            return ask_yes_no(question, self.say, self.wait, self.table, self.timeout)
+            return ask_yes_no(question, self.say, self.wait, self.table, self.timeout,
+                              voice=self.voice, keys=self.digit_gap is not None)
         finally:
             self.expect(None)
 
@@ -248,6 +262,6 @@ class Asker:
         self.expect("numbers")
         try:
             return ask_number(question, self.say, self.wait, self.table, timeout=self.timeout,
-                              digit_gap=self.digit_gap)
+                              digit_gap=self.digit_gap, voice=self.voice)
         finally:
             self.expect(None)

@@ -134,11 +134,11 @@ def make_listener(args: argparse.Namespace, clock: Clock, inbox: Inbox, speech: 
     return listener  # open_listener has said which recognizer, rate and microphone
 
 
-def make_view(args: argparse.Namespace, keys: bool) -> View:
+def make_view(args: argparse.Namespace, keys: bool, voice: bool = True) -> View:
     from voicecoach.display import LineView, TerminalView
 
     if sys.stdout.isatty() and args.clock != "virtual":
-        return TerminalView(keys=keys)
+        return TerminalView(keys=keys, voice=voice)
     return LineView()
 
 
@@ -202,7 +202,7 @@ def _run(args: argparse.Namespace, routine: Routine, inbox: Inbox, interrupted: 
 
             if Keyboard.available():
                 keyboard = Keyboard(inbox)
-        view = make_view(args, keys=keyboard is not None)
+        view = make_view(args, keys=keyboard is not None, voice=listener is not None)
         if clock.virtual:
             notice("a preview on the virtual clock: it is not saved in your history")
         stack.callback(view.close)

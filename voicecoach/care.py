@@ -61,7 +61,8 @@ class Care:
         # --speed (the asker waits on the session's clock).
         speed = getattr(clock, "speed", 1.0)  # a VirtualClock has none: nobody waits there
         self.asker = Asker(self.say, self.wait, expect=expecting,
-                           digit_gap=DIGIT_GAP * speed if keys else None)
+                           digit_gap=DIGIT_GAP * speed if keys else None,
+                           voice=expect is not None)
         self.aborted = False
         self._confirming = False
 

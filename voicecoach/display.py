@@ -92,9 +92,11 @@ class LineView(_Output):
 class TerminalView(_Output):
     """A full-screen display redrawn on every cue: exercise, instruction, big count, bar, keys."""
 
-    def __init__(self, out: IO[str] | None = None, keys: bool = True) -> None:
+    def __init__(self, out: IO[str] | None = None, keys: bool = True,
+                 voice: bool = True) -> None:
         super().__init__(out)
         self.keys = keys
+        self.voice = voice
         self.plan: Plan | None = None
         self.anchor = 0.0
         self.count = ""
@@ -177,12 +179,17 @@ class TerminalView(_Output):
         lines.append("")
         lines.append(self._bar(at, width - 10))
         lines.append("")
-        lines.append("\x1b[7m PAUSED — press space or say resume \x1b[0m" if self.is_paused
-                     else "")
+        lines.append(f"\x1b[7m PAUSED{self._resume_hint()} \x1b[0m" if self.is_paused else "")
         keys = ANSWER_KEYS_LINES.get(self.answering or "", KEYS_LINE)
         lines.append(keys if self.keys else "keyboard off")
         lines += self.notices
         self._write("\x1b[H\x1b[2J" + "\n".join(lines) + "\n")
+
+    def _resume_hint(self) -> str:
+        """How to carry on, by the controls there are (no "say resume" when nothing listens)."""
+        ways = [w for w, there in (("press space", self.keys), ("say resume", self.voice))
+                if there]
+        return " — " + " or ".join(ways) if ways else ""
 
     def _number(self) -> str:
         from voicecoach.words import ONES, TENS

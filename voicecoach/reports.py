@@ -240,7 +240,7 @@ def run_check(argv: Sequence[str], asker: Asker | None = None) -> int:
         store = None
     # Answers piped in ("y" or "n" a line) count as typed: only no input at all is no answer.
     interactive = asker is not None or sys.stdin is not None
-    asker = asker or Asker(_print, terminal_answers())
+    asker = asker or Asker(_print, terminal_answers(), voice=False)
     if safety.first_run(store):
         asker.say(safety.DISCLAIMER)
         safety.disclaimer_shown(store)
