@@ -159,7 +159,8 @@ def _level(device: str | int | None, rate: int, seconds: float, fixes: list[str]
             end = time.monotonic() + seconds
             while time.monotonic() < end:
                 block, _ = s.read(int(rate * 0.1))
-                db = 20 * math.log10(float(np.sqrt(np.mean(block**2))) + 1e-9)
+                # Digital silence reads -180 dB; the meter and "loudest" stop at -120.
+                db = max(-120.0, 20 * math.log10(float(np.sqrt(np.mean(block**2))) + 1e-9))
                 peak = max(peak, db)
                 bar = "#" * max(0, int((db + 60) / 2))
                 sys.stdout.write(f"\r  {db:6.1f} dBFS |{bar:<30}|")
