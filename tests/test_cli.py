@@ -315,6 +315,32 @@ def test_ctrl_c_at_the_check_prompt_is_one_line(tmp_path):
     assert "Traceback" not in err and err.strip() == "voicecoach check: stopped"
 
 
+@pytest.mark.parametrize("keys, status", [("nnn", 0), ("ny", 3), ("q", 130)])
+def test_check_at_a_terminal_takes_single_keys(keys, status):
+    """At a terminal, y and n answer with no Enter, as in a session; q stops."""
+    import pty
+
+    main, child = pty.openpty()
+    p = subprocess.Popen([PY, "-m", "voicecoach", "check"], stdin=child,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV, text=True)
+    os.close(child)
+    try:
+        for key in keys:
+            # Each key once its question is asked: the prompt "> " ends the line asked.
+            out = ""
+            deadline = time.time() + 30
+            while not out.endswith("> ") and time.time() < deadline:
+                out += p.stdout.read(1)
+            os.write(main, key.encode())
+        rest, err = p.communicate(timeout=30)
+    finally:
+        os.close(main)
+    assert p.returncode == status, (rest, err)
+    assert "Traceback" not in err
+    if status == 130:
+        assert err.strip() == "voicecoach check: stopped"
+
+
 # --- every numeric and name option: negative, zero, huge, not a number, unknown, conflicting --
 
 NUMERIC = {  # option: (lowest allowed, highest allowed, whole numbers only)

@@ -16,6 +16,7 @@ from typing import IO
 from voicecoach import charts, safety
 from voicecoach.adherence import adherence_table, per_day, streak, streak_line, today_report
 from voicecoach.answers import Answer, Asker, Heard, Wait
+from voicecoach.commands import Command, Inbox
 from voicecoach.history import DB_NAME, HistoryError, HistoryStore, data_dir
 from voicecoach.library import Exercise, RoutineError, load_builtin, load_file
 from voicecoach.pending import replay_pending
@@ -230,7 +231,8 @@ def run_today(argv: Sequence[str]) -> int:
 def run_check(argv: Sequence[str], asker: Asker | None = None) -> int:
     """`voicecoach check`: the red-flag questions now; exit 3 when any answer was yes, 4 when
     none was answered (a script must not take silence for all clear)."""
-    p = _parser("check", "Ask the red-flag safety questions (answer y or n, then Enter). "
+    p = _parser("check", "Ask the red-flag safety questions (at a terminal press y or n, as "
+                "in a session; piped in, one answer a line). "
                 "Exit status: 0 all clear, 3 a warning sign, 4 no answer.")
     args = p.parse_args(argv)
     try:
@@ -240,11 +242,13 @@ def run_check(argv: Sequence[str], asker: Asker | None = None) -> int:
         store = None
     # Answers piped in ("y" or "n" a line) count as typed: only no input at all is no answer.
     interactive = asker is not None or sys.stdin is not None
-    asker = asker or Asker(_print, terminal_answers(), voice=False)
-    if safety.first_run(store):
-        asker.say(safety.DISCLAIMER)
-        safety.disclaimer_shown(store)
-    result = safety.run_check(asker.yes_no if interactive else None, asker.say)
+    with contextlib.ExitStack() as stack:
+        if asker is None:
+            asker = Asker(_print, _answers(stack), voice=False)
+        if safety.first_run(store):
+            asker.say(safety.DISCLAIMER)
+            safety.disclaimer_shown(store)
+        result = safety.run_check(asker.yes_no if interactive else None, asker.say)
     safety.remember(result, store)
     if not result.answered:
         print("voicecoach check: no answer, so nothing is known to be clear (answer y or n at "
@@ -255,6 +259,39 @@ def run_check(argv: Sequence[str], asker: Asker | None = None) -> int:
 
 def _print(text: str) -> None:
     print(text, flush=True)
+
+
+def _answers(stack: contextlib.ExitStack) -> Wait:
+    """Single keys at a terminal (as in a session: y or n, no Enter), else lines."""
+    from voicecoach.keyboard import Keyboard
+
+    if not Keyboard.available():
+        return terminal_answers()
+    inbox = Inbox()
+    keyboard = Keyboard(inbox)
+    keyboard.start()
+    stack.callback(keyboard.close)  # the terminal back as it was, whatever happens
+    return key_answers(inbox)
+
+
+def key_answers(inbox: Inbox) -> Wait:
+    """Answers as single keys from the Keyboard's inbox. A person at a terminal is there: no
+    timeout, as for a typed line. "q" stops, as in a session."""
+
+    def wait(timeout: float) -> Heard | None:
+        print("> ", end="", flush=True)
+        while True:
+            # In short waits, so that Ctrl-C is never stuck behind a blocking get.
+            event = inbox.get(0.2)
+            if event is None:
+                continue
+            if event.command is Command.STOP:
+                print(event.heard, flush=True)
+                raise KeyboardInterrupt
+            print(event.heard, flush=True)  # cbreak does not echo: show what was pressed
+            return Answer(event.heard, source="key")
+
+    return wait
 
 
 def terminal_answers() -> Wait:
