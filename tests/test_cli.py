@@ -341,6 +341,38 @@ def test_check_at_a_terminal_takes_single_keys(keys, status):
         assert err.strip() == "voicecoach check: stopped"
 
 
+def test_a_closed_terminal_puts_nothing_back_and_raises_nothing():
+    """The terminal window closed mid-session (SIGHUP): restoring its settings failed with
+    termios.error (EIO) and a traceback, after the sets were kept."""
+    import pty
+
+    from voicecoach.commands import Inbox
+    from voicecoach.keyboard import Keyboard
+
+    main, child = pty.openpty()
+    keyboard = Keyboard(Inbox(), fd=child)
+    keyboard.start()
+    os.close(main)  # the window is gone
+    try:
+        keyboard.close()
+    finally:
+        os.close(child)
+
+
+def test_a_preview_names_the_controls_its_options_give(tmp_path):
+    """--clock virtual opens no microphone, but shows what such a session would say."""
+    def welcome(*extra: str) -> list[str]:
+        events = tmp_path / "e.jsonl"
+        r = vc("--exercise", "calf", "--clock", "virtual", "--no-voice", "--no-check",
+               "--events", str(events), *extra)
+        assert r.returncode == 0, r.stderr
+        return [e["text"] for e in load(events) if e["event"] == "say"][:4]
+
+    assert [t for t in welcome() if t.startswith("Say pause")]
+    for extra in (["--no-listen"], ["--recognizer", "none"]):
+        assert not [t for t in welcome(*extra) if t.startswith("Say ")], extra
+
+
 # --- every numeric and name option: negative, zero, huge, not a number, unknown, conflicting --
 
 NUMERIC = {  # option: (lowest allowed, highest allowed, whole numbers only)

@@ -110,6 +110,15 @@ def listen_settings(args: argparse.Namespace, config: dict[str, Any]) -> Any:
                           echo_cancel=bool(pick("echo_cancel")))
 
 
+def _controls(args: argparse.Namespace, config: dict[str, Any], listening: bool, keys: bool,
+              preview: bool) -> str:
+    """How the person can steer (plan.WELCOME_CONTROLS). A preview on the virtual clock opens
+    no microphone, but shows the script a session with these options would say."""
+    if preview:
+        listening = not args.no_listen and listen_settings(args, config).recognizer != "none"
+    return "voice" if listening else "keys" if keys else "none"
+
+
 def make_listener(args: argparse.Namespace, clock: Clock, inbox: Inbox, speech: SpeechLog,
                   notice: Notices, config: dict[str, Any], speaker: Speaker | None = None) -> Any:
     if args.no_listen or clock.virtual:
@@ -227,8 +236,7 @@ def _run(args: argparse.Namespace, routine: Routine, inbox: Inbox, interrupted: 
         session = Session(checked, clock, speaker, inbox, log, view, care.on_pain, care.after,
                           on_state=listener.paused if listener is not None else None,
                           on_stop=care.confirm_stop if care.can_answer else None,
-                          # A preview shows the script a listening session would say.
-                          controls=("voice" if listener is not None or clock.virtual
-                                    else "keys" if keyboard is not None else "none"))
+                          controls=_controls(args, config, listener is not None,
+                                             keyboard is not None, clock.virtual))
         session.run()
     return 0

@@ -76,7 +76,10 @@ def run_doctor(argv: Sequence[str] = ()) -> int:
         for f in fixes:
             _say(f"  - {f}")
         return 1
-    _say("\nAll good: say \"pause\" during a session to try it.")
+    if args.recognizer == "none":
+        _say("\nAll good: the keys (space, n, b, r, q, x) steer a session.")
+    else:
+        _say("\nAll good: say \"pause\" during a session to try it.")
     return 0
 
 
