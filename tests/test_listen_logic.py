@@ -363,6 +363,21 @@ def test_while_the_coach_speaks_only_barge_in_phrases_fire() -> None:
     ]
 
 
+def test_it_hurts_interrupts_the_coach_unless_the_coach_is_saying_it() -> None:
+    """Pain comes mid-hold, while the coach counts: "it hurts" was turned down there as "the
+    coach was speaking" (a user's run-through), though the welcome says "at any point"."""
+    log = SpeechLog()
+    log.record(utt("seven", 10.0, 10.45))
+    log.record(utt("If the pain turns sharp at any point, stop and say: it hurts.", 20.0, 24.0))
+    assert feed_script(Spotter(EN, playing=log.overlapping), isolated("it hurts", 10.0)) == [
+        "pain"]
+    # The coach's own "say: it hurts": its words, set aside (Spotter._echo_tail), fire nothing.
+    assert feed_script(Spotter(EN, playing=log.overlapping), isolated("it hurts", 23.4)) == []
+    # "pain" alone stays a phrase for the quiet between the coach's words.
+    assert feed_script(Spotter(EN, playing=log.overlapping), isolated("pain", 10.0)) == [
+        "x:the c"]
+
+
 def test_answers_only_when_expected() -> None:
     sp = Spotter(EN)
     assert feed_script(sp, isolated("yes", 1.0)) == []

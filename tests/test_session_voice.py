@@ -79,6 +79,31 @@ def test_voice_commands_drive_a_running_session(pulse: Pulse, clip_cache: Path, 
     care.recorder.close()
 
 
+def test_it_hurts_said_while_the_coach_counts_stops_the_exercise(
+        pulse: Pulse, clip_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Pain comes mid-hold, while the coach counts every second; "it hurts" was turned down
+    there ("the coach was speaking": a user's run-through), though the welcome says to say it
+    at any point."""
+    monkeypatch.setenv("VOICECOACH_LISTEN_DEBUG", "2")
+
+    def driver(room: Room) -> None:
+        room.expect(change="hold")
+        time.sleep(3.0)
+        person.command("it hurts", event="command", name="pain")
+
+    room = Room(pulse, tmp_path, calf(12.0, 1))
+    person = Person(room, attempts=3)
+    room.run(driver)
+    commands = [(e["name"], e["source"]) for e in room.events(event="command")]
+    assert commands == [("pain", "voice")], (commands, person.failures, person.missed)
+    hold = room.events(change="hold")[0]["t"]
+    pain = room.events(event="command")[0]["t"]
+    counts = [e["start"] for e in room.events(event="say", kind="count")]
+    # Said in the hold, between counts the coach was saying (a count a second).
+    assert hold + 3.0 < pain < hold + 12.0 and any(pain - 1.5 < c < pain for c in counts)
+    assert not room.events(change="set_done") or room.events(change="set_done")[0]["t"] >= pain
+
+
 # Once opt-in ("three" heard as "repeat"): the coach's words are now the recognizer's fillers and
 # only barge-in phrases fire while it speaks; 3 of 3 runs passed (2026-12-01).
 # A reverberant room: the coach heard along five paths, 75 ms to about 360 ms late, each
