@@ -61,6 +61,10 @@ def test_the_welcome_names_the_routine_with_the_only_where_it_has_none() -> None
     assert welcome("Calf stretch") == "Welcome. Let's start the calf stretch."
     assert welcome("Your exercises") == "Welcome. Let's start your exercises."
     assert welcome("My calf") == "Welcome. Let's start my calf."
+    # As the physio wrote it, but for the first letter (a run-through: "my routine for anna").
+    assert welcome("My Routine for Anna") == "Welcome. Let's start my Routine for Anna."
+    assert welcome("ACL rehab") == "Welcome. Let's start the ACL rehab."
+    assert welcome("M") == "Welcome. Let's start the M."
     assert welcome("") == "Welcome."
 
 

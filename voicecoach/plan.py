@@ -143,8 +143,13 @@ DETERMINERS = frozenset("the a an my your our his her their this that these thos
 
 
 def _the(name: str) -> str:
-    """`name` with "the" before it, unless it begins with its own determiner."""
-    return name if name.split(" ", 1)[0] in DETERMINERS else f"the {name}"
+    """`name` with "the" before it, unless it begins with its own determiner; in a sentence,
+    so its first letter is small unless its first word is all capitals ("ACL", "M"). The rest
+    stays as the physio wrote it ("my Routine for Anna", not "my routine for anna")."""
+    first = name.split(" ", 1)[0]
+    if not first.isupper():
+        name = name[:1].lower() + name[1:]
+    return name if first.lower() in DETERMINERS else f"the {name}"
 
 
 #: How the person can steer the session, by what is there: "voice" (listening), "keys" (a
@@ -172,7 +177,7 @@ def build(step: Step, dur: Durations, routine_name: str = "", controls: str = "v
     if step.kind == "welcome":
         how, pain = WELCOME_CONTROLS[controls]
         texts = [
-            f"Welcome. Let's start {_the(routine_name.lower())}." if routine_name else "Welcome.",
+            f"Welcome. Let's start {_the(routine_name)}." if routine_name else "Welcome.",
             *([how] if how else []),
             pain,
         ]
