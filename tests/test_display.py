@@ -83,3 +83,27 @@ def test_the_paused_line_names_only_the_ways_to_carry_on_there_are():
         screen = out.getvalue().rsplit("\x1b[2J", 1)[1]
         assert f"\x1b[7m {line} \x1b[0m" in screen, screen
         view.close()
+
+
+def test_a_long_caption_wraps_on_a_narrow_terminal(monkeypatch):
+    """Cut at the width, the welcome's "...or q to" lost its "stop" in 80 columns."""
+    import os
+
+    from voicecoach.display import CAPTION_LINES
+
+    monkeypatch.setattr("shutil.get_terminal_size", lambda fallback: os.terminal_size((60, 24)))
+    ex = routine("calf").exercises[0]
+    hold = plan.build(plan.Step("work", ex, "painful", 1), estimate_seconds)
+    out = io.StringIO()
+    view = TerminalView(out, keys=True)
+    view.step(hold, 0, 1, anchor=0.0)
+    text = ("Press space to pause or carry on, n for next, b for back, r to repeat, "
+            "or q to stop.")
+    view.cue(plan.Cue(0.0, text, "instruction"), 0.5)
+    screen = out.getvalue().rsplit("\x1b[2J", 1)[1].splitlines()
+    assert screen[2] + " " + screen[3] == text and all(len(x) <= 58 for x in screen[2:4])
+    short = out.getvalue()
+    view.cue(plan.Cue(0.0, "word " * 200, "instruction"), 1.0)
+    screen = out.getvalue()[len(short):].rsplit("\x1b[2J", 1)[1].splitlines()
+    assert screen[2 + CAPTION_LINES - 1].endswith(" ...") and screen[2 + CAPTION_LINES] == ""
+    view.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import textwrap
 from typing import IO, Any
 
 from voicecoach.plan import Cue, Plan
@@ -16,6 +17,8 @@ DIGITS = {
     "6": ["███", "█  ", "███", "█ █", "███"], "7": ["███", "  █", "  █", "  █", "  █"],
     "8": ["███", "█ █", "███", "█ █", "███"], "9": ["███", "█ █", "███", "  █", "███"],
 }
+#: Lines the caption may wrap to on the full-screen display (the rest is cut with "...").
+CAPTION_LINES = 4
 KEYS_LINE = "space pause/resume · n next · b back · r repeat · x it hurts · h help · q stop"
 #: While a question waits, the keys that answer it: "n" is then "no", not "next".
 ANSWER_KEYS_LINES = {
@@ -172,7 +175,14 @@ class TerminalView(_Output):
         if st.exercise and st.exercise.side != "painful":
             title += f"   {st.side} leg"
         lines = [f"\x1b[1m{title}\x1b[0m   step {self.progress[0]}/{self.progress[1]}", ""]
-        lines.append(self.caption[: width - 2] or self.plan.label[: width - 2])
+        # Wrapped, not cut: captions are all there is without a speaker, and a physio's lines
+        # run long (cut at the width, "...or q to" lost the "stop"). A stable height: the
+        # count and bar below do not jump from line to line.
+        caption = textwrap.wrap(self.caption or self.plan.label, width - 2) or [""]
+        if len(caption) > CAPTION_LINES:
+            caption = caption[: CAPTION_LINES - 1] + [textwrap.shorten(
+                " ".join(caption[CAPTION_LINES - 1 :]), width - 2, placeholder=" ...")]
+        lines += caption + [""] * (CAPTION_LINES - len(caption))
         lines.append("")
         digits = "".join(ch for ch in self._number() if ch.isdigit())
         lines += big_number(int(digits)) if digits else [self.count or " "] + [""] * 4
