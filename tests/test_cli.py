@@ -212,6 +212,15 @@ def test_a_file_of_exercises_only_runs_those_exercises(tmp_path):
      "routine 'r'.exercises[1].reps: does not apply to calf: it is done in timed holds"),
     ("format = 1\n[[routine]]\nid = \"r\"\nexercises = [{ exercise = \"leg-raise\", hold = 9 }]\n",
      "routine 'r'.exercises[1].hold: does not apply to leg-raise: it is done in reps"),
+    # A run-through: reps with no kind ran as three holds of twenty seconds; a level past the
+    # exercise's last was cut down to it, though --level refuses it.
+    ("format = 1\n[[exercise]]\nid = \"x\"\nname = \"X\"\ncue = \"c\"\nreps = 10\n",
+     "exercise 'x'.reps: does not apply with no kind (a hold, counted each second): for reps, "
+     "add kind = \"reps\""),
+    ("format = 1\n[[routine]]\nid = \"r\"\nexercises = [{ exercise = \"leg-raise\", level = 9 }]\n",
+     "routine 'r'.exercises[1].level: must be between 1 and 6 for leg-raise, got 9"),
+    ("format = 1\n[[routine]]\nid = \"r\"\nexercises = [{ exercise = \"calf\", level = 1 }]\n",
+     "routine 'r'.exercises[1].level: does not apply to calf: it has no levels"),
     ("", "defines no [[exercise]] or [[routine]]"),
     ("format = 1\n", "defines no [[exercise]] or [[routine]]"),
     ("format = 1\n[[routine]]\nid = \"a\"\nexercises = [\"calf\"]\n"

@@ -115,6 +115,12 @@ def _exercise(c: _Checker, raw: Any, index: int) -> Exercise:
     side = c.text(raw, "side", where, "painful")
     if side not in SIDES:
         raise c.fail(f"{where}.side", f"must be one of {', '.join(SIDES)}, got {side!r}")
+    if kind == "hold" and "reps" in raw:
+        # Left out, `kind` is "hold": reps written for it were ignored, and ten reps ran as
+        # three holds of twenty seconds.
+        how = "kind = \"hold\"" if "kind" in raw else "no kind (a hold, counted each second)"
+        raise c.fail(f"{where}.reps", f"does not apply with {how}: for reps, add "
+                     "kind = \"reps\"")
     setup = c.texts(raw, "setup", where)
     ex = Exercise(
         id=ex_id,
@@ -176,7 +182,14 @@ def _item(c: _Checker, raw: Any, where: str, known: dict[str, Exercise]) -> Exer
             raise c.fail(f"{where}.side", f"must be one of {', '.join(SIDES)}")
         changes["side"] = side
     if "level" in raw:
-        ex = ex.at_level(c.number(raw, "level", where, 1, integer=True))
+        level = c.number(raw, "level", where, 1, integer=True)
+        # As --level on the command line: never cut down to the levels there are in silence.
+        if not ex.levels:
+            raise c.fail(f"{where}.level", f"does not apply to {ex.id}: it has no levels")
+        if not 1 <= level <= len(ex.levels):
+            raise c.fail(f"{where}.level", f"must be between 1 and {len(ex.levels)} for {ex.id}, "
+                         f"got {level}")
+        ex = ex.at_level(level)
     return replace(ex, **changes)
 
 
