@@ -107,3 +107,19 @@ def test_a_long_caption_wraps_on_a_narrow_terminal(monkeypatch):
     screen = out.getvalue()[len(short):].rsplit("\x1b[2J", 1)[1].splitlines()
     assert screen[2 + CAPTION_LINES - 1].endswith(" ...") and screen[2 + CAPTION_LINES] == ""
     view.close()
+
+
+def test_the_bar_stands_still_while_a_question_waits():
+    """The pain questions mid-set: the bar ran on to 100 % while the person answered."""
+    ex = routine("calf").exercises[0]
+    hold = plan.build(plan.Step("work", ex, "painful", 1), estimate_seconds)
+    out = io.StringIO()
+    view = TerminalView(out, keys=True)
+    view.step(hold, 0, 1, anchor=0.0)
+    three = [c for c in hold.cues if c.kind == "count"][2]
+    view.cue(three, three.at)
+    bar = view._bar(three.at, 40)
+    view.asking("numbers")
+    view.cue(plan.Cue(0.0, "How bad is the pain, from zero to ten?", "instruction"), three.at + 9)
+    assert view._bar(three.at + 9, 40) == bar
+    view.close()

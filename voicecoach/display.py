@@ -110,6 +110,7 @@ class TerminalView(_Output):
         self.notices: list[str] = []
         self.answering: str | None = None
         self._at = 0.0
+        self._asked_at = 0.0
         self._write("\x1b[?25l")  # hide the cursor while coaching
 
     def step(self, plan: Plan, index: int, total: int, anchor: float) -> None:
@@ -145,6 +146,8 @@ class TerminalView(_Output):
     def asking(self, section: str | None) -> None:
         # Said before the question is: outside a session the keys' line follows its caption
         # (_draw); in a session the screen is drawn again with it now.
+        if section and not self.answering:
+            self._asked_at = self._at  # the step stands still while a question waits
         self.answering = section
         if self.keys and self.plan is not None:
             self._draw(self._at)
@@ -220,6 +223,12 @@ class TerminalView(_Output):
         if self.plan is None or self.plan.span is None:
             return ""
         start, end = self.plan.span
+        # Nothing moves on while paused or while a question waits (the pain questions, mid-set:
+        # the bar ran on to 100 % meanwhile).
+        if self.is_paused:
+            at = self._paused_at
+        elif self.answering:
+            at = self._asked_at
         frac = min(max((at - self.anchor - start) / max(end - start, 1e-6), 0.0), 1.0)
         fill = int(frac * width)
         return "[" + "█" * fill + "·" * (width - fill) + f"] {int(frac * 100):3d}%"
