@@ -78,6 +78,12 @@ def test_pain_mid_session_asks_and_skips_and_history_has_the_sets(tmp_path):
     stored = HistoryStore(tmp_path / "history.db").sessions()
     assert len(stored) == 1 and stored[0].pain_after == 2
     assert any("How bad is the pain" in t for t in said(log))
+    # The events file has the answers and the pain scores too (a run-through found neither).
+    assert stored[0].pain_stops[0].value == 4
+    pains = [(e["when"], e["value"]) for e in log.events if e["event"] == "pain"]
+    assert pains == [("before", None), ("during", 4), ("after", 2)]  # none answered before
+    assert [(e["heard"], e["source"]) for e in log.events if e["event"] == "answer"] == [
+        ("4", "key"), ("two", "voice")]
 
 
 def test_cli_first_run_unattended_reads_flags_then_runs(tmp_path):

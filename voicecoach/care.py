@@ -43,6 +43,7 @@ class Care:
                  can_answer: bool, expect: Expect | None = None, keys: bool = True,
                  record: bool = True) -> None:
         self.args, self.clock, self.speaker, self.inbox = args, clock, speaker, inbox
+        self.log = log
         self.view, self.notice, self.can_answer = view, notice, can_answer
         self.recorder = Recorder.open(data_dir(getattr(args, "data_dir", None)), notice)
         # A preview (--clock virtual) changes nothing in the history: no session, no check,
@@ -91,6 +92,8 @@ class Care:
             # load, test_answers_voice.py).
             if event is not None and event.command in (Command.PAUSE, Command.RESUME):
                 continue
+            if event is not None:  # what each question got, for the events file
+                self.log.emit("answer", heard=event.heard, source=event.source)
             return event
 
     # -- before ----------------------------------------------------------------------------
@@ -121,7 +124,10 @@ class Care:
                             "doctor soon")
                 return None
         if self.can_answer:
-            self.recorder.set_pain("before", self.asker.number(safety.PAIN_BEFORE_QUESTION))
+            # As an event: in the events file too, and in the history through the Recorder
+            # (which a preview does not subscribe).
+            self.log.emit("pain", when="before",
+                          value=self.asker.number(safety.PAIN_BEFORE_QUESTION))
         a = self.args
         if store is None or any(v is not None for v in (a.level, a.reps, a.hold, a.routine_file)):
             return routine  # the person (or their physio's file) chose the dose: keep it
@@ -148,7 +154,8 @@ class Care:
             outcome = safety.pain_dialogue(self.asker.number, self.asker.yes_no, self.say)
         except Abort:
             return "stop"
-        self.recorder.pain_stop(session.current_exercise, outcome.level, outcome.skip)
+        self.log.emit("pain", when="during", exercise=session.current_exercise,
+                      value=outcome.level, skipped=outcome.skip, action=outcome.action)
         return outcome.action
 
     def confirm_stop(self, session: Session) -> bool:
@@ -169,4 +176,5 @@ class Care:
         """Pain after the session (not after Ctrl-C or a signal: the person wants out)."""
         if self.can_answer and session.sets_done > 0 and session.stopped_by != "signal":
             with contextlib.suppress(Abort):
-                self.recorder.set_pain("after", self.asker.number(safety.PAIN_AFTER_QUESTION))
+                self.log.emit("pain", when="after",
+                              value=self.asker.number(safety.PAIN_AFTER_QUESTION))

@@ -145,7 +145,7 @@ class Recorder:
         if when in ("before", "after"):
             self._do("set_pain", when=when, value=e.get("value"))
         else:
-            self._do("record_pain_stop", exercise=e.get("exercise", self._ex),
+            self._do("record_pain_stop", exercise=e.get("exercise") or self._ex,
                      value=e.get("value"), skipped=bool(e.get("skipped")), wall=e.get("wall"))
 
     def _state(self, e: Event) -> None:
