@@ -222,9 +222,14 @@ def test_a_silent_render_is_tried_again(
 
 
 def test_voices_are_listed_with_their_languages() -> None:
-    voices = dict(list_voices())
+    listed = list_voices()
+    voices = dict(listed)
     assert "gmw/en" in voices and "English" in voices["gmw/en"]
     assert len(voices) > 50
+    # English first (it began with Vietnamese), the default marked.
+    english = [vid for vid, _ in listed[:8]]
+    assert all(v.split("/")[-1].startswith("en") for v in english), english
+    assert voices["gmw/en"].endswith("[default]")
 
 
 def test_the_clip_cache_is_pruned_least_recently_used_first(tmp_path):

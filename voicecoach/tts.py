@@ -188,16 +188,26 @@ class TtsWorker:
         self.kill()
 
 
-def list_voices() -> list[tuple[str, str]]:
-    """(id, "name (languages)") for each voice of the engine, for `voicecoach voices`."""
+def list_voices(first: str = "en") -> list[tuple[str, str]]:
+    """(id, "name (languages)") for each voice of the engine, for `voicecoach voices`: those
+    for language `first` (the coach's phrases) first, the engine's default marked."""
     import pyttsx3
 
     engine = pyttsx3.init()
+    default = str(engine.getProperty("voice") or "")
     out = []
     for v in engine.getProperty("voices"):
         langs = ", ".join(str(x) for x in (v.languages or []) if x)
-        out.append((str(v.id), f"{v.name} ({langs})" if langs else str(v.name)))
-    return sorted(out)
+        name = f"{v.name} ({langs})" if langs else str(v.name)
+        out.append((str(v.id), name + ("  [default]" if str(v.id) == default else "")))
+
+    def english_first(voice: tuple[str, str]) -> tuple[bool, str]:
+        vid, name = voice
+        tail = vid.rsplit("/", 1)[-1]
+        ours = tail == first or tail.startswith(f"{first}-") or tail.startswith(f"{first}+")
+        return not ours, vid
+
+    return sorted(out, key=english_first)
 
 
 def _identity(engine: Any) -> str:
