@@ -11,9 +11,14 @@ from voicecoach.display import TerminalView
 from voicecoach.speaker import estimate_seconds
 
 
+def calf_hold() -> plan.Plan:
+    """The plan of the calf stretch's first hold, as the views are shown it."""
+    return plan.build(plan.Step("work", routine("calf").exercises[0], "painful", 1),
+                      estimate_seconds)
+
+
 def test_the_bar_re_anchors_on_each_count_after_a_rewind():
-    ex = routine("calf").exercises[0]
-    hold = plan.build(plan.Step("work", ex, "painful", 1), estimate_seconds)
+    hold = calf_hold()
     view = TerminalView(io.StringIO(), keys=False)
     view.step(hold, 0, 1, anchor=100.0)
     # A repeat took 7 s without the view hearing of it; "three" then fires 7 s late.
@@ -27,8 +32,7 @@ def test_while_a_question_waits_the_key_line_shows_its_answer_keys():
     """"n" means "next" in a set and "no" at a yes/no question: the screen says which."""
     from voicecoach.display import ANSWER_KEYS_LINES, KEYS_LINE
 
-    ex = routine("calf").exercises[0]
-    hold = plan.build(plan.Step("work", ex, "painful", 1), estimate_seconds)
+    hold = calf_hold()
     out = io.StringIO()
     view = TerminalView(out, keys=True)
     view.step(hold, 0, 1, anchor=0.0)
@@ -58,8 +62,7 @@ def test_a_screen_that_cannot_be_written_is_said_once_and_dropped(capsys):
         def write(self, text: str) -> int:
             raise OSError(5, "Input/output error")
 
-    ex = routine("calf").exercises[0]
-    hold = plan.build(plan.Step("work", ex, "painful", 1), estimate_seconds)
+    hold = calf_hold()
     view = TerminalView(Closed(), keys=True)
     view.step(hold, 0, 1, anchor=0.0)
     view.cue(hold.cues[0], 0.0)
@@ -71,8 +74,7 @@ def test_a_screen_that_cannot_be_written_is_said_once_and_dropped(capsys):
 
 
 def test_the_paused_line_names_only_the_ways_to_carry_on_there_are():
-    ex = routine("calf").exercises[0]
-    hold = plan.build(plan.Step("work", ex, "painful", 1), estimate_seconds)
+    hold = calf_hold()
     for keys, voice, line in ((True, True, "PAUSED — press space or say resume"),
                               (True, False, "PAUSED — press space"),
                               (False, True, "PAUSED — say resume")):
@@ -92,8 +94,7 @@ def test_a_long_caption_wraps_on_a_narrow_terminal(monkeypatch):
     from voicecoach.display import CAPTION_LINES
 
     monkeypatch.setattr("shutil.get_terminal_size", lambda fallback: os.terminal_size((60, 24)))
-    ex = routine("calf").exercises[0]
-    hold = plan.build(plan.Step("work", ex, "painful", 1), estimate_seconds)
+    hold = calf_hold()
     out = io.StringIO()
     view = TerminalView(out, keys=True)
     view.step(hold, 0, 1, anchor=0.0)
@@ -111,8 +112,7 @@ def test_a_long_caption_wraps_on_a_narrow_terminal(monkeypatch):
 
 def test_the_bar_stands_still_while_a_question_waits():
     """The pain questions mid-set: the bar ran on to 100 % while the person answered."""
-    ex = routine("calf").exercises[0]
-    hold = plan.build(plan.Step("work", ex, "painful", 1), estimate_seconds)
+    hold = calf_hold()
     out = io.StringIO()
     view = TerminalView(out, keys=True)
     view.step(hold, 0, 1, anchor=0.0)

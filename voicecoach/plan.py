@@ -166,8 +166,7 @@ WELCOME_CONTROLS = {
 HELP_TEXTS = {
     "voice": "You can say next, back, repeat, pause, resume or stop. "
              "If something hurts, say: it hurts.",
-    "keys": "Press space to pause or carry on, n for next, b for back, r to repeat, "
-            "or q to stop. If something hurts, press x.",
+    "keys": WELCOME_CONTROLS["keys"][0] + " If something hurts, press x.",
     "none": "",
 }
 

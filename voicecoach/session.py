@@ -21,7 +21,6 @@ from voicecoach.speaker import Speaker, estimate_seconds
 BACK_RESTARTS_AFTER = 3.0
 #: Silence between cutting the sound and saying "Paused.".
 PAUSED_GAP = 0.25
-HELP_SAY = planning.HELP_TEXTS["voice"]
 
 
 class State(enum.Enum):
@@ -328,7 +327,7 @@ class Session:
 
     def _help_or_repeat(self, command: Command, plan: planning.Plan) -> tuple[str, str]:
         if command is Command.HELP:
-            return planning.HELP_TEXTS[self.controls] or HELP_SAY, "cue"
+            return planning.HELP_TEXTS[self.controls] or planning.HELP_TEXTS["voice"], "cue"
         return plan.repeat_text or plan.label, "instruction"
 
     def _say_now(self, text: str, kind: str) -> float:
