@@ -90,7 +90,7 @@ def test_cli_first_run_unattended_reads_flags_then_runs(tmp_path):
     env = {"VOICECOACH_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
     events = tmp_path / "e.jsonl"
     r = subprocess.run([sys.executable, "-m", "voicecoach", "--exercise", "calf", "--speed",
-                        "1000", "--no-voice", "--no-listen", "--events", str(events)],
+                        "1000", "--save", "--no-voice", "--no-listen", "--events", str(events)],
                        capture_output=True,
                        text=True, stdin=subprocess.DEVNULL, env=env, timeout=60)
     assert r.returncode == 0, r.stderr

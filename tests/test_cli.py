@@ -68,12 +68,67 @@ def test_previews_on_the_virtual_clock_are_not_sessions(tmp_path):
     store = HistoryStore(tmp_path / "data" / "history.db")
     assert store.sessions() == [] and store.last_safety_check(answered_only=False) is None
     assert store.get_meta(DISCLAIMER_KEY) is None  # the first real session still hears it
-    r = vc("--exercise", "leg-raise", "--speed", "1000", "--no-voice", "--no-listen",
+    r = vc("--exercise", "leg-raise", "--speed", "1000", "--save", "--no-voice", "--no-listen",
            "--no-check")
     assert "It does not replace a doctor" in r.stdout, r.stdout
     assert r.returncode == 0 and "ready for twelve" not in r.stdout, r.stdout
     assert "Three sets of ten" in r.stdout
     assert len(HistoryStore(tmp_path / "data" / "history.db").sessions()) == 1
+
+
+def test_sped_up_runs_are_previews_unless_saved(tmp_path):
+    """Sped up, the holds were shorter than prescribed: not saved (three once counted as three
+    sessions done), and it says so. --save keeps one; --no-save keeps any one out (a physio's
+    demonstration in real time)."""
+    from voicecoach.history import HistoryStore
+
+    quick = ["--exercise", "calf", "--hold", "1", "--sets", "1", "--rest", "0", "--no-voice",
+             "--no-listen", "--no-check"]
+    for _ in range(3):
+        r = vc(*quick, "--speed", "1000")
+        assert r.returncode == 0 and "Set one of one" in r.stdout, r.stderr
+        assert r.stderr == ("voicecoach: a sped-up preview (--speed 1000): it is not saved in "
+                            "your history (--save keeps it)\n")
+    assert HistoryStore(tmp_path / "data" / "history.db").sessions() == []
+    r = vc(*quick, "--speed", "1000", "--save")
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    r = vc(*quick, "--speed", "1000", "--no-save")  # asked for: nothing more to say
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    stored = HistoryStore(tmp_path / "data" / "history.db").sessions()
+    assert [s.status for s in stored] == ["completed"]
+    r = vc(*quick, "--clock", "virtual", "--save")
+    assert r.returncode == 2
+    assert r.stderr.startswith("voicecoach: --save and --clock virtual cannot be used together")
+
+
+def test_exercise_given_again_runs_each_in_order():
+    """`-e hamstring -e calf` ran the calf alone, silently; now both, in the order given."""
+    r = vc("-e", "hamstring", "-e", "calves", "--clock", "virtual", "--no-voice", "--no-check")
+    assert r.returncode == 0, r.stderr
+    intros = [line.split()[-1] for line in r.stdout.splitlines() if "] intro " in line]
+    assert intros == ["hamstring", "calf"]
+    assert "Let's start your exercises." in r.stdout and "completed: 6 of 6 sets" in r.stdout
+    r = vc("-e", "calf", "-e", "calves", "--clock", "virtual", "--no-voice", "--no-check")
+    assert r.returncode == 2 and r.stderr == ("voicecoach: --exercise calf is given twice; to do "
+                                              "more sets, use --sets\n")
+
+
+def test_volume_zero_is_said_not_silent():
+    """--volume 0 is allowed, but the person is told why the coach makes no sound."""
+    r = vc("-e", "calf", "--hold", "1", "--sets", "1", "--rest", "0", "--volume", "0",
+           "--speed", "1000", "--no-listen", "--no-check")
+    assert r.returncode == 0, r.stderr
+    assert ("voicecoach: the volume is 0, so the coach speaks silently; follow the captions, or "
+            "raise it with --volume\n") in r.stderr
+
+
+def test_a_preview_refuses_a_voice_the_session_would_refuse():
+    """--voice nosuch was accepted with --clock virtual (no speech), then refused for real."""
+    r = vc("--exercise", "calf", "--clock", "virtual", "--voice", "nosuch", "--no-check")
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr == "voicecoach: unknown voice 'nosuch' (see `voicecoach voices`)\n"
+    r = vc("--exercise", "calf", "--clock", "virtual", "--voice", "en-us", "--no-check")
+    assert r.returncode == 0 and "completed: 3 of 3 sets" in r.stdout, r.stderr
 
 
 def test_a_bad_config_file_is_reported_on_every_run(tmp_path):
@@ -101,7 +156,7 @@ def test_output_to_a_full_disk_is_one_line_and_the_session_goes_on(tmp_path):
         assert r.returncode == 1
         assert r.stderr == "voicecoach: cannot write the list (No space left on device)\n"
         r = subprocess.run([PY, "-m", "voicecoach", "--exercise", "calf", "--speed", "1000",
-                            "--no-voice", "--no-listen", "--no-check"], stdout=full,
+                            "--save", "--no-voice", "--no-listen", "--no-check"], stdout=full,
                            stderr=subprocess.PIPE, text=True, env=ENV, timeout=60,
                            stdin=subprocess.DEVNULL)
     assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
@@ -111,8 +166,8 @@ def test_output_to_a_full_disk_is_one_line_and_the_session_goes_on(tmp_path):
     stored = HistoryStore(tmp_path / "data" / "history.db").sessions()
     assert stored[0].status == "completed"
     # An events file on a full disk: one line, and the session (and its history) go on.
-    r = vc("--exercise", "calf", "--speed", "1000", "--no-voice", "--no-listen", "--no-check",
-           "--events", "/dev/full")
+    r = vc("--exercise", "calf", "--speed", "1000", "--save", "--no-voice", "--no-listen",
+           "--no-check", "--events", "/dev/full")
     assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
     assert r.stderr.count("events stopped: cannot write them (No space left on device)") == 1
     assert len(HistoryStore(tmp_path / "data" / "history.db").sessions()) == 2
@@ -162,10 +217,12 @@ cue = "Keep your back on the wall."
 sets = 2
 hold = 5
 rest = 3
+aliases = ["wall", "Sit"]
 
 [[routine]]
 id = "morning"
 name = "Morning routine"
+aliases = ["am"]
 exercises = ["wall-sit", { exercise = "calf", hold = 4, sets = 1 }]
 """
 
@@ -180,6 +237,17 @@ def test_routine_file_runs(tmp_path):
     ev = load(events)
     assert [e["exercise"] for e in ev if e.get("change") == "exercise"] == ["wall-sit", "calf"]
     assert [e["seconds"] for e in ev if e.get("change") == "hold"] == [5.0, 5.0, 4.0]
+
+
+def test_a_files_aliases_name_its_exercises_and_routines(tmp_path):
+    f = tmp_path / "mine.toml"
+    f.write_text(GOOD)
+    for pick, ids in ((["-e", "sit"], ["wall-sit"]), (["-e", "Wall", "-e", "calf"],
+                                                    ["wall-sit", "calf"]),
+                      (["-r", "AM"], ["wall-sit", "calf"])):
+        r = vc("--routine-file", str(f), *pick, "--clock", "virtual", "--no-voice", "--no-check")
+        assert r.returncode == 0, r.stderr
+        assert [line.split()[-1] for line in r.stdout.splitlines() if "] intro " in line] == ids
 
 
 def test_a_file_of_exercises_only_runs_those_exercises(tmp_path):
@@ -226,6 +294,18 @@ def test_a_file_of_exercises_only_runs_those_exercises(tmp_path):
     ("format = 1\n[[routine]]\nid = \"a\"\nexercises = [\"calf\"]\n"
      "[[routine]]\nid = \"b\"\nexercises = [\"calf\"]\n",
      "has 2 routines (a, b): choose one with --routine NAME"),
+    # A file's "calf" replaced the built-in one for --exercise but not in the built-in routine.
+    ("format = 1\n[[exercise]]\nid = \"calf\"\nname = \"C\"\ncue = \"c\"\n",
+     "exercise 'calf': id 'calf' already names the built-in exercise 'calf'; to change its "
+     "dose, write { exercise = \"calf\", hold = 30 } in a [[routine]]"),
+    ("format = 1\n[[exercise]]\nid = \"anna\"\nname = \"A\"\ncue = \"c\"\n"
+     "aliases = [\"calves\"]\n",
+     "exercise 'anna': alias 'calves' already names the built-in exercise 'calf'"),
+    ("format = 1\n[[exercise]]\nid = \"x\"\nname = \"X\"\ncue = \"c\"\n"
+     "[[exercise]]\nid = \"y\"\nname = \"Y\"\ncue = \"c\"\naliases = [\"x\"]\n",
+     "exercise 'y': alias 'x' already names the exercise 'x' above it"),
+    ("format = 1\n[[routine]]\nid = \"back-of-knee\"\nexercises = [\"calf\"]\n",
+     "routine 'back-of-knee': id 'back-of-knee' already names the built-in routine"),
 ])
 def test_malformed_routine_file_names_file_place_and_problem(tmp_path, text, where):
     f = tmp_path / "bad.toml"
@@ -264,7 +344,7 @@ def test_unattended_real_time_runs_to_the_end_on_deadlines(tmp_path):
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
 def test_signals_stop_cleanly_and_keep_the_events(tmp_path, signum):
     events = tmp_path / "e.jsonl"
-    p = subprocess.Popen([PY, "-m", "voicecoach", "--exercise", "calf", "--speed", "20",
+    p = subprocess.Popen([PY, "-m", "voicecoach", "--exercise", "calf", "--speed", "20", "--save",
                           "--no-voice", "--no-listen", "--no-check", "--events", str(events)],
                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          env=ENV, text=True)
@@ -488,7 +568,7 @@ def test_pain_ten_typed_at_the_terminal_is_ten(tmp_path):
     import threading
 
     main, child = pty.openpty()
-    p = subprocess.Popen([PY, "-m", "voicecoach", "--exercise", "calf", "--speed", "20",
+    p = subprocess.Popen([PY, "-m", "voicecoach", "--exercise", "calf", "--speed", "20", "--save",
                           "--no-voice", "--no-listen", "--no-check"], stdin=child,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV, text=True)
     os.close(child)

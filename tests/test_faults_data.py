@@ -26,8 +26,9 @@ from voicecoach.history import HistoryError, HistoryStore
 from voicecoach.pending import replay_pending, saved_key
 
 PY = sys.executable
-# The real clock, sped up: a run on the virtual clock is a preview and saves nothing.
-RUN = ["--exercise", "calf", "--speed", "1000", "--no-voice", "--no-listen", "--no-check"]
+# The real clock, sped up and saved: a run on the virtual clock is a preview and saves nothing.
+RUN = ["--exercise", "calf", "--speed", "1000", "--save", "--no-voice", "--no-listen",
+       "--no-check"]
 #: Room for a calf session's pending file (about 1.1 kB) but not for SQLite's first WAL frame
 #: or its 32 kB shared-memory file: a disk with a few kB left.
 ALMOST_FULL = 3000
@@ -193,9 +194,9 @@ def test_a_damaged_model_is_one_line_and_the_session_runs_on_keys(pulse, tmp_pat
     env = {**os.environ, **pulse.env, "XDG_CACHE_HOME": str(tmp_path / "cache"),
            "XDG_CONFIG_HOME": str(tmp_path / "config"), "VOICECOACH_DATA_DIR": str(tmp_path)}
     r = subprocess.run([PY, "-m", "voicecoach", "--exercise", "calf", "--hold", "2", "--sets",
-                        "1", "--speed", "100", "--no-voice", "--no-check", "--recognizer", "vosk",
-                        "--model", str(model)], capture_output=True, text=True, timeout=60,
-                       stdin=subprocess.DEVNULL, env=env)
+                        "1", "--speed", "100", "--save", "--no-voice", "--no-check",
+                        "--recognizer", "vosk", "--model", str(model)], capture_output=True,
+                       text=True, timeout=60, stdin=subprocess.DEVNULL, env=env)
     assert r.returncode == 0, r.stderr
     (line,) = lines(r)
     assert line.startswith(f"voicecoach: not listening: the vosk model {model} is damaged or "

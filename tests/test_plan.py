@@ -64,6 +64,9 @@ def test_the_welcome_names_the_routine_with_the_only_where_it_has_none() -> None
     # As the physio wrote it, but for the first letter (a run-through: "my routine for anna").
     assert welcome("My Routine for Anna") == "Welcome. Let's start my Routine for Anna."
     assert welcome("ACL rehab") == "Welcome. Let's start the ACL rehab."
+    # A possessive is its own determiner, and a name keeps its capital.
+    assert welcome("Anna's calf stretch") == "Welcome. Let's start Anna's calf stretch."
+    assert welcome("Anna\u2019s routine") == "Welcome. Let's start Anna\u2019s routine."
     assert welcome("M") == "Welcome. Let's start the M."
     assert welcome("") == "Welcome."
 

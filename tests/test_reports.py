@@ -8,6 +8,7 @@ import struct
 import time
 import zlib
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -103,7 +104,7 @@ when              routine       done                                       resul
 ADHERENCE = """\
 Sessions per day, last 7 days (target per day; days on target)
 per day    02-29 03-01 03-02 03-03 03-04 03-05 03-06
-calf           0     0     0     0     2     0     0  target 2-3; 1/7
+calf           0     0     0     0     1     0     0  target 2-3; 0/7
 leg-raise      0     0     0     0     2     1     0  target 2; 1/7"""
 
 CHART = """\
@@ -180,8 +181,31 @@ def test_today_past_the_target_shows_the_count_and_the_target() -> None:
              for n in range(3)]
     got = reports.today_report(s + extra, EXERCISES, dt.date(2024, 3, 4))
     calf = next(line for line in got.splitlines() if "Calf" in line)
-    assert calf.split(None, 2)[2] == "5 (target 2-3): done"
+    # The evening session was cut short by pain in its last calf set: it is not a whole one.
+    assert calf.split(None, 2)[2] == "4 (target 2-3), 1 cut short: done"
     assert " of 2" not in calf
+
+
+def test_today_counts_only_sessions_with_every_set_done() -> None:
+    """A session stopped after one full set of three is not a session done (it once counted as
+    one towards the day's target); a session with every set done on both legs is."""
+    day = at(7, 8)
+    one_set = sets("calf", day, hold=20.0, level=None)[:1]
+    both = [replace(x, side=side, wall=x.wall + 1000 * k)
+            for k, side in enumerate(("left", "right"))
+            for x in sets("calf", day + 3600, hold=20.0, level=None)]
+    half = [x for x in both if x.side == "left"] + [x for x in both if x.side == "right"][:2]
+    s = [SessionRecord(20 + n, f"y{n}", day + 3600 * n, day + 3600 * n + 300, "calf",
+                       ("calf",), "painful", None, status, None, None, 0, tuple(done))
+         for n, (status, done) in enumerate((("stopped", one_set), ("completed", both),
+                                             ("stopped", half)))]
+    got = reports.today_report(s, EXERCISES, dt.date(2024, 3, 7))
+    calf = next(line for line in got.splitlines() if "Calf" in line)
+    assert calf.split(None, 2)[2] == "1 of 2, 2 cut short: 1 more due"
+    table = reports.adherence_table(s, EXERCISES, dt.date(2024, 3, 7)).splitlines()
+    assert next(row for row in table if row.startswith("calf")).endswith("1  target 2-3; 0/7")
+    # The streak still counts a day with any full set: the person did exercise that day.
+    assert reports.streak(s, dt.date(2024, 3, 7)) == 1
 
 
 def _png_pixels(blob: bytes) -> tuple[int, int, bytes]:

@@ -15,7 +15,7 @@ import pytest
 from voicecoach import tts
 from voicecoach.clips import PRE_ROLL, TRIM_LEVEL, ClipCache, cache_dir, read_audio
 from voicecoach.render import Renderer
-from voicecoach.tts import TtsWorker, WorkerFailed, list_voices
+from voicecoach.tts import TtsWorker, WorkerFailed, list_voices, voice_known
 
 
 @pytest.fixture
@@ -150,6 +150,20 @@ def test_unknown_voice_is_the_users_error() -> None:
     with pytest.raises(ValueError, match="unknown voice 'no-such-voice'.*voicecoach voices"):
         w.start()
     w.close()
+
+
+@pytest.mark.parametrize("wanted", ["en-us", "EN-US", "English (America)", "gmw/en-us"])
+def test_a_voice_is_found_as_voices_lists_it(wanted: str) -> None:
+    """`voicecoach voices` shows "gmw/en-us ... (en-us)": "--voice en-us" was refused, as was
+    "English (America)" in another case; a preview (which speaks nothing) now checks the same."""
+    w = TtsWorker(wanted, None)
+    assert w.start()["voice"] == "gmw/en-us"
+    w.close()
+    assert voice_known(wanted) and not voice_known("no-such-voice")
+    # A language finds a voice for it (espeak-ng's British English is "gmw/en", "en-gb").
+    langs = TtsWorker("en-gb", None)
+    assert langs.start()["voice"] == "gmw/en"
+    langs.close()
 
 
 def test_voice_and_rate_change_the_sound(tmp_path: Path) -> None:

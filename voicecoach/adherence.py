@@ -33,9 +33,25 @@ def streak_line(sessions: Sequence[SessionRecord], today: dt.date) -> str:
     return f"Streak: {n} day{'' if n == 1 else 's'} in a row."
 
 
+def complete(session: SessionRecord, exercise: str) -> bool:
+    """Every prescribed set of `exercise` done in full, on each side it was done on. (One full
+    set of three once counted as a whole session towards the day's target.)"""
+    done = session.done(exercise)
+    sides = {x.side for x in done}
+    return bool(done) and all(
+        sum(1 for x in done if x.side == side and x.full)
+        >= max(x.sets for x in done if x.side == side) for side in sides)
+
+
 def per_day(sessions: Sequence[SessionRecord], exercise: str, day: dt.date) -> int:
-    """Sessions on `day` with at least one full set of `exercise`."""
-    return sum(1 for s in sessions if s.day == day and any(x.full for x in s.done(exercise)))
+    """Sessions on `day` with every prescribed set of `exercise` done in full."""
+    return sum(1 for s in sessions if s.day == day and complete(s, exercise))
+
+
+def started(sessions: Sequence[SessionRecord], exercise: str, day: dt.date) -> int:
+    """Sessions on `day` where `exercise` was begun but not finished in full."""
+    return sum(1 for s in sessions
+               if s.day == day and s.done(exercise) and not complete(s, exercise))
 
 
 def adherence_table(
@@ -82,6 +98,9 @@ def today_report(
                   else f"{ex.per_day_min}-{ex.per_day_max}")
         count = (f"{done} of {ex.per_day_min}" if done <= ex.per_day_min
                  else f"{done} (target {target})")
+        short = started(sessions, ex.id, today)
+        if short:
+            count += f", {short} cut short"
         line = f"  {ex.name.ljust(name_w)}  {count}: {state}"
         sug = (levels or {}).get(ex.id)
         if sug is not None:

@@ -69,6 +69,7 @@ def make_speaker(args: argparse.Namespace, clock: Clock, log: EventLog, speech: 
     captions = CaptionSpeaker(clock.now, report=log.said, log=speech)
     if args.no_voice or clock.virtual:
         if clock.virtual and not args.no_voice:
+            _check_voice(args, config)
             notice("the virtual clock runs instantly, so the coach shows captions instead of "
                    "speaking")
         return captions
@@ -80,6 +81,10 @@ def make_speaker(args: argparse.Namespace, clock: Clock, log: EventLog, speech: 
         return captions
     try:
         settings = VoiceSettings.from_sources(config, args)
+        if settings.volume == 0:
+            # Allowed (a quiet room, a sleeping partner), but never a silent mystery.
+            notice("the volume is 0, so the coach speaks silently; follow the captions, or "
+                   "raise it with --volume")
         assert isinstance(clock, RealClock)
         return open_speaker(settings, clock, log.said, speech, notice)
     except SpeakerUnavailable as exc:
@@ -87,6 +92,23 @@ def make_speaker(args: argparse.Namespace, clock: Clock, log: EventLog, speech: 
     except ValueError as exc:
         raise BadInput(str(exc)) from None
     return captions
+
+
+def _check_voice(args: argparse.Namespace, config: dict[str, Any]) -> None:
+    """A preview refuses a voice the engine lacks, as the session it previews would."""
+    from voicecoach.config import VoiceSettings
+
+    voice = VoiceSettings.from_sources(config, args).voice
+    if not voice:
+        return
+    try:
+        from voicecoach.tts import voice_known
+
+        known = voice_known(voice)
+    except Exception:  # noqa: BLE001 - no engine here: the real session will say so
+        return
+    if not known:
+        raise BadInput(f"unknown voice {voice!r} (see `voicecoach voices`)")
 
 
 def listen_settings(args: argparse.Namespace, config: dict[str, Any]) -> Any:
@@ -212,17 +234,25 @@ def _run(args: argparse.Namespace, routine: Routine, inbox: Inbox, interrupted: 
             if Keyboard.available():
                 keyboard = Keyboard(inbox)
         view = make_view(args, keys=keyboard is not None, voice=listener is not None)
+        # Sped up, the holds and rests were shorter than prescribed: the dose was not done, so
+        # it must not count towards the day or step the person up a level. Slowed down (or at
+        # 1), every hold was held at least its full time.
+        asked = getattr(args, "save", None)
+        save = not (clock.virtual or args.speed > 1) if asked is None else asked
         if clock.virtual:
             notice("a preview on the virtual clock: it is not saved in your history")
+        elif not save and asked is None:
+            notice(f"a sped-up preview (--speed {args.speed:g}): it is not saved in your "
+                   "history (--save keeps it)")
         stack.callback(view.close)
         notice.view = view
         care = Care(args, clock, speaker, inbox, log, view, notice,
                     can_answer=keyboard is not None or listener is not None,
                     keys=keyboard is not None,
-                    # A preview of the script (--clock virtual): no exercise was done, so none
-                    # is recorded (three previews once counted as three sessions and stepped
-                    # the person up a level).
-                    record=not clock.virtual,
+                    # A preview of the script: no exercise was done, so none is recorded
+                    # (three previews once counted as three sessions and stepped the person
+                    # up a level).
+                    record=save,
                     expect=listener.expect if listener is not None else None)
         stack.callback(care.recorder.close)
         if keyboard is not None:

@@ -22,6 +22,7 @@ examples:
   voicecoach                              the whole back-of-knee programme
   voicecoach --exercise leg-raise --level 2 --side both
   voicecoach --exercise calf --hold 30 --sets 4
+  voicecoach -e hamstring -e calf         two exercises, in that order
   voicecoach --routine-file my-routine.toml
   voicecoach --exercise calf --clock virtual --no-voice   print the script with its times
   voicecoach --list                       exercises and routines
@@ -92,7 +93,8 @@ def parser() -> Parser:
                "back-of-knee home programme.", epilog=EXAMPLES,
                formatter_class=argparse.RawDescriptionHelpFormatter)
     what = p.add_argument_group("what to do")
-    what.add_argument("--exercise", "-e", metavar="NAME", help="one exercise (see --list)")
+    what.add_argument("--exercise", "-e", metavar="NAME", action="append",
+                      help="an exercise (see --list); given again, each in that order")
     what.add_argument("--routine", "-r", metavar="NAME", help="a routine (default back-of-knee)")
     what.add_argument("--routine-file", metavar="PATH", help="your own routine file (TOML)")
     what.add_argument("--list", action="store_true", help="list exercises and routines")
@@ -111,6 +113,9 @@ def parser() -> Parser:
     run.add_argument("--events", metavar="FILE", help="write the event stream as JSON lines")
     run.add_argument("--speed", type=_number(float, 0.1, 1000, "--speed"), default=1.0,
                      metavar="X", help="run X times faster (previews, tests)")
+    run.add_argument("--save", action=argparse.BooleanOptionalAction, default=None,
+                     help="keep this session in your history (default: yes, but not for "
+                     "previews: --clock virtual or --speed above 1)")
     run.add_argument("--clock", choices=("real", "virtual"), default="real",
                      help="virtual: run instantly (with --no-voice, print the script)")
     run.add_argument("--data-dir", metavar="DIR", help="where history is kept")
@@ -148,7 +153,8 @@ def check_options(args: argparse.Namespace) -> None:
     """Empty names, options that contradict each other, paths of the wrong kind: RoutineError."""
     for dest in NAMED:
         value = getattr(args, dest, None)
-        if value is not None and not value.strip():
+        values = value if isinstance(value, list) else [value]  # --exercise may be repeated
+        if any(v is not None and not v.strip() for v in values):
             raise RoutineError(f"{_flag(dest)} needs a value, got an empty one")
     if args.events == "-":
         # Standard output carries the captions: the events would be mixed into them.
@@ -167,6 +173,9 @@ def check_options(args: argparse.Namespace) -> None:
     if args.clock == "virtual" and args.speed != 1.0:
         raise RoutineError("--speed and --clock virtual cannot be used together (the virtual "
                            "clock runs instantly)")
+    if args.clock == "virtual" and args.save:
+        raise RoutineError("--save and --clock virtual cannot be used together (a preview on "
+                           "the virtual clock does no exercise)")
     if args.model is not None and not Path(args.model).expanduser().is_dir():
         raise RoutineError(f"--model: no model folder at {args.model}")
     # The folder history.data_dir() picks, checked whichever way it was named.
@@ -199,8 +208,17 @@ def choose(args: argparse.Namespace) -> tuple[Library, Routine]:
         raise RoutineError(f"{args.routine_file} has {len(own_routines)} routines ({names}): "
                            "choose one with --routine NAME")
     if args.exercise:
-        ex = lib.find_exercise(args.exercise)
-        routine = Routine(ex.id, ex.name, (ex,))
+        chosen = [lib.find_exercise(name) for name in args.exercise]
+        if len({ex.id for ex in chosen}) < len(chosen):
+            twice = next(ex.id for ex in chosen if chosen.count(ex) > 1)
+            raise RoutineError(f"--exercise {twice} is given twice; to do more sets, use --sets")
+        if len(chosen) == 1:
+            routine = Routine(chosen[0].id, chosen[0].name, tuple(chosen))
+        else:
+            # `-e calf -e hamstring`: both, in the order given (the last one alone used to
+            # run, in silence).
+            routine = Routine("+".join(ex.id for ex in chosen), "your exercises",
+                              tuple(chosen))
     elif args.routine:
         routine = lib.find_routine(args.routine)
     elif own_routines:

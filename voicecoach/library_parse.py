@@ -193,6 +193,21 @@ def _item(c: _Checker, raw: Any, where: str, known: dict[str, Exercise]) -> Exer
     return replace(ex, **changes)
 
 
+def _unique(c: _Checker, kind: str, item: Any, known: dict[str, Any], builtin: set[str],
+            fix: str) -> None:
+    """An id or alias names one thing: a file's "calf" once replaced the built-in calf stretch
+    for --exercise but not in the built-in routine, and mixed two exercises in one history."""
+    for name in (item.id, *item.aliases):
+        owner = next((k for k, v in known.items() if name == k or name in v.aliases), None)
+        if owner is None:
+            continue
+        whose = (f"the built-in {kind} '{owner}'" if owner in builtin
+                 else f"the {kind} '{owner}' above it")
+        what = "id" if name == item.id else "alias"
+        tail = f"; {fix}" if owner in builtin and what == "id" else ""
+        raise c.fail(f"{kind} '{item.id}'", f"{what} '{name}' already names {whose}{tail}")
+
+
 def parse_document(doc: dict[str, Any], source: str, base: Library | None) -> Library:
     c = _Checker(source)
     unknown = set(doc) - {"format", "exercise", "routine"}
@@ -206,8 +221,12 @@ def parse_document(doc: dict[str, Any], source: str, base: Library | None) -> Li
     raw_ex = doc.get("exercise", [])
     if not isinstance(raw_ex, list):
         raise c.fail("exercise", "must be written as [[exercise]] tables")
+    builtin = set(exercises)
     for i, raw in enumerate(raw_ex, 1):
         ex = _exercise(c, raw, i)
+        _unique(c, "exercise", ex, exercises, builtin,
+                f'to change its dose, write {{ exercise = "{ex.id}", hold = 30 }} in a '
+                "[[routine]]")
         exercises[ex.id] = ex
     routines = dict(base.routines) if base else {}
     raw_rt = doc.get("routine", [])
@@ -226,8 +245,11 @@ def parse_document(doc: dict[str, Any], source: str, base: Library | None) -> Li
             raise c.fail(f"routine '{rt_id}'.exercises", "must list at least one exercise")
         chosen = tuple(_item(c, it, f"routine '{rt_id}'.exercises[{j}]", exercises)
                        for j, it in enumerate(items, 1))
-        routines[rt_id] = Routine(rt_id, c.text(raw, "name", where, rt_id), chosen,
-                                  tuple(a.lower() for a in c.texts(raw, "aliases", where)))
+        routine = Routine(rt_id, c.text(raw, "name", where, rt_id), chosen,
+                          tuple(a.lower() for a in c.texts(raw, "aliases", where)))
+        _unique(c, "routine", routine, routines, set(base.routines) if base else set(),
+                "give yours its own id")
+        routines[rt_id] = routine
     if not exercises:
         raise c.fail("top level", "defines no [[exercise]] and no [[routine]]")
     return Library(exercises, routines)

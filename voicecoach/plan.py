@@ -147,6 +147,8 @@ def _the(name: str) -> str:
     so its first letter is small unless its first word is all capitals ("ACL", "M"). The rest
     stays as the physio wrote it ("my Routine for Anna", not "my routine for anna")."""
     first = name.split(" ", 1)[0]
+    if first.lower().endswith(("'s", "\u2019s", "s'")) and len(first) > 2:
+        return name  # a name's own: "Anna's calf stretch", never "the anna's calf stretch"
     if not first.isupper():
         name = name[:1].lower() + name[1:]
     return name if first.lower() in DETERMINERS else f"the {name}"

@@ -210,6 +210,31 @@ def list_voices(first: str = "en") -> list[tuple[str, str]]:
     return sorted(out, key=english_first)
 
 
+def match_voice(voices: Any, wanted: str) -> str | None:
+    """The id of the voice `wanted` names: its id ("gmw/en-us"), the id without its family
+    ("en-us", as espeak-ng and `voicecoach voices` show it), its name ("English (America)"),
+    or its language ("en-gb"), in that order; None when none does."""
+    key = wanted.strip().lower()
+    tests = (lambda v: str(v.id).lower() == key,
+             lambda v: str(v.id).lower().rsplit("/", 1)[-1] == key,
+             lambda v: str(v.name).lower() == key,
+             lambda v: key in (str(x).lower() for x in (v.languages or [])))
+    voices = list(voices)
+    for test in tests:
+        for v in voices:
+            if test(v):
+                return str(v.id)
+    return None
+
+
+def voice_known(voice: str) -> bool:
+    """Whether the engine has `voice`, as a session looks it up: a preview speaks nothing,
+    yet must refuse the voice the real session would refuse."""
+    import pyttsx3
+
+    return match_voice(pyttsx3.init().getProperty("voices"), voice) is not None
+
+
 def _identity(engine: Any) -> str:
     """What the cache key needs so a new engine version never reuses old clips."""
     from importlib.metadata import version
@@ -242,13 +267,12 @@ def _serve(request: str) -> None:
         engine = pyttsx3.init()
         voice = settings.get("voice")
         if voice:
-            voices = engine.getProperty("voices")
-            match = [v.id for v in voices if voice.lower() in (str(v.id).lower(), v.name.lower())]
-            if not match:
+            match = match_voice(engine.getProperty("voices"), voice)
+            if match is None:
                 send(ok=False, user_error=True,
                      error=f"unknown voice {voice!r} (see `voicecoach voices`)")
                 return
-            engine.setProperty("voice", match[0])
+            engine.setProperty("voice", match)
         if settings.get("rate"):
             engine.setProperty("rate", int(settings["rate"]))
         engine.runAndWait()  # applies the queued properties; nothing to say yet
