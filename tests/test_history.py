@@ -79,7 +79,7 @@ def test_recorder_stores_sets_commands_pain_and_end(tmp_path: Path) -> None:
     rec = Recorder(store)
     for e in feed():
         rec(e)
-    rec.set_pain("after", 3)
+    rec({"event": "pain", "when": "after", "value": 3})
     rec({"event": "pain", "when": "during", "exercise": "leg-raise", "value": 6,
          "skipped": True, "wall": WALL + 50})
     (s,) = store.sessions()
@@ -95,11 +95,12 @@ def test_recorder_stores_sets_commands_pain_and_end(tmp_path: Path) -> None:
 def test_pain_before_may_come_ahead_of_the_session(tmp_path: Path) -> None:
     store = HistoryStore(tmp_path / "h.db")
     rec = Recorder(store)
-    rec.set_pain("before", 4)
+    rec({"event": "pain", "when": "before", "value": 4})
     for e in feed():
         rec(e)
-    rec.pain_stop("leg-raise", 5, skipped=False)
-    rec.set_pain("after", 2)
+    rec({"event": "pain", "when": "during", "exercise": "leg-raise", "value": 5,
+         "skipped": False})
+    rec({"event": "pain", "when": "after", "value": 2})
     (s,) = store.sessions()
     assert (s.pain_before, s.pain_after, s.pain_stops[0].value) == (4, 2, 5)
 
@@ -125,6 +126,8 @@ def test_engine_session_recorded_set_by_set(tmp_path: Path) -> None:
     (s,) = store.sessions()
     assert s.result == "completed" and len(s.sets) == session.sets_done == 3
     assert all(x.exercise == "calf" and x.full and x.hold == 20 for x in s.sets)
+    # The calf stretch has no levels: none is recorded (it once said level 1).
+    assert {x.level for x in s.sets} == {None}
 
 
 CHILD = textwrap.dedent("""

@@ -197,7 +197,10 @@ def build(step: Step, dur: Durations, routine_name: str = "", controls: str = "v
     if step.kind == "intro":
         texts = intro_texts(step)
         cues = [Cue(0.0, state={"change": "exercise", "exercise": ex.id, "name": ex.name,
-                                "side": step.side, "level": ex.level})]
+                                "side": step.side,
+                                # None with no levels: the history once said "level 1" for
+                                # a calf stretch, which has none.
+                                "level": ex.level if ex.levels else None})]
         cues += _sequence(texts, "instruction", dur)
         return Plan(step, tuple(cues), _end(cues, dur), ex.cue or ex.name,
                     repeat_text=" ".join(texts))

@@ -175,17 +175,6 @@ class Recorder:
 
     # --- direct calls for what the engine asks outside the event stream -------------------
 
-    def set_pain(self, when: str, value: int | None) -> None:
-        """Pain 0-10 "before" or "after" the session (before may come ahead of session_start)."""
-        with self._lock:
-            self._do("set_pain", when=when, value=value)
-
-    def pain_stop(self, exercise: str | None, value: int | None, skipped: bool) -> None:
-        """Pain stopped `exercise` mid-session: how bad (0-10) and whether it was skipped."""
-        with self._lock:
-            self._do("record_pain_stop", exercise=exercise or self._ex, value=value,
-                     skipped=skipped)
-
     def log_safety(self, answers: Mapping[str, bool | None], flagged: bool,
                    answered: bool = True, wall: float | None = None) -> None:
         with self._lock:
