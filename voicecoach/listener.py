@@ -323,9 +323,7 @@ class Listener:
             if self._debug:
                 print(f"voicecoach: {spot.command.value} on {spot.heard!r} ({spot.by}) at "
                       f"{spot.t1:.2f}", file=sys.stderr)
-            meant = self.pipeline.spotter.table.commands.get(spot.heard)
-            self._inbox.put(CommandEvent(spot.command, source="voice", heard=spot.heard,
-                                         meant=meant if meant is not spot.command else None))
+            self._inbox.put(CommandEvent(spot.command, source="voice", heard=spot.heard))
 
     def _caught_up(self, skip: Skip, now: float) -> None:
         """Audio was dropped (after `_break_stream`: nothing heard before the gap may join

@@ -165,8 +165,6 @@ WELCOME_CONTROLS = {
              "If the pain turns sharp at any point, stop and press x."),
     "none": ("", "If the pain turns sharp at any point, stop."),
 }
-#: Said instead of "Paused." when "it hurts" was heard over the coach's voice and only paused.
-PAUSED_FOR_PAIN = "Paused. If it hurts, say it hurts once more."
 HELP_TEXTS = {
     "voice": "You can say next, back, repeat, pause, resume or stop. "
              "If something hurts, say: it hurts.",

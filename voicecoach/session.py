@@ -164,8 +164,7 @@ class Session:
                                       self.controls).cues:
                 if cue.text:
                     seen.setdefault(cue.text)
-        hurts = planning.PAUSED_FOR_PAIN if self.controls == "voice" else ""
-        for extra in ("Halfway.", "Last one.", "Paused.", "Resuming.", hurts,
+        for extra in ("Halfway.", "Last one.", "Paused.", "Resuming.",
                       planning.HELP_TEXTS[self.controls]):
             if extra:
                 seen.setdefault(extra)
@@ -285,12 +284,7 @@ class Session:
         pending: CommandEvent | None = event if self._asks_first(event) else None
         if pending is None:
             # A beat of silence first, so the cut itself is heard as the pause taking effect.
-            # "it hurts" over the coach's voice pauses first (the keyword search takes no
-            # other action): the person is told it was heard, and what brings the pain
-            # questions.
-            text = (planning.PAUSED_FOR_PAIN if event.meant is Command.PAIN
-                    and self.controls == "voice" else "Paused.")
-            self._fire(planning.Cue(0.0, text, "cue"), self.clock.now() + PAUSED_GAP)
+            self._fire(planning.Cue(0.0, "Paused.", "cue"), self.clock.now() + PAUSED_GAP)
         while True:
             if pending is not None:  # already noted by the run loop
                 event, pending = pending, None
@@ -348,8 +342,6 @@ class Session:
         fields: dict[str, Any] = {"name": name, "source": event.source}
         if event.heard:
             fields["heard"] = event.heard
-        if event.meant is not None:
-            fields["meant"] = event.meant.value
         self.log.emit("command", **fields)
         return event.command
 
