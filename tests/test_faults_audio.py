@@ -364,6 +364,16 @@ def vc(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
         capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL, env=env)
 
 
+def test_volume_zero_is_said_once_the_speaker_opens(
+        pulse: Pulse, clip_cache: Path, tmp_path: Path) -> None:
+    """--volume 0 is allowed, but the person is told why the coach makes no sound."""
+    r = vc(tmp_path, "--volume", "0", "--no-listen")
+    assert r.returncode == 0, r.stderr
+    assert ("voicecoach: the volume is 0: the coach makes no sound; follow the captions, or "
+            "raise it with --volume\n") in r.stderr
+    assert "no voice" not in r.stderr
+
+
 @pytest.mark.parametrize("output, input_", [("nosuch", "broken"), ("broken", "nosuch")])
 def test_bad_audio_devices_are_one_line_each_and_the_session_runs(
         pulse: Pulse, clip_cache: Path, tmp_path: Path, output: str, input_: str) -> None:

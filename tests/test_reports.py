@@ -195,13 +195,15 @@ def test_today_counts_only_sessions_with_every_set_done() -> None:
             for k, side in enumerate(("left", "right"))
             for x in sets("calf", day + 3600, hold=20.0, level=None)]
     half = [x for x in both if x.side == "left"] + [x for x in both if x.side == "right"][:2]
+    left_only = [x for x in both if x.side == "left"]  # stopped before the right leg
     s = [SessionRecord(20 + n, f"y{n}", day + 3600 * n, day + 3600 * n + 300, "calf",
-                       ("calf",), "painful", None, status, None, None, 0, tuple(done))
-         for n, (status, done) in enumerate((("stopped", one_set), ("completed", both),
-                                             ("stopped", half)))]
+                       ("calf",), side, None, status, None, None, 0, tuple(done))
+         for n, (status, side, done) in enumerate((
+             ("stopped", "painful", one_set), ("completed", "both", both),
+             ("stopped", "both", half), ("stopped", "both", left_only)))]
     got = reports.today_report(s, EXERCISES, dt.date(2024, 3, 7))
     calf = next(line for line in got.splitlines() if "Calf" in line)
-    assert calf.split(None, 2)[2] == "1 of 2, 2 cut short: 1 more due"
+    assert calf.split(None, 2)[2] == "1 of 2, 3 cut short: 1 more due"
     table = reports.adherence_table(s, EXERCISES, dt.date(2024, 3, 7)).splitlines()
     assert next(row for row in table if row.startswith("calf")).endswith("1  target 2-3; 0/7")
     # The streak still counts a day with any full set: the person did exercise that day.

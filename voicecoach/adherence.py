@@ -34,13 +34,17 @@ def streak_line(sessions: Sequence[SessionRecord], today: dt.date) -> str:
 
 
 def complete(session: SessionRecord, exercise: str) -> bool:
-    """Every prescribed set of `exercise` done in full, on each side it was done on. (One full
-    set of three once counted as a whole session towards the day's target.)"""
+    """Every prescribed set of `exercise` done in full, on each side (both, when the session
+    was for both legs). (One full set of three once counted as a whole session towards the
+    day's target.) The sets prescribed are the ones the session ran with, --sets included."""
     done = session.done(exercise)
     sides = {x.side for x in done}
-    return bool(done) and all(
-        sum(1 for x in done if x.side == side and x.full)
-        >= max(x.sets for x in done if x.side == side) for side in sides)
+    if session.side == "both":
+        sides |= {"left", "right"}  # stopped after the left leg: half a session
+    if not done:
+        return False
+    sets = max(x.sets for x in done)
+    return all(sum(1 for x in done if x.side == side and x.full) >= sets for side in sides)
 
 
 def per_day(sessions: Sequence[SessionRecord], exercise: str, day: dt.date) -> int:

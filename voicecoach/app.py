@@ -81,12 +81,13 @@ def make_speaker(args: argparse.Namespace, clock: Clock, log: EventLog, speech: 
         return captions
     try:
         settings = VoiceSettings.from_sources(config, args)
+        assert isinstance(clock, RealClock)
+        speaker = open_speaker(settings, clock, log.said, speech, notice)
         if settings.volume == 0:
             # Allowed (a quiet room, a sleeping partner), but never a silent mystery.
-            notice("the volume is 0, so the coach speaks silently; follow the captions, or "
-                   "raise it with --volume")
-        assert isinstance(clock, RealClock)
-        return open_speaker(settings, clock, log.said, speech, notice)
+            notice("the volume is 0: the coach makes no sound; follow the captions, or raise "
+                   "it with --volume")
+        return speaker
     except SpeakerUnavailable as exc:
         notice(f"no voice: {exc.reason}; showing captions. To fix: {exc.fix}")
     except ValueError as exc:

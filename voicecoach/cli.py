@@ -209,9 +209,12 @@ def choose(args: argparse.Namespace) -> tuple[Library, Routine]:
                            "choose one with --routine NAME")
     if args.exercise:
         chosen = [lib.find_exercise(name) for name in args.exercise]
-        if len({ex.id for ex in chosen}) < len(chosen):
-            twice = next(ex.id for ex in chosen if chosen.count(ex) > 1)
-            raise RoutineError(f"--exercise {twice} is given twice; to do more sets, use --sets")
+        for n, ex in enumerate(chosen):
+            first = next(i for i, other in enumerate(chosen) if other.id == ex.id)
+            if first < n:
+                again = (f"'{args.exercise[n]}' is {ex.id} again" if args.exercise[n] != ex.id
+                         else f"{ex.id} is given twice")
+                raise RoutineError(f"--exercise: {again}; to do more sets, use --sets")
         if len(chosen) == 1:
             routine = Routine(chosen[0].id, chosen[0].name, tuple(chosen))
         else:
@@ -249,7 +252,8 @@ def choose(args: argparse.Namespace) -> tuple[Library, Routine]:
         most = max((len(e.levels) for e in routine.exercises), default=0)
         what = " and ".join(e.id for e in routine.exercises)
         if most == 0:
-            raise RoutineError(f"--level does not apply to {what}: it has no levels")
+            they = "it has" if len(routine.exercises) == 1 else "they have"
+            raise RoutineError(f"--level does not apply to {what}: {they} no levels")
         if args.level > most:
             have = ", ".join(f"{e.id} {len(e.levels)}" for e in routine.exercises if e.levels)
             raise RoutineError(f"--level must be between 1 and {most} here (levels: {have}), "

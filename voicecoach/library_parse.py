@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -193,8 +194,16 @@ def _item(c: _Checker, raw: Any, where: str, known: dict[str, Exercise]) -> Exer
     return replace(ex, **changes)
 
 
+def _dose_hint(builtin: Exercise) -> str:
+    """How to change a built-in exercise's dose instead of redefining it."""
+    what = (f"reps = {builtin.reps}" if builtin.kind == "reps"
+            else f"hold = {builtin.hold:g}")
+    return (f'to change its dose, write {{ exercise = "{builtin.id}", {what} }} in a '
+            "[[routine]]")
+
+
 def _unique(c: _Checker, kind: str, item: Any, known: dict[str, Any], builtin: set[str],
-            fix: str) -> None:
+            fix: Callable[[Any], str]) -> None:
     """An id or alias names one thing: a file's "calf" once replaced the built-in calf stretch
     for --exercise but not in the built-in routine, and mixed two exercises in one history."""
     for name in (item.id, *item.aliases):
@@ -204,8 +213,9 @@ def _unique(c: _Checker, kind: str, item: Any, known: dict[str, Any], builtin: s
         whose = (f"the built-in {kind} '{owner}'" if owner in builtin
                  else f"the {kind} '{owner}' above it")
         what = "id" if name == item.id else "alias"
-        tail = f"; {fix}" if owner in builtin and what == "id" else ""
-        raise c.fail(f"{kind} '{item.id}'", f"{what} '{name}' already names {whose}{tail}")
+        how = ("choose another alias" if what == "alias" else fix(known[owner])
+               if owner in builtin and name == owner else "give yours its own id")
+        raise c.fail(f"{kind} '{item.id}'", f"{what} '{name}' already names {whose}; {how}")
 
 
 def parse_document(doc: dict[str, Any], source: str, base: Library | None) -> Library:
@@ -225,8 +235,7 @@ def parse_document(doc: dict[str, Any], source: str, base: Library | None) -> Li
     for i, raw in enumerate(raw_ex, 1):
         ex = _exercise(c, raw, i)
         _unique(c, "exercise", ex, exercises, builtin,
-                f'to change its dose, write {{ exercise = "{ex.id}", hold = 30 }} in a '
-                "[[routine]]")
+                _dose_hint)
         exercises[ex.id] = ex
     routines = dict(base.routines) if base else {}
     raw_rt = doc.get("routine", [])
@@ -248,7 +257,7 @@ def parse_document(doc: dict[str, Any], source: str, base: Library | None) -> Li
         routine = Routine(rt_id, c.text(raw, "name", where, rt_id), chosen,
                           tuple(a.lower() for a in c.texts(raw, "aliases", where)))
         _unique(c, "routine", routine, routines, set(base.routines) if base else set(),
-                "give yours its own id")
+                lambda owner: "give yours its own id")
         routines[rt_id] = routine
     if not exercises:
         raise c.fail("top level", "defines no [[exercise]] and no [[routine]]")
