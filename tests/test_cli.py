@@ -300,6 +300,13 @@ def test_a_file_of_exercises_only_runs_those_exercises(tmp_path):
     ("format = 1\n[[routine]]\nid = \"a\"\nexercises = [\"calf\"]\n"
      "[[routine]]\nid = \"b\"\nexercises = [\"calf\"]\n",
      "has 2 routines (a, b): choose one with --routine NAME"),
+    # A level's reps on a hold were ignored in silence (as top-level reps once were).
+    ("format = 1\n[[exercise]]\nid = \"x\"\nname = \"X\"\ncue = \"c\"\n"
+     "levels = [{ name = \"a\" }, { name = \"b\", reps = 12 }]\n",
+     "exercise 'x'.levels[2].reps: does not apply: x is done in timed holds"),
+    ("format = 1\n[[exercise]]\nid = \"x\"\nname = \"X\"\ncue = \"c\"\nkind = \"reps\"\n"
+     "levels = [{ name = \"a\", hold = 5 }]\n",
+     "exercise 'x'.levels[1].hold: does not apply: x is done in reps"),
     # A file's "calf" replaced the built-in one for --exercise but not in the built-in routine.
     ("format = 1\n[[exercise]]\nid = \"calf\"\nname = \"C\"\ncue = \"c\"\n",
      "exercise 'calf': id 'calf' already names the built-in exercise 'calf'; to change its "

@@ -149,6 +149,13 @@ def _exercise(c: _Checker, raw: Any, index: int) -> Exercise:
         ex = replace(ex, tempo=_tempo(c, raw["tempo"], where))
     if "levels" in raw:
         ex = replace(ex, levels=_levels(c, raw["levels"], where))
+        # A level's dose of the other kind was ignored in silence, as `reps` on a hold was.
+        other = "reps" if kind == "hold" else "hold"
+        for i, level in enumerate(ex.levels, 1):
+            if getattr(level, other) is not None:
+                raise c.fail(f"{where}.levels[{i}].{other}",
+                             f"does not apply: {ex_id} is done in "
+                             f"{'timed holds' if kind == 'hold' else 'reps'}")
     if not ex.setup and not ex.cue:
         raise c.fail(where, "needs 'setup' lines or a 'cue' so the coach has something to say")
     return ex
