@@ -463,8 +463,25 @@ def test_a_closed_terminal_puts_nothing_back_and_raises_nothing():
     os.close(main)  # the window is gone
     try:
         keyboard.close()
+        assert not keyboard._thread.is_alive()  # out of select() before the fd goes
     finally:
         os.close(child)
+
+
+def test_a_terminal_descriptor_closed_under_the_keyboard_ends_it_quietly():
+    """select() on a descriptor already closed raised OSError (EBADF) in the keyboard thread:
+    a CI run printed "Exception in thread keyboard" with its traceback (the thread began its
+    first select() after the test had closed the terminal). The loop now just ends."""
+    import pty
+
+    from voicecoach.commands import Inbox
+    from voicecoach.keyboard import Keyboard
+
+    main, child = pty.openpty()
+    keyboard = Keyboard(Inbox(), fd=child)
+    os.close(child)
+    os.close(main)
+    keyboard._run()  # the thread's loop, here: returns instead of raising
 
 
 def test_a_preview_names_the_controls_its_options_give(tmp_path):

@@ -43,17 +43,22 @@ class Keyboard:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            ready, _, _ = select.select([self.fd], [], [], 0.1)
-            if not ready:
-                continue
             try:
+                ready, _, _ = select.select([self.fd], [], [], 0.1)
+                if not ready:
+                    continue
                 ch = os.read(self.fd, 1).decode("utf-8", "replace").lower()
-            except OSError:
+            except (OSError, ValueError):
+                # The terminal went away (closed window, or its descriptor closed as the
+                # session ended): no more keys, and no traceback from this thread.
                 return
             if not ch:
                 return
             if ch == "\x1b":
-                self._drain()  # arrow and function keys: ESC [ B must not read as "b"
+                try:
+                    self._drain()  # arrow and function keys: ESC [ B must not read as "b"
+                except (OSError, ValueError):
+                    return
                 continue
             command = KEYS.get(ch) or (Command.ANSWER if ch in ANSWER_KEYS else None)
             if command is not None:
@@ -66,6 +71,8 @@ class Keyboard:
 
     def close(self) -> None:
         self._stop.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout=0.3)  # out of select() before the terminal may go
         if self._saved is not None:
             import termios
 
