@@ -17,10 +17,17 @@ def calf_hold() -> plan.Plan:
                       estimate_seconds)
 
 
-def test_the_bar_re_anchors_on_each_count_after_a_rewind():
+def shown(out: object, keys: bool = True, voice: bool = True,
+          anchor: float = 0.0) -> tuple[plan.Plan, TerminalView]:
+    """A terminal view writing to `out`, showing the calf hold from `anchor`."""
     hold = calf_hold()
-    view = TerminalView(io.StringIO(), keys=False)
-    view.step(hold, 0, 1, anchor=100.0)
+    view = TerminalView(out, keys=keys, voice=voice)  # type: ignore[arg-type]
+    view.step(hold, 0, 1, anchor=anchor)
+    return hold, view
+
+
+def test_the_bar_re_anchors_on_each_count_after_a_rewind():
+    hold, view = shown(io.StringIO(), keys=False, anchor=100.0)
     # A repeat took 7 s without the view hearing of it; "three" then fires 7 s late.
     three = [c for c in hold.cues if c.kind == "count"][2]
     view.cue(three, 100.0 + three.at + 7.0)
@@ -32,10 +39,8 @@ def test_while_a_question_waits_the_key_line_shows_its_answer_keys():
     """"n" means "next" in a set and "no" at a yes/no question: the screen says which."""
     from voicecoach.display import ANSWER_KEYS_LINES, KEYS_LINE
 
-    hold = calf_hold()
     out = io.StringIO()
-    view = TerminalView(out, keys=True)
-    view.step(hold, 0, 1, anchor=0.0)
+    _, view = shown(out)
     assert out.getvalue().rstrip().endswith(KEYS_LINE)
     for section in ("numbers", "yes_no"):
         view.asking(section)
@@ -62,9 +67,7 @@ def test_a_screen_that_cannot_be_written_is_said_once_and_dropped(capsys):
         def write(self, text: str) -> int:
             raise OSError(5, "Input/output error")
 
-    hold = calf_hold()
-    view = TerminalView(Closed(), keys=True)
-    view.step(hold, 0, 1, anchor=0.0)
+    hold, view = shown(Closed())
     view.cue(hold.cues[0], 0.0)
     view.end({"completed": False, "sets_done": 0, "sets_planned": 1})
     view.close()
@@ -74,13 +77,11 @@ def test_a_screen_that_cannot_be_written_is_said_once_and_dropped(capsys):
 
 
 def test_the_paused_line_names_only_the_ways_to_carry_on_there_are():
-    hold = calf_hold()
     for keys, voice, line in ((True, True, "PAUSED — press space or say resume"),
                               (True, False, "PAUSED — press space"),
                               (False, True, "PAUSED — say resume")):
         out = io.StringIO()
-        view = TerminalView(out, keys=keys, voice=voice)
-        view.step(hold, 0, 1, anchor=0.0)
+        _, view = shown(out, keys=keys, voice=voice)
         view.paused(True, 1.0)
         screen = out.getvalue().rsplit("\x1b[2J", 1)[1]
         assert f"\x1b[7m {line} \x1b[0m" in screen, screen
@@ -94,10 +95,8 @@ def test_a_long_caption_wraps_on_a_narrow_terminal(monkeypatch):
     from voicecoach.display import CAPTION_LINES
 
     monkeypatch.setattr("shutil.get_terminal_size", lambda fallback: os.terminal_size((60, 24)))
-    hold = calf_hold()
     out = io.StringIO()
-    view = TerminalView(out, keys=True)
-    view.step(hold, 0, 1, anchor=0.0)
+    _, view = shown(out)
     text = ("Press space to pause or carry on, n for next, b for back, r to repeat, "
             "or q to stop.")
     view.cue(plan.Cue(0.0, text, "instruction"), 0.5)
@@ -112,10 +111,8 @@ def test_a_long_caption_wraps_on_a_narrow_terminal(monkeypatch):
 
 def test_the_bar_stands_still_while_a_question_waits():
     """The pain questions mid-set: the bar ran on to 100 % while the person answered."""
-    hold = calf_hold()
     out = io.StringIO()
-    view = TerminalView(out, keys=True)
-    view.step(hold, 0, 1, anchor=0.0)
+    hold, view = shown(out)
     three = [c for c in hold.cues if c.kind == "count"][2]
     view.cue(three, three.at)
     bar = view._bar(three.at, 40)

@@ -38,11 +38,11 @@ def complete(session: SessionRecord, exercise: str) -> bool:
     was for both legs). (One full set of three once counted as a whole session towards the
     day's target.) The sets prescribed are the ones the session ran with, --sets included."""
     done = session.done(exercise)
+    if not done:
+        return False
     sides = {x.side for x in done}
     if session.side == "both":
         sides |= {"left", "right"}  # stopped after the left leg: half a session
-    if not done:
-        return False
     sets = max(x.sets for x in done)
     return all(sum(1 for x in done if x.side == side and x.full) >= sets for side in sides)
 
@@ -51,11 +51,6 @@ def per_day(sessions: Sequence[SessionRecord], exercise: str, day: dt.date) -> i
     """Sessions on `day` with every prescribed set of `exercise` done in full."""
     return sum(1 for s in sessions if s.day == day and complete(s, exercise))
 
-
-def started(sessions: Sequence[SessionRecord], exercise: str, day: dt.date) -> int:
-    """Sessions on `day` where `exercise` was begun but not finished in full."""
-    return sum(1 for s in sessions
-               if s.day == day and s.done(exercise) and not complete(s, exercise))
 
 
 def adherence_table(
@@ -102,7 +97,8 @@ def today_report(
                   else f"{ex.per_day_min}-{ex.per_day_max}")
         count = (f"{done} of {ex.per_day_min}" if done <= ex.per_day_min
                  else f"{done} (target {target})")
-        short = started(sessions, ex.id, today)
+        # Begun but not finished in full: the sessions with any set of it, less the whole ones.
+        short = sum(1 for s in sessions if s.day == today and s.done(ex.id)) - done
         if short:
             count += f", {short} cut short"
         line = f"  {ex.name.ljust(name_w)}  {count}: {state}"

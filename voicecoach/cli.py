@@ -209,12 +209,12 @@ def choose(args: argparse.Namespace) -> tuple[Library, Routine]:
                            "choose one with --routine NAME")
     if args.exercise:
         chosen = [lib.find_exercise(name) for name in args.exercise]
-        for n, ex in enumerate(chosen):
-            first = next(i for i, other in enumerate(chosen) if other.id == ex.id)
-            if first < n:
-                again = (f"'{args.exercise[n]}' is {ex.id} again" if args.exercise[n] != ex.id
-                         else f"{ex.id} is given twice")
+        seen: set[str] = set()
+        for name, ex in zip(args.exercise, chosen):
+            if ex.id in seen:
+                again = f"'{name}' is {ex.id} again" if name != ex.id else f"{ex.id} is given twice"
                 raise RoutineError(f"--exercise: {again}; to do more sets, use --sets")
+            seen.add(ex.id)
         if len(chosen) == 1:
             routine = Routine(chosen[0].id, chosen[0].name, tuple(chosen))
         else:

@@ -48,18 +48,15 @@ class Keyboard:
                 if not ready:
                     continue
                 ch = os.read(self.fd, 1).decode("utf-8", "replace").lower()
+                if ch == "\x1b":
+                    self._drain()  # arrow and function keys: ESC [ B must not read as "b"
+                    continue
             except (OSError, ValueError):
                 # The terminal went away (closed window, or its descriptor closed as the
                 # session ended): no more keys, and no traceback from this thread.
                 return
             if not ch:
                 return
-            if ch == "\x1b":
-                try:
-                    self._drain()  # arrow and function keys: ESC [ B must not read as "b"
-                except (OSError, ValueError):
-                    return
-                continue
             command = KEYS.get(ch) or (Command.ANSWER if ch in ANSWER_KEYS else None)
             if command is not None:
                 self.inbox.put(CommandEvent(command, source="key", heard=ch))

@@ -210,18 +210,22 @@ def _dose_hint(builtin: Exercise) -> str:
 
 
 def _unique(c: _Checker, kind: str, item: Any, known: dict[str, Any], builtin: set[str],
-            fix: Callable[[Any], str]) -> None:
+            fix: Callable[[Any], str] | None = None) -> None:
     """An id or alias names one thing: a file's "calf" once replaced the built-in calf stretch
-    for --exercise but not in the built-in routine, and mixed two exercises in one history."""
+    for --exercise but not in the built-in routine, and mixed two exercises in one history.
+    `fix(built-in item)`: what to do instead of redefining a built-in by its own id."""
     for name in (item.id, *item.aliases):
         owner = next((k for k, v in known.items() if name == k or name in v.aliases), None)
         if owner is None:
             continue
         whose = (f"the built-in {kind} '{owner}'" if owner in builtin
                  else f"the {kind} '{owner}' above it")
-        what = "id" if name == item.id else "alias"
-        how = ("choose another alias" if what == "alias" else fix(known[owner])
-               if owner in builtin and name == owner else "give yours its own id")
+        if name != item.id:
+            what, how = "alias", "choose another alias"
+        elif fix is not None and owner in builtin and name == owner:
+            what, how = "id", fix(known[owner])
+        else:
+            what, how = "id", "give yours its own id"
         raise c.fail(f"{kind} '{item.id}'", f"{what} '{name}' already names {whose}; {how}")
 
 
@@ -241,8 +245,7 @@ def parse_document(doc: dict[str, Any], source: str, base: Library | None) -> Li
     builtin = set(exercises)
     for i, raw in enumerate(raw_ex, 1):
         ex = _exercise(c, raw, i)
-        _unique(c, "exercise", ex, exercises, builtin,
-                _dose_hint)
+        _unique(c, "exercise", ex, exercises, builtin, _dose_hint)
         exercises[ex.id] = ex
     routines = dict(base.routines) if base else {}
     raw_rt = doc.get("routine", [])
@@ -263,8 +266,7 @@ def parse_document(doc: dict[str, Any], source: str, base: Library | None) -> Li
                        for j, it in enumerate(items, 1))
         routine = Routine(rt_id, c.text(raw, "name", where, rt_id), chosen,
                           tuple(a.lower() for a in c.texts(raw, "aliases", where)))
-        _unique(c, "routine", routine, routines, set(base.routines) if base else set(),
-                lambda owner: "give yours its own id")
+        _unique(c, "routine", routine, routines, set(base.routines) if base else set())
         routines[rt_id] = routine
     if not exercises:
         raise c.fail("top level", "defines no [[exercise]] and no [[routine]]")
