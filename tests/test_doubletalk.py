@@ -58,6 +58,7 @@ def test_talk_meter_learns_the_coupling_and_finds_a_person_over_the_echo() -> No
             meter.feed(pcm[i : i + step], (i + len(pcm[i : i + step])) / 2 / rate)
         c = meter.coupling(before=3.4)
         assert c is not None and 0.3 < c < 0.6
+        assert not meter.learnt  # a coupling, but under 5 s of the coach: no shape yet
         heard[name] = meter.talking(3.4, 3.9)
     assert heard["coach"] is not None and heard["coach"] < 0.04
     assert heard["person"] is not None and heard["person"] >= 0.1
@@ -162,7 +163,7 @@ def test_the_echo_shape_is_learnt_and_finds_a_person_level_with_the_echo() -> No
         return meter.talking(10.25, 10.7), meter
 
     over, meter = heard(person, TalkSettings())
-    assert meter.shape is not None
+    assert meter.shape is not None and meter.learnt
     # Its strongest tap is the direct sound, 3 frames (60 ms) after the coach's (lead 2).
     assert int(np.argmax(meter.shape)) - meter.settings.lead == 3
     assert over is not None and over >= 0.1

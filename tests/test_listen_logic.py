@@ -3,6 +3,8 @@ microphone's dating of blocks (no sound device)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from voicecoach.backlog import Backlog, BacklogSettings
@@ -105,12 +107,13 @@ def test_echo_only_when_the_coach_says_it_then() -> None:
     assert coach_speaking(6.3, 6.5, [clip]) and not coach_speaking(8.0, 9.0, [clip])
 
 
-def feed_script(spotter: Spotter, script: list[tuple[float, str, float, bool]]) -> list[str]:
+def feed_script(spotter: Spotter, script: list[tuple[float, str, float, bool]],
+                **feed: Any) -> list[str]:
     """Feed (end, words, quiet, final) steps; return fired commands and rejections."""
     out = []
     utterance = 0
     for end, words, quiet, final in script:
-        spot = spotter.feed(Hearing(tuple(words.split()), final, utterance, end), quiet)
+        spot = spotter.feed(Hearing(tuple(words.split()), final, utterance, end), quiet, **feed)
         if final:
             utterance += 1
         if spot is not None:
@@ -369,10 +372,15 @@ def test_it_hurts_interrupts_the_coach_unless_the_coach_is_saying_it() -> None:
     log = SpeechLog()
     log.record(utt("seven", 10.0, 10.45))
     log.record(utt("If the pain turns sharp at any point, stop and say: it hurts.", 20.0, 24.0))
+    over = {"talking": lambda t0, t1: 0.12, "learnt": True}  # louder than the coach's echo
+    assert feed_script(Spotter(EN, playing=log.overlapping), isolated("it hurts", 10.0),
+                       **over) == ["pain"]
+    # Before the echo is learnt, only the words could tell (test below): not enough.
     assert feed_script(Spotter(EN, playing=log.overlapping), isolated("it hurts", 10.0)) == [
-        "pain"]
+        "x:the c"]
     # The coach's own "say: it hurts": its words, set aside (Spotter._echo_tail), fire nothing.
-    assert feed_script(Spotter(EN, playing=log.overlapping), isolated("it hurts", 23.4)) == []
+    assert feed_script(Spotter(EN, playing=log.overlapping), isolated("it hurts", 23.4),
+                       **over) == []
     # "pain" alone stays a phrase for the quiet between the coach's words.
     assert feed_script(Spotter(EN, playing=log.overlapping), isolated("pain", 10.0)) == [
         "x:the c"]
@@ -503,6 +511,42 @@ def test_a_barge_in_fires_only_when_the_microphone_is_louder_than_the_coach_echo
     assert [s.command.value for step in isolated("stop", 8.0)
             if (s := sp.feed(Hearing((step[1],), step[3], 0, step[0]), step[2],
                              talking=lambda t0, t1: 0.0)) is not None] == ["stop"]
+
+
+def test_it_hurts_over_the_coach_needs_its_echo_learnt() -> None:
+    """The coach's "back to the start" was heard as "go back it hurts", with no level check
+    yet (CI, twice in six runs); "pause" and "stop" still barge in on words alone then."""
+    def run(phrase: str, over: float | None, learnt: bool,
+            line: str = "Pause for a moment and go back to the start") -> list[str]:
+        log = SpeechLog()
+        log.record(utt(line, 0.0, 3.0))
+        sp = Spotter(EN, playing=log.overlapping)
+        script = [(2.0, f"{UNK} {UNK}", 0.0, False)]
+        script += [(2.0 + 0.03 * i, f"{UNK} {UNK} {phrase}", 0.0, False) for i in range(1, 12)]
+        out = []
+        for end, words, quiet, final in script:
+            spot = sp.feed(Hearing(tuple(words.split()), final, 0, end), quiet,
+                           talking=(lambda t0, t1: over), learnt=learnt)
+            if spot is not None:
+                out.append(spot.command.value if not spot.rejected else spot.rejected)
+        return out
+
+    refused = ("the coach's echo is not learnt yet: over its voice, only pause and stop count "
+               "until then")
+    assert run("it hurts", None, False) == [refused]
+    assert run("it hurts", 0.12, False) == [refused]  # a coupling, but not yet the room's tail
+    assert run("it hurts", 0.12, True) == ["pain"]
+    assert run("it hurts", 0.0, True) == [
+        "only the coach's echo in the microphone (0.00 s above it)"]
+    assert run("stop", None, False, "Keep your heel down on the floor") == ["stop"]
+    # Said on its own once the coach is done, nothing is asked of the echo.
+    log = SpeechLog()
+    log.record(utt("Pause for a moment and go back to the start", 0.0, 3.0))
+    sp = Spotter(EN, playing=log.overlapping)
+    steps = [(8.0 + 0.03 * i, "it hurts", 0.2 if i > 6 else 0.0, False) for i in range(12)]
+    assert [s.command.value for end, words, quiet, final in steps
+            if (s := sp.feed(Hearing(tuple(words.split()), final, 0, end), quiet,
+                             talking=lambda t0, t1: None)) is not None] == ["pain"]
 
 
 def test_a_recognizer_may_ask_for_its_own_hold() -> None:

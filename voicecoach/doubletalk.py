@@ -406,6 +406,13 @@ class TalkMeter:
         return [(t, level, float(e), settling)
                 for (t, level, settling), e in zip(sel, echo)]
 
+    @property
+    def learnt(self) -> bool:
+        """Whether the echo's shape has been learnt (TalkSettings.fit_after): until then the
+        echo expected is only the loudest coach frame near each one, short of a long room's
+        tail."""
+        return self._shape() is not None and self._coupling is not None
+
     def talking(self, t0: float, t1: float) -> float | None:
         """Seconds of [t0, t1] in which the microphone holds more than the coach's echo (the
         person talking over it); None while the coupling is not known."""

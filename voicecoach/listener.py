@@ -149,7 +149,8 @@ class Pipeline:
             print(f"voicecoach: {captured_at:8.3f} {end} {said}", file=sys.stderr)
         talking = self.talk.talking if self.talk else None
         spot = self.spotter.feed(hearing, quiet, offset=captured_at - hearing.end,
-                                 voiced=self.voice.is_voiced, talking=talking)
+                                 voiced=self.voice.is_voiced, talking=talking,
+                                 learnt=self.talk is not None and self.talk.learnt)
         if self.barge is None:
             return spot
         if spot is not None and not spot.rejected:

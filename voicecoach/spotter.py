@@ -72,6 +72,12 @@ class SpotSettings:
     one word is misheard far more often than two (benchmarks/bench_bargein.py)."""
     echo: EchoSettings = EchoSettings()
     """How heard words are matched against the coach's clips."""
+    barge_learnt: tuple[str, ...] = ("it hurts",)
+    """Barge-in phrases that interrupt the coach only once its echo is learnt (TalkMeter.learnt)
+    and the microphone stands over it: the coach's voice is misheard as "it hurts" every few
+    minutes (its "start": "let's start", "back to the start"), and before its echo is known
+    only the words are checked. "pause" and "stop" must work from the first word; "it hurts"
+    said then fires once the coach stops, or the keyword search pauses for it."""
     barge_talk: float = 0.06
     """Seconds of a barge-in phrase in which the microphone must be louder than the coach's
     echo explains (a person talking over it), once that echo is known (doubletalk.py): three
@@ -184,18 +190,20 @@ class Spotter:
         return (Command.ANSWER, best) if best else None
 
     def feed(self, hearing: Hearing, quiet: float = 0.0, offset: float = 0.0,
-             voiced: Voiced | None = None, talking: Talking | None = None) -> Spot | None:
+             voiced: Voiced | None = None, talking: Talking | None = None,
+             learnt: bool = False) -> Spot | None:
         """Look at the latest Hearing; `quiet` is the trailing quiet (s) in the audio so far,
         `offset` turns stream seconds into session seconds, `voiced` (if given) says whether
-        the latest seconds of audio hold a voice: a phrase without one does not fire, and
+        the latest seconds of audio hold a voice: a phrase without one does not fire,
         `talking` (if given) how much of a span is louder than the coach's echo: a barge-in
-        without enough of it does not fire.
+        without enough of it does not fire, and `learnt` whether that echo is learnt
+        (SpotSettings.barge_learnt).
 
         Returns a Spot when a phrase was decided on, fired or turned down; None otherwise.
         """
         if hearing.utterance != self._utterance:
             self._new_utterance(hearing.utterance)
-        spot = self._decide(hearing, quiet, offset, voiced, talking)
+        spot = self._decide(hearing, quiet, offset, voiced, talking, learnt)
         if hearing.final:
             # The next Hearing belongs to a new utterance, whatever its counter says.
             self._new_utterance(-1)
@@ -248,7 +256,7 @@ class Spotter:
         return self._start
 
     def _decide(self, hearing: Hearing, quiet: float, offset: float,
-                voiced: Voiced | None, talking: Talking | None) -> Spot | None:
+                voiced: Voiced | None, talking: Talking | None, learnt: bool) -> Spot | None:
         words = hearing.words
         if self._replying:
             self._reply(words, offset + hearing.end)
@@ -314,10 +322,13 @@ class Spotter:
         speaking = coach_speaking(t0, t1, playing, self.settings.echo)
         if not isolated and not (barge_in and speaking):
             return _reject(spot, "not isolated: other words came before it")
-        if barge_in and speaking and talking is not None:
+        if barge_in and speaking:
             # The coach's voice misheard ("it does not..." as "it stop") is no louder than
             # its echo; a person talking over the coach is.
-            over = talking(t0 - self.settings.talk_lead, t1)
+            over = talking(t0 - self.settings.talk_lead, t1) if talking is not None else None
+            if said in self.settings.barge_learnt and (over is None or not learnt):
+                return _reject(spot, "the coach's echo is not learnt yet: over its voice, "
+                               f"only {self._plain_barge()} count until then")
             if over is not None and over < self.settings.barge_talk:
                 return _reject(spot, f"only the coach's echo in the microphone ({over:.2f} s "
                                "above it)")
@@ -340,6 +351,11 @@ class Spotter:
         # what comes after the coach's reply to it (_reply).
         self._start, self._replying = -1, True
         return spot
+
+    def _plain_barge(self) -> str:
+        """The barge-in phrases that need no learnt echo, for a reason ("pause and stop")."""
+        plain = [p for p in self.settings.barge_in if p not in self.settings.barge_learnt]
+        return " and ".join(plain) or "none"
 
 
 def _reject(spot: Spot, reason: str) -> Spot:
