@@ -15,7 +15,7 @@ from voicecoach.commands import Command, CommandEvent, Inbox
 from voicecoach.events import EventLog
 from voicecoach.library import Routine
 from voicecoach.session import Session, View
-from voicecoach.speaker import CaptionSpeaker, Speaker, SpeechLog
+from voicecoach.speaker import CaptionSpeaker, Speaker, SpeechLog, heard_log
 
 
 class Notices:
@@ -143,7 +143,7 @@ def _controls(args: argparse.Namespace, config: dict[str, Any], listening: bool,
 
 
 def make_listener(args: argparse.Namespace, clock: Clock, inbox: Inbox, speech: SpeechLog,
-                  notice: Notices, config: dict[str, Any], speaker: Speaker | None = None) -> Any:
+                  notice: Notices, config: dict[str, Any], speaker: Speaker) -> Any:
     if args.no_listen or clock.virtual:
         return None
     try:
@@ -159,7 +159,8 @@ def make_listener(args: argparse.Namespace, clock: Clock, inbox: Inbox, speech: 
         # An echo canceller's reference: what a real speaker plays (captions play nothing).
         reference = getattr(speaker, "reference", None)
         played = reference() if reference is not None and settings.echo_cancel else None
-        listener = open_listener(settings, clock, inbox, speech, notice, played)
+        listener = open_listener(settings, clock, inbox, heard_log(speaker, speech), notice,
+                                 played)
     except ListenerUnavailable as exc:
         notice(f"not listening: {exc.reason}. To fix: {exc.fix}")
         return None

@@ -159,3 +159,10 @@ class CaptionSpeaker:
 
     def close(self) -> None:
         return None
+
+
+def heard_log(speaker: Speaker, log: SpeechLog) -> SpeechLog:
+    """The clips the microphone can hear the coach say: `speaker`'s `log`, or none for captions,
+    which make no sound (a "next" said while a count was shown was refused as said over the
+    coach's voice)."""
+    return SpeechLog() if isinstance(speaker, CaptionSpeaker) else log
