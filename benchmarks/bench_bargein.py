@@ -12,7 +12,7 @@ first and each line is in the SpeechLog with its levels. In the barge-in pass a 
 6 dB above the echo. pocketsphinx only (the coach's own English).
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_bargein.py [--voices en-us,en] [--out F]
-        [--only lines|counts] [--coach-only] [--levels] [--ways W1,W2]
+        [--only lines|counts] [--coach-only] [--levels] [--ways W1,W2] [--words pause,stop]
         [--kws-threshold 1e-20] [--kws-peak 8000] [--drift MS] [--shift-max N]
 
 Writes benchmarks/results/bargein.json.
@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from audio_check import echo_cancelled, room_ir, speech  # noqa: E402
-from bench_listen import CHUNK, RATE, WELCOME  # noqa: E402
+from bench_listen import ARTICLE, CHUNK, RATE, WELCOME  # noqa: E402
 
 from voicecoach import safety  # noqa: E402
 from voicecoach.bargein import BargeSettings  # noqa: E402
@@ -43,7 +43,7 @@ from voicecoach.doubletalk import TalkSettings, clip_levels  # noqa: E402
 from voicecoach.listener import Pipeline  # noqa: E402
 from voicecoach.phrases import load_phrases  # noqa: E402
 from voicecoach.speaker import SpeechLog, Utterance  # noqa: E402
-from voicecoach.sphinx_keywords import PEAK, THRESHOLD  # noqa: E402
+from voicecoach.sphinx_keywords import PEAK, PHRASE_THRESHOLD, THRESHOLD  # noqa: E402
 from voicecoach.sphinx_recognizer import routine_texts  # noqa: E402
 from voicecoach.spotter import SpotSettings, Spotter  # noqa: E402
 from voicecoach.words import ONES  # noqa: E402
@@ -60,6 +60,11 @@ DRIFT = [0.0]
 TALK = [TalkSettings()]
 #: The keyword search's settings (--kws-lead).
 BARGE = [BargeSettings()]
+#: What the person says over the coach, in turn (--words).
+WORDS = ["pause", "stop"]
+#: Sentences of the source article said over the coach instead, none meant for it
+#: (--unrelated: a TV or someone talking in the room): anything that fires is false.
+UNRELATED: list[str] = []
 
 
 def coach_lines() -> list[str]:
@@ -130,7 +135,7 @@ def build(voices: list[str], barge: bool, tv: bool, seed: int, counts: bool = Fa
         if not text:  # a word in each 5 s of the hold, anywhere against the counts
             spots = [rng.uniform(j * 5 * RATE, (j + 1) * 5 * RATE - RATE) for j in range(4)]
         for spot in spots if barge and text != WELCOME and len(clip) > 1.5 * RATE else []:
-            word = ("pause", "stop")[k % 2]
+            word = UNRELATED[k % len(UNRELATED)] if UNRELATED else WORDS[k % len(WORDS)]
             person = speech(word, PERSON[k % len(PERSON)], 175, RATE)
             ratio = RATIOS[k % len(RATIOS)]
             at = int(spot)
@@ -140,8 +145,13 @@ def build(voices: list[str], barge: bool, tv: bool, seed: int, counts: bool = Fa
                 mic = np.concatenate([mic, np.zeros(end - len(mic))])
             mic[at:end] += person * gain
             loud = np.nonzero(np.abs(person) > 150)[0]
-            said.append((word, t + (at + loud[0]) / RATE, t + (at + loud[-1]) / RATE, ratio))
             k += 1
+            if UNRELATED:
+                continue
+            command = load_phrases("en").match(word)  # "it hurts": pain
+            assert command is not None, word
+            said.append((command.value, t + (at + loud[0]) / RATE, t + (at + loud[-1]) / RATE,
+                         ratio))
         parts.append(mic)
         played.append(np.concatenate([clip, np.zeros(len(mic) - len(clip))]))
         gap = np.zeros(RATE)
@@ -214,8 +224,9 @@ def score(fired: list[tuple[str, float]], said: list[tuple[str, float, float, fl
                   if not any(t0 <= at <= t1 + 3.0 for _, t0, t1, _ in said)]
     out["unprompted"] = unprompted
     if said and exact:
-        # Interrupted at all: "stop" said over the coach may pause it (bargein.py).
-        same = {"stop": "pause"}
+        # Interrupted at all: "stop" or "it hurts" said over the coach may pause it (the
+        # keyword search, bargein.py).
+        same = {"stop": "pause", "pain": "pause"}
         any_way = score([(same.get(c, c), at) for c, at in fired],
                         [(same.get(w, w), t0, t1, r) for w, t0, t1, r in said], exact=False)
         out["interrupted"] = any_way["right_all"]
@@ -290,6 +301,11 @@ def main() -> int:
     ap.add_argument("--voices", default="en-us,en")
     ap.add_argument("--out", default="bargein.json")
     ap.add_argument("--only", choices=("lines", "counts"), help="only spoken lines, or counts")
+    ap.add_argument("--words", default=",".join(WORDS),
+                    help="what the person says over the coach, in turn (default: pause,stop)")
+    ap.add_argument("--unrelated", action="store_true",
+                    help="the person says sentences of the source article, none meant for the "
+                         "coach: every command that fires is false")
     ap.add_argument("--coach-only", action="store_true", help="no person: false barge-ins only")
     ap.add_argument("--barge-hold", type=float, default=None,
                     help="ours with this SpotSettings.barge_hold (a trial of another setting)")
@@ -297,6 +313,9 @@ def main() -> int:
                     help="the level check alone: threshold crossings and its CPU")
     ap.add_argument("--kws-threshold", type=float, default=THRESHOLD,
                     help="ours with this keyword search threshold (sphinx_keywords.THRESHOLD)")
+    ap.add_argument("--kws-phrase-threshold", type=float, default=PHRASE_THRESHOLD,
+                    help="the keyword search's threshold for keyphrases of several words "
+                         "(\"it hurts\")")
     ap.add_argument("--kws-peak", type=float, default=PEAK,
                     help="ours with this keyword search input peak (sphinx_keywords.PEAK)")
     ap.add_argument("--ways", help="comma-separated ways to run (default: all but the echo "
@@ -323,6 +342,10 @@ def main() -> int:
                     "it, as before 2026-12-05)")
     args = ap.parse_args()
     DRIFT[0] = args.drift
+    WORDS[:] = args.words.split(",")
+    if args.unrelated:
+        text = " ".join(ARTICLE.read_text().split())
+        UNRELATED[:] = [x.strip() + "." for x in text.split(". ") if 40 <= len(x) <= 160]
     if args.shift_max is not None:
         TALK[0] = replace(TALK[0], shift_max=args.shift_max)
     if args.kws_lead is not None:
@@ -347,7 +370,8 @@ def main() -> int:
     results: dict[str, Any] = {"date": time.strftime("%Y-%m-%d"), "voices": voices,
                                "room": ROOM, "shape_after": TALK[0].fit_after,
                                "drift_ms": DRIFT[0], "shift_max": TALK[0].shift_max}
-    keywords = SphinxKeywords(RATE, ("pause", "stop"), args.kws_threshold, args.kws_peak)
+    keywords = SphinxKeywords(RATE, SpotSettings().barge_in, args.kws_threshold, args.kws_peak,
+                              args.kws_phrase_threshold)
     ways = [("ours", True, keywords, False), ("level check, no keyword search", True, None, False),
             ("words only", False, None, False),
             ("ours + echo canceller", True, keywords, True)]

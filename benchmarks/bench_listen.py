@@ -32,7 +32,7 @@ from voicecoach.commands import Command
 from voicecoach.listener import Pipeline
 from voicecoach.phrases import PhraseTable, load_phrases
 from voicecoach.recognizer import Recognizer
-from voicecoach.spotter import Spotter, settings_for
+from voicecoach.spotter import SpotSettings, Spotter, settings_for
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
@@ -278,7 +278,7 @@ def rss_child(audio: Path) -> int:
     # With the keyword search for barge-in over the coach (idle here: no coach), as in
     # open_listener since 2026-12-02; the recognizer in a child process, as since 2026-12-02
     # too (its peak is added below).
-    keywords = SphinxKeywords(RATE, ("pause", "stop"))
+    keywords = SphinxKeywords(RATE, SpotSettings().barge_in)
     recognizer = RecognizerProcess(partial(SphinxRecognizer, RATE, table, tuple(table.answers)))
     spotter = Spotter(table, settings=settings_for(recognizer))
     pipe = Pipeline(recognizer, spotter, keywords=keywords)

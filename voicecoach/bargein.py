@@ -15,14 +15,16 @@ when:
   the person's voice, not the coach's. Until the echo's level is known nothing is taken.
 * there is a voice in it (voicing.py).
 
-Whatever word was found, the coach only *pauses*: over running speech "stop" and "pause" are
+Whether "pause" or "stop" was found, the coach only *pauses*: over running speech the two are
 often taken for each other, and a pause loses nothing, while ending the session is said again
-in the quiet that follows.
+in the quiet that follows. "it hurts" is the exception (BargeSettings.own): it stops the
+exercise and asks about the pain, as it does said on its own.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from voicecoach.commands import Command
@@ -63,27 +65,36 @@ class BargeSettings:
     """Seconds after a pause fired in which further finds are ignored (one word, one pause)."""
     echo: EchoSettings = EchoSettings()
     """How a find is matched against the coach's clips."""
+    own: tuple[str, ...] = ("it hurts",)
+    """Keyphrases whose find fires their own command, not a pause: a person in pain who says
+    "it hurts" over the counts should be asked about it, not told "Paused." and left to say
+    it again."""
 
 
 class BargeIn:
     """Feeds a KeywordSpotter around the coach's clips and turns its finds into pauses."""
 
     def __init__(self, keywords: KeywordSpotter, playing: Playing,
-                 settings: BargeSettings = BargeSettings()) -> None:
+                 settings: BargeSettings = BargeSettings(),
+                 match: Callable[[str], Command | None] | None = None) -> None:
         self.keywords = keywords
         self.settings = settings
+        self._match = match  # phrase -> command, for the `own` keyphrases
         self._playing = playing
         self._recent: deque[tuple[bytes, float]] = deque()
         self._searching_until = float("-inf")
         self._fired_at = float("-inf")
-        self._paused_at = float("-inf")
+        self._acted: tuple[float, Command] | None = None  # when and what it last fired
         #: Bytes of audio the keyword search has taken in (its cost; see the benchmark).
         self.searched = 0
 
     def feed(self, pcm: bytes, captured_at: float, talking: Talking | None,
-             voiced: Voiced | None = None, question: bool = False) -> Spot | None:
+             voiced: Voiced | None = None, question: bool = False,
+             learnt: bool = True) -> Spot | None:
         """Take in a chunk whose last sample is at session time `captured_at`;
-        a Spot when a find was decided on (fired or turned down), else None."""
+        a Spot when a find was decided on (fired or turned down), else None. `learnt`: whether
+        the coach's echo is learnt (spotter.SpotSettings.barge_learnt: "it hurts" waits for
+        it)."""
         s = self.settings
         self._recent.append((pcm, captured_at))
         while self._recent and self._recent[0][1] < captured_at - s.runup:
@@ -107,21 +118,22 @@ class BargeIn:
         spot = None
         for kw in found:
             spot = self._decide(kw.word, kw.start, kw.end, captured_at, talking, voiced,
-                                question)
+                                question, learnt)
             if not spot.rejected:
                 return spot
         return spot
 
     def _decide(self, word: str, t0: float, t1: float, now: float, talking: Talking | None,
-                voiced: Voiced | None, question: bool) -> Spot:
+                voiced: Voiced | None, question: bool, learnt: bool) -> Spot:
         s = self.settings
-        spot = Spot(Command.PAUSE, word, t0, now, by="keyword search")
+        own = self._match(word) if self._match and word in s.own else None
+        spot = Spot(own or Command.PAUSE, word, t0, now, by="keyword search")
         playing = list(self._playing(t0, t1, s.echo.margin))
         if not coach_speaking(t0, t1, playing, s.echo):
             return _reject(spot, "keyword search: the coach was not speaking")
         if question:
             return _reject(spot, "keyword search: a question waits for its answer")
-        echo = echo_of((word,), t0, t1, playing, s.echo)
+        echo = echo_of(_telling(word), t0, t1, playing, s.echo)
         if echo is not None:
             return _reject(spot, f"keyword search: echo of the coach saying {echo.text!r}")
         over = talking(t0 - s.lead, t1) if talking is not None else None
@@ -129,16 +141,26 @@ class BargeIn:
             return _reject(spot, "keyword search: the coach's echo level is not known yet")
         if over < s.talk:
             return _reject(spot, f"keyword search: only the coach's echo ({over:.2f} s above it)")
+        if own is not None and not learnt:
+            # As for the command recognizer: the coach's "start" was heard as "it hurts".
+            return _reject(spot, "keyword search: the coach's echo is not learnt yet")
         if voiced is not None and not voiced(min(2.0, now - t0 + 0.2)):
             return _reject(spot, "keyword search: no voice in it")
-        if now - self._fired_at < s.again:
-            return _reject(spot, "keyword search: a pause fired just now")
-        self._fired_at = self._paused_at = now
+        # One phrase, one act; but "it hurts" found after a pause (its audio is found as
+        # "pause" too, and sooner) still stops the exercise and asks about the pain.
+        escalates = (own is not None and self._acted is not None
+                     and self._acted[1] is not own)
+        if now - self._fired_at < s.again and not escalates:
+            return _reject(spot, "keyword search: it fired just now")
+        self._fired_at = now
+        self._acted = (now, spot.command)
         return spot
 
-    def paused_since(self, at: float) -> bool:
-        """Whether this keyword search fired a pause within `again` seconds before `at`."""
-        return self._paused_at <= at < self._paused_at + self.settings.again
+    def acted_since(self, at: float) -> Command | None:
+        """The command this keyword search fired within `again` seconds before `at`, if any."""
+        if self._acted is None or not self._acted[0] <= at < self._acted[0] + self.settings.again:
+            return None
+        return self._acted[1]
 
     def fired(self, at: float) -> None:
         """A pause or another command fired at session time `at` by another way: a find of the
@@ -154,3 +176,10 @@ class BargeIn:
 
 def _reject(spot: Spot, reason: str) -> Spot:
     return replace(spot, rejected=reason)
+
+
+def _telling(phrase: str) -> tuple[str, ...]:
+    """The words of a keyphrase to look for in what the coach said: not a short word like "it"
+    of "it hurts", which the coach says all the time; a keyphrase is one sound."""
+    words = phrase.split()
+    return tuple(w for w in words if len(w) > 2) or tuple(words)

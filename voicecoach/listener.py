@@ -121,8 +121,8 @@ class Pipeline:
                      else None)
         # The keyword search over the coach's speech needs the level check: alone, it takes
         # the coach's own voice for "pause" several times a minute (bargein.py).
-        self.barge = (BargeIn(keywords, playing, barge) if keywords and playing and self.talk
-                      else None)
+        self.barge = (BargeIn(keywords, playing, barge, spotter.table.match)
+                      if keywords and playing and self.talk else None)
         # VOICECOACH_LISTEN_DEBUG=2: every change of hypothesis on stderr, with session time.
         self._trace = os.environ.get("VOICECOACH_LISTEN_DEBUG") == "2"
         self._last: tuple[str, ...] = ()
@@ -148,18 +148,21 @@ class Pipeline:
             said = " ".join(hearing.words)
             print(f"voicecoach: {captured_at:8.3f} {end} {said}", file=sys.stderr)
         talking = self.talk.talking if self.talk else None
+        learnt = self.talk is not None and self.talk.learnt
         spot = self.spotter.feed(hearing, quiet, offset=captured_at - hearing.end,
-                                 voiced=self.voice.is_voiced, talking=talking,
-                                 learnt=self.talk is not None and self.talk.learnt)
+                                 voiced=self.voice.is_voiced, talking=talking, learnt=learnt)
         if self.barge is None:
             return spot
         if spot is not None and not spot.rejected:
-            if spot.command is Command.PAUSE and self.barge.paused_since(captured_at):
-                # The keyword search paused for this very word already; a "stop" still stops.
-                return replace(spot, rejected="the keyword search paused for it already")
+            acted = self.barge.acted_since(captured_at)
+            if acted is not None and spot.command in (Command.PAUSE, acted):
+                # The keyword search acted on this very phrase already; a "stop" still stops,
+                # and "it hurts" after a pause for it still asks about the pain.
+                return replace(spot, rejected=f"the keyword search acted on it already "
+                                              f"({acted.value})")
             self.barge.fired(captured_at)  # the same word must not pause a second time
         found = self.barge.feed(pcm, captured_at, talking, self.voice.is_voiced,
-                                question=self.spotter.expecting is not None)
+                                question=self.spotter.expecting is not None, learnt=learnt)
         if found is not None and (spot is None or (spot.rejected and not found.rejected)):
             if self._trace and not found.rejected:
                 self._trace_levels(found)
@@ -418,7 +421,7 @@ def make_keywords(table: PhraseTable, rate: int, words: tuple[str, ...],
     try:
         from voicecoach.sphinx_keywords import SphinxKeywords
 
-        return SphinxKeywords(rate, tuple(w for w in words if " " not in w))
+        return SphinxKeywords(rate, words)
     except RecognizerError as e:
         notice(f"no keyword search for interrupting the coach ({e.reason}); "
                "say \"pause\" between its sentences")

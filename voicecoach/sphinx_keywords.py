@@ -1,4 +1,4 @@
-"""pocketsphinx's keyword search: "pause" and "stop" found anywhere in running speech.
+"""pocketsphinx's keyword search: "pause", "stop" and "it hurts" found in running speech.
 
 The command recognizer (sphinx_recognizer.py) fits a whole utterance to its language model, so a
 word said on top of the coach's sentence is swallowed by the hypothesis for the sentence: over
@@ -22,6 +22,11 @@ from voicecoach.sphinx_recognizer import Leveller, english_decoder
 #: before the level check), 1e-15 found 35 of the words and 1e-20 51; on the coach's lines
 #: alone (8.5 min) they found 86 and 166 "words", all of which the level check turns down.
 THRESHOLD = 1e-20
+#: Threshold of a keyphrase of several words ("it hurts"), scored over more frames than one
+#: word. Over the coach's counts (benchmarks/bench_bargein.py --only counts --fixed-room):
+#: "it hurts" said 48 times asked about the pain 22 times at 1e-20, 26 at 1e-30, 36 at 1e-50;
+#: "pause" and "stop" said there fired no pain at 1e-20 or 1e-30, and 16 at 1e-50.
+PHRASE_THRESHOLD = 1e-30
 #: Input peak the keyword search's gain control aims at (int16): the command recognizer's 3500
 #: made it miss words that it found at espeak-ng's own level (about 11 000).
 PEAK = 8000.0
@@ -35,17 +40,20 @@ class SphinxKeywords:
     """The KeywordSpotter Protocol on pocketsphinx's bundled English model."""
 
     def __init__(self, rate: int, words: tuple[str, ...], threshold: float = THRESHOLD,
-                 peak: float = PEAK) -> None:
+                 peak: float = PEAK, phrase_threshold: float | None = PHRASE_THRESHOLD) -> None:
         self.name = "pocketsphinx keyword search (en-us, bundled)"
         self.rate = rate
-        self._decoder = english_decoder(rate, set(words))
-        self.words = tuple(w for w in words if self._decoder.lookup_word(w))
+        # A keyphrase ("it hurts") is searched as a whole: every one of its words must be known.
+        self._decoder = english_decoder(rate, {w for phrase in words for w in phrase.split()})
+        self.words = tuple(p for p in words
+                           if all(self._decoder.lookup_word(w) for w in p.split()))
         if not self.words:
             raise RecognizerError(f"pocketsphinx knows none of {', '.join(words)}")
         fd, path = tempfile.mkstemp(prefix="voicecoach-", suffix=".kws")
         try:
             with os.fdopen(fd, "w") as f:
-                f.writelines(f"{w} /{threshold:.0e}/\n" for w in self.words)
+                f.writelines(f"{w} /{_threshold(w, threshold, phrase_threshold):.0e}/\n"
+                             for w in self.words)
             self._decoder.add_kws("keywords", path)
         finally:
             os.unlink(path)
@@ -83,3 +91,8 @@ class SphinxKeywords:
             self._decoder.end_utt()
         self._in_utt = False
 
+
+def _threshold(phrase: str, word: float, phrase_threshold: float | None) -> float:
+    """A keyphrase of several words is scored over more frames than one word: it may have a
+    threshold of its own."""
+    return phrase_threshold if phrase_threshold is not None and " " in phrase else word

@@ -77,7 +77,8 @@ class SpotSettings:
     and the microphone stands over it: the coach's voice is misheard as "it hurts" every few
     minutes (its "start": "let's start", "back to the start"), and before its echo is known
     only the words are checked. "pause" and "stop" must work from the first word; "it hurts"
-    said then fires once the coach stops, or the keyword search pauses for it."""
+    said then fires once the coach stops, or the keyword search pauses for it (it waits for
+    the echo too: bargein.py)."""
     barge_talk: float = 0.06
     """Seconds of a barge-in phrase in which the microphone must be louder than the coach's
     echo explains (a person talking over it), once that echo is known (doubletalk.py): three
