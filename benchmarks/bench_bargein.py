@@ -60,6 +60,8 @@ DRIFT = [0.0]
 TALK = [TalkSettings()]
 #: The keyword search's settings (--kws-lead).
 BARGE = [BargeSettings()]
+#: What fired, by what heard it ("pause by keyword search"), in the latest way run.
+BY: dict[str, int] = {}
 #: What the person says over the coach, in turn (--words).
 WORDS = ["pause", "stop"]
 #: Sentences of the source article said over the coach instead, none meant for it
@@ -198,6 +200,8 @@ def listen(rec: Any, table: Any, stream: dict[str, Any], talk: bool,
         spot = pipe.feed(piece, at, raw)
         if spot is not None and not spot.rejected:
             out.append((spot.command.value, (i + len(piece)) / 2 / RATE))
+            key = f"{spot.command.value} by {spot.by}"
+            BY[key] = BY.get(key, 0) + 1
     searched = pipe.barge.searched / len(data) if pipe.barge is not None else 0.0
     return out, searched
 
@@ -306,6 +310,9 @@ def main() -> int:
     ap.add_argument("--unrelated", action="store_true",
                     help="the person says sentences of the source article, none meant for the "
                          "coach: every command that fires is false")
+    ap.add_argument("--own-after", type=float, default=None,
+                    help="BargeSettings.own_after: seconds waited after an \"it hurts\" find")
+    ap.add_argument("--no-tv", action="store_true", help="skip the runs with TV noise")
     ap.add_argument("--coach-only", action="store_true", help="no person: false barge-ins only")
     ap.add_argument("--barge-hold", type=float, default=None,
                     help="ours with this SpotSettings.barge_hold (a trial of another setting)")
@@ -350,6 +357,8 @@ def main() -> int:
         TALK[0] = replace(TALK[0], shift_max=args.shift_max)
     if args.kws_lead is not None:
         BARGE[0] = replace(BARGE[0], lead=args.kws_lead)
+    if args.own_after is not None:
+        BARGE[0] = replace(BARGE[0], own_after=args.own_after)
     ROOM.update(tail=args.room_tail, reverb=args.reverb)
     if args.shape_after is not None:
         TALK[0] = replace(TALK[0], fit_after=args.shape_after)
@@ -379,13 +388,15 @@ def main() -> int:
     ways = [w for w in ways if w[0] in chosen]
     results["fixed room"] = args.fixed_room
     results["keyword search"] = {"threshold": args.kws_threshold, "peak": args.kws_peak,
-                                 "lead": BARGE[0].lead}
+                                 "phrase threshold": args.kws_phrase_threshold,
+                                 "lead": BARGE[0].lead, "own_after": BARGE[0].own_after}
+    results["words"] = "unrelated (the article)" if UNRELATED else WORDS
     runs = [(False, False, False), (False, True, False), (True, False, False),
             (True, True, False), (False, False, True), (True, False, True), (True, True, True)]
     for seed, (barge, tv, counts) in enumerate(runs, 1):
         if args.only and args.only not in ("counts" if counts else "lines"):
             continue
-        if args.coach_only and barge:
+        if (args.coach_only and barge) or (args.unrelated and not barge) or (args.no_tv and tv):
             continue
         stream = build(voices, barge, tv, seed, counts, args.fixed_room)
         minutes = len(stream["audio"]) / 2 / RATE / 60
@@ -397,8 +408,10 @@ def main() -> int:
             spot = SpotSettings()
             if talk and args.barge_hold is not None:
                 spot = SpotSettings(barge_hold=args.barge_hold)
+            BY.clear()
             fired, searched = listen(rec, table, stream, talk, spot, kws, cancel)
             row[way] = score(fired, stream["said"])
+            row[way]["fired by"] = dict(BY)
             if kws is not None:
                 row[way]["keyword search share"] = round(searched, 3)
             row[way]["cpu"] = round((time.process_time() - t_cpu) / (minutes * 60), 3)

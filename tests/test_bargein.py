@@ -4,6 +4,7 @@ then the real pocketsphinx keyword search on espeak-ng speech through a simulate
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -43,16 +44,19 @@ def line(text: str, start: float, end: float) -> Utterance:
     return Utterance(text, "instruction", start, start, end, levels=(1.0,) * 10)
 
 
-def run(finds: list[Keyword], log: SpeechLog, over: float | None = 0.2,
+def run(finds: list[Keyword], log: SpeechLog,
+        over: float | None | Callable[[float, float], float | None] = 0.2,
         question: bool = False, until: float = 12.0,
         learnt: bool = True) -> tuple[list[str], ScriptedKeywords]:
+    """What the BargeIn decided on `finds`; `over`: seconds over the coach's echo in any span
+    (or a function of the span)."""
     keywords = ScriptedKeywords(finds)
     barge = BargeIn(keywords, log.overlapping, match=EN.match)
+    talking = over if callable(over) else (lambda t0, t1: over)
     out = []
     for k in range(int(until / 0.1)):
         at = round(0.1 * (k + 1), 3)
-        spot = barge.feed(b"\0\0" * 1600, at, lambda t0, t1: over, lambda s: True, question,
-                          learnt)
+        spot = barge.feed(b"\0\0" * 1600, at, talking, lambda s: True, question, learnt)
         if spot is not None:
             out.append(f"{spot.command.value}:{spot.heard}" if not spot.rejected
                        else spot.rejected.removeprefix("keyword search: "))
@@ -76,20 +80,32 @@ def test_a_keyword_over_the_coach_pauses_it_only_when_the_person_is_louder() -> 
 def test_it_hurts_found_over_the_coach_asks_about_the_pain() -> None:
     """A person in pain who says "it hurts" over the counts is asked about it, not told
     "Paused." and left to say it again (bench_bargein.py --words "it hurts")."""
+    def said_until(end: float) -> Callable[[float, float], float]:
+        """The person over the echo until `end`, then quiet."""
+        return lambda t0, t1: 0.2 if t0 < end else 0.0
+
     log = SpeechLog()
     log.record(line("Twelve", 2.0, 2.5))
     log.record(line("Thirteen", 3.0, 3.5))
-    assert run([Keyword("it hurts", 2.9, 3.3)], log)[0] == ["pain:it hurts"]
-    assert run([Keyword("it hurts", 2.9, 3.3)], log, over=0.0)[1].fed == []
+    hurts = [Keyword("it hurts", 2.9, 3.3)]
+    assert run(hurts, log, over=said_until(3.3))[0] == ["pain:it hurts"]
+    # Talk that goes on after it (a TV, a conversation over the coach) is no command.
+    assert run(hurts, log)[0] == [
+        "talk went on after it (0.20 s over the echo): not said on its own"]
+    assert run(hurts, log, over=0.0)[1].fed == []
+    # Found as "pause" a moment sooner too: the pause, then the pain.
+    both = [Keyword("pause", 2.9, 3.2), *hurts]
+    assert run(both, log, over=said_until(3.3))[0] == ["pause:pause", "pain:it hurts"]
     # As with the command recognizer, not before the coach's echo is learnt (its "start" was
     # heard as "it hurts"); "pause" needs only its level.
-    assert run([Keyword("it hurts", 2.9, 3.3)], log, learnt=False)[0] == [
+    assert run(hurts, log, over=said_until(3.3), learnt=False)[0] == [
         "the coach's echo is not learnt yet"]
     assert run([Keyword("pause", 2.9, 3.3)], log, learnt=False)[0] == ["pause:pause"]
     # The coach's own "it" is not its "it hurts"; its "hurts" is.
     log = SpeechLog()
     log.record(line("Hold it there and keep breathing", 2.0, 4.0))
-    assert run([Keyword("it hurts", 2.2, 2.6)], log)[0] == ["pain:it hurts"]
+    assert run([Keyword("it hurts", 2.2, 2.6)], log, over=said_until(2.6))[0] == [
+        "pain:it hurts"]
     log = SpeechLog()
     log.record(line("Stop if it hurts behind the knee", 2.0, 4.0))
     assert run([Keyword("it hurts", 2.6, 3.0)], log)[0][0].startswith("echo of the coach")

@@ -69,6 +69,14 @@ class BargeSettings:
     """Keyphrases whose find fires their own command, not a pause: a person in pain who says
     "it hurts" over the counts should be asked about it, not told "Paused." and left to say
     it again."""
+    own_after: float = 0.4
+    """Seconds after an `own` keyphrase's find (from its end) that are waited for before it
+    fires: in them the microphone may stand over the coach's echo for at most `own_talk`
+    seconds. A person says "it hurts" and stops; a TV or a conversation over the coach talks on
+    (the source article read over its lines fired "it hurts" 11 times in 12.4 minutes without
+    this)..."""
+    own_talk: float = 0.1
+    """...(seconds)."""
 
 
 class BargeIn:
@@ -85,6 +93,7 @@ class BargeIn:
         self._searching_until = float("-inf")
         self._fired_at = float("-inf")
         self._acted: tuple[float, Command] | None = None  # when and what it last fired
+        self._waiting: tuple[Spot, float] | None = None  # an `own` find and its end (own_after)
         #: Bytes of audio the keyword search has taken in (its cost; see the benchmark).
         self.searched = 0
 
@@ -106,22 +115,61 @@ class BargeIn:
             if captured_at > self._searching_until:  # the run-up: the word began before this
                 backlog = list(self._recent)[:-1]
             self._searching_until = captured_at + s.linger
+        waited = self._waited(captured_at, talking)
         if captured_at > self._searching_until:
             if self._searching_until > float("-inf"):
                 self.keywords.reset()
                 self._searching_until = float("-inf")
-            return None
+            return waited
         found = []
         for old_pcm, old_at in [*backlog, (pcm, captured_at)]:
             found += self.keywords.accept(old_pcm, old_at)
             self.searched += len(old_pcm)
-        spot = None
+        spot = waited
         for kw in found:
-            spot = self._decide(kw.word, kw.start, kw.end, captured_at, talking, voiced,
-                                question, learnt)
-            if not spot.rejected:
-                return spot
+            if waited is not None and not waited.rejected:
+                break  # one act a chunk; a later find is taken with the next
+            decided = self._decide(kw.word, kw.start, kw.end, captured_at, talking, voiced,
+                                   question, learnt)
+            if decided.command in self._own() and not decided.rejected:
+                if self._waiting is None:
+                    self._waiting = (decided, kw.end)
+                continue
+            spot = decided
+            if not decided.rejected:
+                self._acted_now(decided)
+                return decided
         return spot
+
+    def _own(self) -> set[Command]:
+        return {c for p in self.settings.own if self._match and (c := self._match(p))}
+
+    def _waited(self, now: float, talking: Talking | None) -> Spot | None:
+        """The `own` find waiting, decided once `own_after` has passed since its end."""
+        if self._waiting is None:
+            return None
+        spot, end = self._waiting
+        s = self.settings
+        if now < end + s.own_after:
+            return None
+        self._waiting = None
+        talked = talking(end + 0.05, end + s.own_after) if talking is not None else None
+        if talked is None or talked > s.own_talk:
+            return _reject(spot, "keyword search: talk went on after it "
+                           f"({talked or 0.0:.2f} s over the echo): not said on its own")
+        if now - self._fired_at < s.again and not self._escalates(spot.command):
+            return _reject(spot, "keyword search: it fired just now")
+        self._acted_now(spot)
+        return replace(spot, t1=now)
+
+    def _acted_now(self, spot: Spot) -> None:
+        self._fired_at = spot.t1
+        self._acted = (spot.t1, spot.command)
+
+    def _escalates(self, command: Command) -> bool:
+        """Whether `command` (an `own` phrase's) may follow what this search fired last: "it
+        hurts" is found as "pause" too, and sooner; it still stops the exercise and asks."""
+        return self._acted is not None and self._acted[1] is not command
 
     def _decide(self, word: str, t0: float, t1: float, now: float, talking: Talking | None,
                 voiced: Voiced | None, question: bool, learnt: bool) -> Spot:
@@ -146,14 +194,9 @@ class BargeIn:
             return _reject(spot, "keyword search: the coach's echo is not learnt yet")
         if voiced is not None and not voiced(min(2.0, now - t0 + 0.2)):
             return _reject(spot, "keyword search: no voice in it")
-        # One phrase, one act; but "it hurts" found after a pause (its audio is found as
-        # "pause" too, and sooner) still stops the exercise and asks about the pain.
-        escalates = (own is not None and self._acted is not None
-                     and self._acted[1] is not own)
-        if now - self._fired_at < s.again and not escalates:
+        # One phrase, one act; but "it hurts" found after a pause still stops the exercise.
+        if now - self._fired_at < s.again and not (own is not None and self._escalates(own)):
             return _reject(spot, "keyword search: it fired just now")
-        self._fired_at = now
-        self._acted = (now, spot.command)
         return spot
 
     def acted_since(self, at: float) -> Command | None:
