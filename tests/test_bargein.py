@@ -96,6 +96,16 @@ def test_it_hurts_found_over_the_coach_asks_about_the_pain() -> None:
     # Found as "pause" a moment sooner too: the pause, then the pain.
     both = [Keyword("pause", 2.9, 3.2), *hurts]
     assert run(both, log, over=said_until(3.3))[0] == ["pause:pause", "pain:it hurts"]
+    # The command recognizer heard "it hurts" meanwhile: the pain is asked about once.
+    barge = BargeIn(ScriptedKeywords(both), log.overlapping, match=EN.match)
+    spots = []
+    for k in range(40):
+        at = round(2.0 + 0.1 * k, 3)
+        if at == 3.5:
+            barge.fired(at, Command.PAIN)
+        spots.append(barge.feed(b"\0\0", at, said_until(3.3), lambda s: True))
+    assert [(x.command.value, x.rejected) for x in spots if x is not None] == [
+        ("pause", ""), ("pain", "keyword search: it fired just now")]
     # As with the command recognizer, not before the coach's echo is learnt (its "start" was
     # heard as "it hurts"); "pause" needs only its level.
     assert run(hurts, log, over=said_until(3.3), learnt=False)[0] == [

@@ -160,7 +160,7 @@ class Pipeline:
                 # and "it hurts" after a pause for it still asks about the pain.
                 return replace(spot, rejected=f"the keyword search acted on it already "
                                               f"({acted.value})")
-            self.barge.fired(captured_at)  # the same word must not pause a second time
+            self.barge.fired(captured_at, spot.command)  # the same word must not act twice
         found = self.barge.feed(pcm, captured_at, talking, self.voice.is_voiced,
                                 question=self.spotter.expecting is not None, learnt=learnt)
         if found is not None and (spot is None or (spot.rejected and not found.rejected)):
