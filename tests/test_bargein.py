@@ -103,9 +103,35 @@ def test_it_hurts_found_over_the_coach_asks_about_the_pain() -> None:
         at = round(2.0 + 0.1 * k, 3)
         if at == 3.5:
             barge.fired(at, Command.PAIN)
-        spots.append(barge.feed(b"\0\0", at, said_until(3.3), lambda s: True))
+        spots.append(barge.feed(b"\0\0", at, said_until(3.3), lambda s: True, learnt=True))
     assert [(x.command.value, x.rejected) for x in spots if x is not None] == [
         ("pause", ""), ("pain", "keyword search: it fired just now")]
+
+    def decided(finds: list[Keyword], chunk: float = 0.1,
+                before: Callable[[BargeIn, float], None] = lambda b, at: None,
+                quiet_from: float = 3.3) -> list[str]:
+        barge = BargeIn(ScriptedKeywords(finds), log.overlapping, match=EN.match)
+        out = []
+        for k in range(int(3.0 / chunk)):
+            at = round(2.0 + chunk * (k + 1), 3)
+            before(barge, at)
+            x = barge.feed(b"\0\0", at, said_until(quiet_from), lambda s: True, learnt=True)
+            if x is not None:
+                out.append(f"{x.command.value}@{x.t1:.1f}" + (f": {x.rejected}" if x.rejected
+                                                              else ""))
+        return out
+
+    # Both found in one chunk (the run-up is searched in one go): the pain is still asked.
+    one_chunk = [Keyword("pause", 2.9, 3.15), Keyword("it hurts", 2.9, 3.2)]
+    assert decided(one_chunk, chunk=0.3, quiet_from=3.2) == ["pause@3.2", "pain@4.1"]
+    # Not after a "next" the recognizer fired: only a pause gives way to it.
+    assert decided(hurts, before=lambda b, at: b.fired(at, Command.NEXT) if at == 3.4 else None
+                   ) == ["pain@3.3: keyword search: it fired just now"]  # (its find's time)
+    # Not in the chunk where the recognizer fired (the Listener takes one command a chunk).
+    assert decided(hurts, before=lambda b, at: b.fired(at, Command.PAUSE) if at == 4.0 else None
+                   ) == ["pain@4.1"]
+    # A break in the stream drops a waiting find: its wait would be measured over nothing.
+    assert decided(hurts, before=lambda b, at: b.reset() if at == 3.6 else None) == []
     # As with the command recognizer, not before the coach's echo is learnt (its "start" was
     # heard as "it hurts"); "pause" needs only its level.
     assert run(hurts, log, over=said_until(3.3), learnt=False)[0] == [

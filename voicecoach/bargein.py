@@ -62,7 +62,8 @@ class BargeSettings:
     quarter second for the echo (before doubletalk.py learnt the echo's shape), 0.2 s once let
     the coach alone through in a live session (its rep counts, 515 s in)."""
     again: float = 2.0
-    """Seconds after a pause fired in which further finds are ignored (one word, one pause)."""
+    """Seconds after a command fired in which further finds are ignored (one word, one act;
+    but "it hurts" may follow a pause: `own`)."""
     echo: EchoSettings = EchoSettings()
     """How a find is matched against the coach's clips."""
     own: tuple[str, ...] = ("it hurts",)
@@ -82,7 +83,8 @@ class BargeSettings:
 
 
 class BargeIn:
-    """Feeds a KeywordSpotter around the coach's clips and turns its finds into pauses."""
+    """Feeds a KeywordSpotter around the coach's clips and turns its finds into pauses (or the
+    `own` phrases' commands)."""
 
     def __init__(self, keywords: KeywordSpotter, playing: Playing,
                  settings: BargeSettings = BargeSettings(),
@@ -95,13 +97,14 @@ class BargeIn:
         self._searching_until = float("-inf")
         self._fired_at = float("-inf")
         self._acted: tuple[float, Command] | None = None  # when and what it last fired
+        self._last: tuple[float, Command] | None = None  # ...and either way (fired())
         self._waiting: tuple[Spot, float] | None = None  # an `own` find and its end (own_after)
         #: Bytes of audio the keyword search has taken in (its cost; see the benchmark).
         self.searched = 0
 
     def feed(self, pcm: bytes, captured_at: float, talking: Talking | None,
              voiced: Voiced | None = None, question: bool = False,
-             learnt: bool = True) -> Spot | None:
+             learnt: bool = False) -> Spot | None:
         """Take in a chunk whose last sample is at session time `captured_at`;
         a Spot when a find was decided on (fired or turned down), else None. `learnt`: whether
         the coach's echo is learnt (spotter.SpotSettings.barge_learnt: "it hurts" waits for
@@ -128,19 +131,22 @@ class BargeIn:
             found += self.keywords.accept(old_pcm, old_at)
             self.searched += len(old_pcm)
         spot = waited
+        acted = waited is not None and not waited.rejected
         for kw in found:
-            if waited is not None and not waited.rejected:
-                break  # one act a chunk; a later find is taken with the next
             decided = self._decide(kw.word, kw.start, kw.end, captured_at, talking, voiced,
                                    question, learnt)
             if decided.command in self._own() and not decided.rejected:
+                # Every find of "it hurts" is looked at, even one in the same chunk as the
+                # "pause" found in its sound (the run-up is searched in one go).
                 if self._waiting is None:
                     self._waiting = (decided, kw.end)
                 continue
+            if acted:
+                continue  # one act a chunk; `again` turns the others down anyway
             spot = decided
             if not decided.rejected:
                 self._acted_now(decided)
-                return decided
+                acted = True
         return spot
 
     def _own(self) -> set[Command]:
@@ -152,7 +158,9 @@ class BargeIn:
             return None
         spot, end = self._waiting
         s = self.settings
-        if now < end + s.own_after:
+        # Not in the chunk where the command recognizer fired: the Listener acts on one
+        # command a chunk, and this one would be lost.
+        if now < end + s.own_after or self._fired_at >= now:
             return None
         self._waiting = None
         talked = talking(end + 0.05, end + s.own_after) if talking is not None else None
@@ -161,17 +169,20 @@ class BargeIn:
                            f"({talked or 0.0:.2f} s over the echo): not said on its own")
         if now - self._fired_at < s.again and not self._escalates(spot.command):
             return _reject(spot, "keyword search: it fired just now")
-        self._acted_now(spot)
-        return replace(spot, t1=now)
+        fired = replace(spot, t1=now)
+        self._acted_now(fired)
+        return fired
 
     def _acted_now(self, spot: Spot) -> None:
         self._fired_at = spot.t1
-        self._acted = (spot.t1, spot.command)
+        self._acted = self._last = (spot.t1, spot.command)
 
     def _escalates(self, command: Command) -> bool:
-        """Whether `command` (an `own` phrase's) may follow what this search fired last: "it
-        hurts" is found as "pause" too, and sooner; it still stops the exercise and asks."""
-        return self._acted is not None and self._acted[1] is not command
+        """Whether `command` (an `own` phrase's) may follow the command fired last, by either
+        way: only a pause ("it hurts" is found as "pause" too, and sooner; it still stops the
+        exercise and asks), not a "next" or a "stop", nor itself."""
+        return (self._last is not None and self._last[1] is Command.PAUSE
+                and command is not Command.PAUSE)
 
     def _decide(self, word: str, t0: float, t1: float, now: float, talking: Talking | None,
                 voiced: Voiced | None, question: bool, learnt: bool) -> Spot:
@@ -212,13 +223,15 @@ class BargeIn:
         of the same word must not act again, nor "it hurts" ask twice."""
         self._fired_at = at
         if command is not None:
-            self._acted = (at, command)
+            self._last = (at, command)
 
     def reset(self) -> None:
         """The stream breaks here (the microphone restarted)."""
         self.keywords.reset()
         self._recent.clear()
         self._searching_until = float("-inf")
+        # Its wait would be measured over audio the meter never had: as if all quiet.
+        self._waiting = None
 
 
 def _reject(spot: Spot, reason: str) -> Spot:

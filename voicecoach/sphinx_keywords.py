@@ -61,14 +61,14 @@ class SphinxKeywords:
         self._leveller = Leveller(peak)
         self._in_utt = False
         self._fed = 0  # samples since start_utt
-        self._reported = -1  # last frame of the latest find reported
+        self._reported: dict[str, int] = {}  # last frame of the latest find of each phrase
         self._began = 0.0  # session time of the first of them
 
     def accept(self, pcm: bytes, captured_at: float) -> list[Keyword]:
         n = len(pcm) // 2
         if not self._in_utt:
             self._decoder.start_utt()
-            self._in_utt, self._fed, self._reported = True, 0, -1
+            self._in_utt, self._fed, self._reported = True, 0, {}
             self._began = captured_at - n / self.rate
         self._decoder.process_raw(self._leveller.level(pcm), False, False)
         self._fed += n
@@ -76,8 +76,9 @@ class SphinxKeywords:
         if self._decoder.hyp() is not None:
             for seg in self._decoder.seg():
                 word = seg.word.strip()  # the search pads its keyphrases with a space
-                if word in self.words and seg.end_frame > self._reported:
-                    self._reported = seg.end_frame
+                # By phrase: "pause" and "it hurts" found in one sound may end on one frame.
+                if word in self.words and seg.end_frame > self._reported.get(word, -1):
+                    self._reported[word] = seg.end_frame
                     found.append(Keyword(word, self._began + seg.start_frame / FRAME_RATE,
                                          self._began + (seg.end_frame + 1) / FRAME_RATE))
         # Each find reported once, by its last frame; the search goes on (restarted now and
