@@ -95,9 +95,9 @@ class BargeIn:
         self._playing = playing
         self._recent: deque[tuple[bytes, float]] = deque()
         self._searching_until = float("-inf")
-        self._fired_at = float("-inf")
         self._acted: tuple[float, Command] | None = None  # when and what it last fired
-        self._last: tuple[float, Command] | None = None  # ...and either way (fired())
+        # When and what fired last, by either way (fired(): None when it did not say).
+        self._last: tuple[float, Command | None] = (float("-inf"), None)
         self._waiting: tuple[Spot, float] | None = None  # an `own` find and its end (own_after)
         #: Bytes of audio the keyword search has taken in (its cost; see the benchmark).
         self.searched = 0
@@ -135,7 +135,8 @@ class BargeIn:
         for kw in found:
             decided = self._decide(kw.word, kw.start, kw.end, captured_at, talking, voiced,
                                    question, learnt)
-            if decided.command in self._own() and not decided.rejected:
+            # An `own` phrase's find (a find of any other is a pause).
+            if decided.command is not Command.PAUSE and not decided.rejected:
                 # Every find of "it hurts" is looked at, even one in the same chunk as the
                 # "pause" found in its sound (the run-up is searched in one go).
                 if self._waiting is None:
@@ -149,9 +150,6 @@ class BargeIn:
                 acted = True
         return spot
 
-    def _own(self) -> set[Command]:
-        return {c for p in self.settings.own if self._match and (c := self._match(p))}
-
     def _waited(self, now: float, talking: Talking | None) -> Spot | None:
         """The `own` find waiting, decided once `own_after` has passed since its end."""
         if self._waiting is None:
@@ -160,29 +158,27 @@ class BargeIn:
         s = self.settings
         # Not in the chunk where the command recognizer fired: the Listener acts on one
         # command a chunk, and this one would be lost.
-        if now < end + s.own_after or self._fired_at >= now:
+        if now < end + s.own_after or self._last[0] >= now:
             return None
         self._waiting = None
         talked = talking(end + 0.05, end + s.own_after) if talking is not None else None
         if talked is None or talked > s.own_talk:
             return _reject(spot, "keyword search: talk went on after it "
                            f"({talked or 0.0:.2f} s over the echo): not said on its own")
-        if now - self._fired_at < s.again and not self._escalates(spot.command):
+        if now - self._last[0] < s.again and not self._escalates(spot.command):
             return _reject(spot, "keyword search: it fired just now")
         fired = replace(spot, t1=now)
         self._acted_now(fired)
         return fired
 
     def _acted_now(self, spot: Spot) -> None:
-        self._fired_at = spot.t1
         self._acted = self._last = (spot.t1, spot.command)
 
     def _escalates(self, command: Command) -> bool:
         """Whether `command` (an `own` phrase's) may follow the command fired last, by either
         way: only a pause ("it hurts" is found as "pause" too, and sooner; it still stops the
         exercise and asks), not a "next" or a "stop", nor itself."""
-        return (self._last is not None and self._last[1] is Command.PAUSE
-                and command is not Command.PAUSE)
+        return self._last[1] is Command.PAUSE and command is not Command.PAUSE
 
     def _decide(self, word: str, t0: float, t1: float, now: float, talking: Talking | None,
                 voiced: Voiced | None, question: bool, learnt: bool) -> Spot:
@@ -208,7 +204,7 @@ class BargeIn:
         if voiced is not None and not voiced(min(2.0, now - t0 + 0.2)):
             return _reject(spot, "keyword search: no voice in it")
         # One phrase, one act; but "it hurts" found after a pause still stops the exercise.
-        if now - self._fired_at < s.again and not (own is not None and self._escalates(own)):
+        if now - self._last[0] < s.again and not (own is not None and self._escalates(own)):
             return _reject(spot, "keyword search: it fired just now")
         return spot
 
@@ -221,9 +217,7 @@ class BargeIn:
     def fired(self, at: float, command: Command | None = None) -> None:
         """`command` (a pause, or another) fired at session time `at` by another way: a find
         of the same word must not act again, nor "it hurts" ask twice."""
-        self._fired_at = at
-        if command is not None:
-            self._last = (at, command)
+        self._last = (at, command)
 
     def reset(self) -> None:
         """The stream breaks here (the microphone restarted)."""
