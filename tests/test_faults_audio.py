@@ -184,6 +184,10 @@ def test_speaker_lost_mid_hold_goes_on_as_captions_and_the_voice_comes_back(
     assert len(shown) >= 2
     for c in shown:  # a caption is reported when it is shown: on its deadline
         assert abs(run.reported[(c["text"], c["at"])] - c["at"]) < 0.1, c
+        # ... and makes no sound, so the listener has no echo of it to reject (a command said
+        # while it was shown was refused as said over the coach's voice).
+        assert not [u for u in run.speech.overlapping(c["at"], c["at"] + 0.5)
+                    if u.text == c["text"] and abs(u.at - c["at"]) < 0.001], c
     spoken = [c for c in counts if c["at"] - lead > back[0] + 0.05]
     assert len(spoken) >= 2
     offset = recording[0].started - run.clock.to_monotonic(0.0)

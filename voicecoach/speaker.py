@@ -64,6 +64,11 @@ class SpeechLog:
             self._items.append(utt)
             del self._items[: -self._keep]
 
+    def forget(self, utt: Utterance) -> None:
+        """Drop `utt` (by its schedule and words): it will make no sound after all."""
+        with self._lock:
+            self._items = [u for u in self._items if (u.at, u.text) != (utt.at, utt.text)]
+
     def overlapping(self, t0: float, t1: float, margin: float = 0.0) -> list[Utterance]:
         """Utterances whose playback overlaps [t0 - margin, t1 + margin] (session seconds)."""
         with self._lock:

@@ -72,7 +72,9 @@ class Reporter:
     def caption(self, utt: Utterance) -> None:
         """Show `utt` (with its start and end set) as a caption at its start."""
         assert utt.start is not None
-        self._log.record(utt)
+        # Out of the listener's log: a caption makes no sound, so it has no echo to reject, and
+        # kept there it refused a "next" said while it was shown (the speaker lost mid-session).
+        self._log.forget(utt)
         with self._lock:
             heapq.heappush(self._captions, (utt.start, id(utt), utt))
         self._notes.put(("wake",))
@@ -136,5 +138,4 @@ class Reporter:
                 if not self._captions or self._captions[0][0] > now:
                     return
                 _, _, utt = heapq.heappop(self._captions)
-            self._log.record(utt)
             self._report(utt)
