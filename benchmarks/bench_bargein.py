@@ -14,6 +14,7 @@ first and each line is in the SpeechLog with its levels. In the barge-in pass a 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_bargein.py [--voices en-us,en] [--out F]
         [--only lines|counts] [--coach-only] [--levels] [--ways W1,W2] [--words pause,stop]
         [--kws-threshold 1e-20] [--kws-peak 8000] [--drift MS] [--shift-max N]
+        [--tv-talk DB] [--tv-only] [--no-tv] [--unrelated] [--words W,W]
 
 Writes benchmarks/results/bargein.json.
 """
@@ -42,6 +43,7 @@ from voicecoach.bargein import BargeSettings  # noqa: E402
 from voicecoach.doubletalk import TalkSettings, clip_levels  # noqa: E402
 from voicecoach.listener import Pipeline  # noqa: E402
 from voicecoach.phrases import load_phrases  # noqa: E402
+from voicecoach.roomvoice import RoomSettings  # noqa: E402
 from voicecoach.speaker import SpeechLog, Utterance  # noqa: E402
 from voicecoach.sphinx_keywords import PEAK, PHRASE_THRESHOLD, THRESHOLD  # noqa: E402
 from voicecoach.sphinx_recognizer import routine_texts  # noqa: E402
@@ -60,6 +62,8 @@ DRIFT = [0.0]
 TALK = [TalkSettings()]
 #: The keyword search's settings (--kws-lead).
 BARGE = [BargeSettings()]
+#: What counts as another voice in the coach's silences (--room-voice).
+ROOMS = [RoomSettings()]
 #: What fired, by what heard it ("pause by keyword search"), in the latest way run.
 BY: dict[str, int] = {}
 #: What the person says over the coach, in turn (--words).
@@ -67,6 +71,20 @@ WORDS = ["pause", "stop"]
 #: Sentences of the source article said over the coach instead, none meant for it
 #: (--unrelated: a TV or someone talking in the room): anything that fires is false.
 UNRELATED: list[str] = []
+#: --tv-talk: the TV runs hear the source article read aloud without a break (a talk show),
+#: this many dB against the loud parts of the coach's echo, instead of a hiss 20 dB under it.
+TV_TALK: list[float | None] = [None]
+#: The TV's voice (none of the coach's or the person's) and its speech, rendered once.
+TV_VOICE = "en-gb-x-rp"
+_TV: list[np.ndarray] = []
+
+
+def tv_talk(n: int) -> np.ndarray:
+    """`n` samples of the article read aloud on the TV, from its start, again as needed."""
+    if not _TV:
+        _TV.append(speech(" ".join(ARTICLE.read_text().split()), TV_VOICE, 175, RATE))
+    talk = _TV[0]
+    return np.tile(talk, n // len(talk) + 1)[:n]
 
 
 def coach_lines() -> list[str]:
@@ -161,7 +179,10 @@ def build(voices: list[str], barge: bool, tv: bool, seed: int, counts: bool = Fa
         played.append(gap)
         t += (len(mic) + len(gap)) / RATE
     audio = np.concatenate(parts)
-    if tv:  # low-passed white noise 20 dB below the echo's loud parts
+    if tv and TV_TALK[0] is not None:  # a voice that talks on, as a TV's does
+        talk = tv_talk(len(audio))
+        audio = audio + talk * (level(audio) / level(talk) * 10 ** (TV_TALK[0] / 20))
+    elif tv:  # low-passed white noise 20 dB below the echo's loud parts
         white = rng.normal(0, 1, len(audio))
         pink = np.convolve(white, np.ones(8) / 8, mode="same")
         p = level(audio) ** 2 / 100
@@ -189,7 +210,7 @@ def listen(rec: Any, table: Any, stream: dict[str, Any], talk: bool,
     pipe = Pipeline(rec, Spotter(table, playing=stream["log"].overlapping,
                                  settings=spot or SpotSettings()),
                     TALK[0] if talk else None, keywords=keywords, cancelled=cancel,
-                    barge=BARGE[0])
+                    barge=BARGE[0], room=ROOMS[0])
     data, out = cancelled(stream) if cancel else stream["audio"], []
     for i in range(0, len(data), CHUNK * 2):
         piece = data[i : i + CHUNK * 2]
@@ -313,6 +334,10 @@ def main() -> int:
     ap.add_argument("--own-after", type=float, default=None,
                     help="BargeSettings.own_after: seconds waited after an \"it hurts\" find")
     ap.add_argument("--no-tv", action="store_true", help="skip the runs with TV noise")
+    ap.add_argument("--tv-talk", type=float, default=None, metavar="DB",
+                    help="the TV talks: the article read aloud without a break, DB against "
+                    "the echo's loud parts (default: a hiss 20 dB under it)")
+    ap.add_argument("--tv-only", action="store_true", help="only the runs with the TV on")
     ap.add_argument("--coach-only", action="store_true", help="no person: false barge-ins only")
     ap.add_argument("--barge-hold", type=float, default=None,
                     help="ours with this SpotSettings.barge_hold (a trial of another setting)")
@@ -338,6 +363,9 @@ def main() -> int:
     ap.add_argument("--shape-after", type=float, default=None,
                     help="TalkSettings.fit_after (1e9: the level check without the echo's "
                     "shape, as before 2026-12-02)")
+    ap.add_argument("--room-voice", type=float, default=None,
+                    help="RoomSettings.most: the most of the coach's silences that may be "
+                    "voiced for a barge-in to be taken (1: no such check, as before 2026-12-06)")
     ap.add_argument("--kws-lead", type=float, default=None,
                     help="BargeSettings.lead: seconds before a found word the level check "
                     "also looks at")
@@ -350,11 +378,14 @@ def main() -> int:
     args = ap.parse_args()
     DRIFT[0] = args.drift
     WORDS[:] = args.words.split(",")
+    TV_TALK[0] = args.tv_talk
     if args.unrelated:
         text = " ".join(ARTICLE.read_text().split())
         UNRELATED[:] = [x.strip() + "." for x in text.split(". ") if 40 <= len(x) <= 160]
     if args.shift_max is not None:
         TALK[0] = replace(TALK[0], shift_max=args.shift_max)
+    if args.room_voice is not None:
+        ROOMS[0] = replace(ROOMS[0], most=args.room_voice)
     if args.kws_lead is not None:
         BARGE[0] = replace(BARGE[0], lead=args.kws_lead)
     if args.own_after is not None:
@@ -389,14 +420,19 @@ def main() -> int:
     results["fixed room"] = args.fixed_room
     results["keyword search"] = {"threshold": args.kws_threshold, "peak": args.kws_peak,
                                  "phrase threshold": args.kws_phrase_threshold,
-                                 "lead": BARGE[0].lead, "own_after": BARGE[0].own_after}
+                                 "lead": BARGE[0].lead, "own_after": BARGE[0].own_after,
+                                 "room voice": ROOMS[0].most}
     results["words"] = "unrelated (the article)" if UNRELATED else WORDS
+    results["tv"] = ("hiss, -20 dB" if TV_TALK[0] is None
+                     else f"the article read aloud ({TV_VOICE}), {TV_TALK[0]:+g} dB")
     runs = [(False, False, False), (False, True, False), (True, False, False),
             (True, True, False), (False, False, True), (True, False, True), (True, True, True)]
     for seed, (barge, tv, counts) in enumerate(runs, 1):
         if args.only and args.only not in ("counts" if counts else "lines"):
             continue
         if (args.coach_only and barge) or (args.unrelated and not barge) or (args.no_tv and tv):
+            continue
+        if args.tv_only and not tv:
             continue
         stream = build(voices, barge, tv, seed, counts, args.fixed_room)
         minutes = len(stream["audio"]) / 2 / RATE / 60

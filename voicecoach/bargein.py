@@ -13,6 +13,8 @@ when:
 * no question waits for its answer (the coach's questions end in words like "touch"),
 * the microphone held more than the coach's echo for `talk` seconds of it (doubletalk.py):
   the person's voice, not the coach's. Until the echo's level is known nothing is taken.
+* no other voice talks on in the coach's silences (roomvoice.py): a TV, whose words are found
+  as "pause" again and again; the person then says it in the coach's pauses.
 * there is a voice in it (voicing.py).
 
 Whether "pause" or "stop" was found, the coach only *pauses*: over running speech the two are
@@ -88,8 +90,12 @@ class BargeIn:
 
     def __init__(self, keywords: KeywordSpotter, playing: Playing,
                  settings: BargeSettings = BargeSettings(),
-                 match: Callable[[str], Command | None] | None = None) -> None:
+                 match: Callable[[str], Command | None] | None = None,
+                 room: Callable[[float], float | None] | None = None) -> None:
         self.keywords = keywords
+        # Session time -> the voiced share of the coach's silences, when another voice talks on
+        # in them (RoomVoice.talking_on), else None.
+        self._room = room
         self.settings = settings
         self._match = match  # phrase -> command, for the `own` keyphrases
         self._playing = playing
@@ -198,6 +204,10 @@ class BargeIn:
             return _reject(spot, "keyword search: the coach's echo level is not known yet")
         if over < s.talk:
             return _reject(spot, f"keyword search: only the coach's echo ({over:.2f} s above it)")
+        room = self._room(t1) if self._room is not None else None
+        if room is not None:
+            return _reject(spot, f"keyword search: another voice talks in the coach's pauses "
+                           f"({room:.0%} of them voiced): a TV?")
         if own is not None and not learnt:
             # As for the command recognizer: the coach's "start" was heard as "it hurts".
             return _reject(spot, "keyword search: the coach's echo is not learnt yet")

@@ -19,6 +19,7 @@ from voicecoach.microphone import Microphone, MicrophoneError, SoundDeviceMicrop
 from voicecoach.models import find_model, manual_hint
 from voicecoach.phrases import PhraseTable, load_phrases
 from voicecoach.recognizer import KeywordSpotter, QuietMeter, Recognizer, RecognizerError
+from voicecoach.roomvoice import RoomSettings, RoomVoice
 from voicecoach.speaker import SpeechLog
 from voicecoach.spotter import Spot, Spotter, settings_for
 from voicecoach.voicing import VoiceTrace
@@ -32,6 +33,8 @@ RETRY_MAX = 2.0
 TALK = TalkSettings()
 #: The keyword search's settings over the coach's speech.
 BARGE = BargeSettings()
+#: What counts as another voice (a TV) in the coach's silences.
+ROOM = RoomSettings()
 #: At most one overflow notice per this many seconds.
 OVERFLOW_NOTICE_SECONDS = 10.0
 
@@ -106,7 +109,7 @@ class Pipeline:
     def __init__(self, recognizer: Recognizer, spotter: Spotter,
                  talk: TalkSettings | None = TALK,
                  keywords: KeywordSpotter | None = None, cancelled: bool = False,
-                 barge: BargeSettings = BARGE) -> None:
+                 barge: BargeSettings = BARGE, room: RoomSettings = ROOM) -> None:
         self.recognizer = recognizer
         self.spotter = spotter
         self.quiet = QuietMeter(recognizer.rate)
@@ -121,7 +124,12 @@ class Pipeline:
                      else None)
         # The keyword search over the coach's speech needs the level check: alone, it takes
         # the coach's own voice for "pause" several times a minute (bargein.py).
-        self.barge = (BargeIn(keywords, playing, barge, spotter.table.match)
+        # Whether another voice (a TV) talks in the coach's silences: then a find is not
+        # taken (roomvoice.py).
+        self.room = RoomVoice(rate, playing, room) if playing and self.talk else None
+        spotter.room = self.room.talking_on if self.room else None
+        self.barge = (BargeIn(keywords, playing, barge, spotter.table.match,
+                              self.room.talking_on if self.room else None)
                       if keywords and playing and self.talk else None)
         # VOICECOACH_LISTEN_DEBUG=2: every change of hypothesis on stderr, with session time.
         self._trace = os.environ.get("VOICECOACH_LISTEN_DEBUG") == "2"
@@ -142,6 +150,8 @@ class Pipeline:
         self.voice.feed(pcm)
         if self.talk is not None:
             self.talk.feed(pcm, captured_at)
+        if self.room is not None:
+            self.room.feed(pcm, captured_at)
         if self._trace and (hearing.words != self._last or hearing.final):
             self._last = hearing.words
             end = "final" if hearing.final else "partial"
@@ -151,6 +161,7 @@ class Pipeline:
         learnt = self.talk is not None and self.talk.learnt
         spot = self.spotter.feed(hearing, quiet, offset=captured_at - hearing.end,
                                  voiced=self.voice.is_voiced, talking=talking, learnt=learnt)
+        self._mine(spot)
         if self.barge is None:
             return spot
         if spot is not None and not spot.rejected:
@@ -166,8 +177,15 @@ class Pipeline:
         if found is not None and (spot is None or (spot.rejected and not found.rejected)):
             if self._trace and not found.rejected:
                 self._trace_levels(found)
+            self._mine(found)
             return found
         return spot
+
+    def _mine(self, spot: Spot | None) -> None:
+        """A phrase taken: its sound is the person's own, not another voice in the room (a
+        reply to the coach's question falls in its silence); from a second before its end."""
+        if self.room is not None and spot is not None and not spot.rejected:
+            self.room.forget(min(spot.t0, spot.t1 - 1.0) - 0.2, spot.t1 + 0.2)
 
     def _trace_levels(self, spot: Spot) -> None:
         """The frames that let a barge-in through: microphone level beside the echo expected
@@ -345,6 +363,8 @@ class Listener:
         self.pipeline.recognizer.reset()
         if self.pipeline.barge is not None:
             self.pipeline.barge.reset()
+        if self.pipeline.room is not None:
+            self.pipeline.room.reset()
         if self.cancel is not None:
             self.cancel.restart()
 

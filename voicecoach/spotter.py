@@ -135,6 +135,9 @@ class Spotter:
         self.table = table
         self.settings = settings
         self.playing = playing
+        #: Session time -> the voiced share of the coach's silences when another voice talks
+        #: on in them, else None (roomvoice.RoomVoice.talking_on; set by the Pipeline).
+        self.room: Callable[[float], float | None] | None = None
         self._utterance = -1
         # A phrase at index _start is said on its own (-1: none can be); before _decided: done.
         self._start = 0
@@ -333,6 +336,12 @@ class Spotter:
             if over is not None and over < self.settings.barge_talk:
                 return _reject(spot, f"only the coach's echo in the microphone ({over:.2f} s "
                                "above it)")
+            # A TV talking on over the coach says such words too; the person says them in
+            # the coach's pauses then (roomvoice.py).
+            room = self.room(t1) if self.room is not None else None
+            if room is not None:
+                return _reject(spot, f"another voice talks in the coach's pauses ({room:.0%} "
+                               "of them voiced): over its voice, a TV's words are no command")
         if command in self._fired:
             return _reject(spot, "already fired in this utterance")
         # The phrase, from its estimated start to now (the start is rough: a margin). Checked

@@ -1,0 +1,134 @@
+"""Another voice in the coach's silences (roomvoice.py), on espeak-ng speech and noise."""
+
+from __future__ import annotations
+
+import subprocess
+from typing import Any
+
+import numpy as np
+import pytest
+
+from voicecoach.roomvoice import RoomVoice
+from voicecoach.speaker import SpeechLog, Utterance
+
+RATE = 16000
+CHUNK = 1600
+
+needs_espeak = pytest.mark.skipif(
+    subprocess.run(["which", "espeak-ng"], capture_output=True).returncode != 0,
+    reason="espeak-ng not installed",
+)
+
+
+def coach_log(seconds: float) -> SpeechLog:
+    """The coach speaking 2 s of every 4 (a line, then its pause), from 0.5 s on."""
+    log = SpeechLog()
+    t = 0.5
+    while t < seconds:
+        log.record(Utterance(f"line at {t:.1f}", "instruction", t, t, t + 2.0))
+        t += 4.0
+    return log
+
+
+def fed(audio: Any, log: SpeechLog) -> tuple[RoomVoice, float]:
+    """A RoomVoice fed `audio` (float samples on the int16 scale) chunk by chunk."""
+    room = RoomVoice(RATE, log.overlapping)
+    pcm = np.clip(audio, -32767, 32767).astype(np.int16).tobytes()
+    at = 0.0
+    for i in range(0, len(pcm), 2 * CHUNK):
+        piece = pcm[i : i + 2 * CHUNK]
+        at = (i + len(piece)) / 2 / RATE
+        room.feed(piece, at)
+    return room, at
+
+
+@needs_espeak
+def test_a_voice_talking_through_the_coach_s_silences_is_told_from_a_quiet_room() -> None:
+    from audio_check import speech
+
+    rng = np.random.default_rng(1)
+    tv = speech("The knee is a hinge joint. Pain at the back of it has many causes, and most "
+                "of them get better with time, gentle exercise and patience. Swelling there "
+                "can come from a cyst, and a strained muscle heals in a few weeks.",
+                "en-gb-x-rp", 175, RATE)
+    seconds = len(tv) / RATE
+    log = coach_log(seconds)
+    hiss = rng.normal(0, 30, len(tv))
+    # Nothing to say until enough of the coach's silence was heard.
+    assert fed(hiss[: int(1.5 * RATE)], log)[0].share(1.5) is None
+    # The TV talking on, heard in every silence of the coach's: mostly voiced.
+    room, now = fed(tv + hiss, log)
+    tv_share = room.share(now)
+    assert tv_share is not None and tv_share > 0.3, tv_share
+    assert room.talking_on(now) == tv_share
+    # The same silences in a quiet room, with one "pause" said in one of them: hardly.
+    quiet = hiss.copy()
+    word = speech("pause", "en-us", 175, RATE)
+    at = int(3.0 * RATE)  # in the silence from 2.5 s to 4.5 s
+    quiet[at : at + len(word)] += word
+    room, now = fed(quiet, log)
+    quiet_share = room.share(now)
+    assert quiet_share is not None and quiet_share < 0.1, quiet_share
+    assert room.talking_on(now) is None
+    # The coach's own voice (the TV's sound, all in its clips) is no other voice.
+    coach_only = hiss.copy()
+    for u in log.overlapping(0.0, seconds):
+        a, b = int((u.start or 0.0) * RATE), int((u.end or 0.0) * RATE)
+        coach_only[a:b] += tv[a:b]
+    room, now = fed(coach_only, log)
+    assert (room.share(now) or 0.0) < 0.05
+    # Silence older than `age` counts no more: the TV was turned off.
+    assert room.share(now + 60.0) is None
+
+
+@needs_espeak
+@pytest.mark.parametrize("tail", [0.3, 0.6])
+def test_counts_through_a_room_are_no_other_voice_but_a_tv_between_them_is(tail: float) -> None:
+    """The coach counting a hold, a count a second, through a room whose echo lasts `tail`
+    seconds: only the 0.6 s between counts is silence, and its echo is no other voice."""
+    from audio_check import room_ir, speech
+
+    rng = np.random.default_rng(2)
+    words = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
+    log, coach = SpeechLog(), np.zeros(11 * RATE)
+    for i, word in enumerate(words):
+        clip = speech(word, "en-us", 175, RATE)[: RATE // 2]
+        at = 0.5 + i
+        log.record(Utterance(word, "count", at, at, at + len(clip) / RATE))
+        coach[int(at * RATE) : int(at * RATE) + len(clip)] += clip
+    echo = np.convolve(coach, room_ir(rng, RATE, tail=tail, reverb=1.0))[: len(coach)]
+    hiss = rng.normal(0, 30, len(coach))
+    room, now = fed(echo + hiss, log)
+    share = room.share(now)
+    assert share is not None and room.talking_on(now) is None, share
+    tv = speech("Most pain at the back of the knee gets better with rest, gentle exercise "
+                "and time. See a doctor if the calf swells, turns red or feels warm, or if "
+                "you cannot put weight on the leg at all.", "en-gb-x-rp", 175,
+                RATE)[: len(coach)]
+    room, now = fed(echo + hiss + 0.5 * np.pad(tv, (0, len(coach) - len(tv))), log)
+    assert room.talking_on(now) is not None, room.share(now)
+
+
+@needs_espeak
+def test_the_person_s_own_answers_in_the_coach_s_silences_are_no_other_voice() -> None:
+    """Answers to the coach's questions fall in its silences; once heard as answers (or
+    commands), they are left out, so a "pause" over the next line still counts."""
+    from audio_check import speech
+
+    rng = np.random.default_rng(3)
+    seconds = 12.5
+    log = coach_log(seconds)
+    mic = rng.normal(0, 30, int(seconds * RATE))
+    spans = []
+    for at, word in ((2.8, "no"), (3.6, "yes please"), (6.8, "no"), (7.5, "not really"),
+                     (10.8, "yes")):
+        clip = speech(word, "en-gb", 175, RATE)
+        mic[int(at * RATE) : int(at * RATE) + len(clip)] += 2.0 * clip
+        spans.append((at, at + len(clip) / RATE))
+    room, now = fed(mic, log)
+    before = room.share(now)
+    assert before is not None and before > 0.2, before  # as much voice as a TV's
+    for t0, t1 in spans:  # as the Pipeline does for each phrase heard
+        room.forget(min(t0, t1 - 1.0) - 0.2, t1 + 0.2)
+    after = room.share(now)  # None: too little silence is left to tell
+    assert (after is None or after < 0.05) and room.talking_on(now) is None, after

@@ -1,0 +1,110 @@
+"""Another voice in the room: does someone talk in the coach's pauses (a TV, a conversation)?
+
+The keyword search over the coach's speech (bargein.py) lets a person say "pause" on top of a
+sentence. A TV that talks on finds that word in its own speech again and again: with a talk
+show read at the level of the coach's echo, 63 pauses and pains in 8.4 minutes of the coach's
+lines (benchmarks/bench_bargein.py --tv-talk 0). The level check cannot tell: it takes a steady
+sound for the room's floor and measures the coach's echo above that. What tells is the coach's
+silences. A person doing the exercise listens there; a TV talks on through them. So the audio
+heard while the coach is silent (not in a clip, nor in its room tail) is kept, and the share of
+it that is voiced (voicing.py: a pitch) says whether another voice is talking in the room.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+from voicecoach.speaker import Playing, Utterance
+from voicecoach.voicing import VoiceTrace, VoicingSettings
+
+
+@dataclass(frozen=True)
+class RoomSettings:
+    """What counts as the coach's silence, and how much of it is looked at."""
+
+    window: float = 6.0
+    """Seconds of the coach's silence (the latest) looked at."""
+    age: float = 20.0
+    """Silence older than this many seconds counts no more (the TV was turned off)."""
+    least: float = 1.5
+    """Seconds of silence needed before anything is said about it."""
+    tail: float = 0.3
+    """Seconds after a clip's end that are still the coach's (its echo in the room). Between
+    two counts a second apart there is about 0.6 s of silence."""
+    before: float = 0.1
+    """Seconds before a clip's start that are already the coach's."""
+    most: float = 0.2
+    """The most of the silences that may be voiced in a room with no other voice: a person's
+    own word or two there ("pause", then "resume") is under a tenth of six seconds; a TV
+    talking through them, half (tests/test_roomvoice.py)."""
+
+
+class RoomVoice:
+    """The audio heard in the coach's silences, and how much of it is voiced."""
+
+    def __init__(self, rate: int, playing: Playing, settings: RoomSettings = RoomSettings()
+                 ) -> None:
+        self.settings = settings
+        self._rate = rate
+        self._playing = playing
+        # (session time of its end, PCM) of each stretch of the coach's silence kept.
+        self._kept: deque[tuple[float, bytes]] = deque()
+
+    def feed(self, pcm: bytes, captured_at: float) -> None:
+        """Take in a chunk of 16-bit mono PCM whose last sample is at session time
+        `captured_at`; only its stretches where the coach is silent are kept."""
+        s = self.settings
+        n = len(pcm) // 2
+        t0 = captured_at - n / self._rate
+        keep = [(0, n)]
+        for u in self._playing(t0 - s.tail, captured_at + s.before, 0.0):
+            start = u.start if u.start is not None else u.at
+            end = self._sound_end(u, start, u.end if u.end is not None else start + 30.0)
+            # Samples of this chunk from `start - before` to `end + tail` are the coach's.
+            a = max(0, int((start - s.before - t0) * self._rate))
+            b = min(n, int((end + s.tail - t0) * self._rate) + 1)
+            keep = [piece for lo, hi in keep
+                    for piece in ((lo, min(hi, a)), (max(lo, b), hi)) if piece[1] > piece[0]]
+        for lo, hi in keep:
+            self._kept.append((t0 + hi / self._rate, pcm[2 * lo : 2 * hi]))
+        kept = sum(len(c[1]) for c in self._kept) / 2 / self._rate
+        while self._kept and kept - len(self._kept[0][1]) / 2 / self._rate >= s.window:
+            kept -= len(self._kept.popleft()[1]) / 2 / self._rate
+
+    def forget(self, t0: float, t1: float) -> None:
+        """Drop what was kept from session time `t0` to `t1`: the person's own words, a
+        command or an answer heard (answers to the coach's questions fall in its silences)."""
+        self._kept = deque(c for c in self._kept
+                           if not (c[0] > t0 and c[0] - len(c[1]) / 2 / self._rate < t1))
+
+    def _sound_end(self, u: Utterance, start: float, end: float) -> float:
+        """Where `u`'s sound ends: its last frame within 26 dB of its loudest (a clip may end
+        in silence: an untrimmed render), or `end`."""
+        if not u.levels:
+            return end
+        floor = 0.05 * max(u.levels)
+        last = max(i for i, v in enumerate(u.levels) if v >= floor)
+        return min(end, start + (last + 1) * u.level_step)
+
+    def share(self, now: float) -> float | None:
+        """The voiced share of the coach's silences of the last `age` seconds (at most
+        `window` seconds of them); None while there were less than `least` seconds."""
+        s = self.settings
+        recent = [pcm for t, pcm in self._kept if t >= now - s.age]
+        seconds = sum(len(pcm) for pcm in recent) / 2 / self._rate
+        if seconds < s.least:
+            return None
+        trace = VoiceTrace(self._rate, VoicingSettings(keep=seconds + 1.0))
+        trace.feed(b"".join(recent))
+        return trace.voiced_seconds(seconds) / seconds
+
+    def talking_on(self, now: float) -> float | None:
+        """`share(now)` when more than `most` of the silences are voiced (another voice talks
+        on in the room), else None."""
+        share = self.share(now)
+        return share if share is not None and share > self.settings.most else None
+
+    def reset(self) -> None:
+        """The stream breaks here (the microphone restarted)."""
+        self._kept.clear()
