@@ -132,3 +132,29 @@ def test_the_person_s_own_answers_in_the_coach_s_silences_are_no_other_voice() -
         room.forget(min(t0, t1 - 1.0) - 0.2, t1 + 0.2)
     after = room.share(now)  # None: too little silence is left to tell
     assert (after is None or after < 0.05) and room.talking_on(now) is None, after
+
+
+def test_a_barge_in_turned_down_for_another_voice_is_said_now_and_then() -> None:
+    from types import SimpleNamespace
+
+    from voicecoach.clock import RealClock
+    from voicecoach.commands import Command, Inbox
+    from voicecoach.listener import Listener
+    from voicecoach.roomvoice import NOTICE, OTHER_VOICE
+    from voicecoach.spotter import Spot
+
+    notices: list[str] = []
+    pipeline = SimpleNamespace(recognizer=SimpleNamespace(name="scripted"))
+    listener = Listener(SimpleNamespace(), pipeline, RealClock(), Inbox(),  # type: ignore[arg-type]
+                        notices.append)
+
+    def turned_down(at: float, why: str = f"keyword search: {OTHER_VOICE} (45% of them voiced)"
+                    ) -> None:
+        listener._other_voice(Spot(Command.PAUSE, "pause", at - 0.4, at, rejected=why))
+
+    turned_down(10.0)
+    turned_down(12.0)  # again at once: said once
+    turned_down(20.0, "keyword search: only the coach's echo (0.02 s above it)")
+    assert notices == [NOTICE]
+    turned_down(400.0)  # five minutes on: said again
+    assert notices == [NOTICE, NOTICE]

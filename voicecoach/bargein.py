@@ -32,6 +32,7 @@ from dataclasses import dataclass, replace
 from voicecoach.commands import Command
 from voicecoach.echo import EchoSettings, coach_speaking, echo_of
 from voicecoach.recognizer import KeywordSpotter
+from voicecoach.roomvoice import OTHER_VOICE
 from voicecoach.speaker import Playing
 from voicecoach.spotter import Spot, Talking, Voiced
 
@@ -206,8 +207,8 @@ class BargeIn:
             return _reject(spot, f"keyword search: only the coach's echo ({over:.2f} s above it)")
         room = self._room(t1) if self._room is not None else None
         if room is not None:
-            return _reject(spot, f"keyword search: another voice talks in the coach's pauses "
-                           f"({room:.0%} of them voiced): a TV?")
+            return _reject(spot, f"keyword search: {OTHER_VOICE} ({room:.0%} of them voiced): "
+                           "a TV?")
         if own is not None and not learnt:
             # As for the command recognizer: the coach's "start" was heard as "it hurts".
             return _reject(spot, "keyword search: the coach's echo is not learnt yet")

@@ -19,7 +19,7 @@ from voicecoach.microphone import Microphone, MicrophoneError, SoundDeviceMicrop
 from voicecoach.models import find_model, manual_hint
 from voicecoach.phrases import PhraseTable, load_phrases
 from voicecoach.recognizer import KeywordSpotter, QuietMeter, Recognizer, RecognizerError
-from voicecoach.roomvoice import RoomSettings, RoomVoice
+from voicecoach.roomvoice import NOTICE, NOTICE_EVERY, OTHER_VOICE, RoomSettings, RoomVoice
 from voicecoach.speaker import SpeechLog
 from voicecoach.spotter import Spot, Spotter, settings_for
 from voicecoach.voicing import VoiceTrace
@@ -231,6 +231,7 @@ class Listener:
         self._clock = clock
         self._inbox = inbox
         self._notice = notice
+        self._told_other_voice = float("-inf")  # session time of the last such notice
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._debug = bool(os.environ.get("VOICECOACH_LISTEN_DEBUG"))
@@ -338,6 +339,7 @@ class Listener:
             if spot is None:
                 continue
             if spot.rejected:
+                self._other_voice(spot)
                 if self._debug:
                     print(f"voicecoach: ignored {spot.heard!r} ({spot.by}, from "
                           f"{spot.t0:.2f} s): {spot.rejected}", file=sys.stderr)
@@ -346,6 +348,14 @@ class Listener:
                 print(f"voicecoach: {spot.command.value} on {spot.heard!r} ({spot.by}) at "
                       f"{spot.t1:.2f}", file=sys.stderr)
             self._inbox.put(CommandEvent(spot.command, source="voice", heard=spot.heard))
+
+    def _other_voice(self, spot: Spot) -> None:
+        """A barge-in turned down for another voice in the room: say why, now and then (the
+        person may be saying "pause" over the coach again and again)."""
+        if spot.rejected and OTHER_VOICE in spot.rejected and (
+                spot.t1 - self._told_other_voice >= NOTICE_EVERY):
+            self._told_other_voice = spot.t1
+            self._notice(NOTICE)
 
     def _caught_up(self, skip: Skip, now: float) -> None:
         """Audio was dropped (after `_break_stream`: nothing heard before the gap may join

@@ -18,6 +18,13 @@ from dataclasses import dataclass
 from voicecoach.speaker import Playing, Utterance
 from voicecoach.voicing import VoiceTrace, VoicingSettings
 
+#: How a barge-in turned down for another voice says so (the Listener tells the person).
+OTHER_VOICE = "another voice talks in the coach's pauses"
+#: What the person is told then, at most once every NOTICE_EVERY seconds.
+NOTICE = ("another voice is talking in the room (a TV?): a command said over the coach is not "
+          "taken; say it when the coach pauses, or turn the other voice down")
+NOTICE_EVERY = 300.0
+
 
 @dataclass(frozen=True)
 class RoomSettings:

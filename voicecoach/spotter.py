@@ -39,6 +39,7 @@ from voicecoach.commands import Command
 from voicecoach.echo import EchoSettings, coach_speaking, echo_of
 from voicecoach.phrases import PhraseTable
 from voicecoach.recognizer import Hearing
+from voicecoach.roomvoice import OTHER_VOICE
 from voicecoach.speaker import Playing
 
 #: Seconds of latest audio -> whether a voice (pitch) is in them (VoiceTrace.is_voiced).
@@ -340,8 +341,8 @@ class Spotter:
             # the coach's pauses then (roomvoice.py).
             room = self.room(t1) if self.room is not None else None
             if room is not None:
-                return _reject(spot, f"another voice talks in the coach's pauses ({room:.0%} "
-                               "of them voiced): over its voice, a TV's words are no command")
+                return _reject(spot, f"{OTHER_VOICE} ({room:.0%} of them voiced): over "
+                               "its voice, a TV's words are no command")
         if command in self._fired:
             return _reject(spot, "already fired in this utterance")
         # The phrase, from its estimated start to now (the start is rough: a margin). Checked
