@@ -129,7 +129,7 @@ def test_the_person_s_own_answers_in_the_coach_s_silences_are_no_other_voice() -
     before = room.share(now)
     assert before is not None and before > 0.2, before  # as much voice as a TV's
     for t0, t1 in spans:  # as the Pipeline does for each phrase heard
-        room.forget(min(t0, t1 - 1.0) - 0.2, t1 + 0.2)
+        room.forget(min(t0, t1 - 0.6) - 0.2, t1 + 0.2)
     after = room.share(now)  # None: too little silence is left to tell
     assert (after is None or after < 0.05) and room.talking_on(now) is None, after
 

@@ -133,3 +133,38 @@ def test_a_whole_session_heard_by_its_own_microphone_fires_no_command(
     assert talk is not None and talk.coupling() is not None
     # The keyword search for barge-in over its sentences was there, and found nothing to act on.
     assert room.listener.pipeline.barge is not None
+
+
+#: What the TV says: talk about knees, in the product's own words (some of the coach's words).
+TV = ("Pain behind the knee has many causes. Most of them are not serious and settle with "
+      "rest, gentle stretching and time. A swelling there may be a cyst, which can burst and "
+      "make the calf sore. A pulled hamstring or calf muscle heals in a few weeks, so stop "
+      "and rest if it hurts, then start again slowly. See a doctor straight away if the calf "
+      "is hot, red and swollen, or if you cannot stand on the leg. ")
+
+
+def test_a_tv_talking_all_through_a_session_fires_no_command(
+        pulse: Pulse, clip_cache: Path, tmp_path: Path):
+    """A TV as loud as the coach's echo talks from before the welcome to after the end, in
+    another voice: its words found as "pause" over the coach are not taken (roomvoice.py).
+    The listener hears the room for 3 s first, as in the app it hears the safety questions
+    and their answers: the coach leaves only about a second of silence in its first 20 s."""
+    import subprocess
+
+    wav = tmp_path / "tv.wav"
+    subprocess.run(["espeak-ng", "-v", "en-gb-x-rp", "-w", str(wav), TV * 3], check=True)
+    room = Room(pulse, tmp_path, calf(8.0))
+    tv = pulse.play_into_room(wav, wait=False)
+    try:
+        room.listener.start()
+        time.sleep(3.0)
+        completed = room.run(lambda room: None)
+    finally:
+        tv.kill()
+    heard = [(e["t"], e["name"], e.get("heard")) for e in room.events(event="command")]
+    assert heard == []
+    assert completed is True
+    # The listener heard another voice in the coach's silences.
+    voice = room.listener.pipeline.room
+    assert voice is not None and voice.talking_on(room.clock.now()) is not None, (
+        voice.share(room.clock.now()))

@@ -183,9 +183,10 @@ class Pipeline:
 
     def _mine(self, spot: Spot | None) -> None:
         """A phrase taken: its sound is the person's own, not another voice in the room (a
-        reply to the coach's question falls in its silence); from a second before its end."""
+        reply to the coach's question falls in its silence); from 0.6 s before its end, or its
+        start if earlier (a phrase's start is a rough guess)."""
         if self.room is not None and spot is not None and not spot.rejected:
-            self.room.forget(min(spot.t0, spot.t1 - 1.0) - 0.2, spot.t1 + 0.2)
+            self.room.forget(min(spot.t0, spot.t1 - 0.6) - 0.2, spot.t1 + 0.2)
 
     def _trace_levels(self, spot: Spot) -> None:
         """The frames that let a barge-in through: microphone level beside the echo expected

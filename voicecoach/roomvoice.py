@@ -32,10 +32,11 @@ class RoomSettings:
 
     window: float = 6.0
     """Seconds of the coach's silence (the latest) looked at."""
-    age: float = 20.0
+    age: float = 30.0
     """Silence older than this many seconds counts no more (the TV was turned off)."""
-    least: float = 1.5
-    """Seconds of silence needed before anything is said about it."""
+    least: float = 1.0
+    """Seconds of silence needed before anything is said about it. The coach leaves little:
+    live, about a second in its first 20 s (the welcome, the first instructions and counts)."""
     tail: float = 0.3
     """Seconds after a clip's end that are still the coach's (its echo in the room). Between
     two counts a second apart there is about 0.6 s of silence."""
