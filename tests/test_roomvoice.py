@@ -158,3 +158,36 @@ def test_a_barge_in_turned_down_for_another_voice_is_said_now_and_then() -> None
     assert notices == [NOTICE]
     turned_down(400.0)  # five minutes on: said again
     assert notices == [NOTICE, NOTICE]
+
+
+@needs_espeak
+def test_the_phrase_judged_and_talk_while_paused_or_asked_are_not_counted() -> None:
+    """A barge-in said just as a line ends falls partly in the silence: only the silence
+    before it is judged. Nothing is kept while the session is paused or a question waits, nor
+    for a second after a phrase was taken (the rest of it, what the person adds)."""
+    from audio_check import speech
+
+    rng = np.random.default_rng(5)
+    log = coach_log(9.0)
+    mic = rng.normal(0, 30, 9 * RATE)
+    word = speech("pause", "en-us", 175, RATE)
+    at = 6.6  # the second line ends at 6.5 s; its echo is the coach's until 6.8 s
+    mic[int(at * RATE) : int(at * RATE) + len(word)] += 2.0 * word
+    room, now = fed(mic, log)
+    whole, before = room.share(now), room.share(at)
+    assert whole is not None and whole > 0.04, whole  # the word in 6 s of silence
+    assert before is not None and before < 0.01, before  # the silences before it: nothing
+    held = RoomVoice(RATE, log.overlapping)
+    held.hold(True)
+    pcm = np.clip(mic, -32767, 32767).astype(np.int16).tobytes()
+    for i in range(0, len(pcm), 2 * CHUNK):
+        held.feed(pcm[i : i + 2 * CHUNK], (i + 2 * CHUNK) / 2 / RATE)
+    assert held.share(now) is None
+    after = RoomVoice(RATE, log.overlapping)
+    for i in range(0, len(pcm), 2 * CHUNK):
+        t = (i + 2 * CHUNK) / 2 / RATE
+        after.feed(pcm[i : i + 2 * CHUNK], t)
+        if abs(t - (at + 0.2)) < 1e-6:  # "pause" taken 0.2 s into the word: the rest is its own
+            after.forget(at - 0.2, t)
+    share = after.share(now)
+    assert share is not None and share < 0.01, share

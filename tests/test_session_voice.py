@@ -133,6 +133,10 @@ def test_a_whole_session_heard_by_its_own_microphone_fires_no_command(
     assert talk is not None and talk.coupling() is not None
     # The keyword search for barge-in over its sentences was there, and found nothing to act on.
     assert room.listener.pipeline.barge is not None
+    # Its own voice, echo and room tail included, is no other voice in its silences.
+    voice = room.listener.pipeline.room
+    assert voice is not None and voice.talking_on(room.clock.now()) is None, (
+        voice.share(room.clock.now()))
 
 
 #: What the TV says: talk about knees, in the product's own words (some of the coach's words).
@@ -147,8 +151,8 @@ def test_a_tv_talking_all_through_a_session_fires_no_command(
         pulse: Pulse, clip_cache: Path, tmp_path: Path):
     """A TV as loud as the coach's echo talks from before the welcome to after the end, in
     another voice: its words found as "pause" over the coach are not taken (roomvoice.py).
-    The listener hears the room for 3 s first, as in the app it hears the safety questions
-    and their answers: the coach leaves only about a second of silence in its first 20 s."""
+    The listener hears the room for 3 s first (the TV was on before the session started): the
+    coach leaves only about a second of silence in its first 20 s."""
     import subprocess
 
     wav = tmp_path / "tv.wav"

@@ -94,8 +94,8 @@ class BargeIn:
                  match: Callable[[str], Command | None] | None = None,
                  room: Callable[[float], float | None] | None = None) -> None:
         self.keywords = keywords
-        # Session time -> the voiced share of the coach's silences, when another voice talks on
-        # in them (RoomVoice.talking_on), else None.
+        # Session time -> the voiced share of the coach's silences before it, when another
+        # voice talks on in them (RoomVoice.talking_on), else None.
         self._room = room
         self.settings = settings
         self._match = match  # phrase -> command, for the `own` keyphrases
@@ -205,10 +205,6 @@ class BargeIn:
             return _reject(spot, "keyword search: the coach's echo level is not known yet")
         if over < s.talk:
             return _reject(spot, f"keyword search: only the coach's echo ({over:.2f} s above it)")
-        room = self._room(t1) if self._room is not None else None
-        if room is not None:
-            return _reject(spot, f"keyword search: {OTHER_VOICE} ({room:.0%} of them voiced): "
-                           "a TV?")
         if own is not None and not learnt:
             # As for the command recognizer: the coach's "start" was heard as "it hurts".
             return _reject(spot, "keyword search: the coach's echo is not learnt yet")
@@ -217,6 +213,11 @@ class BargeIn:
         # One phrase, one act; but "it hurts" found after a pause still stops the exercise.
         if now - self._last[0] < s.again and not (own is not None and self._escalates(own)):
             return _reject(spot, "keyword search: it fired just now")
+        # The silences before the find only: its own sound is the person's.
+        room = self._room(t0 - s.lead) if self._room is not None else None
+        if room is not None:
+            return _reject(spot, f"keyword search: {OTHER_VOICE} ({room:.0%} of them voiced): "
+                           "a TV?")
         return spot
 
     def acted_since(self, at: float) -> Command | None:

@@ -131,6 +131,7 @@ class Pipeline:
         self.barge = (BargeIn(keywords, playing, barge, spotter.table.match,
                               self.room.talking_on if self.room else None)
                       if keywords and playing and self.talk else None)
+        self._paused = self._asking = False  # the session's state, for `room`
         # VOICECOACH_LISTEN_DEBUG=2: every change of hypothesis on stderr, with session time.
         self._trace = os.environ.get("VOICECOACH_LISTEN_DEBUG") == "2"
         self._last: tuple[str, ...] = ()
@@ -183,10 +184,11 @@ class Pipeline:
 
     def _mine(self, spot: Spot | None) -> None:
         """A phrase taken: its sound is the person's own, not another voice in the room (a
-        reply to the coach's question falls in its silence); from 0.6 s before its end, or its
-        start if earlier (a phrase's start is a rough guess)."""
+        reply to the coach's question falls in its silence); from 0.6 s before it was taken,
+        or its start if earlier (a phrase's start is a rough guess), and a second after
+        (RoomSettings.after)."""
         if self.room is not None and spot is not None and not spot.rejected:
-            self.room.forget(min(spot.t0, spot.t1 - 0.6) - 0.2, spot.t1 + 0.2)
+            self.room.forget(min(spot.t0, spot.t1 - 0.6) - 0.2, spot.t1)
 
     def _trace_levels(self, spot: Spot) -> None:
         """The frames that let a barge-in through: microphone level beside the echo expected
@@ -204,11 +206,20 @@ class Pipeline:
         """Take answers of `section` (None: commands only); the recognizer may favour them."""
         self.spotter.expect(section)  # first: an unknown section raises before anything changes
         self.recognizer.expect(section)
+        self._asking = section is not None
+        self._hold_room()
 
     def paused(self, paused: bool | None) -> None:
         """The session paused (True), runs (False) or there is none (None)."""
         self.spotter.paused(paused)
         self.recognizer.paused(paused)
+        self._paused = paused is True
+        self._hold_room()
+
+    def _hold_room(self) -> None:
+        """The person talks while paused or asked something: no other voice is heard then."""
+        if self.room is not None:
+            self.room.hold(self._paused or self._asking)
 
 
 class Listener:
@@ -374,8 +385,6 @@ class Listener:
         self.pipeline.recognizer.reset()
         if self.pipeline.barge is not None:
             self.pipeline.barge.reset()
-        if self.pipeline.room is not None:
-            self.pipeline.room.reset()
         if self.cancel is not None:
             self.cancel.restart()
 

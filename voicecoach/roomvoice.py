@@ -2,7 +2,7 @@
 
 The keyword search over the coach's speech (bargein.py) lets a person say "pause" on top of a
 sentence. A TV that talks on finds that word in its own speech again and again: with a talk
-show read at the level of the coach's echo, 63 pauses and pains in 8.4 minutes of the coach's
+show read at the level of the coach's echo, 64 pauses, pains and stops in 8.4 minutes of its
 lines (benchmarks/bench_bargein.py --tv-talk 0). The level check cannot tell: it takes a steady
 sound for the room's floor and measures the coach's echo above that. What tells is the coach's
 silences. A person doing the exercise listens there; a TV talks on through them. So the audio
@@ -12,6 +12,7 @@ it that is voiced (voicing.py: a pitch) says whether another voice is talking in
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass
 
@@ -43,9 +44,13 @@ class RoomSettings:
     before: float = 0.1
     """Seconds before a clip's start that are already the coach's."""
     most: float = 0.2
-    """The most of the silences that may be voiced in a room with no other voice: a person's
-    own word or two there ("pause", then "resume") is under a tenth of six seconds; a TV
-    talking through them, half (tests/test_roomvoice.py)."""
+    """The most of the silences that may be voiced in a room with no other voice: a word of the
+    person's own there is a tenth of six seconds, and the phrases the listener takes are left
+    out; a TV talking through them, half (tests/test_roomvoice.py). Music with a tune is voiced
+    too: it counts as another voice."""
+    after: float = 1.0
+    """Seconds after a phrase is taken that are left out too: the rest of the word (a barge-in
+    fires before it ends) and what the person adds ("stop... my knee")."""
 
 
 class RoomVoice:
@@ -58,20 +63,26 @@ class RoomVoice:
         self._playing = playing
         # (session time of its end, PCM) of each stretch of the coach's silence kept.
         self._kept: deque[tuple[float, bytes]] = deque()
+        self._held = False  # hold(): set from the session's thread
+        self._mine_until = float("-inf")  # forget(): nothing is kept until then
 
     def feed(self, pcm: bytes, captured_at: float) -> None:
         """Take in a chunk of 16-bit mono PCM whose last sample is at session time
-        `captured_at`; only its stretches where the coach is silent are kept."""
+        `captured_at`; only its stretches where the coach is silent are kept, and none while
+        the session is paused or a question waits (`hold`): the person talks then."""
         s = self.settings
         n = len(pcm) // 2
         t0 = captured_at - n / self._rate
-        keep = [(0, n)]
+        if self._held or captured_at <= self._mine_until:
+            return
+        first = 0 if self._mine_until <= t0 else math.ceil((self._mine_until - t0) * self._rate)
+        keep = [(first, n)]
         for u in self._playing(t0 - s.tail, captured_at + s.before, 0.0):
             start = u.start if u.start is not None else u.at
             end = self._sound_end(u, start, u.end if u.end is not None else start + 30.0)
             # Samples of this chunk from `start - before` to `end + tail` are the coach's.
-            a = max(0, int((start - s.before - t0) * self._rate))
-            b = min(n, int((end + s.tail - t0) * self._rate) + 1)
+            a = max(0, math.floor((start - s.before - t0) * self._rate))
+            b = max(a, min(n, math.ceil((end + s.tail - t0) * self._rate)))
             keep = [piece for lo, hi in keep
                     for piece in ((lo, min(hi, a)), (max(lo, b), hi)) if piece[1] > piece[0]]
         for lo, hi in keep:
@@ -80,11 +91,18 @@ class RoomVoice:
         while self._kept and kept - len(self._kept[0][1]) / 2 / self._rate >= s.window:
             kept -= len(self._kept.popleft()[1]) / 2 / self._rate
 
+    def hold(self, held: bool) -> None:
+        """Keep nothing while `held` (the session paused, a question waiting): the person may
+        talk then, to the coach or to someone else. Thread-safe (one assignment)."""
+        self._held = held
+
     def forget(self, t0: float, t1: float) -> None:
-        """Drop what was kept from session time `t0` to `t1`: the person's own words, a
-        command or an answer heard (answers to the coach's questions fall in its silences)."""
+        """Drop the pieces kept that overlap session times `t0` to `t1`, and keep nothing until
+        `after` seconds past `t1`: a phrase the listener took (a command, an answer), the
+        person's own voice."""
         self._kept = deque(c for c in self._kept
                            if not (c[0] > t0 and c[0] - len(c[1]) / 2 / self._rate < t1))
+        self._mine_until = max(self._mine_until, t1 + self.settings.after)
 
     def _sound_end(self, u: Utterance, start: float, end: float) -> float:
         """Where `u`'s sound ends: its last frame within 26 dB of its loudest (a clip may end
@@ -95,11 +113,12 @@ class RoomVoice:
         last = max(i for i, v in enumerate(u.levels) if v >= floor)
         return min(end, start + (last + 1) * u.level_step)
 
-    def share(self, now: float) -> float | None:
-        """The voiced share of the coach's silences of the last `age` seconds (at most
-        `window` seconds of them); None while there were less than `least` seconds."""
+    def share(self, before: float) -> float | None:
+        """The voiced share of the coach's silences kept from `age` seconds before session
+        time `before` up to it (at most `window` seconds of them; not the phrase being judged,
+        which starts at `before`); None while there were less than `least` seconds."""
         s = self.settings
-        recent = [pcm for t, pcm in self._kept if t >= now - s.age]
+        recent = [pcm for t, pcm in self._kept if before - s.age <= t <= before]
         seconds = sum(len(pcm) for pcm in recent) / 2 / self._rate
         if seconds < s.least:
             return None
@@ -107,12 +126,8 @@ class RoomVoice:
         trace.feed(b"".join(recent))
         return trace.voiced_seconds(seconds) / seconds
 
-    def talking_on(self, now: float) -> float | None:
-        """`share(now)` when more than `most` of the silences are voiced (another voice talks
-        on in the room), else None."""
-        share = self.share(now)
+    def talking_on(self, before: float) -> float | None:
+        """`share(before)` when more than `most` of the silences are voiced (another voice
+        talks on in the room), else None."""
+        share = self.share(before)
         return share if share is not None and share > self.settings.most else None
-
-    def reset(self) -> None:
-        """The stream breaks here (the microphone restarted)."""
-        self._kept.clear()

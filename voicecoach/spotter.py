@@ -337,12 +337,6 @@ class Spotter:
             if over is not None and over < self.settings.barge_talk:
                 return _reject(spot, f"only the coach's echo in the microphone ({over:.2f} s "
                                "above it)")
-            # A TV talking on over the coach says such words too; the person says them in
-            # the coach's pauses then (roomvoice.py).
-            room = self.room(t1) if self.room is not None else None
-            if room is not None:
-                return _reject(spot, f"{OTHER_VOICE} ({room:.0%} of them voiced): over "
-                               "its voice, a TV's words are no command")
         if command in self._fired:
             return _reject(spot, "already fired in this utterance")
         # The phrase, from its estimated start to now (the start is rough: a margin). Checked
@@ -357,6 +351,13 @@ class Spotter:
         span = max(0.6, t1 - t0 + 0.2, lag + WORD_SECONDS * n + 0.2)
         if voiced is not None and not voiced(min(2.0, span)):
             return _reject(spot, "no voice in it: a noise, not speech")
+        if barge_in and speaking and self.room is not None:
+            # A TV talking on over the coach says such words too; the person says them in
+            # the coach's pauses then (roomvoice.py). The silences before the phrase only.
+            room = self.room(t0 - self.settings.talk_lead)
+            if room is not None:
+                return _reject(spot, f"{OTHER_VOICE} ({room:.0%} of them voiced): over "
+                               "its voice, a TV's words are no command")
         self._fired.add(command)
         # Anything after a command in the same utterance is not said on its own, but for
         # what comes after the coach's reply to it (_reply).
