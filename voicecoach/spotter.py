@@ -28,6 +28,8 @@ Pure logic over Hearings, so it is tested with scripted hypotheses. The rules:
 * Answers ("yes", "seven") count only while a question expects that section of the phrase
   table (`expect`), only said on their own, and never while the coach speaks (its question
   "from zero to ten" would answer itself).
+* No barge-in while another voice talks on in the coach's silences (`room`, roomvoice.py):
+  a TV says "stop" and "pause" too.
 """
 
 from __future__ import annotations
