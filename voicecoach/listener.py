@@ -131,7 +131,7 @@ class Pipeline:
         self.barge = (BargeIn(keywords, playing, barge, spotter.table.match,
                               self.room.talking_on if self.room else None)
                       if keywords and playing and self.talk else None)
-        self._paused = self._asking = False  # the session's state, for `room`
+        self._paused = False  # the session's state, for `room`
         # VOICECOACH_LISTEN_DEBUG=2: every change of hypothesis on stderr, with session time.
         self._trace = os.environ.get("VOICECOACH_LISTEN_DEBUG") == "2"
         self._last: tuple[str, ...] = ()
@@ -206,7 +206,6 @@ class Pipeline:
         """Take answers of `section` (None: commands only); the recognizer may favour them."""
         self.spotter.expect(section)  # first: an unknown section raises before anything changes
         self.recognizer.expect(section)
-        self._asking = section is not None
         self._hold_room()
 
     def paused(self, paused: bool | None) -> None:
@@ -219,7 +218,7 @@ class Pipeline:
     def _hold_room(self) -> None:
         """The person talks while paused or asked something: no other voice is heard then."""
         if self.room is not None:
-            self.room.hold(self._paused or self._asking)
+            self.room.hold(self._paused or self.spotter.expecting is not None)
 
 
 class Listener:

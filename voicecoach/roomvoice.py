@@ -63,6 +63,7 @@ class RoomVoice:
         self._playing = playing
         # (session time of its end, PCM) of each stretch of the coach's silence kept.
         self._kept: deque[tuple[float, bytes]] = deque()
+        self._bytes = 0  # of `_kept`, so a chunk need not sum them again
         self._held = False  # hold(): set from the session's thread
         self._mine_until = float("-inf")  # forget(): nothing is kept until then
 
@@ -87,9 +88,10 @@ class RoomVoice:
                     for piece in ((lo, min(hi, a)), (max(lo, b), hi)) if piece[1] > piece[0]]
         for lo, hi in keep:
             self._kept.append((t0 + hi / self._rate, pcm[2 * lo : 2 * hi]))
-        kept = sum(len(c[1]) for c in self._kept) / 2 / self._rate
-        while self._kept and kept - len(self._kept[0][1]) / 2 / self._rate >= s.window:
-            kept -= len(self._kept.popleft()[1]) / 2 / self._rate
+            self._bytes += 2 * (hi - lo)
+        window = 2 * int(s.window * self._rate)
+        while self._kept and self._bytes - len(self._kept[0][1]) >= window:
+            self._bytes -= len(self._kept.popleft()[1])
 
     def hold(self, held: bool) -> None:
         """Keep nothing while `held` (the session paused, a question waiting): the person may
@@ -102,6 +104,7 @@ class RoomVoice:
         person's own voice."""
         self._kept = deque(c for c in self._kept
                            if not (c[0] > t0 and c[0] - len(c[1]) / 2 / self._rate < t1))
+        self._bytes = sum(len(c[1]) for c in self._kept)
         self._mine_until = max(self._mine_until, t1 + self.settings.after)
 
     def _sound_end(self, u: Utterance, start: float, end: float) -> float:
