@@ -58,7 +58,7 @@ RATIOS = (-6.0, 0.0, 6.0)
 ROOM = {"tail": 0.3, "reverb": 0.5}
 #: The most the echo path's extra delay moves from line to line, in ms (--drift; 0: it holds).
 DRIFT = [0.0]
-#: The level check's settings (--shape-after, --shift-max).
+#: The level check's settings (--shape-after, --shift-max, --tail-share).
 TALK = [TalkSettings()]
 #: The keyword search's settings (--kws-lead).
 BARGE = [BargeSettings()]
@@ -278,7 +278,7 @@ def levels(voices: list[str], fixed_room: bool = False) -> dict[str, Any]:
     for name, barge, tv, seed, counts in runs:
         stream = build(voices, barge, tv, seed, counts, fixed_room)
         meter = TalkMeter(RATE, stream["log"].overlapping, TALK[0])
-        data, frames, ratios = stream["audio"], [], []
+        data, frames, ratios, expected = stream["audio"], [], [], []
         t_cpu = time.process_time()
         done = 0.0  # frames up to this session time are collected
         for i in range(0, len(data), CHUNK * 2):
@@ -292,15 +292,27 @@ def levels(voices: list[str], fixed_room: bool = False) -> dict[str, Any]:
                 for f in meter.frames(done + 1e-6, now):
                     frames.append(f)
                     ratios.append(f[1] / ((c or 1.0) * f[2] + meter._quiet))
+                    expected.append((c or 1.0) * f[2])
                 done = now
         cpu = (time.process_time() - t_cpu) / (len(data) / 2 / RATE)
         c = meter.coupling() or 1.0
         t = np.array([f[0] for f in frames])
         ref = np.array([f[2] for f in frames])
         ratio = np.array(ratios)
+        # TalkSettings.tail_share: a frame counts only when what it holds over the echo is
+        # that share of the loudest echo of the `tail_reach` seconds up to it. Both ways are
+        # counted, with it ("... tail") and without.
+        e = np.array(expected)
+        level = np.array([f[1] for f in frames])
+        reach = int(round(TALK[0].tail_reach / 0.02))
+        padded = np.concatenate([np.zeros(reach), e])
+        recent = np.lib.stride_tricks.sliding_window_view(padded, reach + 1).max(axis=1)
+        kept = level - e >= TALK[0].tail_share * recent
 
-        def over(t0: float, t1: float, k: float, t: Any = t, ratio: Any = ratio) -> int:
-            return int(np.sum(ratio[(t >= t0) & (t <= t1)] > k))
+        def over(t0: float, t1: float, k: float, t: Any = t, ratio: Any = ratio,
+                 tail: bool = False, kept: Any = kept) -> int:
+            hit = (ratio > k) & (kept if tail else True)
+            return int(np.sum(hit[(t >= t0) & (t <= t1)]))
 
         row: dict[str, Any] = {"coupling": round(c, 3), "meter_cpu": round(cpu, 5)}
         if not barge:
@@ -311,11 +323,16 @@ def levels(voices: list[str], fixed_room: bool = False) -> dict[str, Any]:
                 for m in (2, 3):
                     row[f"share with {m}+ frames over {k}"] = round(
                         sum(over(t0, t0 + 1.0, k) >= m for t0 in starts) / len(starts), 4)
+            row["share with 3+ frames over 1.5, tail"] = round(
+                sum(over(t0, t0 + 1.0, 1.5, tail=True) >= 3 for t0 in starts) / len(starts), 4)
         else:
             for r in RATIOS:
                 said = [x for x in stream["said"] if x[3] == r]
-                hit = sum(over(w1 - 0.9, w1 + 0.15, 1.5) >= 3 for _, _, w1, _ in said)
-                row[f"person at {r:+.0f} dB: 3+ frames over 1.5"] = f"{hit}/{len(said)}"
+                for tail in (False, True):
+                    hit = sum(over(w1 - 0.9, w1 + 0.15, 1.5, tail=tail) >= 3
+                              for _, _, w1, _ in said)
+                    key = f"person at {r:+.0f} dB: 3+ frames over 1.5" + (", tail" if tail else "")
+                    row[key] = f"{hit}/{len(said)}"
         out[name] = row
         print(name, json.dumps(row), flush=True)
     return out
@@ -375,8 +392,13 @@ def main() -> int:
     ap.add_argument("--shift-max", type=int, default=None,
                     help="TalkSettings.shift_max (0: the echo's delay as the shape learnt "
                     "it, as before 2026-12-05)")
+    ap.add_argument("--tail-share", type=float, default=None,
+                    help="TalkSettings.tail_share (0: any frame over the echo counts, however "
+                    "faint against the echo just before, as before 2026-12-06)")
     args = ap.parse_args()
     DRIFT[0] = args.drift
+    if args.tail_share is not None:
+        TALK[0] = replace(TALK[0], tail_share=args.tail_share)
     WORDS[:] = args.words.split(",")
     TV_TALK[0] = args.tv_talk
     if args.unrelated:
@@ -397,6 +419,7 @@ def main() -> int:
         found = {"date": time.strftime("%Y-%m-%d"), "room": ROOM,
                  "shape_after": TALK[0].fit_after, "fixed room": args.fixed_room,
                  "drift_ms": DRIFT[0], "shift_max": TALK[0].shift_max,
+                 "tail_share": TALK[0].tail_share,
                  **levels(args.voices.split(","), args.fixed_room)}
         out = ROOT / "benchmarks" / "results" / Path(args.out).name
         out.write_text(json.dumps(found, indent=1) + "\n")
@@ -409,7 +432,8 @@ def main() -> int:
     voices = args.voices.split(",")
     results: dict[str, Any] = {"date": time.strftime("%Y-%m-%d"), "voices": voices,
                                "room": ROOM, "shape_after": TALK[0].fit_after,
-                               "drift_ms": DRIFT[0], "shift_max": TALK[0].shift_max}
+                               "drift_ms": DRIFT[0], "shift_max": TALK[0].shift_max,
+                               "tail_share": TALK[0].tail_share}
     keywords = SphinxKeywords(RATE, SpotSettings().barge_in, args.kws_threshold, args.kws_peak,
                               args.kws_phrase_threshold)
     ways = [("ours", True, keywords, False), ("level check, no keyword search", True, None, False),
