@@ -24,7 +24,8 @@ showed above it in 1 of 32 lines that way and in 24 with the shape, and the coac
 one-second window either way; in a room with a 0.7 s tail louder than the direct sound
 (--room-tail 0.7 --reverb 1.5: -reverb-before.json, -reverb.json) the coach's own counts
 crossed it in 61 % of their windows that way and 15 % with the shape, its lines in 7 % and
-none. Until the coach has spoken a second or two, nothing is known and barge-in works as
+none; since frames faint against the echo just before them no longer count
+(TalkSettings.tail_share, results/bargein-levels-2026-12-06-tail-reverb.json), in none. Until the coach has spoken a second or two, nothing is known and barge-in works as
 before.
 """
 
