@@ -25,8 +25,8 @@ one-second window either way; in a room with a 0.7 s tail louder than the direct
 (--room-tail 0.7 --reverb 1.5: -reverb-before.json, -reverb.json) the coach's own counts
 crossed it in 61 % of their windows that way and 15 % with the shape, its lines in 7 % and
 none; since frames faint against the echo just before them no longer count
-(TalkSettings.tail_share, results/bargein-levels-2026-12-06-tail-reverb.json), in none. Until the coach has spoken a second or two, nothing is known and barge-in works as
-before.
+(TalkSettings.tail_share, results/bargein-levels-2026-12-06-tail-reverb.json), in none.
+Until the coach has spoken a second or two, nothing is known and barge-in works as before.
 """
 
 from __future__ import annotations
