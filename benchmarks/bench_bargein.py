@@ -269,7 +269,7 @@ def levels(voices: list[str], fixed_room: bool = False) -> dict[str, Any]:
     """The level check alone, no recognizer: how often the coach alone crosses the threshold
     (one-second windows, a tenth of a second apart), how often a person's word does, and what
     the meter costs."""
-    from voicecoach.doubletalk import TalkMeter
+    from voicecoach.doubletalk import TalkMeter, clear_of_tail
 
     out: dict[str, Any] = {}
     runs = [("coach", False, False, 1, False), ("coach, TV", False, True, 2, False),
@@ -302,12 +302,8 @@ def levels(voices: list[str], fixed_room: bool = False) -> dict[str, Any]:
         # TalkSettings.tail_share: a frame counts only when what it holds over the echo is
         # that share of the loudest echo of the `tail_reach` seconds up to it. Both ways are
         # counted, with it ("... tail") and without.
-        e = np.array(expected)
-        level = np.array([f[1] for f in frames])
-        reach = int(round(TALK[0].tail_reach / 0.02))
-        padded = np.concatenate([np.zeros(reach), e])
-        recent = np.lib.stride_tricks.sliding_window_view(padded, reach + 1).max(axis=1)
-        kept = level - e >= TALK[0].tail_share * recent
+        kept = np.array(clear_of_tail([(f[0], f[1], e) for f, e in zip(frames, expected)],
+                                      TALK[0]))
 
         def over(t0: float, t1: float, k: float, t: Any = t, ratio: Any = ratio,
                  tail: bool = False, kept: Any = kept) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -417,7 +418,7 @@ def test_volume_zero_is_said_once_the_speaker_opens(
         while '"event": "say"' not in (events.read_text() if events.exists() else ""):
             assert time.monotonic() < deadline and proc.poll() is None, "the coach never began"
             time.sleep(0.05)
-        proc.send_signal(2)
+        proc.send_signal(signal.SIGINT)
         rest = proc.communicate(timeout=30)[1]
     finally:
         proc.kill()

@@ -440,19 +440,28 @@ class TalkMeter:
             c = max(c, self.settings.cancelled_share * raw)
             unsettled = max(c, raw)
         s = self.settings
-        n = 0
-        recent: deque[tuple[float, float]] = deque()  # (time, echo expected): running max
-        for t, level, echo, settling in self.frames(t0 - s.tail_reach, t1):
-            expected = (unsettled if settling else c) * echo
-            while recent and recent[-1][1] <= expected:
-                recent.pop()
-            recent.append((t, expected))
-            while recent[0][0] < t - s.tail_reach:
-                recent.popleft()
-            if (t >= t0 and level > max(s.least, s.above * (expected + self._quiet))
-                    and level - expected >= s.tail_share * recent[0][1]):
-                n += 1
+        frames = [(t, level, (unsettled if settling else c) * echo)
+                  for t, level, echo, settling in self.frames(t0 - s.tail_reach, t1)]
+        n = sum(1 for (t, level, expected), clear in zip(frames, clear_of_tail(frames, s))
+                if clear and t >= t0 and level > max(s.least, s.above * (expected + self._quiet)))
         return n * self._seconds
+
+
+def clear_of_tail(frames: Sequence[tuple[float, float, float]],
+                  settings: TalkSettings) -> list[bool]:
+    """For each (time, microphone level, echo expected) frame, in time order: whether what it
+    holds over the echo is at least `tail_share` of the loudest echo expected in the
+    `tail_reach` seconds up to it (TalkSettings.tail_share)."""
+    out = []
+    recent: deque[tuple[float, float]] = deque()  # (time, echo expected): a running max
+    for t, level, expected in frames:
+        while recent and recent[-1][1] <= expected:
+            recent.pop()
+        recent.append((t, expected))
+        while recent[0][0] < t - settings.tail_reach:
+            recent.popleft()
+        out.append(level - expected >= settings.tail_share * recent[0][1])
+    return out
 
 
 def _aligned(lagged: Any, shifts: Any) -> Any:
