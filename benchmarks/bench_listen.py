@@ -53,10 +53,13 @@ CHUNK = int(RATE * 0.03)
 def with_noise(x: np.ndarray, snr_db: float | None, rng: np.random.Generator) -> np.ndarray:
     if snr_db is None:
         return x
-    # Low-passed white noise (an 8-sample moving average: most of its power under 2 kHz, like
-    # a room's hum and a TV's rumble) at the given SNR over the speech part.
+    # Low-passed white noise (a 0.5 ms moving average, 8 samples at 16 kHz: most of its power
+    # under 2 kHz, like a room's hum and a TV's rumble) at the given SNR over the speech part.
+    # In samples of RATE, so that every rate hears the same noise: a fixed 8 samples made it
+    # reach 5.5 kHz at 44.1 kHz, a harder noise than at 16 kHz (until 2026-12-06).
     white = rng.normal(0, 1, len(x))
-    pink = np.convolve(white, np.ones(8) / 8, mode="same")
+    taps = max(1, round(8 * RATE / 16000))
+    pink = np.convolve(white, np.ones(taps) / taps, mode="same")
     speech = x[np.abs(x) > 100]
     p_s = float(np.mean(speech**2)) if speech.size else 1.0
     return x + pink * np.sqrt(p_s / (10 ** (snr_db / 10)) / np.mean(pink**2))

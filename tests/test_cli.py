@@ -291,6 +291,11 @@ def test_a_file_of_exercises_only_runs_those_exercises(tmp_path):
     ("format = 1\n[[exercise]]\nid = \"x\"\nname = \"X\"\ncue = \"c\"\nreps = 10\n",
      "exercise 'x'.reps: does not apply with no kind (a hold, counted each second): for reps, "
      "add kind = \"reps\""),
+    # And the opposite: a hold on a reps exercise ran as ten reps, the 30 s dropped.
+    ("format = 1\n[[exercise]]\nid = \"x\"\nname = \"X\"\ncue = \"c\"\nkind = \"reps\"\n"
+     "hold = 30\n",
+     "exercise 'x'.hold: does not apply with kind = \"reps\": remove it, or for timed holds "
+     "write kind = \"hold\""),
     ("format = 1\n[[routine]]\nid = \"r\"\nexercises = [{ exercise = \"leg-raise\", level = 9 }]\n",
      "routine 'r'.exercises[1].level: must be between 1 and 6 for leg-raise, got 9"),
     ("format = 1\n[[routine]]\nid = \"r\"\nexercises = [{ exercise = \"calf\", level = 1 }]\n",
@@ -562,6 +567,9 @@ NAMES_AND_CONFLICTS = [
     (["--recognizer", "pocketsphinx", "--model", "/m"], "--model is a vosk model"),
     (["--clock", "virtual", "--speed", "10"], "--speed and --clock virtual cannot"),
     (["--model", "/nonexistent/model"], "--model: no model folder at /nonexistent/model"),
+    # An existing folder that is not a model ran on, with only "not listening" said.
+    (["--exercise", "calf", "--model", "/"], "--model: / is not a vosk model folder (one holds "
+     "am/, conf/ and graph/); get one with: voicecoach model download"),
     (["--data-dir", "/dev/null"], "--data-dir: /dev/null is a file, not a folder"),
 ]
 

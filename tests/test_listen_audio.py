@@ -625,3 +625,38 @@ def test_across_a_room_an_utterance_ends_on_the_rooms_quiet() -> None:
                 pipe.feed(data[i : i + step], 0.0)
                 assert n == 0 or not rec._was_cut, (phrase, voice)
         assert n == 0 or not rec._dereverb.clear
+
+
+def test_a_cut_whose_final_result_names_no_command_is_heard_again_as_if_never_made() -> None:
+    """A cut on the room's quiet ends the utterance only when its final result names a command
+    word (sphinx_recognizer.CUT). Otherwise the decoder hears the utterance again from its
+    start and goes on: what it then makes of the rest, and the utterance it is in, are those
+    of a decoder that was never cut. Ended whatever it held, a cut once lost commands live."""
+    import numpy as np
+
+    rate = 16000
+    step = int(rate * 0.03) * 2
+    said = np.concatenate([np.zeros(rate // 2), speech("the weather is lovely today", "en-us",
+                                                       175, rate),
+                           np.zeros(rate // 5), speech("pause", "en-us", 175, rate),
+                           np.zeros(rate)])
+    data = bytes((said + np.random.default_rng(2).normal(0, 30, len(said)))
+                 .astype(np.int16).tobytes())
+    heard: dict[bool, list[tuple[tuple[str, ...], int]]] = {}
+    fired: dict[bool, list[str]] = {}
+    for cut in (False, True):
+        rec, pipe = running(rate, cut=True)
+        heard[cut], fired[cut] = [], []
+        for i in range(0, len(data), step):
+            if cut and i == step * 40:  # 1.2 s in: in the middle of the sentence
+                assert rec._in_utt and not rec._cut()
+            spot = pipe.feed(data[i : i + step], 0.0)
+            heard[cut].append((rec._words_now, rec._utterance))
+            if spot is not None and not spot.rejected:
+                fired[cut].append(spot.command.value)
+    assert fired[True] == fired[False] == ["pause"], fired
+    # The same utterance at every step; the partial results the same but for a passing one
+    # (the search's order of work differs when it hears 1.2 s in one call).
+    assert [u for _, u in heard[True]] == [u for _, u in heard[False]]
+    differ = [i for i, (a, b) in enumerate(zip(heard[True], heard[False])) if a != b]
+    assert len(differ) <= 2, (differ, heard)

@@ -218,15 +218,25 @@ def test_a_command_right_after_the_coachs_reply_to_one_is_said_on_its_own() -> N
         "pause", "x:not i"]
     # A word of the person's own between the reply and "next": not on its own either.
     assert run(late) == ["pause", "x:not i"]
-    # Before anything fired, the coach's words still come before a phrase (its echo of a
-    # sentence is no reply): a "next" right after them is not taken.
+    # Before anything fired, the same: the words heard while the coach spoke a sentence are
+    # its own, and a "next" right after them is said on its own (a user's run-through on
+    # 2026-12-06: a "repeat" just after "Rest for ten seconds. Next, set two of three." was
+    # turned down). A word of the person's own between them still comes before it.
     log = SpeechLog()
-    log.record(utt("Paused.", 2.4, 2.9))
-    words = [(2.5 + 0.1 * i, f"{UNK} {UNK}", 0.0, False) for i in range(1, 6)]
+    log.record(utt("Rest for ten seconds.", 0.9, 2.9))
+    words = [(0.9 + 0.1 * i, f"{UNK} {UNK}", 0.0, False) for i in range(1, 21)]
     words += [(3.6 + 0.03 * i, f"{UNK} {UNK} next", 0.03 * max(0, i - 3), False)
               for i in range(1, 12)]
     words += [(4.1, f"{UNK} {UNK} next", 0.4, True)]
-    assert feed_script(Spotter(EN, playing=log.overlapping), words) == ["x:not i"]
+    assert feed_script(Spotter(EN, playing=log.overlapping), words) == ["next"]
+    own = [w for w in words if w[0] <= 3.0]
+    own += [(3.3 + 0.03 * i, f"{UNK} {UNK} {UNK}", 0.0, False) for i in range(1, 5)]
+    own += [(3.6 + 0.03 * i, f"{UNK} {UNK} {UNK} next", 0.03 * max(0, i - 3), False)
+            for i in range(1, 12)]
+    own += [(4.1, f"{UNK} {UNK} {UNK} next", 0.4, True)]
+    assert feed_script(Spotter(EN, playing=log.overlapping), own) == ["x:not i"]
+    # With no speech log, nothing is known of the coach: the words before still count.
+    assert feed_script(Spotter(EN), words) == ["x:not i"]
 
 
 def test_the_command_that_means_nothing_now_leaves_the_utterance_open() -> None:

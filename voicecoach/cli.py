@@ -176,8 +176,18 @@ def check_options(args: argparse.Namespace) -> None:
     if args.clock == "virtual" and args.save:
         raise RoutineError("--save and --clock virtual cannot be used together (a preview on "
                            "the virtual clock does no exercise)")
-    if args.model is not None and not Path(args.model).expanduser().is_dir():
-        raise RoutineError(f"--model: no model folder at {args.model}")
+    if args.model is not None:
+        from voicecoach.models import is_vosk_model
+
+        model = Path(args.model).expanduser()
+        if not model.is_dir():
+            raise RoutineError(f"--model: no model folder at {args.model}")
+        # Named on the command line, a wrong folder is a mistake to fix before the session
+        # starts, not a "not listening" notice lost among the first instructions. A model
+        # found on its own (VOICECOACH_MODEL, models/) still only turns listening off.
+        if not is_vosk_model(model):
+            raise RoutineError(f"--model: {args.model} is not a vosk model folder (one holds "
+                               "am/, conf/ and graph/); get one with: voicecoach model download")
     # The folder history.data_dir() picks, checked whichever way it was named.
     from voicecoach.history import data_dir
 

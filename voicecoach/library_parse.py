@@ -122,6 +122,11 @@ def _exercise(c: _Checker, raw: Any, index: int) -> Exercise:
         how = "kind = \"hold\"" if "kind" in raw else "no kind (a hold, counted each second)"
         raise c.fail(f"{where}.reps", f"does not apply with {how}: for reps, add "
                      "kind = \"reps\"")
+    if kind == "reps" and "hold" in raw:
+        # A hold written for a reps exercise was ignored in silence: the physiotherapist's
+        # 30 s never reached the patient, who did ten reps instead.
+        raise c.fail(f"{where}.hold", "does not apply with kind = \"reps\": remove it, or "
+                     "for timed holds write kind = \"hold\"")
     setup = c.texts(raw, "setup", where)
     ex = Exercise(
         id=ex_id,

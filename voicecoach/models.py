@@ -44,6 +44,12 @@ def default_models_dir() -> Path:
     return REPO_MODELS if REPO_MODELS.is_dir() else user_models_dir()
 
 
+def is_vosk_model(folder: Path) -> bool:
+    """Whether `folder` looks like an unpacked vosk model: the test VoskRecognizer makes
+    (am/ or conf/ inside), so a folder passed here is not refused there."""
+    return (folder / "am").is_dir() or (folder / "conf").is_dir()
+
+
 def find_model(explicit: str | None = None, language: str = "en") -> Path | None:
     """The vosk model to use: `explicit` (--model), $VOICECOACH_MODEL, else the first
     vosk-model-* folder in models/ or the XDG folder, preferring one for `language`."""

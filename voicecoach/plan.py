@@ -155,10 +155,16 @@ def _the(name: str) -> str:
 
 
 #: How the person can steer the session, by what is there: "voice" (listening), "keys" (a
-#: terminal but no recognizer) or "none". Each has its welcome lines and its help: telling
-#: someone to "say pause" when nothing listens would leave them talking to a deaf coach.
-WELCOME_CONTROLS = {
-    "voice": ("Say pause, next, back, repeat or stop at any time.",
+#: terminal but no recognizer) or "none". Each has its welcome lines (the last about pain)
+#: and its help: telling someone to "say pause" when nothing listens would leave them talking
+#: to a deaf coach.
+WELCOME_CONTROLS: dict[str, tuple[str, ...]] = {
+    # Over the coach's own voice only pause, stop and "it hurts" are taken (README, "while the
+    # coach is speaking"), so "next ... at any time" was a promise a user's run-through found
+    # broken. Two lines leave a gap between them to try it in. "Not talking" and not "quiet":
+    # in the coach's echo, "quiet" is a near miss for "quit", which stops.
+    "voice": ("Say pause or stop at any time.",
+              "When I'm not talking, you can also say next, back, repeat or help.",
               "If the pain turns sharp at any point, stop and say: it hurts."),
     "keys": ("Press space to pause or carry on, n for next, b for back, r to repeat, "
              "or q to stop.",
@@ -176,15 +182,16 @@ HELP_TEXTS = {
 def build(step: Step, dur: Durations, routine_name: str = "", controls: str = "voice") -> Plan:
     """Lay out one step's cues using the real length of each phrase."""
     if step.kind == "welcome":
-        how, pain = WELCOME_CONTROLS[controls]
+        *lines, pain = WELCOME_CONTROLS[controls]
+        how = [line for line in lines if line]
         texts = [
             f"Welcome. Let's start {_the(routine_name)}." if routine_name else "Welcome.",
-            *([how] if how else []),
+            *how,
             pain,
         ]
         cues = _sequence(texts, "instruction", dur)
         return Plan(step, tuple(cues), _end(cues, dur), "Getting started",
-                    repeat_text=how or pain)
+                    repeat_text=" ".join(how) or pain)
     if step.kind == "finish":
         cues = _sequence(["That's the session done. Well done."], "instruction", dur)
         return Plan(step, tuple(cues), _end(cues, dur), "Session complete")

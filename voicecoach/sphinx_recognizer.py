@@ -41,13 +41,14 @@ TAIL_QUIET = True
 #: ended a command's utterance 0.45-0.6 s after the words across a room, where its final
 #: result (a second, fuller search) often named the command that the partial results had as
 #: "[unk]". Only in a quiet room (Dereverb.clear): in 10 dB noise the noise's own swings count
-#: as the room's tail, and cut there 3 noisy commands of 88 were lost. Read when a recognizer
-#: is built, so that a benchmark can set it. Off: with it on, the live test of a whole
-#: session by voice (tests/test_session_voice.py) missed its spoken "stop" once in CI, and
-#: on 2026-12-05, run 4 times beside the soak and a busy loop, a "pause" said just before a
-#: count had to be said again in 3 runs and one run failed (off: none in 5 runs). Set here,
-#: not in the parent: the recognizer is built again in its own process.
-CUT = False
+#: as the room's tail, and cut there 3 noisy commands of 88 were lost. Only when the final
+#: result names a command word: else the utterance is heard again from its start and goes on
+#: (_cut). Ended whatever it held (2026-12-05), the cut lost commands live: the live test of a
+#: whole session by voice (tests/test_session_voice.py) missed its spoken "stop" once in CI,
+#: and run 4 times beside the soak and a busy loop, a "pause" said just before a count had to
+#: be said again in 3 runs. Read when a recognizer is built, so that a benchmark can set it;
+#: set here, not in the parent: the recognizer is built again in its own process.
+CUT = True
 #: Measured on bench_room.py's quick set (88 commands a condition, dry, 10 dB noise, three
 #: rooms): 0.15 s 396 of 440 right, 0.2 s 393, 0.3 s 389, off 385; 0.2 s keeps twice the
 #: spotter's 0.12 s of quiet, and the length of a stop consonant inside a phrase, in hand.
@@ -140,7 +141,8 @@ COACH_LINES = """
 welcome let's start the say pause next back repeat or stop at any time if pain turns sharp
 point and it hurts that's session done well halfway last one paused resuming set of sets reps
 rest for seconds second switch legs now same with your leg left right painful and relax you can
-resume something hold holds between how bad from zero to ten does did is are
+resume something hold holds between how bad from zero to ten does did is are when i'm not
+talking also help
 """
 #: The coach's counts: "one" ... "twenty", then tens.
 COUNTS = (
@@ -367,6 +369,11 @@ class SphinxRecognizer:
         # The utterance was ended on the room's quiet (END_QUIET) while the endpointer still
         # hears speech: not again until it stops hearing it.
         self._was_cut = False
+        # What the decoder heard of this utterance, and its channel mean when it began: a cut
+        # whose final result names no command is undone by hearing it all again (_cut).
+        self._utt_audio: list[bytes] = []
+        self._utt_cmn = ""
+        self._command_words = {w for p in table.commands for w in p.split()}
         self._leveller = Leveller()
         # The room's tail, taken out before the decoder hears it (dereverb.py; the room is
         # measured on what is heard, roomdecay.py); None: as heard.
@@ -448,11 +455,15 @@ class SphinxRecognizer:
                 if want != self._search:
                     self._search = want
                     self._decoder.activate_search(self._search)
+                if self.cut:
+                    self._utt_cmn, self._utt_audio = self._decoder.get_cmn(False), []
                 self._decoder.start_utt()
                 self._in_utt, self._utt_samples = True, 0
             for piece in heard:  # on waking, the run-up first
                 self._decoder.process_raw(piece, False, False)
                 self._utt_samples += len(piece) // 2
+                if self.cut:
+                    self._utt_audio.append(piece)
             was = self._endpointer.in_speech
             self._endpointer.process(frame)
             self._had_speech = self._had_speech or (self._endpointer.in_speech
@@ -472,8 +483,7 @@ class SphinxRecognizer:
         if (self.cut and not final and tail_quiet is not None and tail_quiet >= END_QUIET
                 and self._dereverb is not None and self._dereverb.clear
                 and self._in_utt and self._endpointer.in_speech and not self._was_cut):
-            self._end_utt()
-            self._was_cut, final = True, True
+            self._was_cut, final = True, self._cut()
         if self._in_utt or final:
             hyp = self._decoder.hyp()
             self._words_now = to_words(hyp.hypstr if hyp is not None else "", self._words)
@@ -484,6 +494,24 @@ class SphinxRecognizer:
             self._words_now = ()
         return hearing
 
+    def _cut(self) -> bool:
+        """End the utterance on the room's quiet (CUT) if its final result names a command
+        word; else hear it all again from its start, as if never ended. True when it ended.
+        Ended whatever it held, a cut lost commands live (a "pause" said just before a count,
+        2026-12-05): the final result of part of an utterance may name less than the whole."""
+        self._decoder.end_utt()
+        hyp = self._decoder.hyp()
+        if self._command_words & set((hyp.hypstr if hyp is not None else "").split()):
+            self._ended()
+            return True
+        # Back to where the utterance began, and all of it again in one call (~8 % of its
+        # length in CPU time): the search goes on from the same audio, only later.
+        self._decoder.set_cmn(self._utt_cmn)
+        self._decoder.start_utt()
+        if self._utt_audio:
+            self._decoder.process_raw(b"".join(self._utt_audio), False, False)
+        return False
+
     def _restart(self) -> None:
         """Close the utterance with nothing final to report: the next Hearing starts anew."""
         self._end_utt()
@@ -493,13 +521,19 @@ class SphinxRecognizer:
     def _end_utt(self) -> None:
         if self._in_utt:
             self._decoder.end_utt()
-            # The decoder's running channel mean (CMN) learns from every utterance; one of
-            # silence alone drags it toward the noise floor, and then the next words are
-            # misheard: such an utterance gets the mean of the last one with speech back.
-            if self._had_speech:
-                self._cmn = self._decoder.get_cmn(False)
-            else:
-                self._decoder.set_cmn(self._cmn)
+            self._ended()
+        self._in_utt = False
+        self._had_speech = False
+
+    def _ended(self) -> None:
+        """After the decoder's end_utt: the channel mean kept or put back, and no utterance."""
+        # The decoder's running channel mean (CMN) learns from every utterance; one of
+        # silence alone drags it toward the noise floor, and then the next words are
+        # misheard: such an utterance gets the mean of the last one with speech back.
+        if self._had_speech:
+            self._cmn = self._decoder.get_cmn(False)
+        else:
+            self._decoder.set_cmn(self._cmn)
         self._in_utt = False
         self._had_speech = False
 

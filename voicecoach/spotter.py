@@ -160,6 +160,9 @@ class Spotter:
         # A command fired in this utterance: what the coach says next is its reply, and a
         # phrase right after the reply is said on its own (words, as _before_gap).
         self._replying = False
+        # How many words were heard while the coach spoke (None: it has not, or they are
+        # counted already): once it stops, a phrase after them is said on its own.
+        self._coach_upto: int | None = None
         # Answer section a question is waiting for; set from another thread (one assignment).
         self._section: str | None = None
         # The command that means nothing in the session's state; also set from another thread.
@@ -224,19 +227,38 @@ class Spotter:
         self._fired = set()
         self._preceded = set()
         self._replying = False
+        self._coach_upto = None
 
-    def _reply(self, words: tuple[str, ...], now: float) -> None:
-        """After a command fired: while the coach speaks (its reply, "Paused."; the next
-        step), the words heard are its own, and a phrase said after them is on its own. Live,
-        "pause", the coach's "Paused." and the person's "continue" or "next" right after it
-        were one utterance, so the "next" was turned down as not said on its own."""
+    def _coach_words(self, words: tuple[str, ...], now: float, quiet: float) -> None:
+        """While the coach speaks (an instruction, a count, its reply to a command), the words
+        heard are its own, and a phrase said after them is on its own. Live, "pause", the
+        coach's "Paused." and the person's "continue" or "next" right after it were one
+        utterance, so the "next" was turned down as not said on its own; and a "repeat" said
+        half a second after "Rest for ten seconds. Next, set two of three." was turned down
+        the same way (2026-12-06). After a command, with no reply to hear (captions only),
+        `gap` seconds of quiet do the same: the utterance may stay open for a second (vosk)
+        or as long as a TV talks (pocketsphinx's endpointer)."""
+        if self._replying and quiet >= self.settings.gap:
+            self._start, self._before_gap = len(words), None
+            self._fired, self._preceded = set(), set()
+            return
         if self.playing is None:
             return
         margin = EchoSettings(margin=self.settings.speaking_margin)
         playing = list(self.playing(now, now, margin.margin))
         if coach_speaking(now, now, playing, margin):
-            self._start, self._before_gap = len(words), None
-            self._fired, self._preceded = set(), set()
+            if self._replying:
+                self._start, self._before_gap = len(words), None
+                self._fired, self._preceded = set(), set()
+            else:
+                # Not yet: while it speaks, what is heard is still judged as before (its
+                # echo, only barge-in phrases); the words count as its own once it stops.
+                self._coach_upto = len(words)
+        elif self._coach_upto is not None:
+            if self._start != -1:
+                self._start, self._before_gap = max(self._start, self._coach_upto), None
+                self._preceded = set()
+            self._coach_upto = None
 
     def _echo_tail(self, words: tuple[str, ...], now: float) -> int:
         """How many of the last `words` (all but the first) the coach was saying in the
@@ -265,8 +287,7 @@ class Spotter:
     def _decide(self, hearing: Hearing, quiet: float, offset: float,
                 voiced: Voiced | None, talking: Talking | None, learnt: bool) -> Spot | None:
         words = hearing.words
-        if self._replying:
-            self._reply(words, offset + hearing.end)
+        self._coach_words(words, offset + hearing.end, quiet)
         # Once per hypothesis (a check costs ~1 ms). Only a noise: after words with a voice
         # the endpointer would have ended the utterance already (pocketsphinx), and running
         # speech with a pause in it (vosk keeps its utterance open for 0.5-1 s) stays so.
