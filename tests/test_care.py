@@ -86,6 +86,50 @@ def test_pain_mid_session_asks_and_skips_and_history_has_the_sets(tmp_path):
         ("4", "key"), ("two", "voice")]
 
 
+def test_severe_pain_before_the_session_is_met_with_a_question(tmp_path):
+    """A 10 of 10 before the session once led straight into the exercises (a user's
+    run-through): at 7 or more the coach says so and goes on only on a yes."""
+    def before(answers: list[tuple[str, str]], d: str) -> tuple[object, list[str]]:
+        events = [(30.0 + 15 * i, (Command.ANSWER, "key", a)) for i, (a, _) in
+                  enumerate(answers)]
+        care, *_, log = build(tmp_path / d, events, no_check=True)
+        out = care.before(routine("calf"))
+        care.recorder.close()
+        return out, said(log)
+
+    ran, text = before([("8", "pain"), ("y", "go on")], "yes")
+    assert ran is not None and "That is a lot of pain to start with." in " ".join(text)
+    ran, text = before([("8", "pain"), ("n", "rest")], "no")
+    assert ran is None and text[-1].startswith("Then rest today.")
+    ran, text = before([("8", "pain")], "silence")  # nobody answers: rest
+    assert ran is None
+    ran, text = before([("6", "pain")], "six")
+    assert ran is not None and "lot of pain" not in " ".join(text)
+
+
+def test_after_carrying_on_in_pain_the_count_waits_for_the_person(tmp_path):
+    """The counting came back 0.08 s after "carry on gently" (a user's run-through): the
+    person gets a few seconds to get back into position first."""
+    from voicecoach.session import PAIN_SETTLE
+
+    care, clock, speaker, inbox, log = build(tmp_path, [], no_check=True)
+    rt = routine("calf", sets=1)
+    care.before(rt)
+    start = clock.now()
+    inbox.schedule(CommandEvent(Command.PAIN, source="voice", heard="it hurts", at=start + 60))
+    inbox.schedule(CommandEvent(Command.ANSWER, source="key", heard="3", at=start + 70))
+    inbox.schedule(CommandEvent(Command.NEXT, source="key", heard="n", at=start + 80))
+    session = Session(rt, clock, speaker, inbox, log, NullView(), care.on_pain)
+    session.run()
+    says = [e for e in log.events if e["event"] == "say"]
+    gently = next(e for e in says if e["text"].startswith("All right, carry on gently"))
+    after = [e for e in says if e["t"] > gently["t"]]
+    assert after, says
+    end = gently["t"] + speaker.duration(gently["text"])
+    assert after[0]["t"] >= end + PAIN_SETTLE - 0.01, (gently, after[0])
+    care.recorder.close()
+
+
 def test_cli_first_run_unattended_reads_flags_then_runs(tmp_path):
     env = {"VOICECOACH_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
     events = tmp_path / "e.jsonl"

@@ -279,6 +279,17 @@ def test_subcommands_fail_with_one_line(tmp_path: Path, capsys: pytest.CaptureFi
     assert exit_.value.code == 2
 
 
+def test_voices_refuses_options_it_does_not_have(capsys: pytest.CaptureFixture[str]) -> None:
+    """`voicecoach voices --bogus` listed the voices and exited 0 (a user's run-through)."""
+    from voicecoach.subcommands import COMMANDS
+
+    with pytest.raises(SystemExit) as exit_:
+        COMMANDS["voices"](["--bogus"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unrecognized arguments: --bogus" in err
+
+
 def test_a_bad_routine_file_is_exit_2_as_from_the_coach(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.toml"

@@ -103,7 +103,9 @@ class Care:
         store = self.recorder.store
         self.speaker.prepare([STOP_QUESTION, safety.DISCLAIMER, safety.INTRO,
                               *(f.question for f in safety.RED_FLAGS), safety.ALL_CLEAR,
-                              safety.PAIN_BEFORE_QUESTION, safety.PAIN_AFTER_QUESTION])
+                              safety.PAIN_BEFORE_QUESTION, safety.PAIN_AFTER_QUESTION,
+                              safety.SEVERE_BEFORE, safety.SEVERE_BEFORE_QUESTION,
+                              safety.SEVERE_BEFORE_GO, safety.SEVERE_BEFORE_REST])
         try:
             return self._before(routine, store)
         except Abort:
@@ -126,8 +128,12 @@ class Care:
         if self.can_answer:
             # As an event: in the events file too, and in the history through the Recorder
             # (which a preview does not subscribe).
-            self.log.emit("pain", when="before",
-                          value=self.asker.number(safety.PAIN_BEFORE_QUESTION))
+            before = self.asker.number(safety.PAIN_BEFORE_QUESTION)
+            self.log.emit("pain", when="before", value=before)
+            if (before is not None and before >= safety.SEVERE_PAIN
+                    and not safety.go_on_in_pain(self.asker.yes_no, self.say)):
+                self.notice(f"pain {before} of 10 before the session: no exercise today")
+                return None
         a = self.args
         if store is None or any(v is not None for v in (a.level, a.reps, a.hold, a.routine_file)):
             return routine  # the person (or their physio's file) chose the dose: keep it

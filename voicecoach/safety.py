@@ -182,6 +182,26 @@ class PainOutcome:
         return self.action != "continue"
 
 
+#: Said when the pain before the session is SEVERE_PAIN or more, and the question then.
+SEVERE_BEFORE = "That is a lot of pain to start with. Resting today may be wiser."
+SEVERE_BEFORE_QUESTION = "Would you still like to do the exercises, gently?"
+SEVERE_BEFORE_GO = "All right. Go gently, and say it hurts if the pain gets worse."
+SEVERE_BEFORE_REST = "Then rest today. If the pain stays this strong, see a doctor."
+
+
+def go_on_in_pain(ask_yes_no: Callable[[str], bool | None],
+                  say: Callable[[str], None]) -> bool:
+    """Pain of SEVERE_PAIN or more before the session: say so and ask; True (go on) only on
+    a yes. A 10 out of 10 once led straight into the exercises with not a word about it
+    (a user's run-through, 2026-12-06); with no answer, the careful choice is to rest."""
+    say(SEVERE_BEFORE)
+    if ask_yes_no(SEVERE_BEFORE_QUESTION) is True:
+        say(SEVERE_BEFORE_GO)
+        return True
+    say(SEVERE_BEFORE_REST)
+    return False
+
+
 def pain_dialogue(
     ask_number: Callable[[str], int | None],
     ask_yes_no: Callable[[str], bool | None],

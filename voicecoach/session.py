@@ -20,6 +20,10 @@ from voicecoach.speaker import Speaker, estimate_seconds
 #: "back" within this many seconds of a step's start goes to the step before.
 BACK_RESTARTS_AFTER = 3.0
 #: Silence between cutting the sound and saying "Paused.".
+#: Seconds of quiet after the pain dialogue, when the person chose to carry on, before the
+#: step goes on: the counting came back 0.08 s after "carry on gently", with the person still
+#: getting back into position (a user's run-through, 2026-12-06).
+PAIN_SETTLE = 3.0
 PAUSED_GAP = 0.25
 
 
@@ -233,7 +237,8 @@ class Session:
                     outcome = self._pain()
                     if outcome is None:  # carry on with this exercise where it was
                         i, position = self._rewind(plan, i, position)
-                        anchor, floor = self.clock.now() - position, position
+                        anchor = self.clock.now() + PAIN_SETTLE - position
+                        floor = position
                         continue
                     return outcome, position
                 if command is Command.NEXT:

@@ -19,6 +19,9 @@ class SubcommandParser(argparse.ArgumentParser):
 def _voices(argv: list[str]) -> int:
     from voicecoach.tts import list_voices
 
+    # No options, but --help; anything else was ignored (exit 0), unlike every other command.
+    SubcommandParser(prog="voicecoach voices",
+                     description="List the text-to-speech voices (for --voice).").parse_args(argv)
     try:
         voices = list_voices()
     except Exception as exc:  # noqa: BLE001 - any engine failure is one line for the person
