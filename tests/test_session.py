@@ -209,6 +209,19 @@ def test_pause_mid_rest_and_mid_rep_then_stop():
     assert of(log.events, "command", name="stop", source="script")
 
 
+def test_a_stop_mid_set_keeps_what_was_done_of_it():
+    """A spoken stop or Ctrl-C (a STOP from the signal) after 6 of 10 leg raises lost all
+    six, while "next" kept them (a user's run-through, 2026-12-06)."""
+    session, log = make(routine("leg-raise"))
+    session.run()
+    rep6 = states(log.events, "rep")[5]["t"]
+    for source in ("script", "signal"):
+        session, log = make(routine("leg-raise"), [(rep6 + 0.5, Command.STOP, source)])
+        assert session.run() is False
+        done = states(log.events, "set_done")
+        assert [(d["skipped"], d["reps"]) for d in done] == [(True, 6)], source
+
+
 def test_stop_mid_hold_ends_session_with_summary():
     h = _first_hold()
     session, log = make(routine("calf"), [(h + 30 + 20 + 10 + 3, Command.STOP)])

@@ -235,13 +235,18 @@ class Session:
                 handed = False
                 if command is Command.PAIN:
                     outcome = self._pain()
+                    if outcome is not None:  # skipped or stopped: what was done of it counts
+                        self._skipped(plan, cues[:i], position)
                     if outcome is None:  # carry on with this exercise where it was
                         i, position = self._rewind(plan, i, position)
                         anchor = self.clock.now() + PAIN_SETTLE - position
                         floor = position
                         continue
                     return outcome, position
-                if command is Command.NEXT:
+                if command in (Command.NEXT, Command.STOP):
+                    # Ended early, the set still counts for what was done of it: a Ctrl-C
+                    # (a STOP from the signal) or a spoken stop after 6 of 10 leg raises lost
+                    # all six, while "next" kept them (a user's run-through, 2026-12-06).
                     self._skipped(plan, cues[:i], position)
                 if command is Command.STOP:
                     # ...unless it came while paused, from another source than the pause.
@@ -351,7 +356,7 @@ class Session:
         return event.command
 
     def _skipped(self, plan: planning.Plan, fired: tuple[planning.Cue, ...], pos: float) -> None:
-        """Record a set cut short by "next" with what was done of it."""
+        """Record a set cut short (by "next", "stop" or pain) with what was done of it."""
         step = plan.step
         if step.kind != "work" or plan.span is None or step.exercise is None:
             return
