@@ -237,6 +237,11 @@ def test_a_command_right_after_the_coachs_reply_to_one_is_said_on_its_own() -> N
     assert feed_script(Spotter(EN, playing=log.overlapping), own) == ["x:not i"]
     # With no speech log, nothing is known of the coach: the words before still count.
     assert feed_script(Spotter(EN), words) == ["x:not i"]
+    # Nor with another voice talking on in the coach's silences (a TV): its words right
+    # after the coach's line are no more on their own than before.
+    tv = Spotter(EN, playing=log.overlapping)
+    tv.room = lambda t: 0.6
+    assert feed_script(tv, words) == ["x:not i"]
 
 
 def test_the_command_that_means_nothing_now_leaves_the_utterance_open() -> None:

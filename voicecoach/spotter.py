@@ -255,7 +255,11 @@ class Spotter:
                 # echo, only barge-in phrases); the words count as its own once it stops.
                 self._coach_upto = len(words)
         elif self._coach_upto is not None:
-            if self._start != -1:
+            # ...unless another voice talks on in the coach's silences (roomvoice.py): a TV's
+            # words right after the coach's line would be said on their own too (a TV level
+            # with the coach's echo then fired "resume", bench_bargein.py --tv-talk 0).
+            other = self.room(now) if self.room is not None else None
+            if self._start != -1 and other is None:
                 self._start, self._before_gap = max(self._start, self._coach_upto), None
                 self._preceded = set()
             self._coach_upto = None
