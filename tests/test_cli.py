@@ -569,7 +569,7 @@ NAMES_AND_CONFLICTS = [
     (["--model", "/nonexistent/model"], "--model: no model folder at /nonexistent/model"),
     # An existing folder that is not a model ran on, with only "not listening" said.
     (["--exercise", "calf", "--model", "/"], "--model: / is not a vosk model folder (one holds "
-     "am/, conf/ and graph/); get one with: voicecoach model download"),
+     "am/ or conf/); get one with: voicecoach model download"),
     (["--data-dir", "/dev/null"], "--data-dir: /dev/null is a file, not a folder"),
 ]
 

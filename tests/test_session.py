@@ -210,8 +210,8 @@ def test_pause_mid_rest_and_mid_rep_then_stop():
 
 
 def test_a_stop_mid_set_keeps_what_was_done_of_it():
-    """A spoken stop or Ctrl-C (a STOP from the signal) after 6 of 10 leg raises lost all
-    six, while "next" kept them (a user's run-through, 2026-12-06)."""
+    """A stop (here by script, and by Ctrl-C: a STOP from the signal) after 6 of 10 leg
+    raises lost all six, while "next" kept them (a user's run-through, 2026-12-06)."""
     session, log = make(routine("leg-raise"))
     session.run()
     rep6 = states(log.events, "rep")[5]["t"]

@@ -264,7 +264,7 @@ def _run(args: argparse.Namespace, routine: Routine, inbox: Inbox, interrupted: 
             listener.start()
         checked = care.before(routine)
         if checked is None:
-            return 0 if interrupted or care.aborted else EXIT_RED_FLAG
+            return 0 if interrupted or care.aborted or care.rested else EXIT_RED_FLAG
         session = Session(checked, clock, speaker, inbox, log, view, care.on_pain, care.after,
                           on_state=listener.paused if listener is not None else None,
                           on_stop=care.confirm_stop if care.can_answer else None,

@@ -65,6 +65,8 @@ class Care:
                            digit_gap=DIGIT_GAP * speed if keys else None,
                            voice=expect is not None)
         self.aborted = False
+        #: The person chose to rest, in pain before the session (not a warning sign).
+        self.rested = False
         self._confirming = False
 
     # -- talking outside the run loop -------------------------------------------------------
@@ -133,6 +135,7 @@ class Care:
             if (before is not None and before >= safety.SEVERE_PAIN
                     and not safety.go_on_in_pain(self.asker.yes_no, self.say)):
                 self.notice(f"pain {before} of 10 before the session: no exercise today")
+                self.rested = True
                 return None
         a = self.args
         if store is None or any(v is not None for v in (a.level, a.reps, a.hold, a.routine_file)):

@@ -187,7 +187,7 @@ def check_options(args: argparse.Namespace) -> None:
         # found on its own (VOICECOACH_MODEL, models/) still only turns listening off.
         if not is_vosk_model(model):
             raise RoutineError(f"--model: {args.model} is not a vosk model folder (one holds "
-                               "am/, conf/ and graph/); get one with: voicecoach model download")
+                               "am/ or conf/); get one with: voicecoach model download")
     # The folder history.data_dir() picks, checked whichever way it was named.
     from voicecoach.history import data_dir
 

@@ -20,11 +20,11 @@ from voicecoach.speaker import Speaker, estimate_seconds
 #: "back" within this many seconds of a step's start goes to the step before.
 BACK_RESTARTS_AFTER = 3.0
 #: Silence between cutting the sound and saying "Paused.".
+PAUSED_GAP = 0.25
 #: Seconds of quiet after the pain dialogue, when the person chose to carry on, before the
 #: step goes on: the counting came back 0.08 s after "carry on gently", with the person still
 #: getting back into position (a user's run-through, 2026-12-06).
 PAIN_SETTLE = 3.0
-PAUSED_GAP = 0.25
 
 
 class State(enum.Enum):

@@ -49,6 +49,10 @@ TAIL_QUIET = True
 #: be said again in 3 runs. Read when a recognizer is built, so that a benchmark can set it;
 #: set here, not in the parent: the recognizer is built again in its own process.
 CUT = True
+#: Seconds of an utterance within which a cut may be made (and undone by hearing it all again,
+#: at ~8 % of its length in CPU time): a command said on its own is far shorter, and a TV's
+#: talk would otherwise be heard again at every pause.
+CUT_MAX = 8.0
 #: Measured on bench_room.py's quick set (88 commands a condition, dry, 10 dB noise, three
 #: rooms): 0.15 s 396 of 440 right, 0.2 s 393, 0.3 s 389, off 385; 0.2 s keeps twice the
 #: spotter's 0.12 s of quiet, and the length of a stop consonant inside a phrase, in hand.
@@ -373,7 +377,11 @@ class SphinxRecognizer:
         # whose final result names no command is undone by hearing it all again (_cut).
         self._utt_audio: list[bytes] = []
         self._utt_cmn = ""
-        self._command_words = {w for p in table.commands for w in p.split()}
+        # Not again in this utterance until the quiet breaks (a new word): the same quiet
+        # would only hear the same words again.
+        self._replayed = False
+        # Whole phrases, not words: "one" (of "next one") or "on" alone is a count or a filler.
+        self._command_phrases = [tuple(p.split()) for p in table.commands]
         self._leveller = Leveller()
         # The room's tail, taken out before the decoder hears it (dereverb.py; the room is
         # measured on what is heard, roomdecay.py); None: as heard.
@@ -455,14 +463,14 @@ class SphinxRecognizer:
                 if want != self._search:
                     self._search = want
                     self._decoder.activate_search(self._search)
-                if self.cut:
-                    self._utt_cmn, self._utt_audio = self._decoder.get_cmn(False), []
+                # Kept whatever `cut` says: a benchmark may turn it on or off after building.
+                self._utt_cmn, self._utt_audio = self._decoder.get_cmn(False), []
                 self._decoder.start_utt()
                 self._in_utt, self._utt_samples = True, 0
             for piece in heard:  # on waking, the run-up first
                 self._decoder.process_raw(piece, False, False)
                 self._utt_samples += len(piece) // 2
-                if self.cut:
+                if self._utt_samples <= CUT_MAX * self.rate:
                     self._utt_audio.append(piece)
             was = self._endpointer.in_speech
             self._endpointer.process(frame)
@@ -480,10 +488,14 @@ class SphinxRecognizer:
                 break
             if idle:
                 self._restart()
+        if tail_quiet is not None and tail_quiet < END_QUIET:
+            self._replayed = False
         if (self.cut and not final and tail_quiet is not None and tail_quiet >= END_QUIET
                 and self._dereverb is not None and self._dereverb.clear
-                and self._in_utt and self._endpointer.in_speech and not self._was_cut):
-            self._was_cut, final = True, self._cut()
+                and self._in_utt and self._endpointer.in_speech and not self._was_cut
+                and not self._replayed and self._utt_samples <= CUT_MAX * self.rate):
+            final = self._cut()
+            self._was_cut, self._replayed = final, not final
         if self._in_utt or final:
             hyp = self._decoder.hyp()
             self._words_now = to_words(hyp.hypstr if hyp is not None else "", self._words)
@@ -501,7 +513,8 @@ class SphinxRecognizer:
         2026-12-05): the final result of part of an utterance may name less than the whole."""
         self._decoder.end_utt()
         hyp = self._decoder.hyp()
-        if self._command_words & set((hyp.hypstr if hyp is not None else "").split()):
+        words = to_words(hyp.hypstr if hyp is not None else "", self._words)
+        if any(_holds(words, phrase) for phrase in self._command_phrases):
             self._ended()
             return True
         # Back to where the utterance began, and all of it again in one call (~8 % of its
@@ -536,6 +549,7 @@ class SphinxRecognizer:
             self._decoder.set_cmn(self._cmn)
         self._in_utt = False
         self._had_speech = False
+        self._utt_audio, self._replayed = [], False
 
     def reset(self) -> None:
         self._restart()
@@ -547,3 +561,9 @@ class SphinxRecognizer:
 
     def close(self) -> None:
         self.reset()
+
+
+def _holds(words: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
+    """Whether `phrase` stands in `words`, its words one after the other."""
+    n = len(phrase)
+    return any(words[i : i + n] == phrase for i in range(len(words) - n + 1))

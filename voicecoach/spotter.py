@@ -163,6 +163,8 @@ class Spotter:
         # How many words were heard while the coach spoke (None: it has not, or they are
         # counted already): once it stops, a phrase after them is said on its own.
         self._coach_upto: int | None = None
+        # How many words were heard before the latest quiet began.
+        self._before_quiet = 0
         # Answer section a question is waiting for; set from another thread (one assignment).
         self._section: str | None = None
         # The command that means nothing in the session's state; also set from another thread.
@@ -228,6 +230,7 @@ class Spotter:
         self._preceded = set()
         self._replying = False
         self._coach_upto = None
+        self._before_quiet = 0
 
     def _coach_words(self, words: tuple[str, ...], now: float, quiet: float) -> None:
         """While the coach speaks (an instruction, a count, its reply to a command), the words
@@ -238,22 +241,28 @@ class Spotter:
         the same way (2026-12-06). After a command, with no reply to hear (captions only),
         `gap` seconds of quiet do the same: the utterance may stay open for a second (vosk)
         or as long as a TV talks (pocketsphinx's endpointer)."""
+        if quiet < self.settings.quiet:
+            self._before_quiet = len(words)
         if self._replying and quiet >= self.settings.gap:
-            self._start, self._before_gap = len(words), None
+            # The words named before the quiet began; a word named late, into it, is still
+            # the person's next one.
+            self._start, self._before_gap = min(len(words), self._before_quiet), None
             self._fired, self._preceded = set(), set()
             return
         if self.playing is None:
             return
         margin = EchoSettings(margin=self.settings.speaking_margin)
         playing = list(self.playing(now, now, margin.margin))
-        if coach_speaking(now, now, playing, margin):
-            if self._replying:
-                self._start, self._before_gap = len(words), None
-                self._fired, self._preceded = set(), set()
-            else:
-                # Not yet: while it speaks, what is heard is still judged as before (its
-                # echo, only barge-in phrases); the words count as its own once it stops.
-                self._coach_upto = len(words)
+        if self._replying and coach_speaking(now, now, playing, margin):
+            self._start, self._before_gap = len(words), None
+            self._fired, self._preceded = set(), set()
+        elif not self._replying and coach_speaking(now, now, playing, EchoSettings(
+                margin=self.settings.talk_lead)):
+            # Not yet: while it speaks, what is heard is still judged as before (its echo,
+            # only barge-in phrases); the words count as its own once it stops, and until
+            # `talk_lead` after its last sound, as the recognizer may name its last word
+            # that late (a count misheard as "repeat" would then be on its own).
+            self._coach_upto = len(words)
         elif self._coach_upto is not None:
             # ...unless another voice talks on in the coach's silences (roomvoice.py): a TV's
             # words right after the coach's line would be said on their own too (a TV level
