@@ -252,16 +252,15 @@ class Spotter:
         if self.playing is None:
             return
         margin = EchoSettings(margin=self.settings.speaking_margin)
-        playing = list(self.playing(now, now, margin.margin))
-        if self._replying and coach_speaking(now, now, playing, margin):
+        speaking = coach_speaking(now, now, list(self.playing(now, now, margin.margin)), margin)
+        if speaking and self._replying:
             self._start, self._before_gap = len(words), None
             self._fired, self._preceded = set(), set()
-        elif not self._replying and coach_speaking(now, now, playing, EchoSettings(
-                margin=self.settings.talk_lead)):
+        elif speaking:
             # Not yet: while it speaks, what is heard is still judged as before (its echo,
             # only barge-in phrases); the words count as its own once it stops, and until
-            # `talk_lead` after its last sound, as the recognizer may name its last word
-            # that late (a count misheard as "repeat" would then be on its own).
+            # `speaking_margin` after its last sound, as the recognizer may name its last word
+            # late (a count misheard as "repeat" would then be on its own).
             self._coach_upto = len(words)
         elif self._coach_upto is not None:
             # ...unless another voice talks on in the coach's silences (roomvoice.py): a TV's
