@@ -58,6 +58,11 @@ RATIOS = (-6.0, 0.0, 6.0)
 ROOM = {"tail": 0.3, "reverb": 0.5}
 #: The most the echo path's extra delay moves from line to line, in ms (--drift; 0: it holds).
 DRIFT = [0.0]
+#: ms the microphone's path stalls once in each line, the rest of the line's echo coming that
+#: much later (--stall; 0: never). In CI the harness's loopback once stalled 0.2 s under load.
+STALL = [0.0]
+#: The hiss under it all (RMS on the 16-bit scale; a loopback, as in CI, has none).
+HISS = [30.0]
 #: The level check's settings (--shape-after, --shift-max, --tail-share).
 TALK = [TalkSettings()]
 #: The keyword search's settings (--kws-lead).
@@ -132,6 +137,7 @@ def build(voices: list[str], barge: bool, tv: bool, seed: int, counts: bool = Fa
     played: list[np.ndarray] = [np.zeros(RATE // 2)]
     t = 0.5
     said: list[tuple[str, float, float, float]] = []  # (command, start, end, ratio)
+    stalls: list[float] = []  # session times the microphone's path stalled (--stall)
     k = 0
     lines = [(WELCOME, voices[0])]
     if counts:  # twelve holds counted aloud, the person speaking into four of every five
@@ -151,6 +157,10 @@ def build(voices: list[str], barge: bool, tv: bool, seed: int, counts: bool = Fa
         mic = room(clip, rng, ir)
         if DRIFT[0]:  # the echo comes up to DRIFT ms later, a new delay each line
             mic = np.concatenate([np.zeros(int(drift.uniform(0, DRIFT[0]) / 1000 * RATE)), mic])
+        if STALL[0] and len(clip) > RATE:  # nothing for STALL ms, then the rest of the echo
+            cut = int(drift.uniform(0.3 * RATE, len(clip) - 0.3 * RATE))
+            mic = np.concatenate([mic[:cut], np.zeros(int(STALL[0] / 1000 * RATE)), mic[cut:]])
+            stalls.append(t + cut / RATE)
         spots = [rng.uniform(0.3 * RATE, len(clip) - 0.6 * RATE)]
         if not text:  # a word in each 5 s of the hold, anywhere against the counts
             spots = [rng.uniform(j * 5 * RATE, (j + 1) * 5 * RATE - RATE) for j in range(4)]
@@ -187,9 +197,9 @@ def build(voices: list[str], barge: bool, tv: bool, seed: int, counts: bool = Fa
         pink = np.convolve(white, np.ones(8) / 8, mode="same")
         p = level(audio) ** 2 / 100
         audio = audio + pink * np.sqrt(p / np.mean(pink**2))
-    audio += rng.normal(0, 30, len(audio))
+    audio += rng.normal(0, HISS[0], len(audio))
     return {"audio": np.clip(audio, -32767, 32767).astype(np.int16).tobytes(), "log": log,
-            "said": said, "played": np.concatenate(played)}
+            "said": said, "played": np.concatenate(played), "stalls": stalls}
 
 
 def cancelled(stream: dict[str, Any]) -> bytes:
@@ -310,7 +320,8 @@ def levels(voices: list[str], fixed_room: bool = False) -> dict[str, Any]:
             hit = (ratio > k) & (kept if tail else True)
             return int(np.sum(hit[(t >= t0) & (t <= t1)]))
 
-        row: dict[str, Any] = {"coupling": round(c, 3), "meter_cpu": round(cpu, 5)}
+        row: dict[str, Any] = {"coupling": round(c, 3), "meter_cpu": round(cpu, 5),
+                               "echo went missing": getattr(meter, "stalls", None)}
         if not barge:
             starts = [t0 for t0 in np.arange(0.5, t[-1], 0.1)
                       if ref[(t >= t0) & (t <= t0 + 1.0)].max(initial=0) > 0]
@@ -385,6 +396,9 @@ def main() -> int:
     ap.add_argument("--drift", type=float, default=0.0,
                     help="ms: each line's echo comes a random 0 to this much later (the "
                     "echo path's delay moving, as under a loaded CPU)")
+    ap.add_argument("--stall", type=float, default=0.0,
+                    help="ms: once in each line the microphone hears nothing for this long, "
+                    "then the rest of the echo that much later (a stalled loopback)")
     ap.add_argument("--shift-max", type=int, default=None,
                     help="TalkSettings.shift_max (0: the echo's delay as the shape learnt "
                     "it, as before 2026-12-05)")
@@ -393,6 +407,7 @@ def main() -> int:
                     "faint against the echo just before, as before 2026-12-06)")
     args = ap.parse_args()
     DRIFT[0] = args.drift
+    STALL[0] = args.stall
     if args.tail_share is not None:
         TALK[0] = replace(TALK[0], tail_share=args.tail_share)
     WORDS[:] = args.words.split(",")
@@ -414,7 +429,7 @@ def main() -> int:
     if args.levels:
         found = {"date": time.strftime("%Y-%m-%d"), "room": ROOM,
                  "shape_after": TALK[0].fit_after, "fixed room": args.fixed_room,
-                 "drift_ms": DRIFT[0], "shift_max": TALK[0].shift_max,
+                 "drift_ms": DRIFT[0], "stall_ms": STALL[0], "shift_max": TALK[0].shift_max,
                  "tail_share": TALK[0].tail_share,
                  **levels(args.voices.split(","), args.fixed_room)}
         out = ROOT / "benchmarks" / "results" / Path(args.out).name
@@ -428,7 +443,8 @@ def main() -> int:
     voices = args.voices.split(",")
     results: dict[str, Any] = {"date": time.strftime("%Y-%m-%d"), "voices": voices,
                                "room": ROOM, "shape_after": TALK[0].fit_after,
-                               "drift_ms": DRIFT[0], "shift_max": TALK[0].shift_max,
+                               "drift_ms": DRIFT[0], "stall_ms": STALL[0],
+                               "shift_max": TALK[0].shift_max,
                                "tail_share": TALK[0].tail_share}
     keywords = SphinxKeywords(RATE, SpotSettings().barge_in, args.kws_threshold, args.kws_peak,
                               args.kws_phrase_threshold)

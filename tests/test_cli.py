@@ -137,6 +137,19 @@ def test_a_preview_refuses_a_voice_the_session_would_refuse():
     assert r.returncode == 0 and "completed: 3 of 3 sets" in r.stdout, r.stderr
 
 
+def test_with_no_speaker_an_unknown_voice_is_still_refused():
+    """With no sound device the session fell back on captions and --voice nosuch went
+    unnoticed; on a machine with a speaker the same command fails."""
+    env = {**ENV, "PULSE_SERVER": "unix:/nonexistent"}
+    r = vc("-e", "calf", "--voice", "nosuch", "--speed", "1000", "--no-listen", "--no-check",
+           env=env)
+    assert r.returncode == 2 and r.stdout == "", (r.stdout, r.stderr)
+    assert r.stderr.strip().endswith("unknown voice 'nosuch' (see `voicecoach voices`)")
+    r = vc("-e", "calf", "--voice", "en-us", "--hold", "1", "--sets", "1", "--rest", "0",
+           "--speed", "1000", "--no-listen", "--no-check", env=env)
+    assert r.returncode == 0 and "no voice" in r.stderr, r.stderr
+
+
 def test_a_bad_config_file_is_reported_on_every_run(tmp_path):
     """A preview with captions reads no voice or listening setting, yet a mistake in the
     config file is reported there too (it was reported only once voice or listening was on)."""

@@ -89,6 +89,9 @@ def make_speaker(args: argparse.Namespace, clock: Clock, log: EventLog, speech: 
                    "it with --volume")
         return speaker
     except SpeakerUnavailable as exc:
+        # A voice the engine lacks is refused all the same: on a machine with a speaker the
+        # same command would fail.
+        _check_voice(args, config)
         notice(f"no voice: {exc.reason}; showing captions. To fix: {exc.fix}")
     except ValueError as exc:
         raise BadInput(str(exc)) from None

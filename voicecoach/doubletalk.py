@@ -89,7 +89,12 @@ class TalkSettings:
     """Frames the echo's present delay may stand off the shape's, either way."""
     shift_gain: float = 0.8
     """A new delay is taken when it leaves this share or less of the recent microphone energy
-    unexplained that the present one leaves (so that it does not flicker)."""
+    unexplained that the present one leaves (so that it does not flicker)..."""
+    far_gain: float = 0.5
+    """...and one more than `shift_max` frames off the shape's only when it leaves this share
+    or less of what the best of those within it leave: a voice's rhythm repeats, and a delay
+    a syllable later can fit it too. It is looked for that far (`lost_late`) even when no loud
+    echo went missing: a stall in a pause of the coach's sentence is found only so."""
     track_least: int = 50
     """Frames of the coach's echo (one second) in `track` needed to find the delay at all."""
     fit_after: float = 5.0
@@ -125,6 +130,30 @@ class TalkSettings:
     hundredth of it."""
     tail_reach: float = 0.5
     """...(seconds)."""
+    gone_share: float = 0.2
+    """A frame's echo is missing when what the microphone holds over the quiet level (in
+    energy: a TV's hiss fills a stall) is less than this share (-14 dB) of the echo expected
+    from the strongest part of the shape (the direct sound, as a rule: the shape's tail is
+    learnt over the person's voice as well, and with all of it, 16-34 missing echoes were
+    found in 4.5 minutes of a person talking over the coach with no stall at all)..."""
+    gone_least: float = 2.0
+    """...while that echo is at least this many times the quiet level plus `least`..."""
+    gone_run: int = 2
+    """...in this many such frames, each within `gone_within` seconds of the one before and
+    with none between where it was heard (fainter ones tell nothing). The coach's sound was
+    played, yet the microphone did not hear it where the shape says: the path from the
+    speaker to the microphone stalled (in CI, the harness's loopback went silent for 0.2 s
+    under load, then brought the echo 0.2 s late, and the coach's own "stop" went through as
+    a person's), and the echo comes at a delay `shift_max` does not reach."""
+    gone_within: float = 0.2
+    """...(seconds)."""
+    lost_late: int = 25
+    """Frames (0.5 s) the echo may then lag the shape's delay: for `lost_hold` seconds after a
+    missing frame the echo expected is the loudest at any delay up to this much later..."""
+    lost_early: int = 5
+    """...or this much earlier..."""
+    lost_hold: float = 2.0
+    """...(seconds), and the echo's present delay is looked for that far too."""
 
 
 def clip_levels(samples: object, rate: int) -> tuple[float, ...]:
@@ -200,6 +229,12 @@ class TalkMeter:
         self._coupling: float | None = None  # from all of them
         self._quiet = 0.0
         self._levels: dict[int, Any] = {}  # clip levels as arrays, by id of the tuple
+        # Session-time spans in which the echo's delay is lost (TalkSettings.gone_run), the
+        # latest last, and the frames of missing echo in a row so far (and the first's time).
+        self._lost: deque[tuple[float, float]] = deque(maxlen=16)
+        self._gone: tuple[int, float, float] = (0, 0.0, float("-inf"))
+        #: How many times the echo went missing (a stalled path: TalkSettings.gone_run).
+        self.stalls = 0
 
     def feed(self, pcm: bytes, captured_at: float) -> None:
         """Take in a chunk of 16-bit mono PCM whose last sample is at session time `captured_at`."""
@@ -229,6 +264,8 @@ class TalkMeter:
                 self._learn.append((t, level, row, shift))
             else:
                 self._quiet_levels.append(level)
+        if self.uncancelled is None:
+            self._watch(times, mic, lagged)
         self._fed += n
         if self._fed >= s.refit:
             self._refit()
@@ -255,8 +292,14 @@ class TalkMeter:
         aligned = _aligned(lagged, shifts)
         if self.uncancelled is None:
             lately = shifts[t >= t[-1] - s.moved]
-            self.span = (min(self.shift, int(lately.min(initial=self.shift))),
-                         max(self.shift, int(lately.max(initial=self.shift))))
+            lo = min(self.shift, int(lately.min(initial=self.shift)))
+            hi = max(self.shift, int(lately.max(initial=self.shift)))
+            if lo < -s.shift_max or hi > s.shift_max:
+                # A delay found far off (a stall) may snap back at the next clip (an output
+                # that underran dates its next clip afresh): the echo assumed covers the
+                # shape's own delay too, while it is off.
+                lo, hi = min(lo, 0), max(hi, 0)
+            self.span = (lo, hi)
         if (self.uncancelled is None and t[-1] - self._fitted_at >= s.fit_every
                 and len(t) * LEVEL_SECONDS >= s.fit_after):
             self.shape = fit_shape(m, aligned)
@@ -275,6 +318,51 @@ class TalkMeter:
         self._ratio_t, self._ratio_v = t[loud], m[loud] / echo[loud]
         self._coupling = (float(np.quantile(self._ratio_v, s.quantile))
                           if len(self._ratio_v) >= s.learn else None)
+
+    def _watch(self, times: list[float], mic: list[float], lagged: Any) -> None:
+        """Mark the echo's delay lost where a loud echo expected is missing from the
+        microphone for `gone_run` frames in a row (TalkSettings.gone_run)."""
+        s = self.settings
+        if self.shape is None or self._coupling is None:
+            return
+        import numpy as np
+
+        floor = s.gone_least * (self._quiet + s.least)
+        # Only the strongest part of the shape (the direct sound, as a rule), and the least of
+        # it over the delays the echo may have: a tail learnt too long (the shape is fit over
+        # the person's voice as well) or a frame's jitter must not make a missing echo.
+        h = np.asarray(self.shape)
+        top = int(np.argmax(h))
+        direct = np.zeros_like(h)
+        direct[max(0, top - 2) : top + 3] = h[max(0, top - 2) : top + 3]
+        energy = lagged * lagged
+        lo, hi = self.span
+        least = np.min(np.stack([_shifted(energy, direct, j)
+                                 for j in range(lo - s.jitter, hi + s.jitter + 1)]), axis=0)
+        echo = self._coupling * np.sqrt(np.maximum(least, 0.0))
+        run, first, last = self._gone
+        for t, level, expected in zip(times, mic, echo):
+            if expected < floor:
+                continue  # too faint to tell either way
+            heard = level * level - self._quiet * self._quiet >= (s.gone_share * expected) ** 2
+            if heard or t - last > s.gone_within:
+                run = 0
+            if heard:
+                continue
+            run, first, last = run + 1, (t if run == 0 else first), t
+            if run < s.gone_run:
+                continue
+            if self._lost and self._lost[-1][1] >= first:
+                self._lost[-1] = (self._lost[-1][0], t + s.lost_hold)
+            else:
+                self._lost.append((first, t + s.lost_hold))
+                self.stalls += 1
+        self._gone = (run, first, last)
+
+    def lost(self, t: float) -> bool:
+        """Whether the echo's delay is lost at session time `t` (TalkSettings.gone_run)."""
+        source = self.uncancelled if self.uncancelled is not None else self
+        return any(a <= t <= b for a, b in source._lost)
 
     def _shape(self) -> tuple[float, ...] | None:
         return self.uncancelled.shape if self.uncancelled is not None else self.shape
@@ -299,7 +387,9 @@ class TalkMeter:
         y = np.maximum(mic[recent] ** 2 - self._quiet**2, 0.0)
         energy, h = lagged[recent] ** 2, np.asarray(self.shape)
 
-        shifts = range(-s.shift_max, s.shift_max + 1)
+        early, late = max(s.shift_max, s.lost_early), max(s.shift_max, s.lost_late)
+        # The present shift too: after a lost delay it may stand beyond `shift_max`.
+        shifts = sorted({*range(-early, late + 1), self.shift})
         echoes = {j: _shifted(energy, h, j) for j in shifts}
         # Frames louder than the echo at any of these delays would make them are a person
         # talking over the coach: left out (they once pulled the delay 3 frames off).
@@ -316,6 +406,9 @@ class TalkMeter:
 
         left = {j: unexplained(j) for j in shifts}
         best = min(left, key=lambda j: left[j])
+        near = min((j for j in left if abs(j) <= s.shift_max), key=lambda j: left[j])
+        if abs(best) > s.shift_max and left[best] > s.far_gain * left[near]:
+            best = near
         # Within `jitter` of the present shift the echo assumed covers it already; moving
         # there would only follow the estimate's own noise (measured: it cost a person level
         # with the echo in a room whose echo holds still).
@@ -405,6 +498,8 @@ class TalkMeter:
     def frames(self, t0: float, t1: float) -> list[tuple[float, float, float, bool]]:
         """(time, microphone level, echo expected, canceller settling) of each frame ending in
         [t0, t1] (echo before the coupling is applied)."""
+        import numpy as np
+
         sel = []
         for f in reversed(self._hist):  # the span asked for is nearly always the latest
             if f[0] < t0:
@@ -414,7 +509,15 @@ class TalkMeter:
         sel.reverse()
         if not sel:
             return []
-        echo = self._echo_of(self._lagged([f[0] for f in sel]))
+        lagged = self._lagged([f[0] for f in sel])
+        echo = self._echo_of(lagged)
+        lost = [i for i, f in enumerate(sel) if self.lost(f[0])]
+        if lost and self._shape() is not None:
+            # Where the echo may come at any delay near the learnt one: the loudest of them.
+            lo, hi = self._model()[1]
+            s = self.settings
+            wide = self._echo_of(lagged[lost], (lo - s.lost_early, hi + s.lost_late))
+            echo[lost] = np.maximum(echo[lost], wide)
         return [(t, level, float(e), settling)
                 for (t, level, settling), e in zip(sel, echo)]
 

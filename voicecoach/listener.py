@@ -197,8 +197,11 @@ class Pipeline:
         if self.talk is None:
             return
         c = self.talk.coupling(before=spot.t0 - 0.2) or 0.0
+        meter = self.raw_talk or self.talk
+        print(f"voicecoach:   echo delay {meter.shift:+d} frames (lately {meter.span}), "
+              f"lost {meter.stalls} time(s)", file=sys.stderr)
         for t, level, echo, settling in self.talk.frames(spot.t0 - 0.3, spot.t1):
-            mark = " settling" if settling else ""
+            mark = (" settling" if settling else "") + (" lost" if self.talk.lost(t) else "")
             print(f"voicecoach:   {t:8.3f} mic {level:7.1f} echo {c * echo:7.1f}{mark}",
                   file=sys.stderr)
 
