@@ -358,3 +358,40 @@ def test_the_listener_is_told_each_change_of_state_however_a_pause_ends():
     assert [p for _, p in told] == [False, True, False, True, False, True, False, None]
     # Told the moment the state changes: at the pause, and at the "next" that ends one.
     assert told[1][0] == pytest.approx(h + 2) and told[4][0] == pytest.approx(h + 8)
+
+
+def test_a_pause_ended_by_next_is_not_shown_as_resumed():
+    """A run-through's captions read "resumed" as the pain question began after a pause: the
+    session had moved on, not carried on."""
+    import io
+
+    from voicecoach.display import LineView
+
+    h = _first_hold()
+    script = [(h + 2, Command.PAUSE), (h + 4, Command.NEXT), (h + 30, Command.PAUSE),
+              (h + 32, Command.RESUME), (h + 34, Command.STOP)]
+    session, _ = make(routine("calf"), script)
+    out = io.StringIO()
+    session.view = LineView(out)
+    session.run()
+    shown = [line.split()[-1] for line in out.getvalue().splitlines() if "state" in line.split()]
+    assert shown == ["paused", "paused", "resumed"], out.getvalue()
+
+
+def test_a_session_run_to_its_end_says_how_many_sets_were_skipped():
+    """A run-through ended "completed: 0 of 3 sets" after its only exercise was skipped."""
+    import io
+
+    from voicecoach.display import LineView
+
+    h = _first_hold()
+    session, _ = make(routine("calf"), [(h + 2, Command.NEXT)])
+    out = io.StringIO()
+    session.view = LineView(out)
+    assert session.run() is True
+    assert out.getvalue().rstrip().endswith("completed: 2 of 3 sets (1 skipped)"), out.getvalue()
+    session, _ = make(routine("calf"))
+    out = io.StringIO()
+    session.view = LineView(out)
+    session.run()
+    assert out.getvalue().rstrip().endswith("completed: 3 of 3 sets")

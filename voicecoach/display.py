@@ -73,8 +73,10 @@ class LineView(_Output):
         if cue.text:
             self._line(at, cue.kind, cue.text)
 
-    def paused(self, paused: bool, at: float) -> None:
-        self._line(at, "state", "paused" if paused else "resumed")
+    def paused(self, paused: bool, at: float, resumed: bool = True) -> None:
+        # A pause ended by "next" or "it hurts" is followed by what they do: no "resumed".
+        if paused or resumed:
+            self._line(at, "state", "paused" if paused else "resumed")
 
     def notice(self, text: str) -> None:
         sys.stderr.write(f"voicecoach: {text}\n")
@@ -86,7 +88,7 @@ class LineView(_Output):
     def end(self, summary: dict[str, Any]) -> None:
         state = "completed" if summary["completed"] else "stopped"
         self._line(summary["seconds"], "end", f"{state}: {summary['sets_done']} of "
-                   f"{summary['sets_planned']} sets")
+                   f"{summary['sets_planned']} sets{_skipped(summary, ' ({} skipped)')}")
 
     def close(self) -> None:
         return None
@@ -131,7 +133,7 @@ class TerminalView(_Output):
             self.caption = cue.text
         self._draw(at)
 
-    def paused(self, paused: bool, at: float) -> None:
+    def paused(self, paused: bool, at: float, resumed: bool = True) -> None:
         if paused:
             self._paused_at = at
         else:
@@ -156,7 +158,8 @@ class TerminalView(_Output):
         self.plan = None  # later lines (the pain question) print below the summary
         self._write("\x1b[?25h\n")
         state = "Session complete" if summary["completed"] else "Session stopped"
-        self._write(f"{state}: {summary['sets_done']} of {summary['sets_planned']} sets done.\n")
+        self._write(f"{state}: {summary['sets_done']} of {summary['sets_planned']} sets done"
+                    f"{_skipped(summary, ', {} skipped')}.\n")
 
     def close(self) -> None:
         self._write("\x1b[?25h")  # the cursor comes back however the session ended
@@ -232,3 +235,10 @@ class TerminalView(_Output):
         frac = min(max((at - self.anchor - start) / max(end - start, 1e-6), 0.0), 1.0)
         fill = int(frac * width)
         return "[" + "█" * fill + "·" * (width - fill) + f"] {int(frac * 100):3d}%"
+
+
+def _skipped(summary: dict[str, Any], form: str) -> str:
+    """`form` with the sets skipped of a session that ran to its end ("next", or an
+    exercise left out for pain), else "": a run-through ended "completed: 0 of 3 sets"."""
+    left = summary["sets_planned"] - summary["sets_done"]
+    return form.format(left) if summary["completed"] and left > 0 else ""
