@@ -137,6 +137,20 @@ def test_a_preview_refuses_a_voice_the_session_would_refuse():
     assert r.returncode == 0 and "completed: 3 of 3 sets" in r.stdout, r.stderr
 
 
+def test_a_sped_up_preview_shows_the_disclaimer_once_and_a_virtual_one_leaves_it():
+    """Sped-up previews asked the disclaimer every time: it was heard, so it is remembered.
+    A preview on the virtual clock (instant captions) still leaves it to the first session."""
+    from voicecoach import safety
+
+    quick = ["--exercise", "calf", "--hold", "1", "--sets", "1", "--rest", "0", "--no-voice",
+             "--no-listen", "--no-check"]
+    opening = safety.DISCLAIMER.split(".")[0]
+    r = vc(*quick, "--clock", "virtual")
+    assert r.returncode == 0 and opening in r.stdout, r.stderr
+    shown = [opening in vc(*quick, "--speed", "1000").stdout for _ in range(2)]
+    assert shown == [True, False]
+
+
 def test_with_no_speaker_an_unknown_voice_is_still_refused():
     """With no sound device the session fell back on captions and --voice nosuch went
     unnoticed; on a machine with a speaker the same command fails."""

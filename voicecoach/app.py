@@ -273,5 +273,25 @@ def _run(args: argparse.Namespace, routine: Routine, inbox: Inbox, interrupted: 
                           on_stop=care.confirm_stop if care.can_answer else None,
                           controls=_controls(args, config, listener is not None,
                                              keyboard is not None, clock.virtual))
+        from voicecoach.native_stderr import alsa_errors
+
+        # Not what the devices' opening reported (a Pi's ALSA complains a dozen times at
+        # every start, and hushed() keeps that back): only what came while the session ran.
+        opened = alsa_errors()
         session.run()
+    _alsa_said(opened)
     return 0
+
+
+def _alsa_said(before: dict[str, int]) -> None:
+    """What ALSA reported since `before` (native_stderr.alsa_errors), in one line on stderr
+    (the screen is closed by now)."""
+    from voicecoach.native_stderr import alsa_errors
+
+    errors = {name: n - before.get(name, 0) for name, n in alsa_errors().items()}
+    errors = {name: n for name, n in errors.items() if n > 0}
+    if errors:
+        where = ", ".join(f"{n} in {name}" for name, n in sorted(errors.items()))
+        print(f"voicecoach: the sound system reported {sum(errors.values())} problem(s) during "
+              f"the session ({where}; an underrun when the machine was busy, as a rule); "
+              "VOICECOACH_NATIVE_STDERR=1 shows them as they come", file=sys.stderr)

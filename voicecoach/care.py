@@ -46,8 +46,8 @@ class Care:
         self.log = log
         self.view, self.notice, self.can_answer = view, notice, can_answer
         self.recorder = Recorder.open(data_dir(getattr(args, "data_dir", None)), notice)
-        # A preview (--clock virtual) changes nothing in the history: no session, no check,
-        # and the first real session still hears the disclaimer.
+        # A preview changes nothing in the history: no session, no check; on the virtual
+        # clock, the first real session still hears the disclaimer.
         self.record = record
         if record:
             log.subscribe(self.recorder)
@@ -118,7 +118,9 @@ class Care:
     def _before(self, routine: Routine, store: HistoryStore | None) -> Routine | None:
         if safety.first_run(store):
             self.say(safety.DISCLAIMER)
-            if self.record:
+            # A sped-up preview in real time was heard all the same (each one asked it
+            # again); only a preview on the virtual clock leaves it for the first session.
+            if self.record or not self.clock.virtual:
                 safety.disclaimer_shown(store)
         if not self.args.no_check and safety.due(store):
             result = safety.run_check(self.asker.yes_no if self.can_answer else None, self.say)
