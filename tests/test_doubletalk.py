@@ -380,6 +380,7 @@ def test_a_stalled_echo_path_is_not_the_person_and_its_new_delay_is_found() -> N
     person[20 * rate : 20 * rate + len(voice)] += 2 * voice * loud / np.sqrt(0.5)
     heard = TalkMeter(rate, log.overlapping)
     feed(heard, person, 20.5)
+    assert heard.stalls == 1 and heard.shift >= 9, (heard.stalls, heard.shift)
     assert (heard.talking(19.9, 20.35) or 0.0) >= 0.1
     # With no stall, nothing goes missing.
     steady = rng.normal(0, 20, 33 * rate)
@@ -387,3 +388,21 @@ def test_a_stalled_echo_path_is_not_the_person_and_its_new_delay_is_found() -> N
     calm = TalkMeter(rate, log.overlapping)
     feed(calm, steady, 31.0)
     assert calm.stalls == 0 and calm.shift == 0
+
+
+def test_a_steady_rhythm_with_no_stall_keeps_its_delay() -> None:
+    """A voice that swells four times a second fits a delay one swell later as well as its
+    own: with the delay looked for up to half a second late, a far one is taken only when it
+    explains the echo much better than the best near one (TalkSettings.far_gain)."""
+    rate = 16000
+    rng = np.random.default_rng(5)
+    coach = syllables(30.0, rng)
+    log = SpeechLog()
+    log.record(Utterance("a long line", "instruction", 1.0, 1.0, 31.0,
+                         levels=clip_levels(coach, rate)))
+    mic = rng.normal(0, 20, 32 * rate)
+    at = rate + int(0.06 * rate)
+    mic[at : at + len(coach)] += 0.4 * coach
+    meter = TalkMeter(rate, log.overlapping)
+    feed(meter, mic, 31.0)
+    assert meter.stalls == 0 and abs(meter.shift) <= TalkSettings().shift_max, meter.shift

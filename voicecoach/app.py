@@ -99,7 +99,8 @@ def make_speaker(args: argparse.Namespace, clock: Clock, log: EventLog, speech: 
 
 
 def _check_voice(args: argparse.Namespace, config: dict[str, Any]) -> None:
-    """A preview refuses a voice the engine lacks, as the session it previews would."""
+    """Refuse a voice the engine lacks, where nothing else would: a preview, or a session with
+    no speaker (it would fail on a machine with one)."""
     from voicecoach.config import VoiceSettings
 
     voice = VoiceSettings.from_sources(config, args).voice

@@ -86,7 +86,9 @@ class TalkSettings:
     had before as well: whether it moved for good or jumps about (a loaded CPU) is not known
     yet, and the coach alone must not pass for a person either way."""
     shift_max: int = 3
-    """Frames the echo's present delay may stand off the shape's, either way."""
+    """Frames the echo's present delay may move off the shape's, either way, at any refit
+    (further only by `far_gain`: up to `lost_late` later or `lost_early` earlier than the
+    shape's or the present delay)."""
     shift_gain: float = 0.8
     """A new delay is taken when it leaves this share or less of the recent microphone energy
     unexplained that the present one leaves (so that it does not flicker)..."""
@@ -148,8 +150,9 @@ class TalkSettings:
     gone_within: float = 0.2
     """...(seconds)."""
     lost_late: int = 25
-    """Frames (0.5 s) the echo may then lag the shape's delay: for `lost_hold` seconds after a
-    missing frame the echo expected is the loudest at any delay up to this much later..."""
+    """Frames (0.5 s) the echo may then lag the delays of `span`: for `lost_hold` seconds after
+    a missing frame the echo expected is the loudest at any delay up to this much later (as
+    far as the `taps` a frame's row holds reach)..."""
     lost_early: int = 5
     """...or this much earlier..."""
     lost_hold: float = 2.0
@@ -219,7 +222,8 @@ class TalkMeter:
         self.shape: tuple[float, ...] | None = None
         #: Frames the echo now comes later than the shape says (TalkSettings.track).
         self.shift = 0
-        #: The least and the most `shift` of the last `moved` seconds of the coach's echo.
+        #: The least and the most `shift` of the last `moved` seconds of the coach's echo (and
+        #: 0, the shape's own delay, while the present one is more than `shift_max` off).
         self.span = (0, 0)
         # The shape and the span the ratios below were taken with.
         self._used: tuple[tuple[float, ...] | None, tuple[int, int]] = (None, (0, 0))
@@ -388,8 +392,12 @@ class TalkMeter:
         energy, h = lagged[recent] ** 2, np.asarray(self.shape)
 
         early, late = max(s.shift_max, s.lost_early), max(s.shift_max, s.lost_late)
-        # The present shift too: after a lost delay it may stand beyond `shift_max`.
-        shifts = sorted({*range(-early, late + 1), self.shift})
+        # Around the shape's own delay and around the present one (a second stall adds to the
+        # first), as far as a frame's row of coach levels reaches.
+        reach = s.taps - s.lead
+        shifts = sorted(j for j in {*range(-early, late + 1),
+                                    *range(self.shift - early, self.shift + late + 1)}
+                        if -s.lead <= j <= reach or j == self.shift)
         echoes = {j: _shifted(energy, h, j) for j in shifts}
         # Frames louder than the echo at any of these delays would make them are a person
         # talking over the coach: left out (they once pulled the delay 3 frames off).
@@ -497,7 +505,8 @@ class TalkMeter:
 
     def frames(self, t0: float, t1: float) -> list[tuple[float, float, float, bool]]:
         """(time, microphone level, echo expected, canceller settling) of each frame ending in
-        [t0, t1] (echo before the coupling is applied)."""
+        [t0, t1] (echo before the coupling is applied; the loudest over `lost_early` to
+        `lost_late` frames around `span` where the delay is lost)."""
         import numpy as np
 
         sel = []
