@@ -24,6 +24,22 @@ def feed(meter: TalkMeter, x: np.ndarray, until: float, rate: int = 16000) -> No
         meter.feed(pcm[i : i + step], (i + len(pcm[i : i + step])) / 2 / rate)
 
 
+def talked_over(mic: np.ndarray, log: SpeechLog, settings: TalkSettings, first: float,
+                every: float, until: float, rate: int = 16000) -> tuple[list[float], TalkMeter]:
+    """`mic` into a new meter in 30 ms chunks up to `until` seconds; the seconds taken for the
+    person in each `every` seconds ending at `first`, then every `every` seconds after."""
+    meter, over = TalkMeter(rate, log.overlapping, settings), []
+    pcm, step = mic.astype(np.int16).tobytes(), 480 * 2
+    due = first
+    for i in range(0, 2 * int(until * rate), step):
+        now = (i + step) / 2 / rate
+        meter.feed(pcm[i : i + step], now)
+        if now >= due:
+            over.append(meter.talking(due - every, due) or 0.0)
+            due += every
+    return over, meter
+
+
 def test_talk_meter_learns_the_coupling_and_finds_a_person_over_the_echo() -> None:
     rate = 16000
     rng = np.random.default_rng(0)
@@ -256,16 +272,7 @@ def test_when_the_echo_comes_later_the_meter_follows_it_within_seconds() -> None
 
     def after_the_step(settings: TalkSettings) -> tuple[list[float], TalkMeter]:
         """The seconds taken for the person in each second from the step on, coach alone."""
-        meter, over = TalkMeter(rate, log.overlapping, settings), []
-        pcm, step = mic.astype(np.int16).tobytes(), 480 * 2
-        due = 17.0
-        for i in range(0, 2 * 26 * rate, step):
-            now = (i + step) / 2 / rate
-            meter.feed(pcm[i : i + step], now)
-            if now >= due:
-                over.append(meter.talking(due - 1.0, due) or 0.0)
-                due += 1.0
-        return over, meter
+        return talked_over(mic, log, settings, 17.0, 1.0, 26.0)
 
     fixed, _ = after_the_step(TalkSettings(shift_max=0, lost_early=0, lost_late=0))
     # For five seconds, a barge-in's worth (bargein.BargeSettings.talk) in every second.
@@ -356,16 +363,7 @@ def test_a_stalled_echo_path_is_not_the_person_and_its_new_delay_is_found() -> N
 
     def after_the_stall(settings: TalkSettings) -> tuple[list[float], TalkMeter]:
         """The seconds taken for the person in each quarter second from the stall on."""
-        meter, over = TalkMeter(rate, log.overlapping, settings), []
-        pcm, step = mic.astype(np.int16).tobytes(), 480 * 2
-        due = 16.1
-        for i in range(0, 2 * 26 * rate, step):
-            now = (i + step) / 2 / rate
-            meter.feed(pcm[i : i + step], now)
-            if now >= due:
-                over.append(meter.talking(due - 0.25, due) or 0.0)
-                due += 0.25
-        return over, meter
+        return talked_over(mic, log, settings, 16.1, 0.25, 26.0)
 
     # As before: a delay three frames either way at most, and nothing marked lost.
     before, _ = after_the_stall(TalkSettings(gone_run=10**6, lost_early=3, lost_late=3))

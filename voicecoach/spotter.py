@@ -246,16 +246,14 @@ class Spotter:
         if self._replying and quiet >= self.settings.gap:
             # The words named before the quiet began; a word named late, into it, is still
             # the person's next one.
-            self._start, self._before_gap = min(len(words), self._before_quiet), None
-            self._fired, self._preceded = set(), set()
+            self._set_aside(min(len(words), self._before_quiet))
             return
         if self.playing is None:
             return
         margin = EchoSettings(margin=self.settings.speaking_margin)
         speaking = coach_speaking(now, now, list(self.playing(now, now, margin.margin)), margin)
         if speaking and self._replying:
-            self._start, self._before_gap = len(words), None
-            self._fired, self._preceded = set(), set()
+            self._set_aside(len(words))
         elif speaking:
             # Not yet: while it speaks, what is heard is still judged as before (its echo,
             # only barge-in phrases); the words count as its own once it stops, and until
@@ -271,6 +269,11 @@ class Spotter:
                 self._start, self._before_gap = max(self._start, self._coach_upto), None
                 self._preceded = set()
             self._coach_upto = None
+
+    def _set_aside(self, upto: int) -> None:
+        """The first `upto` words heard are done with: a phrase starts after them."""
+        self._start, self._before_gap = upto, None
+        self._fired, self._preceded = set(), set()
 
     def _echo_tail(self, words: tuple[str, ...], now: float) -> int:
         """How many of the last `words` (all but the first) the coach was saying in the
