@@ -5,7 +5,8 @@
 Each argument is a JSON object of extra `pocketsphinx.Decoder` settings, laid over the ones
 the coach uses (voicecoach/sphinx_recognizer.py), and optionally "variants": extra
 pronunciations laid over VARIANTS ('{"variants": {"back": ["W AE K"]}}'), and "doze": false
-(the decoder hears the quiet too; doze.py); '{}' is the coach
+(the decoder hears the quiet too; doze.py), and "modules": module constants to set
+('{"modules": {"voicecoach.dereverb": {"NOISE": 0}}}'); '{}' is the coach
 as shipped. Each runs in a
 child process, two at a time, on 4 espeak-ng voices x 22 phrases, clean and in 10 dB low-passed
 noise (bench_listen's noise, drawn from seed N, default 1), through the coach's spotter. One
@@ -35,7 +36,16 @@ def trial(setting: dict[str, object], seed: int = 1) -> str:
 
     sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]
     base = pocketsphinx.Decoder
-    extra = {k: v for k, v in setting.items() if k not in ("variants", "doze")}
+    extra = {k: v for k, v in setting.items() if k not in ("variants", "doze", "modules")}
+    # "modules": constants of the coach's modules, set before anything is built
+    # ('{"modules": {"voicecoach.dereverb": {"NOISE": 0}}}').
+    import importlib
+
+    modules: dict[str, dict[str, object]] = setting.get("modules", {})  # type: ignore[assignment]
+    for name, values in modules.items():
+        module = importlib.import_module(name)
+        for key, value in values.items():
+            setattr(module, key, value)
     variants: dict[str, list[str]] = setting.get("variants", {})  # type: ignore[assignment]
 
     class Decoder(base):  # type: ignore[misc, valid-type]
