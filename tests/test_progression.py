@@ -118,7 +118,24 @@ def test_attempts_from_stored_sessions() -> None:
     got = attempts_from(sessions, "leg-raise")
     assert [(a.completed, a.pain_stop) for a in got] == [
         (False, True), (True, False), (False, False), (False, False), (True, False)]
+    assert [a.pain_report for a in got] == [True, False, False, False, False]
     assert (got[-1].pain_before, got[-1].pain_after, got[-1].level) == (3, 2, 1)
+
+
+def test_it_hurts_carried_on_from_holds_the_level_but_does_not_step_it_down() -> None:
+    # A user's run-through (2026-12-06): a misheard "it hurts" is answered "zero" and "no,
+    # don't skip"; every set is then done. Recorded as a pain report, not skipped.
+    full = [_set("leg-raise", n, level=2, reps=12) for n in (1, 2, 3)]
+    went_on = (PainStop("leg-raise", 0, False, T),)
+    skipped = (PainStop("leg-raise", None, True, T),)
+    carried = attempts_from([_session(3, full, went_on), _session(2, full), _session(1, full)],
+                            "leg-raise")
+    assert [(a.completed, a.pain_stop, a.pain_report) for a in carried][0] == (True, False, True)
+    s = suggest("leg-raise", carried)
+    assert (s.level, s.change) == (2, 0)  # neither down (it went on) nor up (it was reported)
+    # With no answer the exercise was skipped: that still steps down.
+    unanswered = attempts_from([_session(3, full[:1], skipped), _session(2, full)], "leg-raise")
+    assert suggest("leg-raise", unanswered).change == -1
 
 
 def test_plan_levels_for_the_routine() -> None:

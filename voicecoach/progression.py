@@ -44,6 +44,8 @@ class Attempt:
     """Knee pain 0-10 after the session."""
     pain_stop: bool = False
     """True when the person stopped this exercise because it hurt."""
+    pain_report: bool = False
+    """True when the person said it hurt during this exercise, stopped or not."""
 
     @property
     def pain_rise(self) -> int:
@@ -80,8 +82,13 @@ def attempts_from(sessions: Sequence[SessionRecord], exercise_id: str) -> list[A
     out = []
     for s in sorted(sessions, key=lambda r: r.started, reverse=True):
         done = s.done(exercise_id)
-        stopped = any(p.exercise == exercise_id for p in s.pain_stops)
-        if not done and not stopped:
+        # "It hurts" answered with a score and "no, don't skip" carried on: the exercise was
+        # not stopped. It holds the level (no step up) but does not step it down: a misheard
+        # "it hurts", or a twinge of 0 out of 10, must not undo the person's progress. With no
+        # answer the exercise was skipped, and that counts as stopped (the careful choice).
+        reports = [p for p in s.pain_stops if p.exercise == exercise_id]
+        stopped = any(p.skipped for p in reports)
+        if not done and not reports:
             continue
         levels = [x.level for x in done if x.level is not None]
         sides = {x.side for x in done}
@@ -91,7 +98,7 @@ def attempts_from(sessions: Sequence[SessionRecord], exercise_id: str) -> list[A
             for side in sides
         )
         out.append(Attempt(s.started, levels[-1] if levels else None, completed and not stopped,
-                           s.pain_before, s.pain_after, stopped))
+                           s.pain_before, s.pain_after, stopped, bool(reports)))
     return out
 
 
@@ -140,7 +147,7 @@ def suggest(
     window = run[:STEP_UP_AFTER]
     count = 0
     for a in window:  # leading full, pain-free sessions at this level
-        if not (a.completed and not a.pain_stop and a.pain_rise <= 0):
+        if not (a.completed and not a.pain_stop and not a.pain_report and a.pain_rise <= 0):
             break
         count += 1
     if count == STEP_UP_AFTER and _no_rise(window[-1], window[0]):
