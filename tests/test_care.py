@@ -86,6 +86,21 @@ def test_pain_mid_session_asks_and_skips_and_history_has_the_sets(tmp_path):
         ("4", "key"), ("two", "voice")]
 
 
+def test_stop_during_the_pain_question_ends_the_session_and_is_on_record(tmp_path):
+    """"stop" while the coach asks how bad the pain is: the session ends, and the history has
+    the exercise as stopped for pain (unscored), so the next session does not step it up."""
+    care, clock, speaker, inbox, log = build(tmp_path, [], no_check=True)
+    rt = routine("back-of-knee", sets=1)
+    care.before(rt)
+    inbox.schedule(CommandEvent(Command.PAIN, source="voice", heard="it hurts", at=230.0))
+    inbox.schedule(CommandEvent(Command.STOP, source="key", heard="q", at=236.0))
+    session = Session(rt, clock, speaker, inbox, log, NullView(), care.on_pain)
+    session.run()
+    stored = HistoryStore(tmp_path / "history.db").sessions()
+    assert [(p.value, p.skipped) for p in stored[0].pain_stops] == [(None, True)]
+    assert stored[0].pain_stops[0].exercise == session.current_exercise
+
+
 def test_severe_pain_before_the_session_is_met_with_a_question(tmp_path):
     """A 10 of 10 before the session once led straight into the exercises (a user's
     run-through): at 7 or more the coach says so and goes on only on a yes."""

@@ -6,6 +6,7 @@ import pytest
 
 from voicecoach.library import load_builtin
 from voicecoach.progression import (
+    CARRY_ON_BELOW,
     STEP_UP_AFTER,
     Attempt,
     attempts_from,
@@ -22,7 +23,7 @@ def hist(*items: tuple[int, bool] | tuple[int, bool, int, int] | str) -> list[At
     out = []
     for i, item in enumerate(items):
         if item == "pain":
-            out.append(Attempt(T - i, None, False, pain_stop=True))
+            out.append(Attempt(T - i, None, False, pain_stop=True, pain_report=True))
         else:
             assert isinstance(item, tuple)
             level, done, *pain = item
@@ -136,6 +137,15 @@ def test_it_hurts_carried_on_from_holds_the_level_but_does_not_step_it_down() ->
     # With no answer the exercise was skipped: that still steps down.
     unanswered = attempts_from([_session(3, full[:1], skipped), _session(2, full)], "leg-raise")
     assert suggest("leg-raise", unanswered).change == -1
+    # Carried on, but with pain of CARRY_ON_BELOW or more: steps down as a stop does.
+    sore = (PainStop("leg-raise", CARRY_ON_BELOW, False, T),)
+    assert suggest("leg-raise", attempts_from([_session(3, full, sore)], "leg-raise")).change == -1
+    # Two reports in one session, one carried on and one skipped: stopped.
+    both = (went_on[0], skipped[0])
+    assert attempts_from([_session(3, full, both)], "leg-raise")[0].pain_stop
+    # A carried-on report two sessions back still keeps the count for a step up from three.
+    older = [_session(3, full), _session(2, full, went_on), _session(1, full)]
+    assert suggest("leg-raise", attempts_from(older, "leg-raise")).change == 0
 
 
 def test_plan_levels_for_the_routine() -> None:

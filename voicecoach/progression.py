@@ -2,10 +2,11 @@
 
 The rule (also in docs/progression.md):
 - Step up one level after STEP_UP_AFTER sessions in a row at the current level in which every
-  set was done in full, nothing was stopped for pain, and pain did not rise (after the session
-  no worse than before it, and no worse than at the start of those sessions).
-- Step down one level when, in the last session, the exercise was stopped for pain or the knee
-  was STEP_DOWN_RISE or more points worse afterwards.
+  set was done in full, no pain was reported during the exercise, and pain did not rise (after
+  the session no worse than before it, and no worse than at the start of those sessions).
+- Step down one level when, in the last session, the exercise was stopped for pain (or pain of
+  CARRY_ON_BELOW or more was reported and the person carried on) or the knee was
+  STEP_DOWN_RISE or more points worse afterwards.
 - Otherwise stay. A level given with --level (or fixed in a routine file) always wins.
 Only the leg raise and the balance stand climb on their own (AUTO).
 """
@@ -26,6 +27,11 @@ STEP_UP_AFTER = 3
 AUTO = ("leg-raise", "balance")
 #: Points of extra pain (after minus before, 0-10 scale) in the last session that step down.
 STEP_DOWN_RISE = 2
+#: Pain (0-10) reported during an exercise that the person then carried on with: under this it
+#: holds the level (a mild ache, or an "it hurts" misheard), from this on it steps down as a
+#: stop for pain does. The line is the coach's own choice, not the source article's (which
+#: gives none); `--level` or a physiotherapist's routine file always wins.
+CARRY_ON_BELOW = 4
 
 
 @dataclass(frozen=True)
@@ -82,12 +88,14 @@ def attempts_from(sessions: Sequence[SessionRecord], exercise_id: str) -> list[A
     out = []
     for s in sorted(sessions, key=lambda r: r.started, reverse=True):
         done = s.done(exercise_id)
-        # "It hurts" answered with a score and "no, don't skip" carried on: the exercise was
-        # not stopped. It holds the level (no step up) but does not step it down: a misheard
-        # "it hurts", or a twinge of 0 out of 10, must not undo the person's progress. With no
-        # answer the exercise was skipped, and that counts as stopped (the careful choice).
+        # "It hurts" answered with a mild score and "no, don't skip" carried on: the exercise
+        # was not stopped. It holds the level (no step up) but does not step it down: a
+        # misheard "it hurts", or a twinge rated 0, must not undo the person's progress. A
+        # higher score counts as stopped though the person went on; so does no answer (the
+        # exercise was skipped): the careful choice.
         reports = [p for p in s.pain_stops if p.exercise == exercise_id]
-        stopped = any(p.skipped for p in reports)
+        stopped = any(p.skipped or p.value is None or p.value >= CARRY_ON_BELOW
+                      for p in reports)
         if not done and not reports:
             continue
         levels = [x.level for x in done if x.level is not None]

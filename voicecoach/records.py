@@ -60,7 +60,7 @@ class CommandRecord:
 
 @dataclass(frozen=True)
 class PainStop:
-    """Pain stopped an exercise mid-session."""
+    """The person said it hurt during an exercise: stopped there (`skipped`) or carried on."""
 
     exercise: str | None
     """The exercise that was stopped."""
@@ -105,7 +105,7 @@ class SessionRecord:
     commands: tuple[CommandRecord, ...] = ()
     """Commands used, in order."""
     pain_stops: tuple[PainStop, ...] = ()
-    """Times pain stopped an exercise."""
+    """Times the person said it hurt during an exercise (`PainStop.skipped`: it stopped there)."""
 
     @property
     def result(self) -> str:

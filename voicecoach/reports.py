@@ -61,9 +61,10 @@ def history_table(sessions: Sequence[SessionRecord]) -> str:
     head = ("when", "routine", "done", "result", "pauses", "pain")
     rows = [head]
     for s in sessions:
-        hurt = {p.exercise: p.value for p in s.pain_stops}
+        hurt = {p.exercise: _score(p.value) + ("" if p.skipped else ", went on")
+                for p in s.pain_stops}
         done = ", ".join(
-            f"{ex} {dose_done(s.done(ex))}" + (f" (hurt {_score(hurt[ex])})" if ex in hurt else "")
+            f"{ex} {dose_done(s.done(ex))}" + (f" (hurt {hurt[ex]})" if ex in hurt else "")
             for ex in s.exercise_ids()
         ) or "-"
         pain = ("-" if s.pain_before is None and s.pain_after is None
