@@ -24,6 +24,14 @@ def feed(meter: TalkMeter, x: np.ndarray, until: float, rate: int = 16000) -> No
         meter.feed(pcm[i : i + step], (i + len(pcm[i : i + step])) / 2 / rate)
 
 
+def one_line(coach: np.ndarray, rate: int = 16000) -> SpeechLog:
+    """A log of one clip, `coach`, played from 1 s on, with its levels."""
+    log = SpeechLog()
+    log.record(Utterance("a long line", "instruction", 1.0, 1.0, 1.0 + len(coach) / rate,
+                         levels=clip_levels(coach, rate)))
+    return log
+
+
 def talked_over(mic: np.ndarray, log: SpeechLog, settings: TalkSettings, first: float,
                 every: float, until: float, rate: int = 16000) -> tuple[list[float], TalkMeter]:
     """`mic` into a new meter in 30 ms chunks up to `until` seconds; the seconds taken for the
@@ -47,9 +55,7 @@ def test_talk_meter_learns_the_coupling_and_finds_a_person_over_the_echo() -> No
     n = 4 * rate
     t = np.arange(n) / rate
     coach = 3000 * np.abs(np.sin(2 * np.pi * 2 * t)) * rng.normal(0, 1, n)
-    log = SpeechLog()
-    log.record(Utterance("a long line", "instruction", 1.0, 1.0, 5.0,
-                         levels=clip_levels(coach, rate)))
+    log = one_line(coach, rate)
     assert len(log.overlapping(1.0, 1.0)[0].levels) == 200
     assert coach_level(log.overlapping(0, 9), 2.0, 2.1)[0] > 1000
     assert coach_level(log.overlapping(0, 9), 6.0, 7.0) == (0.0, 0.0)
@@ -153,9 +159,7 @@ def test_the_echo_shape_is_learnt_and_finds_a_person_level_with_the_echo() -> No
     rate = 16000
     rng = np.random.default_rng(1)
     coach = syllables(12.0, rng)
-    log = SpeechLog()
-    log.record(Utterance("a long line", "instruction", 1.0, 1.0, 13.0,
-                         levels=clip_levels(coach, rate)))
+    log = one_line(coach, rate)
     # The room: the direct sound 60 ms late at 0.4, then a 0.3 s tail decaying 60 dB.
     k = int(0.3 * rate)
     tail = rng.normal(0, 1, k) * np.exp(-np.arange(k) / (0.3 * rate / 6.9))
@@ -256,9 +260,7 @@ def test_when_the_echo_comes_later_the_meter_follows_it_within_seconds() -> None
     rate = 16000
     rng = np.random.default_rng(0)
     coach = speechlike(44.0, rng)  # no period: a delay a syllable later must not fit
-    log = SpeechLog()
-    log.record(Utterance("a long line", "instruction", 1.0, 1.0, 45.0,
-                         levels=clip_levels(coach, rate)))
+    log = one_line(coach, rate)
     # The echo 60 ms late for 15 s, then 110 ms: 2.5 frames later from 16 s on.
     mic = rng.normal(0, 20, 47 * rate)
     for start, end, late in ((0, 15 * rate, 0.06), (15 * rate, 44 * rate, 0.11)):
@@ -348,9 +350,7 @@ def test_a_stalled_echo_path_is_not_the_person_and_its_new_delay_is_found() -> N
     rate = 16000
     rng = np.random.default_rng(7)
     coach = speechlike(30.0, rng)
-    log = SpeechLog()
-    log.record(Utterance("a long line", "instruction", 1.0, 1.0, 31.0,
-                         levels=clip_levels(coach, rate)))
+    log = one_line(coach, rate)
     # The echo 40 ms late at 0.4 over a hiss; from 16 s on, nothing for 0.2 s (not even the
     # hiss: the loopback delivered no samples), then the rest of the echo 0.2 s late.
     mic = rng.normal(0, 20, 33 * rate)
@@ -395,9 +395,7 @@ def test_a_steady_rhythm_with_no_stall_keeps_its_delay() -> None:
     rate = 16000
     rng = np.random.default_rng(5)
     coach = syllables(30.0, rng)
-    log = SpeechLog()
-    log.record(Utterance("a long line", "instruction", 1.0, 1.0, 31.0,
-                         levels=clip_levels(coach, rate)))
+    log = one_line(coach, rate)
     mic = rng.normal(0, 20, 32 * rate)
     at = rate + int(0.06 * rate)
     mic[at : at + len(coach)] += 0.4 * coach

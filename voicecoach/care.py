@@ -165,9 +165,7 @@ class Care:
             outcome = safety.pain_dialogue(self.asker.number, self.asker.yes_no, self.say)
         except Abort:
             # Ended mid-question ("stop", a key, a signal): still a stop for pain, on record.
-            self.log.emit("pain", when="during", exercise=session.current_exercise,
-                          value=None, skipped=True, action="stop")
-            return "stop"
+            outcome = safety.PainOutcome(None, "stop")
         self.log.emit("pain", when="during", exercise=session.current_exercise,
                       value=outcome.level, skipped=outcome.skip, action=outcome.action)
         return outcome.action

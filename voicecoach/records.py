@@ -63,7 +63,7 @@ class PainStop:
     """The person said it hurt during an exercise: stopped there (`skipped`) or carried on."""
 
     exercise: str | None
-    """The exercise that was stopped."""
+    """The exercise during which it hurt."""
     value: int | None
     """How bad, 0-10; None when nobody answered."""
     skipped: bool
