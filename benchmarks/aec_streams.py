@@ -7,7 +7,7 @@ seconds on (past the person's trials, so the coach alone):
 * the residual: what the canceller left of each loud 20 ms microphone frame, and how many
   frames kept more than a fifth of it (a "burst": the keyword search can find a word there);
 * where the bursts fall: within `settle` s of a clip that starts after `gap` s without the
-  reference (the level check's settling, doubletalk.TalkSettings), or elsewhere;
+  reference (the level check's settling, talksettings.TalkSettings), or elsewhere;
 * the echo's delay against the reference, by cross-correlation in half-second windows: how
   much it moves (the reference's dating; the harness's echo path itself holds still).
 

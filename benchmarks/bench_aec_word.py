@@ -31,7 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from audio_check import echo_cancelled, room_ir, speech  # noqa: E402
 
-from voicecoach.doubletalk import TalkMeter, clip_levels  # noqa: E402
+from voicecoach.coachlevels import clip_levels  # noqa: E402
+from voicecoach.doubletalk import TalkMeter  # noqa: E402
 from voicecoach.speaker import SpeechLog, Utterance  # noqa: E402
 
 RATE = 16000

@@ -40,14 +40,15 @@ from bench_listen import ARTICLE, CHUNK, RATE, WELCOME  # noqa: E402
 
 from voicecoach import safety  # noqa: E402
 from voicecoach.bargein import BargeSettings  # noqa: E402
-from voicecoach.doubletalk import TalkSettings, clip_levels  # noqa: E402
-from voicecoach.listener import Pipeline  # noqa: E402
+from voicecoach.coachlevels import clip_levels  # noqa: E402
 from voicecoach.phrases import load_phrases  # noqa: E402
+from voicecoach.pipeline import Pipeline  # noqa: E402
 from voicecoach.roomvoice import RoomSettings  # noqa: E402
 from voicecoach.speaker import SpeechLog, Utterance  # noqa: E402
 from voicecoach.sphinx_keywords import PEAK, PHRASE_THRESHOLD, THRESHOLD  # noqa: E402
-from voicecoach.sphinx_recognizer import routine_texts  # noqa: E402
+from voicecoach.sphinx_words import routine_texts  # noqa: E402
 from voicecoach.spotter import SpotSettings, Spotter  # noqa: E402
+from voicecoach.talksettings import TalkSettings  # noqa: E402
 from voicecoach.words import ONES  # noqa: E402
 
 PERSON = ["en-gb", "en-us+m3", "en-us+f2", "en-029"]
@@ -279,7 +280,8 @@ def levels(voices: list[str], fixed_room: bool = False) -> dict[str, Any]:
     """The level check alone, no recognizer: how often the coach alone crosses the threshold
     (one-second windows, a tenth of a second apart), how often a person's word does, and what
     the meter costs."""
-    from voicecoach.doubletalk import TalkMeter, clear_of_tail
+    from voicecoach.doubletalk import TalkMeter
+    from voicecoach.echoshape import clear_of_tail
 
     out: dict[str, Any] = {}
     runs = [("coach", False, False, 1, False), ("coach, TV", False, True, 2, False),

@@ -29,8 +29,8 @@ from typing import Any
 import numpy as np
 
 from voicecoach.commands import Command
-from voicecoach.listener import Pipeline
 from voicecoach.phrases import PhraseTable, load_phrases
+from voicecoach.pipeline import Pipeline
 from voicecoach.recognizer import Recognizer
 from voicecoach.spotter import SpotSettings, Spotter, settings_for
 

@@ -55,8 +55,8 @@ def listen(path: str, welcome: str, naive: bool, running: bool = False,
     `running`, ours knows the session runs, as the app tells it (no "resume" then); `cut`:
     ours ends utterances on the room's quiet too (None: as shipped)."""
     from voicecoach import sphinx_recognizer
-    from voicecoach.listener import Pipeline
     from voicecoach.phrases import load_phrases
+    from voicecoach.pipeline import Pipeline
     from voicecoach.sphinx_recognizer import SphinxRecognizer
     from voicecoach.spotter import Spotter
 

@@ -3,9 +3,9 @@
     .venv/bin/python benchmarks/sweep_sphinx.py [--seed N] '{}' '{"lw": 8.0}' '{"wip": 0.2}' ...
 
 Each argument is a JSON object of extra `pocketsphinx.Decoder` settings, laid over the ones
-the coach uses (voicecoach/sphinx_recognizer.py), and optionally "variants": extra
-pronunciations laid over VARIANTS ('{"variants": {"back": ["W AE K"]}}'), and "doze": false
-(the decoder hears the quiet too; doze.py), and "modules": module constants to set
+the coach uses (voicecoach/sphinx_decoder.py), and optionally "variants": extra
+pronunciations laid over sphinx_words.VARIANTS ('{"variants": {"back": ["W AE K"]}}'), and
+"doze": false (the decoder hears the quiet too; doze.py), and "modules": module constants to set
 ('{"modules": {"voicecoach.dereverb": {"NOISE": 0}}}'); '{}' is the coach
 as shipped. Each runs in a
 child process, two at a time, on 4 espeak-ng voices x 22 phrases, clean and in 10 dB low-passed
@@ -53,10 +53,10 @@ def trial(setting: dict[str, object], seed: int = 1) -> str:
             super().__init__(*args, **{**kwargs, **extra})
 
     pocketsphinx.Decoder = Decoder  # read by SphinxRecognizer when it is built
-    from voicecoach import sphinx_recognizer
+    from voicecoach import sphinx_recognizer, sphinx_words
 
     # "variants" is no decoder setting: extra pronunciations, laid over VARIANTS.
-    sphinx_recognizer.VARIANTS = {**sphinx_recognizer.VARIANTS, **variants}
+    sphinx_words.VARIANTS = {**sphinx_words.VARIANTS, **variants}
     sphinx_recognizer.DOZE = bool(setting.get("doze", True))
     from audio_check import speech
     from bench_listen import RATE, WELCOME, run, with_noise

@@ -228,9 +228,9 @@ def test_real_keyword_search_hears_pause_over_the_coach_and_never_the_coach_alon
     about the pain; the coach's lines alone, "stop" and "it hurts" among them, fire nothing."""
     from audio_check import speech
 
-    from voicecoach.doubletalk import clip_levels
-    from voicecoach.listener import Pipeline
+    from voicecoach.coachlevels import clip_levels
     from voicecoach.phrases import load_phrases
+    from voicecoach.pipeline import Pipeline
     from voicecoach.sphinx_keywords import SphinxKeywords
     from voicecoach.sphinx_recognizer import SphinxRecognizer
     from voicecoach.spotter import SpotSettings, Spotter

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from voicecoach.doubletalk import TalkMeter, TalkSettings, clip_levels, coach_level
+from voicecoach.coachlevels import clip_levels, coach_level
+from voicecoach.doubletalk import TalkMeter
 from voicecoach.speaker import SpeechLog, Utterance
+from voicecoach.talksettings import TalkSettings
 
 
 def syllables(seconds: float, rng: np.random.Generator, rate: int = 16000) -> np.ndarray:
@@ -153,7 +155,7 @@ def test_with_a_canceller_a_burst_where_it_relearns_is_not_the_person() -> None:
 
 def test_the_echo_shape_is_learnt_and_finds_a_person_level_with_the_echo() -> None:
     """After a few seconds of the coach, the meter knows the echo's delay and the room's tail
-    (doubletalk.fit_shape): the echo expected follows the coach's syllables instead of the
+    (echoshape.fit_shape): the echo expected follows the coach's syllables instead of the
     loudest frame of a quarter second, so a person as loud as the echo shows between them,
     while the echo alone, tail and all, still does not pass for a person."""
     rate = 16000

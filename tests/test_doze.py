@@ -9,8 +9,8 @@ import pytest
 
 from voicecoach.commands import Command
 from voicecoach.doze import Doze
-from voicecoach.listener import Pipeline
 from voicecoach.phrases import load_phrases
+from voicecoach.pipeline import Pipeline
 from voicecoach.spotter import Spotter
 
 RATE = 16000

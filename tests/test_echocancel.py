@@ -108,9 +108,9 @@ def test_real_canceller_lets_pause_under_the_coachs_echo_through_and_never_the_c
     pytest.importorskip("livekit", reason="the echo canceller (livekit) is not installed")
     from audio_check import echo_cancelled, room_ir, speech
 
-    from voicecoach.doubletalk import clip_levels
-    from voicecoach.listener import Pipeline
+    from voicecoach.coachlevels import clip_levels
     from voicecoach.phrases import load_phrases
+    from voicecoach.pipeline import Pipeline
     from voicecoach.speaker import SpeechLog, Utterance
     from voicecoach.sphinx_keywords import SphinxKeywords
     from voicecoach.sphinx_recognizer import SphinxRecognizer
@@ -234,9 +234,10 @@ def test_a_failing_canceller_is_dropped_with_one_line_and_listening_goes_on() ->
 
     from voicecoach.clock import RealClock
     from voicecoach.commands import Inbox
-    from voicecoach.listener import Listener, Pipeline
+    from voicecoach.listener import Listener
     from voicecoach.microphone import Chunk
     from voicecoach.phrases import load_phrases
+    from voicecoach.pipeline import Pipeline
     from voicecoach.speaker import SpeechLog
     from voicecoach.sphinx_recognizer import SphinxRecognizer
     from voicecoach.spotter import Spotter

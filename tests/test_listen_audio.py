@@ -18,8 +18,9 @@ from audio_check import korean_model, pcm, reverberate, speak, speech, spot_all
 
 from voicecoach.clock import RealClock
 from voicecoach.commands import Command, CommandEvent, Inbox
-from voicecoach.listener import Listener, ListenSettings, Pipeline, open_listener
+from voicecoach.listener import Listener, ListenSettings, open_listener
 from voicecoach.phrases import load_phrases
+from voicecoach.pipeline import Pipeline
 from voicecoach.speaker import SpeechLog, Utterance
 from voicecoach.spotter import Spot, Spotter
 
@@ -70,7 +71,7 @@ def test_quit_and_help_heard_with_the_answer_words_in_the_grammar(voice: str) ->
 def test_pause_back_stop_and_hold_on_heard_in_other_accents(voice: str) -> None:
     """The American model heard a British, Scottish or Caribbean "pause" as nothing at all
     (a user's run-through: 3 of 18 pauses in a rest); "back", "stop" and "hold on" failed
-    too. Accent pronunciations (sphinx_recognizer.VARIANTS) let them through."""
+    too. Accent pronunciations (sphinx_words.VARIANTS) let them through."""
     from voicecoach.sphinx_recognizer import SphinxRecognizer
 
     pipe = Pipeline(SphinxRecognizer(16000, EN, tuple(EN.answers)), Spotter(EN))

@@ -434,7 +434,7 @@ def test_echo_settings_margin() -> None:
 
 
 def test_extra_pronunciations_are_command_words_only() -> None:
-    from voicecoach.sphinx_recognizer import VARIANTS
+    from voicecoach.sphinx_words import VARIANTS
 
     # A variant of a word outside the table would add a word the spotter never expects.
     assert set(VARIANTS) <= set(EN.words())

@@ -11,8 +11,8 @@ from functools import partial
 import pytest
 from audio_check import pcm, spot_all, ticking
 
-from voicecoach.listener import Pipeline
 from voicecoach.phrases import load_phrases
+from voicecoach.pipeline import Pipeline
 from voicecoach.recognizer import RecognizerError
 from voicecoach.recognizer_process import RecognizerProcess
 from voicecoach.spotter import Spotter

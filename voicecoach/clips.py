@@ -49,9 +49,9 @@ class Clip:
 
     @functools.cached_property
     def levels(self) -> tuple[float, ...]:
-        """Loudness of each LEVEL_SECONDS frame (doubletalk.clip_levels), worked out once: a
+        """Loudness of each LEVEL_SECONDS frame (coachlevels.clip_levels), worked out once: a
         clip kept in memory is said again and again (counts)."""
-        from voicecoach.doubletalk import clip_levels
+        from voicecoach.coachlevels import clip_levels
 
         return clip_levels(self.samples, self.rate)
 

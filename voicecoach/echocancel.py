@@ -36,7 +36,7 @@ WINDOW = 25
 #: second, the delay's 10-90 % spread over a session was 61 samples at 44.1 kHz; over 20 s,
 #: 37-46 (benchmarks/aec_streams.py). The canceller's bursts stayed (47-68 frames over a fifth
 #: of the echo in 8 minutes): they come where it re-learns anyway, and the level check allows
-#: for that (doubletalk.TalkSettings.settle). Two devices' clocks differ by about 100 ppm:
+#: for that (talksettings.TalkSettings.settle). Two devices' clocks differ by about 100 ppm:
 #: followed 20 s late, that is a steady 2 ms, which the canceller finds once.
 FOLLOW_SECONDS = 20.0
 SNAP = 0.02

@@ -7,34 +7,26 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from voicecoach.backlog import Backlog, Skip
-from voicecoach.bargein import BargeIn, BargeSettings
 from voicecoach.clock import RealClock
-from voicecoach.commands import Command, CommandEvent, Inbox
-from voicecoach.doubletalk import TalkMeter, TalkSettings
+from voicecoach.commands import CommandEvent, Inbox
 from voicecoach.echocancel import EchoCancel, EchoCancelError, PlayedAudio
 from voicecoach.microphone import Microphone, MicrophoneError, SoundDeviceMicrophone
 from voicecoach.models import find_model, manual_hint
 from voicecoach.phrases import PhraseTable, load_phrases
-from voicecoach.recognizer import KeywordSpotter, QuietMeter, Recognizer, RecognizerError
-from voicecoach.roomvoice import NOTICE, NOTICE_EVERY, OTHER_VOICE, RoomSettings, RoomVoice
+from voicecoach.pipeline import Pipeline
+from voicecoach.recognizer import KeywordSpotter, Recognizer, RecognizerError
+from voicecoach.roomvoice import NOTICE, NOTICE_EVERY, OTHER_VOICE
 from voicecoach.speaker import SpeechLog
 from voicecoach.spotter import Spot, Spotter, settings_for
-from voicecoach.voicing import VoiceTrace
 
 #: Seconds without a chunk before the watchdog reopens the microphone.
 STALL_SECONDS = 2.0
 #: First wait (s) between attempts to reopen a lost microphone; doubled up to RETRY_MAX.
 RETRY_SECONDS = 0.25
 RETRY_MAX = 2.0
-#: How barge-in is checked against the coach's echo (None in a Pipeline: not checked).
-TALK = TalkSettings()
-#: The keyword search's settings over the coach's speech.
-BARGE = BargeSettings()
-#: What counts as another voice (a TV) in the coach's silences.
-ROOM = RoomSettings()
 #: At most one overflow notice per this many seconds.
 OVERFLOW_NOTICE_SECONDS = 10.0
 
@@ -100,128 +92,6 @@ def make_recognizer(settings: ListenSettings, rate: int, table: PhraseTable) -> 
         rec = build()
         rec.name += f", in the listener's process ({e.reason})"
         return rec
-
-
-class Pipeline:
-    """Recognizer + quiet meter + spotter over one stream of PCM chunks (no threads, no devices),
-    shared by the Listener and the benchmark."""
-
-    def __init__(self, recognizer: Recognizer, spotter: Spotter,
-                 talk: TalkSettings | None = TALK,
-                 keywords: KeywordSpotter | None = None, cancelled: bool = False,
-                 barge: BargeSettings = BARGE, room: RoomSettings = ROOM) -> None:
-        self.recognizer = recognizer
-        self.spotter = spotter
-        self.quiet = QuietMeter(recognizer.rate)
-        self.voice = VoiceTrace(recognizer.rate)
-        # No level check without settings (the benchmark's way before 2026-12-01) or without
-        # a record of the coach's clips to compare with. With an echo canceller in front
-        # (`cancelled`), the level before it is metered too: see TalkSettings.cancelled_share.
-        playing = spotter.playing
-        rate = recognizer.rate
-        self.raw_talk = TalkMeter(rate, playing, talk) if talk and playing and cancelled else None
-        self.talk = (TalkMeter(rate, playing, talk, self.raw_talk) if talk and playing
-                     else None)
-        # The keyword search over the coach's speech needs the level check: alone, it takes
-        # the coach's own voice for "pause" several times a minute (bargein.py).
-        # Whether another voice (a TV) talks in the coach's silences: then a find is not
-        # taken (roomvoice.py).
-        self.room = RoomVoice(rate, playing, room) if playing and self.talk else None
-        spotter.room = self.room.talking_on if self.room else None
-        self.barge = (BargeIn(keywords, playing, barge, spotter.table.match,
-                              self.room.talking_on if self.room else None)
-                      if keywords and playing and self.talk else None)
-        self._paused = False  # the session's state, for `room`
-        # VOICECOACH_LISTEN_DEBUG=2: every change of hypothesis on stderr, with session time.
-        self._trace = os.environ.get("VOICECOACH_LISTEN_DEBUG") == "2"
-        self._last: tuple[str, ...] = ()
-
-    def feed(self, pcm: bytes, captured_at: float,
-             raw: tuple[bytes, float] | None = None) -> Spot | None:
-        """Take in a chunk whose last sample is at session time `captured_at`; `raw`: the
-        microphone's own chunk and time, when `pcm` is it after the echo canceller."""
-        if raw is not None and self.raw_talk is not None:
-            self.raw_talk.feed(*raw)
-        hearing = self.recognizer.accept(pcm)
-        quiet = self.quiet.feed(pcm)
-        if hearing.quiet is not None:
-            # The recognizer measured the room and counts its tail as quiet too: across a
-            # room the words' echo keeps the audio off the noise floor for 0.3-0.5 s.
-            quiet = max(quiet, hearing.quiet)
-        self.voice.feed(pcm)
-        if self.talk is not None:
-            self.talk.feed(pcm, captured_at)
-        if self.room is not None:
-            self.room.feed(pcm, captured_at)
-        if self._trace and (hearing.words != self._last or hearing.final):
-            self._last = hearing.words
-            end = "final" if hearing.final else "partial"
-            said = " ".join(hearing.words)
-            print(f"voicecoach: {captured_at:8.3f} {end} {said}", file=sys.stderr)
-        talking = self.talk.talking if self.talk else None
-        learnt = self.talk is not None and self.talk.learnt
-        spot = self.spotter.feed(hearing, quiet, offset=captured_at - hearing.end,
-                                 voiced=self.voice.is_voiced, talking=talking, learnt=learnt)
-        self._mine(spot)
-        if self.barge is None:
-            return spot
-        if spot is not None and not spot.rejected:
-            acted = self.barge.acted_since(captured_at)
-            if acted is not None and spot.command in (Command.PAUSE, acted):
-                # The keyword search acted on this very phrase already; a "stop" still stops,
-                # and "it hurts" after a pause for it still asks about the pain.
-                return replace(spot, rejected=f"the keyword search acted on it already "
-                                              f"({acted.value})")
-            self.barge.fired(captured_at, spot.command)  # the same word must not act twice
-        found = self.barge.feed(pcm, captured_at, talking, self.voice.is_voiced,
-                                question=self.spotter.expecting is not None, learnt=learnt)
-        if found is not None and (spot is None or (spot.rejected and not found.rejected)):
-            if self._trace and not found.rejected:
-                self._trace_levels(found)
-            self._mine(found)
-            return found
-        return spot
-
-    def _mine(self, spot: Spot | None) -> None:
-        """A phrase taken: its sound is the person's own, not another voice in the room (a
-        reply to the coach's question falls in its silence); from 0.6 s before it was taken,
-        or its start if earlier (a phrase's start is a rough guess), and a second after
-        (RoomSettings.after)."""
-        if self.room is not None and spot is not None and not spot.rejected:
-            self.room.forget(min(spot.t0, spot.t1 - 0.6) - 0.2, spot.t1)
-
-    def _trace_levels(self, spot: Spot) -> None:
-        """The frames that let a barge-in through: microphone level beside the echo expected
-        (a pause once fired on the coach's own line under a loaded CPU, and only the words
-        were on record)."""
-        if self.talk is None:
-            return
-        c = self.talk.coupling(before=spot.t0 - 0.2) or 0.0
-        meter = self.raw_talk or self.talk
-        print(f"voicecoach:   echo delay {meter.shift:+d} frames (lately {meter.span}), "
-              f"lost {meter.stalls} time(s)", file=sys.stderr)
-        for t, level, echo, settling in self.talk.frames(spot.t0 - 0.3, spot.t1):
-            mark = (" settling" if settling else "") + (" lost" if self.talk.lost(t) else "")
-            print(f"voicecoach:   {t:8.3f} mic {level:7.1f} echo {c * echo:7.1f}{mark}",
-                  file=sys.stderr)
-
-    def expect(self, section: str | None) -> None:
-        """Take answers of `section` (None: commands only); the recognizer may favour them."""
-        self.spotter.expect(section)  # first: an unknown section raises before anything changes
-        self.recognizer.expect(section)
-        self._hold_room()
-
-    def paused(self, paused: bool | None) -> None:
-        """The session paused (True), runs (False) or there is none (None)."""
-        self.spotter.paused(paused)
-        self.recognizer.paused(paused)
-        self._paused = paused is True
-        self._hold_room()
-
-    def _hold_room(self) -> None:
-        """The person talks while paused or asked something: no other voice is heard then."""
-        if self.room is not None:
-            self.room.hold(self._paused or self.spotter.expecting is not None)
 
 
 class Listener:

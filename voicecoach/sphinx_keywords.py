@@ -15,7 +15,7 @@ import os
 import tempfile
 
 from voicecoach.recognizer import Keyword, RecognizerError
-from voicecoach.sphinx_recognizer import Leveller, english_decoder
+from voicecoach.sphinx_decoder import Leveller, english_decoder
 
 #: Detection threshold of every keyword: smaller finds more words and more false ones. Over the
 #: benchmark's coach lines with a person saying "pause" or "stop" into 97 of them (a probe

@@ -9,6 +9,9 @@ the echo of its voice is heard as those words and not forced onto a command, and
 words (yes/no, numbers) are phrases, so a question can expect them at any time. pocketsphinx's
 own endpointer (a VAD) cuts the stream
 into utterances; the partial hypothesis is read after every chunk.
+
+The words themselves (fillers, the coach's words, extra pronunciations) are in sphinx_words.py,
+the decoder and the gain in front of it, which the keyword search shares, in sphinx_decoder.py.
 """
 
 from __future__ import annotations
@@ -17,13 +20,16 @@ import os
 import tempfile
 from typing import Any
 
+from voicecoach import sphinx_words
 from voicecoach.commands import Command
 from voicecoach.dereverb import Dereverb
 from voicecoach.doze import Doze
-from voicecoach.phrases import DATA_DIR, PhraseTable, normalize
+from voicecoach.phrases import PhraseTable
 from voicecoach.recognizer import Hearing, QuietMeter, RecognizerError, to_words
+from voicecoach.sphinx_decoder import Leveller, english_decoder
 
-#: How many FILLERS go into the language model (measured: see benchmarks/bench_listen.py).
+#: How many fillers (sphinx_words.FILLERS) go into the language model (measured: see
+#: benchmarks/bench_listen.py).
 DEFAULT_FILLERS = 20
 #: Silence (s) after which an utterance that heard no speech is restarted, to bound its cost.
 IDLE_SECONDS = 5.0
@@ -60,14 +66,6 @@ END_QUIET = 0.2
 #: Let the decoder sleep through quiet (doze.py); read when a recognizer is built, so that a
 #: benchmark can set it.
 DOZE = True
-#: Input peak (int16) the gain control aims at, its largest gain and per-chunk peak decay.
-TARGET_PEAK = 3500.0
-#: Assume a loud microphone until heard otherwise: attenuating a quiet one costs less.
-LOUD_PEAK = 16000.0
-MAX_GAIN = 4.0
-RELEASE = 0.9995
-#: Standard deviation (int16) of the noise floor added under the input.
-NOISE_FLOOR = 30.0
 #: How much likelier a command phrase is than one filler word.
 PHRASE_WEIGHT = 30
 #: ...except for these commands. "repeat" and "help" do no harm when missed once (the person
@@ -86,202 +84,6 @@ ANSWER_BOOST = 10
 #: switch back to "commands-running" waits for a gap between words, and "pause" must never be
 #: missing while the session runs (the spotter ignores it while paused anyway).
 COMMAND_SEARCHES = {"commands": None, "commands-running": Command.RESUME}
-
-#: Extra pronunciations of command words, the way the acoustic model hears them (measured on
-#: espeak-ng's voices; both are ordinary in speech too). A vocalized dark L: "help" as "hewp";
-#: without it "help" was never heard (it came out as "two"). An aspirated K and a devoiced W in
-#: "quit": the model takes that puff for silence and "quit" came out as "wait", which pauses.
-#: Other accents (2026-12-05): the American model heard espeak-ng's British, Scottish and
-#: Caribbean "pause" as nothing at all (6 of 18 heard, 17 with the long, gliding vowel), "back"
-#: with an open A 13 of 36 (33), "stop" with a rounded O 21 of 36 (32), and "hold" with the
-#: British diphthong 15 of 18 (18). On the whole set (8 such voices, clean and 10 dB) 826 of
-#: 1056 commands against 729; the American set the same (496 of 528 against 495); lone words
-#: fire a little more often (185 of 1592 against 158: "almost" and "thousand" as "pause",
-#: "but" and "got" as "back"). A second round, the same day, for the words still missed: a
-#: closer vowel in "next" (Caribbean, West Midlands: 45 of 54 against 38; "N EY K S T" got 48
-#: but made "eight" and "make" said alone skip a step, 6 lone words of 1592 against 1) and
-#: "skip" (27 of 27 against 21), a rounder one in "hurts" (23 of 27 against 18) and a closer
-#: one in "help" (Lancashire: 24 of 27 against 19). Lone words fired 184 of 1592 against 185.
-VARIANTS = {
-    "help": ["HH EH OW P", "HH EH UW P", "HH IY L P"],
-    "next": ["N IH K S T"],
-    "skip": ["S K IY P"],
-    "hurts": ["HH AO T S"],
-    "quit": ["K HH W IH T"],
-    "pause": ["P AO OW Z"],
-    "back": ["B AA K"],
-    "stop": ["S T AO P"],
-    "hold": ["HH AH OW L D"],
-}
-
-#: Frequent English words that are not command words: the grammar's "anything else".
-FILLERS = """
-the a an and of to in is was for are with as i his they be at have this from or had by word
-but not all were we when your can there use each which do how their if will up other about out
-many then them these so some her would make like him into time has look two more write see
-number way could people my than first water been call who its now find long down day did get
-come made may part over new sound take only little work know place year live me give most very
-after thing our just name good man think great where through much before line right too mean
-old any same tell boy follow came want show also around form small set put end does another well
-large must big even such because turn here why ask went men read need land different home us
-move try kind hand picture change off play spell air away animal house point page letter mother
-answer found study still learn should world high every near add food between own below country
-plant last school father keep tree never start city earth eye light thought head under story saw
-left few while along might close something seem hard open example begin life always those both
-paper together got group often run important until children side feet car mile night walk white
-sea began grow took river carry state once book hear without second later miss idea enough eat
-face watch far really almost let above girl sometimes mountain cut young talk soon list song
-being leave family body music color sun question fish area mark dog horse problem complete room
-knew since ever piece told usually friends easy heard order red door sure become top ship across
-today during short better best however low hours black whole measure remember early listen wind
-rock space covered fast several himself toward step morning passed true hundred against pattern
-table north slowly money map farm pulled draw voice seen cold cried plan notice south sing war
-ground fall king town unit figure certain field travel wood fire upon knee leg muscle stretch
-""".split()
-
-
-#: Lines the engine itself says (plan.py, session.py), beyond counts and the routine's text.
-COACH_LINES = """
-welcome let's start the say pause next back repeat or stop at any time if pain turns sharp
-point and it hurts that's session done well halfway last one paused resuming set of sets reps
-rest for seconds second switch legs now same with your leg left right painful and relax you can
-resume something hold holds between how bad from zero to ten does did is are when i'm not
-talking also help
-"""
-#: The coach's counts: "one" ... "twenty", then tens.
-COUNTS = (
-    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen"
-    " sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty"
-).split()
-
-
-def routine_texts() -> list[str]:
-    """Every string of the built-in data files other than the phrase tables: the routine's
-    instructions, cues, cautions and the like, as the coach may say them."""
-    import tomllib
-
-    texts: list[str] = []
-
-    def strings(node: object) -> None:
-        if isinstance(node, str):
-            texts.append(node)
-        elif isinstance(node, dict):
-            for value in node.values():
-                strings(value)
-        elif isinstance(node, list):
-            for value in node:
-                strings(value)
-
-    for data in sorted(DATA_DIR.glob("*.toml")):
-        if not data.name.startswith("phrases-"):
-            with open(data, "rb") as f:
-                strings(tomllib.load(f))
-    return texts
-
-
-def coach_words() -> list[str]:
-    """Every word the coach itself says: counts, its fixed lines and the built-in routine's text.
-
-    In the language model as fillers, the echo of the coach's "three" is heard as "three";
-    without them pocketsphinx forces it onto the nearest phrase ("repeat") and it fires.
-    """
-    texts = [" ".join(COUNTS), COACH_LINES, *routine_texts()]
-    out: list[str] = []
-    for word in normalize(" ".join(texts)).split():
-        if word not in out and not word.isdigit():
-            out.append(word)
-    return out
-
-
-#: pocketsphinx's frequency warp (its `warp_params`, "inverse_linear"): see english_decoder.
-WARP = "0.9"
-
-
-def english_decoder(rate: int, words: set[str]) -> Any:
-    """A pocketsphinx Decoder on its bundled English model at `rate`, knowing only `words` and
-    with no language model yet (the caller adds its searches); RecognizerError when
-    pocketsphinx is missing or will not start."""
-    try:
-        from pocketsphinx import Decoder, get_model_path
-    except ImportError as e:
-        raise RecognizerError(
-            f"pocketsphinx is not installed ({e})", "run scripts/setup to install it"
-        ) from e
-    model = get_model_path("en-us")
-    # Only the words the searches can name: all of cmudict held 23 MB more for nothing (and
-    # the listener's goal is 150 MB).
-    dict_path = small_dictionary(f"{model}/cmudict-en-us.dict", words)
-    try:
-        return Decoder(
-            hmm=f"{model}/en-us",
-            dict=dict_path,
-            samprate=float(rate),
-            # No default (large) language model: ours replaces it, and it costs 40 MB.
-            lm=None,
-            # Digital silence (a muted or virtual device) wrecks the noise and mean
-            # estimates; half a bit of noise is what any real microphone adds anyway.
-            dither=True,
-            # ...from a fixed seed (pocketsphinx's default draws one): the same audio is heard
-            # the same way every time, so a miss can be reproduced (a CI run once heard a
-            # test's "pause" 0.04 s too short, where 7 runs of 8 here heard it).
-            seed=1,
-            # Gaussians scored per frame: 8 instead of 4 recognized 3 more of the bench's
-            # 88 commands (most in 10 dB noise) for about 15% more CPU (still < 15%); 16
-            # instead of 8, 12 more of 528 (benchmarks/sweep_sphinx.py, 3 seeds).
-            topn=16,
-            # Every frequency read 1/0.9 times higher (vocal tract length normalisation, one
-            # factor for everyone): 513 of 528 American commands right against 500, 901 of
-            # 1056 in other accents against 880, lone words firing 181 of 1592 against 184
-            # (2026-12-06; 0.95 and 0.85 in docs/measurements.md).
-            warp_type="inverse_linear",
-            warp_params=WARP,
-            loglevel="FATAL",
-        )
-    except (RuntimeError, ValueError) as e:
-        raise RecognizerError(f"pocketsphinx did not start: {e}") from e
-    finally:
-        os.unlink(dict_path)
-
-
-def small_dictionary(path: str, words: set[str]) -> str:
-    """A temporary file with the lines of the pronouncing dictionary at `path` for `words`
-    (alternative pronunciations too); the caller deletes it."""
-    out = []
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            if line.split(" ", 1)[0].split("(", 1)[0] in words:
-                out.append(line if line.endswith("\n") else line + "\n")
-    fd, small = tempfile.mkstemp(prefix="voicecoach-", suffix=".dict")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.writelines(out)
-    return small
-
-
-class Leveller:
-    """Automatic gain: pocketsphinx's model misreads loud input ("pause" at full scale), so
-    loud peaks are brought down to `target`: instant attack, slow release."""
-
-    def __init__(self, target: float = TARGET_PEAK) -> None:
-        import numpy as np
-
-        self._target = target
-        self._peak = LOUD_PEAK
-        self._rng = np.random.default_rng(0)
-
-    def level(self, pcm: bytes) -> bytes:
-        """`pcm` (16-bit mono) at the gain the peaks so far call for."""
-        import numpy as np
-
-        x = np.frombuffer(pcm, dtype=np.int16).astype(np.float64)
-        if x.size == 0:
-            return pcm
-        peak = float(np.max(np.abs(x)))
-        self._peak = max(peak, self._peak * RELEASE, self._target / MAX_GAIN)
-        gain = self._target / self._peak
-        # A floor of faint noise, like any real room: over digitally clean silence the
-        # model's noise removal misreads words (measured: "pause" became "hold").
-        x = x * gain + self._rng.normal(0.0, NOISE_FLOOR, x.size)
-        return bytes(np.clip(x, -32768, 32767).astype(np.int16).tobytes())
 
 
 class SphinxRecognizer:
@@ -313,9 +115,9 @@ class SphinxRecognizer:
         self.name = "pocketsphinx (en-us, bundled)"
         self._words = set(table.words(sections))
         self._searches = frozenset({*COMMAND_SEARCHES, *(f"answers-{s}" for s in sections)})
-        fillers_known = FILLERS[:fillers] + coach_words()
+        fillers_known = sphinx_words.FILLERS[:fillers] + sphinx_words.coach_words()
         self._decoder = english_decoder(rate, self._words | set(fillers_known))
-        for word, variants in VARIANTS.items():
+        for word, variants in sphinx_words.VARIANTS.items():
             if word in self._words and self._decoder.lookup_word(word):
                 for i, phones in enumerate(variants):
                     # "word(N)" is the dictionary's spelling of an alternative pronunciation;
