@@ -17,7 +17,8 @@ of `--article-voices`, its own stream), both in the strongest room (or `--articl
 WAYS (the halves of the change, other quiet levels, and "ours awake": ours with a decoder
 that hears the quiet too, doze.py; the older ways never slept; "ours" ends utterances as
 shipped (sphinx_recognizer.CUT), "ours cut" always also on the room's quiet, "ours endpointer
-only" by pocketsphinx's endpointer alone).
+only" by pocketsphinx's endpointer alone; "ours old tail rule" takes a frame
+for the room's tail as it did until then: TAIL).
 Prints a markdown table; writes benchmarks/results/room.json (or --out).
 """
 
@@ -97,6 +98,7 @@ WAYS: dict[str, tuple[bool, float | None, bool | None, bool]] = {
     "ours awake": (True, None, None, False),
     "ours cut": (True, None, None, True),
     "ours endpointer only": (True, None, None, True),
+    "ours old tail rule": (True, None, None, True),
     "before 2026-12-03": (False, 0.0, False, False),
     "suppressor only": (True, 0.0, False, False),
     "quiet 15 dB under the peak only": (False, 15.0, False, False),
@@ -108,6 +110,10 @@ WAYS: dict[str, tuple[bool, float | None, bool | None, bool]] = {
 #: How a way's utterances end (sphinx_recognizer.CUT): True also on the room's quiet, False by
 #: pocketsphinx's endpointer alone (as before 2026-12-05); the others as shipped.
 CUT = {"ours cut": True, "ours endpointer only": False}
+
+#: The rule for the room's tail in the quiet after a phrase (recognizer.TAIL) of a way, where
+#: not as shipped: until 2026-12-06 it was the stricter one that still ends an utterance early.
+TAIL = {"ours old tail rule": "CUT_TAIL"}
 
 
 def evaluate(way: str, rates: list[int], article_s: float, rate: int,
@@ -125,6 +131,8 @@ def evaluate(way: str, rates: list[int], article_s: float, rate: int,
     if tail_quiet is not None:
         sphinx_recognizer.TAIL_QUIET = tail_quiet
     sphinx_recognizer.CUT = CUT.get(way, sphinx_recognizer.CUT)
+    if way in TAIL:
+        recognizer.TAIL = getattr(recognizer, TAIL[way])
     table = load_phrases("en")
     rec = SphinxRecognizer(RATE, table, tuple(table.answers), dereverb=dereverb, doze=doze)
     pad0, pad1 = np.zeros(RATE // 2), np.zeros(RATE)

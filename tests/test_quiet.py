@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from voicecoach.recognizer import QuietMeter
+from voicecoach.recognizer import CUT_TAIL, QuietMeter
 
 RATE = 16000
 
@@ -78,3 +78,31 @@ def test_close_to_the_microphone_a_fading_word_is_not_taken_for_an_echo() -> Non
 
 def test_no_room_no_tail_rule() -> None:
     assert quiet_after(room_meter(0.0), tone(60, 0.3), tail(60, 0.3, 0.6)) == 0.0
+
+
+def noisy_tail(db: float, seconds: float, rt60: float) -> np.ndarray:
+    """Noise falling from `db` at 60 dB per `rt60` seconds: a room's diffuse echo, whose 10 ms
+    frames swing by a dB or two about the fall."""
+    n = int(RATE * seconds)
+    t = np.arange(n) / RATE
+    return np.random.default_rng(1).normal(0, 10 ** (db / 20), n) * 10 ** (-3 * t / rt60)
+
+
+def test_a_tail_falling_slower_than_the_room_measured_is_quiet_soon_after() -> None:
+    """A hard room (early reflections, a second slope) is measured short: 0.56 s where its late
+    tail falls as a 1.28 s room's, 47 dB/s. Measured over 0.1 s its fall is steady enough, and
+    a third of the measured rate lets it count as the tail: the quiet begins about 0.15 s into
+    it. By the rule that ends an utterance early (CUT_TAIL, the quiet's rule until 2026-12-06:
+    half the rate, over 50 ms), its swinging frames break the quiet again and again."""
+    got = quiet_after(room_meter(0.56), noisy_tail(65, 0.3, 100.0), noisy_tail(65, 0.6, 1.28))
+    assert got >= 0.4, got
+    strict = QuietMeter(RATE, rule=CUT_TAIL)
+    strict.rt60 = 0.56
+    assert quiet_after(strict, noisy_tail(65, 0.3, 100.0), noisy_tail(65, 0.6, 1.28)) < 0.1
+
+
+def test_in_that_room_a_weak_word_after_the_strong_one_is_still_sound() -> None:
+    meter = room_meter(0.56)
+    got = quiet_after(meter, noisy_tail(65, 0.3, 100.0), noisy_tail(65, 0.1, 1.28),
+                      noisy_tail(50, 0.2, 100.0))
+    assert got == 0.0, got

@@ -193,13 +193,36 @@ def unknown_symbol(vocabulary: set[str] | None) -> str:
 #: none. A room's tail falls steadily and a weak word does not: QuietMeter.rt60 tells them apart.
 FALL_DB = 0.0
 RECENT = 0.5
-#: A frame falling, over the last TAIL_SPAN seconds, by at least TAIL_SHARE of what the room's
-#: echo loses in that time is the room's tail, not a word: measured rates run slower than the
-#: model's (noise under the tail, a room measured a little short). TAIL_UNDER: and it is this
-#: many dB under the last RECENT seconds' peak, so the first frames of a word's end are not.
-TAIL_SPAN = 0.05
-TAIL_SHARE = 0.5
-TAIL_UNDER = 6.0
+
+
+@dataclass(frozen=True)
+class TailRule:
+    """When a frame is the room's tail, not a word (QuietMeter.rt60): it has fallen, over the
+    last `span` seconds, by at least `share` of what the room's echo loses in that time, and it
+    is `under` dB under the last RECENT seconds' peak."""
+
+    span: float
+    """Seconds the fall is measured over (from the mean of three 10 ms frames to another)."""
+    share: float
+    """Share of the measured room's fall that counts: measured rates run slower than the
+    model's (noise under the tail, a room measured a little short)."""
+    under: float
+    """dB under the recent peak, so that the first frames of a word's fading end are not."""
+
+
+#: The quiet after a phrase that shows it was said on its own (Hearing.quiet). Until 2026-12-06
+#: it was CUT_TAIL's: a room with early reflections and a slower second slope is measured
+#: short (0.56 s for 0.8 s), its late tail falls slower than half that rate, and a 10 ms
+#: frame's level swings by a dB or two in a tail of noise, so frame after frame failed the rule
+#: and the quiet began again: a command waited 0.35 s for it across a hard room. Over 0.1 s
+#: the fall is measured steadily, a third of the rate lets the slow tail count, and 9 dB under
+#: the peak keeps a word's own fading end out (with 6 dB and over 50 ms the coach's "pause here
+#: and breathe" fired "pause" in a room): benchmarks/bench_room.py, "ours old tail rule".
+TAIL = TailRule(span=0.1, share=0.35, under=9.0)
+#: The quiet that ends an utterance early (sphinx_recognizer.END_QUIET): stricter, because the
+#: final result of a cut fires at once, with no quiet of its own to wait for. With TAIL, running
+#: speech across a room was cut into pieces and one piece's final result was "what can i say".
+CUT_TAIL = TailRule(span=0.05, share=0.5, under=6.0)
 
 
 class QuietMeter:
@@ -219,7 +242,9 @@ class QuietMeter:
     """
 
     def __init__(self, rate: int, margin_db: float = 8.0, rise_db_per_s: float = 3.0,
-                 fall_db: float | None = None) -> None:
+                 fall_db: float | None = None, rule: TailRule | None = None) -> None:
+        """`rule`: when a frame is the room's tail (None: TAIL, read here so that a benchmark
+        can set it)."""
         import collections
 
         self.rate = rate
@@ -233,7 +258,8 @@ class QuietMeter:
         self._recent: collections.deque[float] = collections.deque(maxlen=int(RECENT * 100))
         self.rt60 = 0.0
         """The room's reverberation time (s), set by whoever measures it; 0: no tail rule."""
-        self._span = round(TAIL_SPAN * 100)
+        self.rule = TAIL if rule is None else rule
+        self._span = max(3, round(self.rule.span * 100))
 
     @property
     def quiet(self) -> float:
@@ -269,8 +295,8 @@ class QuietMeter:
 
     def _tail(self, e: float) -> bool:
         """Whether frame energy `e` (dB) falls on from the frames before it as a tail does."""
-        r = self._recent
+        r, span, rule = self._recent, self._span, self.rule
         now = (r[-2] + r[-1] + e) / 3.0
-        then = (r[-self._span - 2] + r[-self._span - 1] + r[-self._span]) / 3.0
-        fall = 60.0 / self.rt60 * TAIL_SPAN * TAIL_SHARE
-        return now <= then - fall and e <= max(r) - TAIL_UNDER
+        then = (r[-span - 2] + r[-span - 1] + r[-span]) / 3.0
+        fall = 60.0 / self.rt60 * rule.span * rule.share
+        return now <= then - fall and e <= max(r) - rule.under

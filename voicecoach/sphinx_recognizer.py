@@ -20,7 +20,7 @@ import os
 import tempfile
 from typing import Any
 
-from voicecoach import sphinx_words
+from voicecoach import recognizer, sphinx_words
 from voicecoach.commands import Command
 from voicecoach.dereverb import Dereverb
 from voicecoach.doze import Doze
@@ -42,18 +42,18 @@ IDLE_MAX = 30.0
 #: Count the room's tail as quiet (QuietMeter.rt60, Hearing.quiet), with the room the
 #: suppressor measured: measured on 2026-12-04 (bench_room.py, README "From across a room").
 TAIL_QUIET = True
-#: End an utterance after END_QUIET seconds of quiet, the room's tail counted as quiet, even
-#: while pocketsphinx's endpointer still hears speech: it takes a room's echo for speech, and
-#: ended a command's utterance 0.45-0.6 s after the words across a room, where its final
-#: result (a second, fuller search) often named the command that the partial results had as
-#: "[unk]". Only in a quiet room (Dereverb.clear): in 10 dB noise the noise's own swings count
-#: as the room's tail, and cut there 3 noisy commands of 88 were lost. Only when the final
-#: result names a command word: else the utterance is heard again from its start and goes on
-#: (_cut). Ended whatever it held (2026-12-05), the cut lost commands live: the live test of a
-#: whole session by voice (tests/test_session_voice.py) missed its spoken "stop" once in CI,
-#: and run 4 times beside the soak and a busy loop, a "pause" said just before a count had to
-#: be said again in 3 runs. Read when a recognizer is built, so that a benchmark can set it;
-#: set here, not in the parent: the recognizer is built again in its own process.
+#: End an utterance after END_QUIET seconds of quiet, the room's tail counted as quiet (by the
+#: stricter rule, recognizer.CUT_TAIL), even while pocketsphinx's endpointer still hears speech: it
+#: takes a room's echo for speech, and ended a command's utterance 0.45-0.6 s after the words across
+#: a room, where its final result (a second, fuller search) often named the command that the partial
+#: results had as "[unk]". Only in a quiet room (Dereverb.clear): in 10 dB noise the noise's own
+#: swings count as the room's tail, and cut there 3 noisy commands of 88 were lost. Only when the
+#: final result names a command word: else the utterance is heard again from its start and goes on
+#: (_cut). Ended whatever it held (2026-12-05), the cut lost commands live: the live test of a whole
+#: session by voice (tests/test_session_voice.py) missed its spoken "stop" once in CI, and run 4
+#: times beside the soak and a busy loop, a "pause" said just before a count had to be said again in
+#: 3 runs. Read when a recognizer is built, so that a benchmark can set it; set here, not in the
+#: parent: the recognizer is built again in its own process.
 CUT = True
 #: Seconds of an utterance within which a cut may be made (and undone by hearing it all again,
 #: at ~8-20 % of its length in CPU time): a command said on its own, with the quiet before
@@ -195,6 +195,9 @@ class SphinxRecognizer:
         # None: TAIL_QUIET (read here, so that a benchmark can set it).
         tail_quiet = TAIL_QUIET if tail_quiet is None else tail_quiet
         self._tail_quiet = QuietMeter(rate) if dereverb and tail_quiet else None
+        # The same, by the stricter rule that may end an utterance (recognizer.CUT_TAIL).
+        self._cut_quiet = (QuietMeter(rate, rule=recognizer.CUT_TAIL)
+                           if self._tail_quiet is not None else None)
         #: Whether utterances end on the room's quiet (CUT; None: read here; a benchmark's naive
         #: way turns it off, as it turns off `doze`).
         self.cut = (CUT if cut is None else cut) and self._tail_quiet is not None
@@ -234,10 +237,13 @@ class SphinxRecognizer:
 
     def accept(self, pcm: bytes) -> Hearing:
         self._samples += len(pcm) // 2
-        tail_quiet = None
+        tail_quiet, cut_quiet = None, 0.0
         if self._tail_quiet is not None and self._dereverb is not None:
             self._tail_quiet.rt60 = self._dereverb.rt60
             tail_quiet = self._tail_quiet.feed(pcm)
+        if self._cut_quiet is not None and self._dereverb is not None:
+            self._cut_quiet.rt60 = self._dereverb.rt60
+            cut_quiet = self._cut_quiet.feed(pcm)
         if self._dereverb is not None:
             pcm = self._dereverb.process(pcm)
         self._pending += self._leveller.level(pcm)
@@ -291,7 +297,7 @@ class SphinxRecognizer:
                 break
             if idle:
                 self._restart()
-        if (self.cut and not final and tail_quiet is not None and tail_quiet >= END_QUIET
+        if (self.cut and not final and cut_quiet >= END_QUIET
                 and self._dereverb is not None and self._dereverb.clear
                 and self._in_utt and self._endpointer.in_speech and not self._was_cut
                 and not self._replayed and self._utt_samples <= CUT_MAX * self.rate):
