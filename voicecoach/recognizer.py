@@ -242,9 +242,11 @@ class QuietMeter:
     """
 
     def __init__(self, rate: int, margin_db: float = 8.0, rise_db_per_s: float = 3.0,
-                 fall_db: float | None = None, rule: TailRule | None = None) -> None:
+                 fall_db: float | None = None, rule: TailRule | None = None,
+                 strict: TailRule | None = None) -> None:
         """`rule`: when a frame is the room's tail (None: TAIL, read here so that a benchmark
-        can set it)."""
+        can set it); `strict`: a second rule whose quiet is kept too (`strict_quiet`), over the
+        same frames, floor and peaks."""
         import collections
 
         self.rate = rate
@@ -255,16 +257,22 @@ class QuietMeter:
         self._pending = b""
         self._floor: float | None = None
         self._quiet_frames = 0
+        self._strict_frames = 0
         self._recent: collections.deque[float] = collections.deque(maxlen=int(RECENT * 100))
         self.rt60 = 0.0
         """The room's reverberation time (s), set by whoever measures it; 0: no tail rule."""
         self.rule = TAIL if rule is None else rule
-        self._span = max(3, round(self.rule.span * 100))
+        self.strict = strict
 
     @property
     def quiet(self) -> float:
         """Seconds of quiet at the end of what was fed so far."""
         return self._quiet_frames / 100.0
+
+    @property
+    def strict_quiet(self) -> float:
+        """Seconds of quiet at the end by the `strict` rule (0 without one)."""
+        return self._strict_frames / 100.0
 
     def feed(self, pcm: bytes) -> float:
         """Take in a chunk of 16-bit mono PCM; return the trailing quiet in seconds."""
@@ -284,18 +292,19 @@ class QuietMeter:
             sound = e > self._floor + self.margin_db
             if sound and self.fall_db and self._recent:
                 sound = e > max(self._recent) - self.fall_db
-            if sound and self.rt60 > 0 and len(self._recent) > self._span + 2:
-                sound = not self._tail(e)
+            strict = sound and not (self.strict is not None and self._tail(e, self.strict))
+            sound = sound and not self._tail(e, self.rule)
             self._recent.append(e)
-            if sound:
-                self._quiet_frames = 0
-            else:
-                self._quiet_frames += 1
+            self._quiet_frames = 0 if sound else self._quiet_frames + 1
+            self._strict_frames = 0 if strict else self._strict_frames + 1
         return self.quiet
 
-    def _tail(self, e: float) -> bool:
-        """Whether frame energy `e` (dB) falls on from the frames before it as a tail does."""
-        r, span, rule = self._recent, self._span, self.rule
+    def _tail(self, e: float, rule: TailRule) -> bool:
+        """Whether frame energy `e` (dB) falls on from the frames before it as a tail does,
+        by `rule` (never without a room: rt60 0)."""
+        r, span = self._recent, max(3, round(rule.span * 100))
+        if self.rt60 <= 0 or len(r) <= span + 2:
+            return False
         now = (r[-2] + r[-1] + e) / 3.0
         then = (r[-span - 2] + r[-span - 1] + r[-span]) / 3.0
         fall = 60.0 / self.rt60 * rule.span * rule.share

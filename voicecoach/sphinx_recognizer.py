@@ -194,10 +194,9 @@ class SphinxRecognizer:
         # to the noise floor for 0.3-0.5 s, and the spotter waited that long.
         # None: TAIL_QUIET (read here, so that a benchmark can set it).
         tail_quiet = TAIL_QUIET if tail_quiet is None else tail_quiet
-        self._tail_quiet = QuietMeter(rate) if dereverb and tail_quiet else None
-        # The same, by the stricter rule that may end an utterance (recognizer.CUT_TAIL).
-        self._cut_quiet = (QuietMeter(rate, rule=recognizer.CUT_TAIL)
-                           if self._tail_quiet is not None else None)
+        # Its `strict_quiet`: by the stricter rule that may end an utterance (CUT_TAIL).
+        self._tail_quiet = (QuietMeter(rate, strict=recognizer.CUT_TAIL)
+                            if dereverb and tail_quiet else None)
         #: Whether utterances end on the room's quiet (CUT; None: read here; a benchmark's naive
         #: way turns it off, as it turns off `doze`).
         self.cut = (CUT if cut is None else cut) and self._tail_quiet is not None
@@ -241,9 +240,7 @@ class SphinxRecognizer:
         if self._tail_quiet is not None and self._dereverb is not None:
             self._tail_quiet.rt60 = self._dereverb.rt60
             tail_quiet = self._tail_quiet.feed(pcm)
-        if self._cut_quiet is not None and self._dereverb is not None:
-            self._cut_quiet.rt60 = self._dereverb.rt60
-            cut_quiet = self._cut_quiet.feed(pcm)
+            cut_quiet = self._tail_quiet.strict_quiet
         if self._dereverb is not None:
             pcm = self._dereverb.process(pcm)
         self._pending += self._leveller.level(pcm)
