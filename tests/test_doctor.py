@@ -35,6 +35,13 @@ def test_doctor_names_the_recognizer_the_echo_canceller_and_what_to_fix() -> Non
     (["--seconds", "-5"], "--seconds must be between 0 and 600, got -5"),
     (["--seconds", "nan"], "--seconds must be between 0 and 600, got nan"),
     (["--recognizer", "julius"], "argument --recognizer: invalid choice: 'julius'"),
+    # What a session refuses, doctor refuses too, rather than checking something else.
+    (["--recognizer", "pocketsphinx", "--model", "/tmp"],
+     "--model is a vosk model: it cannot be used with --recognizer pocketsphinx"),
+    (["--model", "/nonexistent"], "--model: no model folder at /nonexistent"),
+    (["--model", "/tmp"], "--model: /tmp is not a vosk model folder"),
+    (["--input-device", ""], "--input-device needs a value, got an empty one"),
+    (["--output-device", " "], "--output-device needs a value, got an empty one"),
 ])  # fmt: skip
 def test_bad_options_are_one_line_and_exit_2(args: list[str], says: str) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -90,3 +97,17 @@ def test_a_recognizer_too_slow_for_speech_is_a_fix() -> None:
     assert SLOW_SHARE < 0.8
     assert len(fixes) == 1 and fixes[0].startswith("the recognizer alone takes "), fixes
     assert int(fixes[0].split()[4].rstrip("%")) >= 80, fixes
+
+
+def test_a_speaker_that_cannot_play_is_said_where_the_test_phrase_is() -> None:
+    """No sound output: the test line must not read as if it had played, and the fix names
+    the device list above, not doctor itself."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "voicecoach", "doctor", "--seconds", "0",
+                           "--recognizer", "none", "--output-device", "no such speaker"],
+                          capture_output=True, text=True, env=env, timeout=120)
+    lines = done.stdout.splitlines()
+    test = next(i for i, line in enumerate(lines) if line.startswith("Speaker test:"))
+    assert lines[test + 1].startswith("  not played"), done.stdout
+    assert done.returncode == 1 and "  - speaker: " in done.stdout, done
+    assert "voicecoach doctor" not in done.stdout.split("To fix:")[1], done.stdout

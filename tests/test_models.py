@@ -127,8 +127,38 @@ def test_offline_says_where_to_get_it(tmp_path: Path) -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     with pytest.raises(DownloadError, match="alphacephei.com/vosk/models") as e:
-        download_model(tmp_path / "here", f"http://127.0.0.1:{port}/model.zip", None, timeout=2)
-    assert f"unzip it into {tmp_path / 'here'}/" in str(e.value)  # the folder asked for
+        download_model(tmp_path / "here" / "deep", f"http://127.0.0.1:{port}/model.zip", None,
+                       timeout=2)
+    assert f"unzip it into {tmp_path / 'here' / 'deep'}/" in str(e.value)  # the folder asked for
+    assert list(tmp_path.iterdir()) == []  # and no empty folders left behind
+
+
+def test_model_where_names_only_a_folder_a_session_can_use(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    for given, said in ((tmp_path / "nonexistent", "does not exist"),
+                        (tmp_path, "is not a vosk model folder")):
+        monkeypatch.setenv("VOICECOACH_MODEL", str(given))
+        assert run_model(["where"]) == 1
+        out, err = capsys.readouterr()
+        assert out == "" and err.count("\n") == 1
+        assert f"$VOICECOACH_MODEL, {given}, {said}" in err
+        assert "voicecoach model download" in err
+    (tmp_path / "am").mkdir()
+    assert run_model(["where"]) == 0
+    assert capsys.readouterr().out == f"{tmp_path}\n"
+
+
+def test_download_into_a_file_or_nothing_is_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "file").write_text("not a folder")
+    assert run_model(["download", str(tmp_path / "file")]) == 2
+    assert capsys.readouterr().err == (
+        f"voicecoach model download: {tmp_path / 'file'} is a file, not a folder\n")
+    assert run_model(["download", " "]) == 2
+    assert "DIR is empty" in capsys.readouterr().err
+    with pytest.raises(DownloadError, match="is a file, not a folder"):
+        download_model(tmp_path / "file", "http://127.0.0.1:9/model.zip", None)
 
 
 def test_cli_usage(capsys: pytest.CaptureFixture[str], tmp_path: Path,

@@ -151,3 +151,33 @@ def test_without_a_child_the_recognizer_runs_in_the_process(
                                "recognizer process"), rec.name
     assert heard(Pipeline(rec, Spotter(EN)), pcm("pause", RATE)) == ["pause"]
     rec.close()
+
+
+class SlowToBuild:
+    """A recognizer's start-up that takes long enough for the parent to go away first."""
+
+    name, rate, missing = "slow", 16000, ()
+
+    def __init__(self) -> None:
+        time.sleep(1.0)
+
+
+def test_a_parent_gone_mid_start_leaves_no_traceback() -> None:
+    """Ctrl-C while the model loads: the parent exits, and the child, done loading, finds
+    nobody to answer. It must end quietly, not print a traceback over the coach's last line."""
+    import os
+    import sys
+    from multiprocessing.connection import Pipe
+
+    ours, child = Pipe()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "voicecoach.recognizer_process", str(child.fileno())],
+        pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    child.close()
+    ours.send(list(sys.path))
+    ours.send(SlowToBuild)
+    ours.close()  # gone before "ready"
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert err.decode() == ""

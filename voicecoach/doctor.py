@@ -9,10 +9,11 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from voicecoach.config import CHOICES, ConfigError, VoiceSettings, load_config
 from voicecoach.listener import ListenerUnavailable, ListenSettings, make_recognizer
-from voicecoach.models import find_model, manual_hint
+from voicecoach.models import find_model, is_vosk_model, manual_hint
 from voicecoach.native_stderr import hushed
 from voicecoach.phrases import PhraseTable, load_phrases
 from voicecoach.recognizer import Recognizer, RecognizerError
@@ -39,18 +40,36 @@ def run_doctor(argv: Sequence[str] = ()) -> int:
     p.add_argument("--recognizer", default=None,
                    choices=CHOICES["recognizer"],
                    help="which to check (default: the one a session would use; none: skip)")
+    p.add_argument("--output-device", default=None,
+                   help="speaker for the test phrase (index or name; default: the config "
+                        "file's, else the system's)")
     p.add_argument("--model", default=None, help="vosk model folder")
     p.add_argument("--language", default="en", help="phrase table (default: en)")
     p.add_argument("--seconds", type=float, default=4.0,
                    help="how long to show the mic level (0-600; 0 skips it)")
     p.add_argument("--no-play", action="store_true", help="skip the speaker test")
     args = p.parse_args(list(argv))
+    # Checked as a session checks them: what doctor passes, a session must not refuse.
+    for key in ("input_device", "output_device", "model", "language"):
+        value = getattr(args, key)
+        if value is not None and not value.strip():
+            p.error(f"--{key.replace('_', '-')} needs a value, got an empty one")
+    if args.model is not None:
+        if args.recognizer in ("pocketsphinx", "none"):
+            p.error(f"--model is a vosk model: it cannot be used with --recognizer "
+                    f"{args.recognizer}")
+        model = Path(args.model).expanduser()
+        if not model.is_dir():
+            p.error(f"--model: no model folder at {args.model}")
+        if not is_vosk_model(model):
+            p.error(f"--model: {args.model} is not a vosk model folder (one holds am/ or "
+                    "conf/); get one with: voicecoach model download")
     # What a session would use: the config file's settings where no option overrides them.
     try:
         config = load_config()
     except ConfigError as e:
         p.error(str(e))
-    for key in ("input_device", "recognizer", "model"):
+    for key in ("input_device", "output_device", "recognizer", "model"):
         if getattr(args, key) is None:
             setattr(args, key, config.get(key))
     args.recognizer = args.recognizer or "auto"
@@ -66,7 +85,7 @@ def run_doctor(argv: Sequence[str] = ()) -> int:
     fixes: list[str] = []
     rate = _devices(device, fixes)
     if not args.no_play:
-        _play(fixes, VoiceSettings.from_sources(config))
+        _play(fixes, VoiceSettings.from_sources(config, args))
     if rate and args.seconds > 0:
         _level(device, rate, args.seconds, fixes)
     _recognition(args, table, rate or 16000, fixes)
@@ -125,8 +144,13 @@ def _play(fixes: list[str], voice: VoiceSettings) -> None:
     try:
         speaker = open_speaker(voice, clock, lambda u: None, SpeechLog(),
                                lambda m: print(m, file=sys.stderr))
-    except (SpeakerUnavailable, ValueError) as e:
-        fixes.append(f"speaker: {e}")
+    except SpeakerUnavailable as e:
+        _say(f"  not played: {e.reason}")
+        fixes.append(f"speaker: {e.reason}: {_here(e.fix)}")
+        return
+    except ValueError as e:
+        _say("  not played")
+        fixes.append(f"speaker: {_here(str(e))}")
         return
     try:
         speaker.prepare([TEST_PHRASE])
@@ -134,6 +158,14 @@ def _play(fixes: list[str], voice: VoiceSettings) -> None:
         time.sleep(speaker.duration(TEST_PHRASE) + 0.5)
     finally:
         speaker.close()
+    _say("  played: if you heard nothing, check the volume, or choose a device from the list"
+         " above with --output-device")
+
+
+def _here(fix: str) -> str:
+    """A session's fix, which points to doctor's device list, as said by doctor: "above"."""
+    return (fix.replace("; `voicecoach doctor` lists the devices", "")
+            .replace("the list `voicecoach doctor` prints", "the list above"))
 
 
 def _espeak(fixes: list[str]) -> None:

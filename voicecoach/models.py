@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -77,6 +78,9 @@ def download_model(
     """Fetch a zipped model into `dest_dir` (resuming a partial download), check its SHA-256,
     unpack it safely and return the model folder. Raises DownloadError."""
     dest = Path(dest_dir) if dest_dir is not None else default_models_dir()
+    if dest.exists() and not dest.is_dir():
+        raise DownloadError(f"{dest} is a file, not a folder")
+    made = [p for p in (dest, *dest.parents) if not p.exists()]  # the deepest first
     try:
         dest.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -85,7 +89,15 @@ def download_model(
     archive = dest / name
     part = dest / (name + ".part")
     if not archive.is_file():
-        _fetch(url, part, progress, timeout)
+        try:
+            _fetch(url, part, progress, timeout)
+        except DownloadError:
+            # Offline, say: leave no empty folders behind. One holding a partial download
+            # is kept (not empty), so the next run resumes.
+            for folder in made:
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
+            raise
         part.replace(archive)
     if sha256:
         digest = _sha256(archive)
@@ -215,6 +227,25 @@ def progress_bar(done: int, total: int) -> None:
     sys.stderr.flush()
 
 
+def _where() -> int:
+    """`voicecoach model where`: the folder on stdout (exit 0) only if a session could use it."""
+    found = find_model()
+    if found is None:
+        print(f"voicecoach: no model; looked in {REPO_MODELS} and {user_models_dir()}. "
+              "Get one with: voicecoach model download", file=sys.stderr)
+        return 1
+    if not is_vosk_model(found):
+        # Said here, where it is asked, rather than as a "not listening" notice mid-session.
+        named = "$VOICECOACH_MODEL" if os.environ.get("VOICECOACH_MODEL") else "the folder found"
+        what = ("does not exist" if not found.exists()
+                else "is not a vosk model folder (one holds am/ or conf/)")
+        print(f"voicecoach: {named}, {found}, {what}; get one with: voicecoach model download",
+              file=sys.stderr)
+        return 1
+    print(found)
+    return 0
+
+
 def run_model(argv: Sequence[str]) -> int:
     """`voicecoach model download [DIR]` and `voicecoach model where`."""
     p = SubcommandParser(prog="voicecoach model",
@@ -234,10 +265,15 @@ def run_model(argv: Sequence[str]) -> int:
     except SystemExit as done:  # --help (0) or a mistake, said in one line (2)
         return int(done.code or 0)
     if args.verb == "where":
-        found = find_model()
-        print(found if found else f"no model; looked in {REPO_MODELS} and {user_models_dir()}")
-        return 0 if found else 1
+        return _where()
+    if args.dir is not None and not args.dir.strip():
+        print("voicecoach model download: DIR is empty (leave it out for the default folder)",
+              file=sys.stderr)
+        return 2
     dest = Path(args.dir).expanduser() if args.dir else default_models_dir()
+    if dest.exists() and not dest.is_dir():
+        print(f"voicecoach model download: {dest} is a file, not a folder", file=sys.stderr)
+        return 2
     print(f"downloading {MODEL_NAME} (41 MB) into {dest}", file=sys.stderr)
     try:
         folder = download_model(dest, progress=progress_bar)

@@ -192,9 +192,13 @@ class RecognizerProcess:
 
 
 if __name__ == "__main__":
+    import contextlib
     import signal
 
     # Ctrl-C reaches the whole process group: the parent ends the session and closes this
     # child itself (and if the parent dies, the pipe's end stops the loop), so no traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    serve(Connection(int(sys.argv[1])))
+    # The parent may go away mid-call (Ctrl-C while the model loads, say): nobody is left to
+    # answer, and a traceback would land on the terminal after the coach's last line.
+    with contextlib.suppress(OSError, EOFError):
+        serve(Connection(int(sys.argv[1])))
