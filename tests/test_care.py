@@ -63,6 +63,42 @@ def test_nobody_to_answer_reads_the_signs_aloud_and_goes_on(tmp_path):
     assert "does not replace" in text and "calf" in text.lower()
 
 
+def test_a_yes_stands_until_answered_again_even_when_nobody_can_answer(tmp_path):
+    """A reported warning sign is not cleared by a run with no terminal and no microphone
+    (which would read the signs out and carry on), nor skipped by --no-check: only answering
+    the questions again ("no" to each) lets exercise start."""
+    care, *_ = build(tmp_path, [(60.0, (Command.ANSWER, "key", "y"))])
+    assert care.before(routine("calf")) is None
+    care.recorder.close()
+    for no_check, can_answer in ((False, False), (True, True), (True, False)):
+        care, *_, log = build(tmp_path, [], no_check=no_check, can_answer=can_answer)
+        assert care.before(routine("calf")) is None, (no_check, can_answer)
+        care.recorder.close()
+        text = " ".join(said(log))
+        assert "warning sign was reported" in text and "calf that is swollen" in text
+        assert "voicecoach check" in text
+    no = (Command.NEXT, "key", "n")
+    care, *_ = build(tmp_path, [(t, no) for t in (50.0, 70.0, 90.0)])
+    assert care.before(routine("calf")) is not None  # answered again: all clear
+    care.recorder.close()
+    care, *_, log = build(tmp_path, [], can_answer=False)
+    assert care.before(routine("calf")) is not None
+
+
+def test_only_the_calf_sign_says_to_call_emergency_services(tmp_path):
+    """Breathlessness or chest pain matters after a calf that may hold a clot, not after a
+    knee that will not take weight."""
+    for answers, urgent in (("y", True), ("nny", False)):
+        d = tmp_path / answers
+        keys = [(50.0 + 20 * i, (Command.ANSWER, "key", "y") if a == "y"
+                 else (Command.NEXT, "key", "n")) for i, a in enumerate(answers)]
+        care, *_, log = build(d, keys)
+        assert care.before(routine("calf")) is None
+        care.recorder.close()
+        advice = said(log)[-1]
+        assert "see a doctor" in advice and ("emergency" in advice) == urgent, advice
+
+
 def test_pain_mid_session_asks_and_skips_and_history_has_the_sets(tmp_path):
     care, clock, speaker, inbox, log = build(tmp_path, [], no_check=True)
     rt = routine("back-of-knee", sets=1)

@@ -172,6 +172,16 @@ def test_today() -> None:
     assert got == TODAY
 
 
+def test_today_names_a_warning_sign_that_stands() -> None:
+    s = known()
+    got = reports.today_report(s, EXERCISES, dt.date(2024, 3, 5), None, True,
+                               "a knee that cannot take your weight")
+    assert got.splitlines()[-1] == (
+        "Safety check: a warning sign was reported (a knee that cannot take your weight). No "
+        "exercise until you have seen a doctor and answered the questions again (voicecoach "
+        "check).")
+
+
 def test_today_past_the_target_shows_the_count_and_the_target() -> None:
     """Five calf sessions on a day with a target of 2-3 read "5 (target 2-3)", never "5 of 2"."""
     s = known()

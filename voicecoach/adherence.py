@@ -80,8 +80,10 @@ def today_report(
     today: dt.date,
     levels: dict[str, Suggestion] | None = None,
     check_due: bool = False,
+    flagged_sign: str | None = None,
 ) -> str:
-    """What is due today and what is done, with today's level where there are levels."""
+    """What is due today and what is done, with today's level where there are levels;
+    `flagged_sign`: the warning sign answered yes at the last safety check, if any."""
     lines = [f"Today, {today:%A} {today.day} {today:%B}"]
     name_w = max((len(e.name) for e in exercises), default=8)
     for ex in exercises:
@@ -108,6 +110,10 @@ def today_report(
             line += f"  [level {sug.level}: {sug.name}{moved}]"
         lines.append(line)
     lines.append(streak_line(sessions, today))
-    if check_due:
+    if flagged_sign:
+        lines.append(f"Safety check: a warning sign was reported ({flagged_sign}). No exercise "
+                     "until you have seen a doctor and answered the questions again "
+                     "(voicecoach check).")
+    elif check_due:
         lines.append("Safety check: due before the next session (voicecoach check).")
     return "\n".join(lines)

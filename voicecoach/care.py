@@ -122,6 +122,14 @@ class Care:
             # again); only a preview on the virtual clock leaves it for the first session.
             if self.record or not self.clock.virtual:
                 safety.disclaimer_shown(store)
+        if self.args.no_check or not self.can_answer:
+            # Nobody is asked whether it has cleared: a yes stands until answered again.
+            flag = safety.still_flagged(store)
+            if flag is not None:
+                self.say(safety.STILL_FLAGGED.format(sign=flag.sign))
+                self.notice("a warning sign was reported at the last safety check: no "
+                            "exercise until `voicecoach check` is answered again")
+                return None
         if not self.args.no_check and safety.due(store):
             result = safety.run_check(self.asker.yes_no if self.can_answer else None, self.say)
             safety.remember(result, self.recorder if self.record else None)

@@ -222,7 +222,8 @@ def run_today(argv: Sequence[str]) -> int:
         now = time.time()
         recent = store.sessions(since=now - 60 * 86400) if store is not None else []
         report = today_report(recent, exercises, dt.date.fromtimestamp(now),
-                              plan_levels(recent, exercises), safety.due(store, now))
+                              plan_levels(recent, exercises), safety.due(store, now),
+                              getattr(safety.still_flagged(store), "sign", None))
     except (HistoryError, RoutineError) as exc:
         return _fail("today", exc)
     print(report)

@@ -30,6 +30,8 @@ class RedFlag:
     """What a yes may mean, said before the advice."""
     sign: str
     """The sign in a few words, for reading the list aloud."""
+    urgent: str = ""
+    """Said after the advice, for this sign only: when to call emergency services."""
 
 
 RED_FLAGS: tuple[RedFlag, ...] = (
@@ -38,6 +40,8 @@ RED_FLAGS: tuple[RedFlag, ...] = (
         "Is the calf of your sore leg swollen, red or warm, or painful to touch?",
         "A swollen, red or warm calf can be a sign of a blood clot in the leg, a thrombosis.",
         "a calf that is swollen, red, warm or painful",
+        # A clot can travel to the lungs: breathlessness or chest pain then cannot wait.
+        "If you also become short of breath or have chest pain, call emergency services.",
     ),
     RedFlag(
         "sudden",
@@ -55,10 +59,12 @@ RED_FLAGS: tuple[RedFlag, ...] = (
 
 INTRO = "Before we start, a few safety questions. Please answer yes or no."
 ALL_CLEAR = "Thank you. No warning signs, so we can carry on."
-SEE_A_DOCTOR = (
-    "Please do not exercise today, and see a doctor soon, today if you can. "
-    "If you also become short of breath or have chest pain, call emergency services."
-)
+SEE_A_DOCTOR = "Please do not exercise today, and see a doctor soon, today if you can."
+#: Said instead of the questions when nobody can answer and the last answered check had a yes:
+#: reading the signs out and carrying on would exercise a knee someone said was not fit to.
+STILL_FLAGGED = ("Last time, a warning sign was reported: {sign}. So there is no exercise "
+                 "today. Please see a doctor first. When you have, run voicecoach check and "
+                 "answer the questions again.")
 DISCLAIMER = (
     "A quick note: this coach guides a home exercise programme. It does not replace a doctor "
     "or a physiotherapist. If you are not sure these exercises suit you, ask one first."
@@ -115,6 +121,19 @@ def due(store: HistoryStore | None, now: float | None = None,
     return now - last.wall >= interval_days * 86400
 
 
+def still_flagged(store: HistoryStore | None) -> RedFlag | None:
+    """The warning sign of the last answered check, if it had a yes (None: none, or history
+    unreadable, when the questions are due anyway)."""
+    try:
+        last = store.last_safety_check() if store is not None else None
+    except HistoryError:
+        return None
+    if last is None or not last.flagged:
+        return None
+    said = {key for key, answer in last.answers if answer}
+    return next((f for f in RED_FLAGS if f.id in said), RED_FLAGS[0])
+
+
 def run_check(
     ask: Callable[[str], bool | None] | None,
     say: Callable[[str], None],
@@ -138,7 +157,7 @@ def run_check(
             return SafetyResult(tuple(answers.items()), False, False)
         answers[flag.id] = answer
         if answer:
-            advice = f"{flag.meaning} {SEE_A_DOCTOR}"
+            advice = " ".join(filter(None, (flag.meaning, SEE_A_DOCTOR, flag.urgent)))
             say(advice)
             return SafetyResult(tuple(answers.items()), True, True, advice)
     say(ALL_CLEAR)
