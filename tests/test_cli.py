@@ -578,6 +578,10 @@ NAMES_AND_CONFLICTS = [
     (["--exercise", "leg-raise", "--level", "9"],
      "--level must be between 1 and 6 here (levels: leg-raise 6), got 9"),
     (["--exercise", "calf", "--level", "2"], "--level does not apply to calf: it has no levels"),
+    # The whole routine: a level one of its exercises lacks is not rounded down for it.
+    (["--level", "3"], "--level 3 is more than hamstring has (levels: hamstring 2, leg-raise 6, "
+                       "balance 3); to set one exercise's level, name it with --exercise"),
+    (["-e", "leg-raise", "-e", "balance", "--level", "4"], "--level 4 is more than balance has"),
     (["back-of-knee"], "did you mean --routine back-of-knee?"),
     (["--routine", "back-of-knee", "--exercise", "calf"], "cannot be used together"),
     (["--exercise", "leg-raise", "--hold", "30"], "--hold does not apply to leg-raise"),

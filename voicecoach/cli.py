@@ -257,17 +257,24 @@ def choose(args: argparse.Namespace) -> tuple[Library, Routine]:
             changes["side"] = args.side
         exercises.append(replace(ex, **changes))
     if args.level is not None:
-        # Clamped per exercise in a routine (balance has 3 levels, the leg raise 6), but a
-        # level no exercise here has is a mistake, not something to round in silence.
-        most = max((len(e.levels) for e in routine.exercises), default=0)
+        # Every exercise here with levels gets this one. Rounding it down for one that has
+        # fewer would change that exercise in silence (--level 3 for the whole routine turned
+        # the hamstring stretch's knee straight, which stretches the nerve too).
+        levelled = [e for e in routine.exercises if e.levels]
         what = " and ".join(e.id for e in routine.exercises)
-        if most == 0:
+        if not levelled:
             they = "it has" if len(routine.exercises) == 1 else "they have"
             raise RoutineError(f"--level does not apply to {what}: {they} no levels")
-        if args.level > most:
-            have = ", ".join(f"{e.id} {len(e.levels)}" for e in routine.exercises if e.levels)
-            raise RoutineError(f"--level must be between 1 and {most} here (levels: {have}), "
-                               f"got {args.level}")
+        have = ", ".join(f"{e.id} {len(e.levels)}" for e in levelled)
+        if len(levelled) == 1 and args.level > len(levelled[0].levels):
+            raise RoutineError(f"--level must be between 1 and {len(levelled[0].levels)} here "
+                               f"(levels: {have}), got {args.level}")
+        short = [e.id for e in levelled if len(e.levels) < args.level]
+        if short:
+            raise RoutineError(
+                f"--level {args.level} is more than {' and '.join(short)} "
+                f"{'has' if len(short) == 1 else 'have'} (levels: {have}); to set one "
+                "exercise's level, name it with --exercise")
     for dest, kind in (("hold", "reps"), ("reps", "hold")):
         if getattr(args, dest) is not None and all(e.kind == kind for e in exercises):
             what = " and ".join(e.id for e in exercises)
