@@ -180,6 +180,43 @@ def test_a_bad_config_file_is_reported_on_every_run(tmp_path):
             assert "Traceback" not in r.stderr and r.stdout == ""
 
 
+def test_stdout_and_stderr_piped_into_a_reader_that_leaves_keep_the_session(tmp_path):
+    """`voicecoach ... 2>&1 | head -3`: both streams close after three lines. The session (its
+    voice, if any, and its record) goes on to the end, as with stdout alone closed; it used to
+    end at the next caption with exit 0 and nothing recorded."""
+    events = tmp_path / "events.jsonl"
+    p = subprocess.Popen([PY, "-m", "voicecoach", "--exercise", "calf", "--speed", "1000",
+                          "--save", "--no-voice", "--no-listen", "--no-check", "--events",
+                          str(events)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         env=ENV, stdin=subprocess.DEVNULL)
+    assert p.stdout is not None
+    for _ in range(3):
+        p.stdout.readline()
+    p.stdout.close()  # as head does
+    assert p.wait(timeout=60) == 0
+    end = load(events)[-1]
+    assert end["event"] == "session_end" and end["completed"] is True, end
+    from voicecoach.history import HistoryStore
+
+    stored = HistoryStore(tmp_path / "data" / "history.db").sessions()
+    assert [s.status for s in stored] == ["completed"]
+
+
+def test_events_never_overwrite_a_file_that_is_not_an_event_stream(tmp_path):
+    routine_file = tmp_path / "morning.toml"
+    routine_file.write_text('[[exercise]]\nid = "mine"\n')
+    run = ("--exercise", "calf", "--clock", "virtual", "--no-voice", "--no-check", "--events")
+    r = vc(*run, str(routine_file))
+    assert r.returncode == 2 and r.stderr == (
+        f"voicecoach: --events: {routine_file} holds something else (not an event stream); it "
+        "would be overwritten: choose another file name\n")
+    assert routine_file.read_text() == '[[exercise]]\nid = "mine"\n'
+    events = tmp_path / "last.jsonl"
+    for _ in range(2):  # the last run's stream is written over, as a service does every start
+        assert vc(*run, str(events)).returncode == 0
+        assert load(events)[-1]["event"] == "session_end"
+
+
 def test_output_to_a_full_disk_is_one_line_and_the_session_goes_on(tmp_path):
     if not Path("/dev/full").exists():
         pytest.skip("no /dev/full here")

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TextIO, cast
 
 from voicecoach import __version__
 from voicecoach.config import CHOICES
@@ -149,6 +149,20 @@ def _flag(dest: str) -> str:
     return "--" + dest.replace("_", "-")
 
 
+def _events_file_or_new(path: Path) -> bool:
+    """Whether --events may write `path`: new, empty, not a regular file (a FIFO, /dev/null),
+    or an earlier event stream (a service overwrites its last one on every start). A routine
+    file or anything else given there by a slip is not written over."""
+    try:
+        if not path.is_file() or path.stat().st_size == 0:
+            return True
+        with path.open("rb") as f:
+            first = f.readline(4096)
+    except OSError:
+        return True  # unreadable: opening it for writing says what is wrong
+    return first.startswith(b'{"t": ')
+
+
 def check_options(args: argparse.Namespace) -> None:
     """Empty names, options that contradict each other, paths of the wrong kind: RoutineError."""
     for dest in NAMED:
@@ -160,6 +174,9 @@ def check_options(args: argparse.Namespace) -> None:
         # Standard output carries the captions: the events would be mixed into them.
         raise RoutineError("--events needs a file name; - would mix the events into the "
                            "captions on standard output")
+    if args.events is not None and not _events_file_or_new(Path(args.events).expanduser()):
+        raise RoutineError(f"--events: {args.events} holds something else (not an event "
+                           "stream); it would be overwritten: choose another file name")
     for dest, off in POINTLESS:
         if getattr(args, dest, None) is not None and getattr(args, off, False):
             raise RoutineError(f"{_flag(dest)} and {_flag(off)} cannot be used together")
@@ -318,7 +335,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     from voicecoach import memory
     from voicecoach.app import run_session
+    from voicecoach.display import BestEffort
 
+    # Diagnostics are best effort from here: a closed stderr must not stop the session.
+    sys.stderr = cast(TextIO, BestEffort(sys.stderr))
     # Before the speaker, microphone and renderer start their threads (see memory.py).
     memory.settle()
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import sys
 import textwrap
@@ -33,6 +34,27 @@ def big_number(n: int) -> list[str]:
         for r in range(5):
             rows[r] += DIGITS[ch][r].replace("█", "██").replace(" ", "  ") + "  "
     return rows
+
+
+class BestEffort:
+    """A stream whose failed writes are dropped: stderr under a session, where a closed pipe
+    (`voicecoach 2>&1 | head`) must not end the exercise, its voice or its record."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except (OSError, ValueError):  # ValueError: written after it was closed
+            return len(text)
+
+    def flush(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            self._stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 class _Output:
