@@ -72,6 +72,19 @@ def test_newer_or_foreign_database_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(HistoryError) as err:
         HistoryStore(junk)
     assert "\n" not in str(err.value) and str(junk) in str(err.value)
+    assert f"move it aside (mv {junk} {junk}.old)" in str(err.value)  # the way out
+    other = tmp_path / "other.db"
+    db = sqlite3.connect(other)
+    db.execute("CREATE TABLE notes (text)")
+    db.commit()
+    with pytest.raises(HistoryError, match="another program's database"):
+        HistoryStore(other)
+    # Left as it was: no tables, version or journal mode of ours written into it.
+    assert [r[0] for r in db.execute("SELECT name FROM sqlite_master")] == ["notes"]
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    (tmp_path / "folder.db").mkdir()
+    with pytest.raises(HistoryError, match="it is a folder, not a file"):
+        HistoryStore(tmp_path / "folder.db")
 
 
 def test_recorder_stores_sets_commands_pain_and_end(tmp_path: Path) -> None:
@@ -229,6 +242,30 @@ def test_a_crashed_runs_pending_file_is_written_on_the_next_run(tmp_path: Path) 
     assert nxt.pending == [] and not list(tmp_path.glob("pending-*.jsonl"))
     (s,) = store.sessions()
     assert len(s.sets) == 3 and s.result == "completed"
+
+
+def test_history_adds_sessions_kept_aside_when_the_database_is_gone(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A damaged history moved aside (as its error says): `voicecoach history` adds what was
+    kept in pending files, and does not say "No sessions recorded yet"."""
+    from voicecoach import reports
+
+    db = tmp_path / "history.db"
+    rec = Recorder(HistoryStore(db, busy_ms=50), lambda _: None)
+    blocker = sqlite3.connect(db, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    for e in feed():
+        rec(e)
+    blocker.execute("ROLLBACK")
+    blocker.close()
+    assert rec._file is not None
+    rec._file.close()
+    for f in tmp_path.glob("history.db*"):
+        f.rename(tmp_path / f"old-{f.name}")
+    assert reports.run_history(["--data-dir", str(tmp_path), "--days", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "No sessions recorded yet" not in out and "completed" in out, out
+    assert not list(tmp_path.glob("pending-*.jsonl"))
 
 
 def test_unopenable_history_warns_once_and_never_raises(tmp_path: Path) -> None:

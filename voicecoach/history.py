@@ -53,6 +53,8 @@ class HistoryStore:
         # Re-entrant: a batch holds it while its writes and reads take it again.
         self._lock = threading.RLock()
         self._batch = 0
+        if self.path.is_dir():
+            raise HistoryError(f"cannot open history {self.path}: it is a folder, not a file")
         try:
             if readonly:
                 uri = self.path.resolve().as_uri() + "?mode=ro"
@@ -65,14 +67,19 @@ class HistoryStore:
             raise HistoryError(f"cannot open history {self.path}: {_why(exc)}") from None
         try:
             self._db.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
+            migrate(self._db, readonly)  # first: another program's file is left as it was
             if not readonly:
                 self._db.execute("PRAGMA journal_mode = WAL")
                 # FULL in WAL mode syncs every commit: a power cut keeps each finished set.
                 self._db.execute("PRAGMA synchronous = FULL")
-            migrate(self._db, readonly)
         except sqlite3.Error as exc:
             self._db.close()
-            raise HistoryError(f"cannot open history {self.path}: {_why(exc)}") from None
+            # Damaged, or another program's database: say the way out, or every session from
+            # now on is only kept aside in pending files.
+            raise HistoryError(
+                f"cannot open history {self.path}: {_why(exc)}; if it is damaged or not "
+                f"voicecoach's, move it aside (mv {self.path} {self.path}.old): a new one is "
+                "started, and sessions kept aside meanwhile are added to it") from None
 
     def close(self) -> None:
         with self._lock:

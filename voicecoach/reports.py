@@ -138,14 +138,18 @@ def _parser(name: str, text: str) -> argparse.ArgumentParser:
 def _open(option: str | None, must_exist: bool = True) -> HistoryStore | None:
     """The store, None when there is no history yet; HistoryError if it cannot be read."""
     path = data_dir(option) / DB_NAME
-    if must_exist and not path.exists():
+    # Sessions kept aside (pending files) while there was no database count as history too.
+    if must_exist and not path.exists() and not any(path.parent.glob("pending-*.jsonl")):
         return None
     try:
         store = HistoryStore(path)
-    except HistoryError:
-        if not path.exists():
+    except HistoryError as exc:
+        if not path.is_file():
             raise
-        return HistoryStore(path, readonly=True)  # e.g. a read-only backup copy
+        try:
+            return HistoryStore(path, readonly=True)  # e.g. a read-only backup copy
+        except HistoryError:
+            raise exc from None  # why it cannot be written says more than read-only does
     # Sessions kept aside while the database could not be written belong in the report too.
     with contextlib.suppress(HistoryError, OSError):
         replay_pending(store, path.parent)

@@ -46,6 +46,10 @@ def migrate(db: sqlite3.Connection, readonly: bool) -> None:
         )
     if version == SCHEMA_VERSION:
         return
+    if version == 0 and db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+        # Ours get their tables and their version in one transaction: tables with no version
+        # are another program's, not to be written into.
+        raise sqlite3.DatabaseError("it is another program's database, not voicecoach's history")
     if readonly:
         raise sqlite3.DatabaseError(f"schema {version} needs upgrading but it is read-only")
     db.execute("BEGIN IMMEDIATE")
