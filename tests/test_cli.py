@@ -394,6 +394,15 @@ def test_a_file_of_exercises_only_runs_those_exercises(tmp_path):
      "exercise 'y': alias 'x' already names the exercise 'x' above it"),
     ("format = 1\n[[routine]]\nid = \"back-of-knee\"\nexercises = [\"calf\"]\n",
      "routine 'back-of-knee': id 'back-of-knee' already names the built-in routine"),
+    # A user's run-through: each of these ran, with its flaw shown or dropped in silence.
+    ("format = 1\n[[exercise]]\nid = \"x\"\nname = \"X\\u0000\"\ncue = \"c\"\n",
+     "exercise 'x'.name: holds a control character ('\\x00'); write plain text"),
+    ("format = 1\n[[exercise]]\nid = \"x\"\nname = \"X\"\ncue = \"c\"\nwhy = \"" + "w " * 600
+     + "\"\n", "exercise 'x'.why: is 1200 characters long; keep it under 1000"),
+    ("format = 1\n[[exercise]]\nid = \"x\"\nname = \"X\"\ncue = \"c\"\nper_day_min = 5\n"
+     "per_day_max = 2\n", "exercise 'x': per_day_min (5) is more than per_day_max (2)"),
+    ("format = 1\n[[exercise]]\nid = \"x\"\nname = \"X\"\ncue = \"c\"\nsets = 2\n"
+     "set_cues = [\"a\", \"b\", \"c\"]\n", "exercise 'x'.set_cues: has 3 lines for 2 sets"),
 ])
 def test_malformed_routine_file_names_file_place_and_problem(tmp_path, text, where):
     f = tmp_path / "bad.toml"
@@ -403,6 +412,26 @@ def test_malformed_routine_file_names_file_place_and_problem(tmp_path, text, whe
     line = r.stderr.strip()
     assert len(line.splitlines()) == 1 and "Traceback" not in line
     assert str(f) in line and where in line
+
+
+def test_a_routine_file_that_is_not_one_is_named_plainly(tmp_path):
+    """A folder, binary data, a FIFO (which waited forever) and /dev/zero (which never ended)
+    are each one plain line and exit 2, not a Python exception's name or a hang."""
+    import os
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    binary = tmp_path / "b.toml"
+    binary.write_bytes(bytes(range(128, 256)))
+    big = tmp_path / "big.toml"
+    big.write_bytes(b"# " + b"x" * 2_000_000)
+    for path, says in ((tmp_path, "is a folder, not a routine file"),
+                       (binary, "is not text (a routine file is TOML, in UTF-8)"),
+                       (fifo, "is not a regular file"),
+                       (Path("/dev/zero"), "is not a regular file"),
+                       (big, "is 2.0 MB; a routine file is a short text (TOML)")):
+        r = vc("--routine-file", str(path), "--clock", "virtual", "--no-voice", timeout=20)
+        assert r.returncode == 2 and r.stderr == f"voicecoach: {path}: {says}\n", r.stderr
 
 
 def test_unattended_real_time_runs_to_the_end_on_deadlines(tmp_path):

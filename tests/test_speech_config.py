@@ -74,3 +74,14 @@ def test_options_win_over_the_file() -> None:
     s = VoiceSettings.from_sources(config, args)
     assert s == VoiceSettings(voice="gmw/en", rate=190, volume=0.4, output_device=3)
     assert VoiceSettings.from_sources({}) == VoiceSettings()
+
+
+def test_a_config_path_that_is_a_folder_or_binary_is_said_plainly(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_config(tmp_path)
+    assert str(err.value) == f"config file {tmp_path} is a folder; a config file is TOML text"
+    binary = tmp_path / "config.toml"
+    binary.write_bytes(bytes(range(128, 256)))
+    with pytest.raises(ConfigError) as err:
+        load_config(binary)
+    assert str(err.value) == f"config file {binary} is not text (TOML, in UTF-8)"

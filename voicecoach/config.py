@@ -102,8 +102,12 @@ def load_config(path: str | Path | None = None) -> dict[str, Any]:
         if explicit:
             raise ConfigError(f"config file {file} does not exist") from None
         return {}
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config file {file}: {exc}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config file {file} is a folder; a config file is TOML text") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {file} is not text (TOML, in UTF-8)") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {file}: {exc.strerror or exc}") from None
     try:
         data = _toml_loads(text)
     except ValueError as exc:  # tomllib.TOMLDecodeError is a ValueError

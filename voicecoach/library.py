@@ -154,15 +154,29 @@ def load_builtin() -> Library:
     return parse(text, BUILTIN)
 
 
+#: Bytes a routine file may have: the built-in programme is 5 kB.
+MAX_FILE = 1_000_000
+
+
 def load_file(path: str | Path, base: Library | None = None) -> Library:
     """Load a user's routine file; its exercises may also use the built-in ones by id."""
     p = Path(path)
     try:
+        if p.is_dir():
+            raise RoutineError(f"{p}: is a folder, not a routine file")
+        if p.exists() and not p.is_file():
+            # A FIFO would wait for a writer forever, /dev/zero never end.
+            raise RoutineError(f"{p}: is not a regular file")
+        if p.exists() and p.stat().st_size > MAX_FILE:
+            raise RoutineError(f"{p}: is {p.stat().st_size / 1e6:.1f} MB; a routine file is a "
+                               "short text (TOML)")
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise RoutineError(f"{p}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RoutineError(f"{p}: cannot read it ({exc.__class__.__name__})") from None
+    except UnicodeDecodeError:
+        raise RoutineError(f"{p}: is not text (a routine file is TOML, in UTF-8)") from None
+    except OSError as exc:
+        raise RoutineError(f"{p}: cannot read it ({exc.strerror or exc})") from None
     return parse(text, str(p), base)
 
 

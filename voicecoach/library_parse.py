@@ -28,6 +28,10 @@ EXERCISE_KEYS = {
 OVERRIDE_KEYS = {"exercise", "sets", "reps", "hold", "rest", "side", "level"}
 
 
+#: The longest text a routine file may give one field (a cue, a reason, a setup line).
+MAX_TEXT = 1000
+
+
 class _Checker:
     def __init__(self, source: str) -> None:
         self.source = source
@@ -43,6 +47,18 @@ class _Checker:
         value = table[key]
         if not isinstance(value, str) or (default is None and not value.strip()):
             raise self.fail(f"{where}.{key}", f"must be text, got {value!r}")
+        return self._said(value, f"{where}.{key}")
+
+    def _said(self, value: str, where: str) -> str:
+        """Text the coach says or shows: no control characters (a NUL, an escape sequence
+        would reach the terminal as they are), and short enough to be said."""
+        bad = next((ch for ch in value if (ord(ch) < 32 and ch not in "\n\t") or
+                    0x7F <= ord(ch) < 0xA0), None)
+        if bad is not None:
+            raise self.fail(where, f"holds a control character ({bad!r}); write plain text")
+        if len(value) > MAX_TEXT:
+            raise self.fail(where, f"is {len(value)} characters long; keep it under "
+                                   f"{MAX_TEXT}, or it is no longer a cue to follow")
         return value.strip()
 
     def texts(self, table: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
@@ -51,7 +67,7 @@ class _Checker:
             value = [value]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise self.fail(f"{where}.{key}", "must be a list of text lines")
-        return tuple(v.strip() for v in value if v.strip())
+        return tuple(self._said(v, f"{where}.{key}") for v in value if v.strip())
 
     def number(self, table: dict[str, Any], key: str, where: str, default: float,
                integer: bool = False) -> Any:
@@ -163,6 +179,12 @@ def _exercise(c: _Checker, raw: Any, index: int) -> Exercise:
                              f"{'timed holds' if kind == 'hold' else 'reps'}")
     if not ex.setup and not ex.cue:
         raise c.fail(where, "needs 'setup' lines or a 'cue' so the coach has something to say")
+    if ex.per_day_min > ex.per_day_max:
+        raise c.fail(where, f"per_day_min ({ex.per_day_min}) is more than per_day_max "
+                            f"({ex.per_day_max})")
+    if len(ex.set_cues) > ex.sets:
+        # Cues for sets that never come would be dropped in silence.
+        raise c.fail(f"{where}.set_cues", f"has {len(ex.set_cues)} lines for {ex.sets} sets")
     return ex
 
 
