@@ -93,3 +93,11 @@ def test_the_welcome_and_help_name_only_the_controls_there_are() -> None:
     assert (KEYS[" "], KEYS["n"], KEYS["b"], KEYS["r"], KEYS["q"], KEYS["x"]) == (
         Command.TOGGLE, Command.NEXT, Command.BACK, Command.REPEAT, Command.STOP, Command.PAIN)
     assert "press x" in plan.HELP_TEXTS["keys"] and "say: it hurts" in plan.HELP_TEXTS["voice"]
+
+
+def test_durations_are_said_to_the_half_second() -> None:
+    """A routine file's hold of 2.5 s was said as "two seconds" (rounded to even)."""
+    said = {x: plan.words.seconds(x) for x in (1, 2.5, 0.5, 20, 1.2, 1.3, 3.5)}
+    assert said == {1: "one second", 2.5: "two and a half seconds", 0.5: "half a second",
+                    20: "twenty seconds", 1.2: "one second", 1.3: "one and a half seconds",
+                    3.5: "three and a half seconds"}

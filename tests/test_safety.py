@@ -96,6 +96,15 @@ def test_known_nobody_skips_the_questions() -> None:
     assert result.proceed and not result.answered and said == [safety.read_aloud_text()]
 
 
+def test_the_check_alone_does_not_say_lets_carry_on() -> None:
+    """`voicecoach check` with nobody answering reads the signs out; no session follows, so
+    "let's carry on" (then exit 4) would contradict it."""
+    said: list[str] = []
+    safety.run_check(None, said.append, go_on=False)
+    assert "carry on" not in said[-1] and "see a doctor" in said[-1]
+    assert "carry on" in safety.read_aloud_text()
+
+
 def test_unclear_answers_get_a_hint_then_count() -> None:
     a, said = asker(*by("voice", "banana", "no", "no", "no"))
     assert safety.run_check(a.yes_no, a.say).proceed

@@ -254,7 +254,8 @@ def run_check(argv: Sequence[str], asker: Asker | None = None) -> int:
         if safety.first_run(store):
             asker.say(safety.DISCLAIMER)
             safety.disclaimer_shown(store)
-        result = safety.run_check(asker.yes_no if interactive else None, asker.say)
+        result = safety.run_check(asker.yes_no if interactive else None, asker.say,
+                                  go_on=False)
     safety.remember(result, store)
     if not result.answered:
         print("voicecoach check: no answer, so nothing is known to be clear (answer y or n at "

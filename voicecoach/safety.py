@@ -74,12 +74,12 @@ PAIN_BEFORE_QUESTION = "Before we begin: how is your knee, from zero to ten?"
 PAIN_AFTER_QUESTION = "How is your knee now, from zero to ten?"
 
 
-def read_aloud_text(flags: tuple[RedFlag, ...] = RED_FLAGS) -> str:
-    """What is said when nobody can answer: the signs, then carry on."""
+def read_aloud_text(flags: tuple[RedFlag, ...] = RED_FLAGS, go_on: bool = True) -> str:
+    """What is said when nobody can answer: the signs, then (before a session) carry on."""
     signs = [f.sign for f in flags]
     listed = signs[0] if len(signs) == 1 else ", ".join(signs[:-1]) + ", or " + signs[-1]
-    return (f"A safety note. If you have {listed}, stop now and see a doctor soon. "
-            "Otherwise, let's carry on.")
+    text = f"A safety note. If you have {listed}, stop now and see a doctor soon."
+    return text + " Otherwise, let's carry on." if go_on else text
 
 
 @dataclass(frozen=True)
@@ -138,22 +138,24 @@ def run_check(
     ask: Callable[[str], bool | None] | None,
     say: Callable[[str], None],
     flags: tuple[RedFlag, ...] = RED_FLAGS,
+    go_on: bool = True,
 ) -> SafetyResult:
     """Ask each red flag; stop at the first yes with advice, or read them out if nobody answers.
 
     `ask` is None when it is known up front that nobody can answer (no terminal, not
-    listening): then the signs are read out straight away.
+    listening): then the signs are read out straight away. `go_on`: a session follows (so
+    "let's carry on" is said after them; not after `voicecoach check` alone).
     """
     answers: dict[str, bool | None] = {f.id: None for f in flags}
     if ask is None:
-        say(read_aloud_text(flags))
+        say(read_aloud_text(flags, go_on))
         return SafetyResult(tuple(answers.items()), False, False)
     say(INTRO)
     for i, flag in enumerate(flags):
         answer = ask(flag.question)
         if answer is None:
             # Nobody can answer (no terminal, not listening, or silence): warn and carry on.
-            say(read_aloud_text(flags[i:]))
+            say(read_aloud_text(flags[i:], go_on))
             return SafetyResult(tuple(answers.items()), False, False)
         answers[flag.id] = answer
         if answer:

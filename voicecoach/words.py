@@ -23,8 +23,12 @@ def number(n: int) -> str:
 
 
 def seconds(s: float) -> str:
-    """A duration as said aloud: 20 -> "twenty seconds", 90 -> "ninety seconds"."""
-    whole = int(round(s))
+    """A duration as said aloud: 20 -> "twenty seconds", 2.5 -> "two and a half seconds"
+    (a routine file may give halves; other fractions are rounded, halves never to even)."""
+    halves = int(s * 2 + 0.5)
+    whole, half = divmod(halves, 2)
+    if half:
+        return f"{number(whole)} and a half seconds" if whole else "half a second"
     return f"{number(whole)} second" + ("" if whole == 1 else "s")
 
 
