@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import enum
 import gc
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from voicecoach import memory
 from voicecoach import plan as planning
@@ -15,82 +13,28 @@ from voicecoach.clock import Clock
 from voicecoach.commands import Command, CommandEvent, Inbox
 from voicecoach.events import EventLog
 from voicecoach.library import Routine
+from voicecoach.session_pause import PAUSED_GAP as PAUSED_GAP
+from voicecoach.session_pause import Pausing
+from voicecoach.session_types import EndHandler as EndHandler
+from voicecoach.session_types import NullView as NullView
+from voicecoach.session_types import Outcome as Outcome
+from voicecoach.session_types import PainHandler as PainHandler
+from voicecoach.session_types import State as State
+from voicecoach.session_types import StateHandler as StateHandler
+from voicecoach.session_types import StopHandler as StopHandler
+from voicecoach.session_types import View as View
 from voicecoach.speaker import Speaker, estimate_seconds
 
 #: "back" within this many seconds of a step's start goes to the step before.
 BACK_RESTARTS_AFTER = 3.0
-#: Silence between cutting the sound and saying "Paused.".
-PAUSED_GAP = 0.25
 #: Seconds of quiet after the pain dialogue, when the person chose to carry on, before the
 #: step goes on: the counting came back 0.08 s after "carry on gently", with the person still
 #: getting back into position (a user's run-through, 2026-12-06).
 PAIN_SETTLE = 3.0
 
 
-class State(enum.Enum):
-    """Where the run loop is."""
-
-    READY = "ready"
-    RUNNING = "running"
-    PAUSED = "paused"
-    FINISHED = "finished"
-
-
-class Outcome(enum.Enum):
-    """How a step ended."""
-
-    DONE = "done"
-    NEXT = "next"
-    BACK = "back"
-    RESTART = "restart"
-    STOP = "stop"
-    PAIN = "pain"
-
-
-class View(Protocol):
-    """What the person sees: the terminal screen, plain caption lines, or nothing."""
-
-    def step(self, plan: planning.Plan, index: int, total: int, anchor: float) -> None: ...
-    def cue(self, cue: planning.Cue, at: float) -> None: ...
-    def paused(self, paused: bool, at: float, resumed: bool = True) -> None:
-        """The session paused, or its pause ended: by a resume, or (`resumed` False) by a
-        command that moves on ("next", "it hurts", "stop")."""
-    def notice(self, text: str) -> None: ...
-    def asking(self, section: str | None) -> None:
-        """A question waits for answers of `section` ("yes_no", "numbers"); None: no more."""
-    def end(self, summary: dict[str, Any]) -> None: ...
-    def close(self) -> None: ...
-
-
-class NullView:
-    """Shows nothing (tests, benchmarks)."""
-
-    def step(self, plan: planning.Plan, index: int, total: int, anchor: float) -> None: ...
-    def cue(self, cue: planning.Cue, at: float) -> None: ...
-    def paused(self, paused: bool, at: float, resumed: bool = True) -> None: ...
-    def notice(self, text: str) -> None: ...
-    def asking(self, section: str | None) -> None: ...
-    def end(self, summary: dict[str, Any]) -> None: ...
-    def close(self) -> None: ...
-
-
-#: Called on "it hurts": may talk with the person; returns "continue", "skip" or "stop".
-PainHandler = Callable[["Session"], str]
-#: Called on a spoken "stop", with the session already paused: True to end the session, False
-#: to carry on. A misheard word must not end a session (about one word in 160 said on its
-#: own is heard as "stop": benchmarks/bench_words.py), so a voice asks first;
-#: keys and signals end it at once.
-StopHandler = Callable[["Session"], bool]
-#: Called after the last step (or a stop), before `session_end` is recorded.
-EndHandler = Callable[["Session"], None]
-#: Told each time the state changes: True paused, False running, None not running (before the
-#: first step, after the last). The listener's, so that a recognizer can leave out the command
-#: that means nothing in that state.
-StateHandler = Callable[[bool | None], None]
-
-
 @dataclass
-class Session:
+class Session(Pausing):
     """Runs a routine from the first step to the last, or until stopped."""
 
     routine: Routine
@@ -282,73 +226,10 @@ class Session:
                 break
         return i, position
 
-    def _hold_still(self, event: CommandEvent, plan: planning.Plan) -> float | Outcome:
-        """Pause (or speak help/repeat) with the step frozen; the time to continue from."""
-        command = event.command
-        self.speaker.cut()
-        if command in (Command.REPEAT, Command.HELP):
-            return self._say_now(*self._help_or_repeat(command, plan))
-        self._enter(State.PAUSED)
-        self.log.emit("state", change="paused")
-        self.view.paused(True, self.clock.now())
-        # A spoken "stop" pauses like "pause", then asks (below); the question replaces
-        # "Paused.".
-        pending: CommandEvent | None = event if self._asks_first(event) else None
-        if pending is None:
-            # A beat of silence first, so the cut itself is heard as the pause taking effect.
-            self._fire(planning.Cue(0.0, "Paused.", "cue"), self.clock.now() + PAUSED_GAP)
-        while True:
-            if pending is not None:  # already noted by the run loop
-                event, pending = pending, None
-            else:
-                waited = self.clock.wait(self.inbox, None)
-                assert waited is not None
-                event = waited
-                if event.command is Command.ANSWER:
-                    continue
-                self._note(event)
-            command = event.command
-            if command in (Command.RESUME, Command.TOGGLE):
-                break
-            if self._asks_first(event) and not self._confirmed():
-                break  # "no": carry on, as after "resume"
-            if command in (Command.STOP, Command.NEXT, Command.BACK, Command.PAIN):
-                self.speaker.cut()
-                self._enter(State.RUNNING)
-                # Not "resumed": the session moves on (a run-through saw "resumed" as the
-                # pain question began).
-                self.view.paused(False, self.clock.now(), resumed=False)
-                if command is Command.STOP:
-                    self.stopped_by = event.source
-                return Outcome[command.name]
-            if command in (Command.HELP, Command.REPEAT):
-                self.speaker.cut()
-                self._say_now(*self._help_or_repeat(command, plan))
-        self.speaker.cut()
-        self._enter(State.RUNNING)
-        self.log.emit("state", change="resumed")
-        self.view.paused(False, self.clock.now())
-        return self._say_now("Resuming.", "cue")
-
-    def _asks_first(self, event: CommandEvent) -> bool:
-        """A spoken "stop" is confirmed before the session ends (StopHandler)."""
-        return (event.command is Command.STOP and event.source == "voice"
-                and self.on_stop is not None)
 
     def _confirmed(self) -> bool:
         """Ask the person whether a spoken "stop" is meant (on_stop); True: end the session."""
         return self.on_stop is not None and self.on_stop(self)
-
-    def _help_or_repeat(self, command: Command, plan: planning.Plan) -> tuple[str, str]:
-        if command is Command.HELP:
-            return planning.HELP_TEXTS[self.controls] or planning.HELP_TEXTS["voice"], "cue"
-        return plan.repeat_text or plan.label, "instruction"
-
-    def _say_now(self, text: str, kind: str) -> float:
-        """Say `text` at once; returns when the step may carry on (after it, plus a gap)."""
-        now = max(self.clock.now(), self.speaker.busy_until())
-        self._fire(planning.Cue(0.0, text, kind), now)
-        return now + self.speaker.duration(text) + planning.GAP
 
     def _note(self, event: CommandEvent) -> Command:
         name = event.command.value
