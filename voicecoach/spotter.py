@@ -35,77 +35,22 @@ Pure logic over Hearings, so it is tested with scripted hypotheses. The rules:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from voicecoach.commands import Command
 from voicecoach.echo import EchoSettings, coach_speaking, echo_of
+from voicecoach.isolation import Isolation
 from voicecoach.phrases import PhraseTable
 from voicecoach.recognizer import Hearing
 from voicecoach.roomvoice import OTHER_VOICE
 from voicecoach.speaker import Playing
+from voicecoach.spotsettings import SpotSettings as SpotSettings
+from voicecoach.spotsettings import Talking as Talking
+from voicecoach.spotsettings import Voiced as Voiced
+from voicecoach.spotsettings import settings_for as settings_for
 
-#: Seconds of latest audio -> whether a voice (pitch) is in them (VoiceTrace.is_voiced).
-Voiced = Callable[[float], bool]
-#: Session seconds [t0, t1] -> seconds of it louder than the coach's echo (TalkMeter.talking).
-Talking = Callable[[float, float], float | None]
 #: Rough length of a spoken word, to place a heard phrase in time (vosk gives no partial times).
 WORD_SECONDS = 0.4
-
-
-@dataclass(frozen=True)
-class SpotSettings:
-    """Tuning of the spotter (defaults measured by benchmarks/bench_listen.py)."""
-
-    hold: float = 0.15
-    """Seconds a command phrase must stay the tail of the partial hypothesis before it fires:
-    0.06 s took 10 % more words said on their own for commands, and 2 commands fewer of 528
-    right (benchmarks/bench_words.py, bench_listen.py), for 50-90 ms less latency."""
-    quiet: float = 0.12
-    """Seconds of quiet after the phrase that show it was said on its own."""
-    gap: float = 0.5
-    """Seconds of quiet after which the words of a noise heard so far no longer come before a
-    phrase."""
-    barge_hold: float = 0.15
-    """While the coach speaks there is no quiet: the tail must stay this long instead."""
-    barge_in: tuple[str, ...] = ("pause", "stop", "it hurts")
-    """Phrases that may fire after other words while the coach is speaking (interrupting it);
-    few, because any phrase the coach's voice is misheard as would fire too. "it hurts" is
-    one: pain comes mid-hold, while the coach counts every second, and the welcome says to
-    say it "at any point" (a user's run-through found it ignored there). Not "pain" alone:
-    one word is misheard far more often than two (benchmarks/bench_bargein.py)."""
-    echo: EchoSettings = EchoSettings()
-    """How heard words are matched against the coach's clips."""
-    barge_learnt: tuple[str, ...] = ("it hurts",)
-    """Barge-in phrases that interrupt the coach only once its echo is learnt (TalkMeter.learnt)
-    and the microphone stands over it: the coach's voice is misheard as "it hurts" every few
-    minutes (its "start": "let's start", "back to the start"), and before its echo is known
-    only the words are checked. "pause" and "stop" must work from the first word; "it hurts"
-    said then fires once the coach stops, or the keyword search pauses for it (it waits for
-    the echo too: bargein.py)."""
-    barge_talk: float = 0.06
-    """Seconds of a barge-in phrase in which the microphone must be louder than the coach's
-    echo explains (a person talking over it), once that echo is known (doubletalk.py): three
-    frames, one more than the coach alone ever gave (benchmarks/bench_bargein.py)."""
-    talk_lead: float = 0.4
-    """Seconds before a barge-in phrase's estimated start also looked at for the person's voice:
-    the recognizer names a word up to 0.4 s after it ends, so the estimate comes late."""
-    name_lag: float = 0.5
-    """Seconds after a word ends within which the recognizer names it: the voice check looks
-    back past up to this much quiet after a phrase for the phrase's own voice."""
-    echo_reach: float = 0.8
-    """Seconds back from the latest audio in which a word the coach said may be the last of a
-    hypothesis: such words after a phrase are set aside as its echo (on 2026-12-05, live, a
-    "pause" said just before a count was heard as "pause two" and had to be said again)."""
-    speaking_margin: float = 0.3
-    """Seconds around each clip that count as the coach speaking, when only barge-in phrases
-    may fire (the heard phrase's own start is an estimate: see WORD_SECONDS)."""
-
-
-def settings_for(recognizer: object) -> SpotSettings:
-    """The default settings, with the hold the recognizer asks for (its `spot_hold`, if it has
-    one): how long a phrase must stay the same depends on how often its partial results come."""
-    hold = getattr(recognizer, "spot_hold", None)
-    return SpotSettings() if hold is None else replace(SpotSettings(), hold=float(hold))
 
 
 @dataclass(frozen=True)
@@ -126,14 +71,14 @@ class Spot:
     """What heard it: "recognizer", or "keyword search" (bargein.py)."""
 
 
-class Spotter:
+class Spotter(Isolation):
     """Feeds on Hearings and says when a command fires; one per audio stream."""
 
     def __init__(
         self,
         table: PhraseTable,
         playing: Playing | None = None,
-        settings: SpotSettings = SpotSettings(),
+        settings: SpotSettings = SpotSettings(),  # noqa: B008 - frozen: safe to share
     ) -> None:
         self.table = table
         self.settings = settings
@@ -232,72 +177,6 @@ class Spotter:
         self._coach_upto = None
         self._before_quiet = 0
 
-    def _coach_words(self, words: tuple[str, ...], now: float, quiet: float) -> None:
-        """While the coach speaks (an instruction, a count, its reply to a command), the words
-        heard are its own, and a phrase said after them is on its own. Live, "pause", the
-        coach's "Paused." and the person's "continue" or "next" right after it were one
-        utterance, so the "next" was turned down as not said on its own; and a "repeat" said
-        half a second after "Rest for ten seconds. Next, set two of three." was turned down
-        the same way (2026-12-06). After a command, with no reply to hear (captions only),
-        `gap` seconds of quiet do the same: the utterance may stay open for a second (vosk)
-        or as long as a TV talks (pocketsphinx's endpointer)."""
-        if quiet < self.settings.quiet:
-            self._before_quiet = len(words)
-        if self._replying and quiet >= self.settings.gap:
-            # The words named before the quiet began; a word named late, into it, is still
-            # the person's next one.
-            self._set_aside(min(len(words), self._before_quiet))
-            return
-        if self.playing is None:
-            return
-        margin = EchoSettings(margin=self.settings.speaking_margin)
-        speaking = coach_speaking(now, now, list(self.playing(now, now, margin.margin)), margin)
-        if speaking and self._replying:
-            self._set_aside(len(words))
-        elif speaking:
-            # Not yet: while it speaks, what is heard is still judged as before (its echo,
-            # only barge-in phrases); the words count as its own once it stops, and until
-            # `speaking_margin` after its last sound, as the recognizer may name its last word
-            # late (a count misheard as "repeat" would then be on its own).
-            self._coach_upto = len(words)
-        elif self._coach_upto is not None:
-            # ...unless another voice talks on in the coach's silences (roomvoice.py): a TV's
-            # words right after the coach's line would be said on their own too (a TV level
-            # with the coach's echo then fired "resume", bench_bargein.py --tv-talk 0).
-            other = self.room(now) if self.room is not None else None
-            if self._start != -1 and other is None:
-                self._start, self._before_gap = max(self._start, self._coach_upto), None
-                self._preceded = set()
-            self._coach_upto = None
-
-    def _set_aside(self, upto: int) -> None:
-        """The first `upto` words heard are done with: a phrase starts after them."""
-        self._start, self._before_gap = upto, None
-        self._fired, self._preceded = set(), set()
-
-    def _echo_tail(self, words: tuple[str, ...], now: float) -> int:
-        """How many of the last `words` (all but the first) the coach was saying in the
-        `echo_reach` seconds before session time `now`."""
-        s = self.settings
-        if self.playing is None or len(words) < 2:
-            return 0
-        playing = list(self.playing(now - s.echo_reach, now, s.echo.margin))
-        k = 0
-        while (playing and k < len(words) - 1
-               and echo_of(words[-1 - k :][:1], now - s.echo_reach, now, playing, s.echo)):
-            k += 1
-        return k
-
-    def _own_start(self, words: tuple[str, ...]) -> int:
-        """Where in `words` a phrase would be said on its own; -1 for nowhere."""
-        # By count: the recognizer may still rename what it heard before the gap (a cough,
-        # "back" then "it"), but no later word goes in front of it. (Should it drop the
-        # cough's word and hear a word said after the gap in its place, "no back" would
-        # count as "back" said on its own: rare, and it is still a word the person said.)
-        gap = self._before_gap
-        if self._start != -1 and gap is not None and len(words) > gap:
-            return gap
-        return self._start
 
     def _decide(self, hearing: Hearing, quiet: float, offset: float,
                 voiced: Voiced | None, talking: Talking | None, learnt: bool) -> Spot | None:

@@ -1,0 +1,97 @@
+"""Whether a phrase is said on its own: the coach's words, its echo and noises around it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from voicecoach.echo import EchoSettings, coach_speaking, echo_of
+
+if TYPE_CHECKING:
+    from voicecoach.commands import Command
+    from voicecoach.speaker import Playing
+    from voicecoach.spotsettings import SpotSettings
+
+
+class Isolation:
+    """Spotter's methods for the words before and after a phrase that are not the person's."""
+
+    if TYPE_CHECKING:
+        # What these use of the Spotter's state (set in Spotter.__init__).
+        settings: SpotSettings
+        playing: Playing | None
+        room: Callable[[float], float | None] | None
+        _start: int
+        _before_gap: int | None
+        _fired: set[Command]
+        _preceded: set[str]
+        _replying: bool
+        _coach_upto: int | None
+        _before_quiet: int
+
+    def _coach_words(self, words: tuple[str, ...], now: float, quiet: float) -> None:
+        """While the coach speaks (an instruction, a count, its reply to a command), the words
+        heard are its own, and a phrase said after them is on its own. Live, "pause", the
+        coach's "Paused." and the person's "continue" or "next" right after it were one
+        utterance, so the "next" was turned down as not said on its own; and a "repeat" said
+        half a second after "Rest for ten seconds. Next, set two of three." was turned down
+        the same way (2026-12-06). After a command, with no reply to hear (captions only),
+        `gap` seconds of quiet do the same: the utterance may stay open for a second (vosk)
+        or as long as a TV talks (pocketsphinx's endpointer)."""
+        if quiet < self.settings.quiet:
+            self._before_quiet = len(words)
+        if self._replying and quiet >= self.settings.gap:
+            # The words named before the quiet began; a word named late, into it, is still
+            # the person's next one.
+            self._set_aside(min(len(words), self._before_quiet))
+            return
+        if self.playing is None:
+            return
+        margin = EchoSettings(margin=self.settings.speaking_margin)
+        speaking = coach_speaking(now, now, list(self.playing(now, now, margin.margin)), margin)
+        if speaking and self._replying:
+            self._set_aside(len(words))
+        elif speaking:
+            # Not yet: while it speaks, what is heard is still judged as before (its echo,
+            # only barge-in phrases); the words count as its own once it stops, and until
+            # `speaking_margin` after its last sound, as the recognizer may name its last word
+            # late (a count misheard as "repeat" would then be on its own).
+            self._coach_upto = len(words)
+        elif self._coach_upto is not None:
+            # ...unless another voice talks on in the coach's silences (roomvoice.py): a TV's
+            # words right after the coach's line would be said on their own too (a TV level
+            # with the coach's echo then fired "resume", bench_bargein.py --tv-talk 0).
+            other = self.room(now) if self.room is not None else None
+            if self._start != -1 and other is None:
+                self._start, self._before_gap = max(self._start, self._coach_upto), None
+                self._preceded = set()
+            self._coach_upto = None
+
+    def _set_aside(self, upto: int) -> None:
+        """The first `upto` words heard are done with: a phrase starts after them."""
+        self._start, self._before_gap = upto, None
+        self._fired, self._preceded = set(), set()
+
+    def _echo_tail(self, words: tuple[str, ...], now: float) -> int:
+        """How many of the last `words` (all but the first) the coach was saying in the
+        `echo_reach` seconds before session time `now`."""
+        s = self.settings
+        if self.playing is None or len(words) < 2:
+            return 0
+        playing = list(self.playing(now - s.echo_reach, now, s.echo.margin))
+        k = 0
+        while (playing and k < len(words) - 1
+               and echo_of(words[-1 - k :][:1], now - s.echo_reach, now, playing, s.echo)):
+            k += 1
+        return k
+
+    def _own_start(self, words: tuple[str, ...]) -> int:
+        """Where in `words` a phrase would be said on its own; -1 for nowhere."""
+        # By count: the recognizer may still rename what it heard before the gap (a cough,
+        # "back" then "it"), but no later word goes in front of it. (Should it drop the
+        # cough's word and hear a word said after the gap in its place, "no back" would
+        # count as "back" said on its own: rare, and it is still a word the person said.)
+        gap = self._before_gap
+        if self._start != -1 and gap is not None and len(words) > gap:
+            return gap
+        return self._start
