@@ -11,26 +11,28 @@ own endpointer (a VAD) cuts the stream
 into utterances; the partial hypothesis is read after every chunk.
 
 The words themselves (fillers, the coach's words, extra pronunciations) are in sphinx_words.py,
-the decoder and the gain in front of it, which the keyword search shares, in sphinx_decoder.py.
+the decoder and the gain in front of it, which the keyword search shares, in sphinx_decoder.py,
+the language models' weights in sphinx_lm.py, and how an utterance ends in sphinx_utterance.py.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from typing import Any
 
 from voicecoach import recognizer, sphinx_words
-from voicecoach.commands import Command
 from voicecoach.dereverb import Dereverb
 from voicecoach.doze import Doze
 from voicecoach.phrases import PhraseTable
 from voicecoach.recognizer import Hearing, QuietMeter, RecognizerError, to_words
 from voicecoach.sphinx_decoder import Leveller, english_decoder
+from voicecoach.sphinx_lm import ANSWER_BOOST as ANSWER_BOOST
+from voicecoach.sphinx_lm import COMMAND_SEARCHES as COMMAND_SEARCHES
+from voicecoach.sphinx_lm import COMMAND_WEIGHTS as COMMAND_WEIGHTS
+from voicecoach.sphinx_lm import DEFAULT_FILLERS as DEFAULT_FILLERS
+from voicecoach.sphinx_lm import PHRASE_WEIGHT as PHRASE_WEIGHT
+from voicecoach.sphinx_lm import add_lm
+from voicecoach.sphinx_utterance import Utterances
 
-#: How many fillers (sphinx_words.FILLERS) go into the language model (measured: see
-#: benchmarks/bench_listen.py).
-DEFAULT_FILLERS = 20
 #: Silence (s) after which an utterance that heard no speech is restarted, to bound its cost.
 IDLE_SECONDS = 5.0
 #: ...but only once the room has been quiet this long (s): restarted on the endpointer alone
@@ -66,27 +68,9 @@ END_QUIET = 0.2
 #: Let the decoder sleep through quiet (doze.py); read when a recognizer is built, so that a
 #: benchmark can set it.
 DOZE = True
-#: How much likelier a command phrase is than one filler word.
-PHRASE_WEIGHT = 30
-#: ...except for these commands. "repeat" and "help" do no harm when missed once (the person
-#: says them again) but fired on everyday words said alone ("ready", "pretty" heard as
-#: "repeat"): at 5 instead of 30, 151 of 1592 such words fired a command instead of 200, and
-#: the same commands were right (495 of 528 against 494); at 2-3, 142-145 words, 494 right,
-#: and the lost weight went to "stop". Lowering "back" and "pain" too lost 3 noisy commands
-#: (probe of 2026-12-05; benchmarks/bench_words.py and bench_listen.py measure the result).
-COMMAND_WEIGHTS: dict[Command, int] = {Command.REPEAT: 5, Command.HELP: 5}
-#: How much likelier the expected answers are than a command while a question waits
-#: (measured on spoken numbers and yes/no, 4 voices, clean: 43 of 52 right without, 46
-#: with 3, 48 with 10 to 100).
-ANSWER_BOOST = 10
-#: The language model of commands for each state of the session (SphinxRecognizer.paused), and
-#: the command it leaves out as meaningless then. While paused every command stays in: the
-#: switch back to "commands-running" waits for a gap between words, and "pause" must never be
-#: missing while the session runs (the spotter ignores it while paused anyway).
-COMMAND_SEARCHES = {"commands": None, "commands-running": Command.RESUME}
 
 
-class SphinxRecognizer:
+class SphinxRecognizer(Utterances):
     """Grammar-restricted pocketsphinx on a live stream, at the microphone's own rate."""
 
     def __init__(
@@ -150,11 +134,11 @@ class SphinxRecognizer:
             said = [p for p in commands if table.commands[p] is not idle]
             weighted = [p for p in said
                         for _ in range(COMMAND_WEIGHTS.get(table.commands[p], PHRASE_WEIGHT))]
-            self._add_lm(search, weighted + answers_only + extra)
+            add_lm(self._decoder, search, weighted + answers_only + extra)
         for section in sections:
             boosted = [p for p in table.answers.get(section, ()) if p in phrases]
             lines = phrases * PHRASE_WEIGHT + boosted * (PHRASE_WEIGHT * ANSWER_BOOST) + extra
-            self._add_lm(f"answers-{section}", lines)
+            add_lm(self._decoder, f"answers-{section}", lines)
         self._had_speech = False
         # The channel mean to go back to after an utterance of silence (_end_utt). Not a
         # value of our own to start from: one measured at 16 kHz misled the decoder at 44.1.
@@ -205,23 +189,6 @@ class SphinxRecognizer:
         # The decoder sleeps through quiet (doze.py); None: it hears everything.
         self.doze = Doze(rate) if (DOZE if doze is None else doze) else None
         self._words_now: tuple[str, ...] = ()
-
-    def _add_lm(self, name: str, lines: list[str]) -> None:
-        try:
-            from pocketsphinx.lm import ArpaBoLM
-        except ImportError as e:  # an old pocketsphinx without its language-model builder
-            raise RecognizerError(
-                f"pocketsphinx cannot build language models ({e})", "run scripts/setup"
-            ) from e
-        lm = ArpaBoLM(text="\n".join(lines) + "\n", add_start=True)
-        lm.compute()
-        fd, path = tempfile.mkstemp(prefix="voicecoach-", suffix=".arpa")
-        os.close(fd)
-        try:
-            lm.write_file(path)
-            self._decoder.add_lm_file(name, path)
-        finally:
-            os.unlink(path)
 
     def expect(self, section: str | None) -> None:
         """Favour `section`'s answers from the next utterance on; None: commands only. Any
@@ -310,51 +277,6 @@ class SphinxRecognizer:
             self._words_now = ()
         return hearing
 
-    def _cut(self) -> bool:
-        """End the utterance on the room's quiet (CUT) if its final result names a command
-        word; else hear it all again from its start, as if never ended. True when it ended.
-        Ended whatever it held, a cut lost commands live (a "pause" said just before a count,
-        2026-12-05): the final result of part of an utterance may name less than the whole."""
-        self._decoder.end_utt()
-        hyp = self._decoder.hyp()
-        words = to_words(hyp.hypstr if hyp is not None else "", self._words)
-        if any(_holds(words, phrase) for phrase in self._command_phrases):
-            self._ended()
-            return True
-        # Back to where the utterance began, and all of it again in one call (~8 % of its
-        # length in CPU time): the search goes on from the same audio, only later.
-        self._decoder.set_cmn(self._utt_cmn)
-        self._decoder.start_utt()
-        if self._utt_audio:
-            self._decoder.process_raw(b"".join(self._utt_audio), False, False)
-        return False
-
-    def _restart(self) -> None:
-        """Close the utterance with nothing final to report: the next Hearing starts anew."""
-        self._end_utt()
-        self._utterance += 1
-        self._words_now = ()
-
-    def _end_utt(self) -> None:
-        if self._in_utt:
-            self._decoder.end_utt()
-            self._ended()
-        self._in_utt = False
-        self._had_speech = False
-
-    def _ended(self) -> None:
-        """After the decoder's end_utt: the channel mean kept or put back, and no utterance."""
-        # The decoder's running channel mean (CMN) learns from every utterance; one of
-        # silence alone drags it toward the noise floor, and then the next words are
-        # misheard: such an utterance gets the mean of the last one with speech back.
-        if self._had_speech:
-            self._cmn = self._decoder.get_cmn(False)
-        else:
-            self._decoder.set_cmn(self._cmn)
-        self._in_utt = False
-        self._had_speech = False
-        self._utt_audio, self._replayed = [], False
-
     def reset(self) -> None:
         self._restart()
         self._pending = b""
@@ -365,9 +287,3 @@ class SphinxRecognizer:
 
     def close(self) -> None:
         self.reset()
-
-
-def _holds(words: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
-    """Whether `phrase` stands in `words`, its words one after the other."""
-    n = len(phrase)
-    return any(words[i : i + n] == phrase for i in range(len(words) - n + 1))
