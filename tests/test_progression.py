@@ -42,6 +42,17 @@ def test_three_full_painless_sessions_step_the_leg_raise_up() -> None:
     assert s.announcement == "You're ready for twelve reps today."
 
 
+def test_three_sessions_on_one_day_do_not_step_up() -> None:
+    """A user's run-through: three sessions in one minute readied twelve reps. Twice a day,
+    the third good session in a row is on the second day; three on one day wait for the next."""
+    same_day = [Attempt(T - i * 60, 1, True, 3, 3) for i in range(3)]
+    s = suggest("leg-raise", same_day)
+    assert (s.level, s.change, s.announcement) == (1, 0, "")
+    assert "all on one day" in s.reason
+    twice_a_day = [Attempt(T - i * 43200, 1, True, 3, 3) for i in range(3)]
+    assert suggest("leg-raise", twice_a_day).level == 2
+
+
 @pytest.mark.parametrize("history, why", [
     (((1, True), (1, True)), "only two sessions so far"),
     (((1, True), (1, False), (1, True)), "one was not finished"),

@@ -13,6 +13,7 @@ Only the leg raise and the balance stand climb on their own (AUTO).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -22,6 +23,8 @@ from voicecoach.records import SessionRecord
 
 #: Completed, pain-free sessions in a row at one level before stepping up.
 STEP_UP_AFTER = 3
+#: ... and on at least this many different days.
+STEP_UP_DAYS = 2
 #: Exercises whose levels are a ladder to climb. The hamstring's levels are variants (a straight
 #: knee also stretches the nerve), so a person or clinician chooses those with --level.
 AUTO = ("leg-raise", "balance")
@@ -158,6 +161,11 @@ def suggest(
         if not (a.completed and not a.pain_stop and not a.pain_report and a.pain_rise <= 0):
             break
         count += 1
+    days = {dt.date.fromtimestamp(a.started) for a in window[:count]}
+    if count == STEP_UP_AFTER and len(days) < STEP_UP_DAYS:
+        # Three sessions in one morning show no more than one: the muscles adapt over days.
+        return pick(current, 0, f"{count} full sessions without more pain, but all on one "
+                                "day: the next step comes on another day")
     if count == STEP_UP_AFTER and _no_rise(window[-1], window[0]):
         if current == top:
             more = f"; {ex.next_steps}" if ex.next_steps else ""
