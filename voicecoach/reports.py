@@ -15,14 +15,16 @@ from typing import IO
 
 from voicecoach import charts, safety
 from voicecoach.adherence import adherence_table, per_day, streak, streak_line, today_report
-from voicecoach.answers import Answer, Asker, Heard, Wait
-from voicecoach.commands import Command, Inbox
+from voicecoach.answers import Asker
 from voicecoach.history import DB_NAME, HistoryError, HistoryStore, data_dir
 from voicecoach.library import Exercise, RoutineError, load_builtin, load_file
 from voicecoach.pending import replay_pending
 from voicecoach.progression import plan_levels
 from voicecoach.records import SessionRecord, SetRecord
 from voicecoach.subcommands import SubcommandParser
+from voicecoach.typed_answers import console_answers
+from voicecoach.typed_answers import key_answers as key_answers
+from voicecoach.typed_answers import terminal_answers as terminal_answers
 
 __all__ = [
     "adherence_table", "history_report", "history_table", "pain_chart", "per_day", "run_check",
@@ -250,7 +252,7 @@ def run_check(argv: Sequence[str], asker: Asker | None = None) -> int:
     interactive = asker is not None or sys.stdin is not None
     with contextlib.ExitStack() as stack:
         if asker is None:
-            asker = Asker(_print, _answers(stack), voice=False)
+            asker = Asker(_print, console_answers(stack), voice=False)
         if safety.first_run(store):
             asker.say(safety.DISCLAIMER)
             safety.disclaimer_shown(store)
@@ -266,50 +268,3 @@ def run_check(argv: Sequence[str], asker: Asker | None = None) -> int:
 
 def _print(text: str) -> None:
     print(text, flush=True)
-
-
-def _answers(stack: contextlib.ExitStack) -> Wait:
-    """Single keys at a terminal (as in a session: y or n, no Enter), else lines."""
-    from voicecoach.keyboard import Keyboard
-
-    if not Keyboard.available():
-        return terminal_answers()
-    inbox = Inbox()
-    keyboard = Keyboard(inbox)
-    keyboard.start()
-    stack.callback(keyboard.close)  # the terminal back as it was, whatever happens
-    return key_answers(inbox)
-
-
-def key_answers(inbox: Inbox) -> Wait:
-    """Answers as single keys from the Keyboard's inbox. A person at a terminal is there: no
-    timeout, as for a typed line. "q" stops, as in a session."""
-
-    def wait(timeout: float) -> Heard | None:
-        print("> ", end="", flush=True)
-        while True:
-            # In short waits, so that Ctrl-C is never stuck behind a blocking get.
-            event = inbox.get(0.2)
-            if event is None:
-                continue
-            if event.command is Command.STOP:
-                print(event.heard, flush=True)
-                raise KeyboardInterrupt
-            print(event.heard, flush=True)  # cbreak does not echo: show what was pressed
-            return Answer(event.heard, source="key")
-
-    return wait
-
-
-def terminal_answers() -> Wait:
-    """Answers typed at the terminal, one a line (the timeout cannot apply to a typed line).
-    For yes/no questions: a number's wait for a second key would block on the next line."""
-
-    def wait(timeout: float) -> Heard | None:
-        try:
-            line = input("> ")
-        except EOFError:
-            return None
-        return Answer(line, source="key")
-
-    return wait
