@@ -8,7 +8,7 @@ read in the same callback). A clip due at monotonic time T starts at sample
 neither jitter with thread scheduling nor drift over a session. The session hands clips over
 `lead` seconds early, which covers the stream latency with room to spare.
 
-The callback never blocks and never calls back into the engine: it posts notes to the
+The callback (mixing.py) never blocks and never calls back into the engine: it posts notes to the
 `speechreport.Reporter`, whose thread updates the SpeechLog and calls `report(Utterance)`,
 and shows phrases that could not be rendered as captions at their deadline.
 
@@ -19,7 +19,6 @@ back. Each change is said once.
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -29,6 +28,7 @@ from typing import Any
 from voicecoach.clips import PRE_ROLL, Clip, resample
 from voicecoach.clock import RealClock
 from voicecoach.echocancel import PlayedAudio
+from voicecoach.mixing import Mixer
 from voicecoach.native_stderr import hushed
 from voicecoach.outdevice import close_quietly, pick_rate, wait_running
 from voicecoach.render import Renderer
@@ -57,7 +57,7 @@ STEADY = 0.1
 RETRY_FIRST, RETRY_MAX = 0.25, 1.0
 
 
-class AudioSpeaker:
+class AudioSpeaker(Mixer):
     """The Speaker Protocol on a real output device; see the module docstring."""
 
     def __init__(
@@ -219,51 +219,6 @@ class AudioSpeaker:
         with self._lock:
             self._busy_until = max(self._busy_until, shown.end or start)
         self._reporter.caption(shown)
-
-    # -- audio thread ----------------------------------------------------------------------
-
-    def _callback(self, out: Any, frames: int, info: Any, status: Any) -> None:
-        now_m = time.monotonic()
-        self._last_callback = now_m
-        dac, cur = info.outputBufferDacTime, info.currentTime
-        if dac and cur:
-            # The stream's clock now, not when PortAudio made the call: a callback that waited
-            # for the GIL under load dated its clips that much late (echoes then came up to
-            # 150 ms "before" their clips in CI). Closing or swapping meanwhile: the call's time.
-            with contextlib.suppress(Exception):
-                cur = max(cur, float(self._stream.time))
-        # Some hosts report 0 for unknown times: then assume the requested latency.
-        t0 = now_m + (dac - cur if dac and cur else self._latency)
-        buf = out[:, 0]
-        buf.fill(0.0)
-        with self._lock:
-            fresh, self._pending = self._pending, []
-        self._active.extend(fresh)
-        rate, keep = self.rate, []
-        for v in self._active:
-            off = 0
-            if v.started_m is None:
-                off = int(round((v.start_m - t0) * rate))
-                if off >= frames:
-                    keep.append(v)
-                    continue
-                off = max(0, off)  # late (handed over after its time): start right away
-                v.started_m = t0 + off / rate
-                self._reporter.started(v)
-            n = min(frames - off, len(v.samples) - v.pos)
-            buf[off : off + n] += v.samples[v.pos : v.pos + n]
-            v.pos += n
-            if v.pos >= len(v.samples):
-                self._reporter.ended(v, t0 + (off + n) / rate, False)
-            else:
-                keep.append(v)
-        self._active = keep
-        played = self._played
-        if played is not None:
-            played.add(t0, buf, self._fresh)
-        self._fresh = False
-        if out.shape[1] > 1:
-            out[:, 1:] = buf[:, None]
 
     # -- watchdog (on the reporter thread) and reconnection ---------------------------------
 
