@@ -634,7 +634,7 @@ NAMES_AND_CONFLICTS = [
     (["--model", ""], "--model needs a value"),
     (["--exercise", "Calf!"], "unknown exercise 'Calf!'"),
     (["--routine", "back-of-knees"], "unknown routine 'back-of-knees'"),
-    (["--side", "LEFT"], "invalid choice: 'LEFT'"),
+    (["--side", "middle"], "invalid choice: 'middle'"),
     (["--clock", "fast"], "invalid choice: 'fast'"),
     (["--recognizer", "whisper"], "invalid choice: 'whisper'"),
     (["--hold"], "expected one argument"),
@@ -668,6 +668,8 @@ NAMES_AND_CONFLICTS = [
     (["--exercise", "calf", "--model", "/"], "--model: / is not a vosk model folder (one holds "
      "am/ or conf/); get one with: voicecoach model download"),
     (["--data-dir", "/dev/null"], "--data-dir: /dev/null is a file, not a folder"),
+    # A user's run-through: said only after the whole session, "this session was not saved".
+    (["--data-dir", "/dev/null/history"], "--data-dir: cannot make the folder /dev/null/history"),
 ]
 
 
@@ -691,7 +693,7 @@ def test_every_bad_value_is_one_line_and_exit_2(args, message, capsys, monkeypat
 @pytest.mark.parametrize("args", [
     ["--rest", "0"], ["--volume", "0"], ["--volume", "1"], ["--hold", " 5"], ["--speed", "1"],
     ["--exercise", "leg-raise", "--level", "6"], ["--sets", "20"], ["--exercise", "CALF"],
-    ["--exercise", "calf ", "--sets", "1"],
+    ["--exercise", "calf ", "--sets", "1"], ["--side", "LEFT"],
 ])  # fmt: skip
 def test_edge_values_that_are_fine_are_accepted(args, monkeypatch):
     from voicecoach import app, cli
@@ -745,3 +747,12 @@ def test_pain_ten_typed_at_the_terminal_is_ten(tmp_path):
 
     stored = HistoryStore(tmp_path / "data" / "history.db").sessions()
     assert [s.value for s in stored[0].pain_stops] == [10], stored[0]
+
+
+def test_every_option_says_what_it_is_in_help(capsys):
+    """--hold, --rest, --rate, --volume and the devices had no description or unit."""
+    from voicecoach import cli
+
+    bare = [a.option_strings[0] for a in cli.parser()._actions
+            if a.option_strings and not a.help and a.dest not in ("help", "version")]
+    assert bare == []

@@ -27,7 +27,7 @@ examples:
   voicecoach --routine-file my-routine.toml
   voicecoach --exercise calf --clock virtual --no-voice   print the script with its times
   voicecoach --list                       exercises and routines
-  voicecoach voices | doctor | model download | check | history | today
+  voicecoach voices | doctor | model download | model where | check | history | today
 
 keys while coaching: space pause/resume, n next, b back, r repeat, x it hurts, h help, q stop
   (answers: y or n; pain 0-9 as one key, ten as 1 then 0)
@@ -100,11 +100,17 @@ def parser() -> Parser:
     what.add_argument("--routine-file", metavar="PATH", help="your own routine file (TOML)")
     what.add_argument("--list", action="store_true", help="list exercises and routines")
     dose = p.add_argument_group("dose (overrides the routine)")
-    dose.add_argument("--hold", type=_number(float, *LIMITS["hold"], "--hold"), metavar="S")
-    dose.add_argument("--reps", type=_number(int, *LIMITS["reps"], "--reps"), metavar="N")
-    dose.add_argument("--sets", type=_number(int, *LIMITS["sets"], "--sets"), metavar="N")
-    dose.add_argument("--rest", type=_number(float, *LIMITS["rest"], "--rest"), metavar="S")
-    dose.add_argument("--side", choices=SIDES, help="leg to train (default: the painful one)")
+    dose.add_argument("--hold", type=_number(float, *LIMITS["hold"], "--hold"), metavar="S",
+                      help="seconds of each hold (stretches, balance)")
+    dose.add_argument("--reps", type=_number(int, *LIMITS["reps"], "--reps"), metavar="N",
+                      help="repetitions a set (the leg raise)")
+    dose.add_argument("--sets", type=_number(int, *LIMITS["sets"], "--sets"), metavar="N",
+                      help="sets (or holds) of each exercise")
+    dose.add_argument("--rest", type=_number(float, *LIMITS["rest"], "--rest"), metavar="S",
+                      help="seconds of rest between sets")
+    # Any case: the exercise names take any case too.
+    dose.add_argument("--side", choices=SIDES, type=str.lower,
+                      help="leg to train (default: the painful one)")
     dose.add_argument("--level", type=_number(int, 1, 20, "--level"), metavar="N",
                       help="progression level (1 = easiest)")
     run = p.add_argument_group("how to run")
@@ -122,12 +128,17 @@ def parser() -> Parser:
     run.add_argument("--data-dir", metavar="DIR", help="where history is kept")
     audio = p.add_argument_group("voice and microphone")
     audio.add_argument("--voice", metavar="ID", help="TTS voice (see `voicecoach voices`)")
-    audio.add_argument("--rate", type=_number(int, 60, 400, "--rate"), metavar="WPM")
-    audio.add_argument("--volume", type=_number(float, 0.0, 1.0, "--volume"), metavar="0-1")
-    audio.add_argument("--output-device", metavar="DEV")
-    audio.add_argument("--input-device", metavar="DEV")
+    audio.add_argument("--rate", type=_number(int, 60, 400, "--rate"), metavar="WPM",
+                       help="speaking rate, words a minute")
+    audio.add_argument("--volume", type=_number(float, 0.0, 1.0, "--volume"), metavar="0-1",
+                       help="the voice's loudness (1 = full)")
+    audio.add_argument("--output-device", metavar="DEV",
+                       help="speaker: index or name (see `voicecoach doctor`)")
+    audio.add_argument("--input-device", metavar="DEV",
+                       help="microphone: index or name (see `voicecoach doctor`)")
     # No default here: the config file's `recognizer` applies unless the option is given.
-    audio.add_argument("--recognizer", choices=RECOGNIZERS)
+    audio.add_argument("--recognizer", choices=RECOGNIZERS,
+                       help="auto (default): vosk with a model, else pocketsphinx; none: keys only")
     audio.add_argument("--model", metavar="DIR", help="vosk model folder")
     audio.add_argument("--echo-cancel", action="store_true", default=None,
                        help="take the coach's voice out of the microphone's sound (lets you "

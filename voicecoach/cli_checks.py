@@ -82,7 +82,16 @@ def check_options(args: argparse.Namespace) -> None:
     from voicecoach.history import data_dir
 
     data = data_dir(args.data_dir)
+    named = ("--data-dir" if args.data_dir else "VOICECOACH_DATA_DIR"
+             if os.environ.get("VOICECOACH_DATA_DIR") else "the history folder")
     if data.exists() and not data.is_dir():
-        named = ("--data-dir" if args.data_dir else "VOICECOACH_DATA_DIR"
-                 if os.environ.get("VOICECOACH_DATA_DIR") else "the history folder")
         raise RoutineError(f"{named}: {data} is a file, not a folder")
+    if not data.exists() and named != "the history folder":
+        # Named by the person: a folder that cannot be made is said now, not after a whole
+        # session that could not be kept. (The default one failing only warns: exercise
+        # matters more than its record.)
+        try:
+            data.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RoutineError(f"{named}: cannot make the folder {data} "
+                               f"({exc.strerror or exc})") from None
