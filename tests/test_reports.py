@@ -131,12 +131,12 @@ S2 = ("2,2024-03-04T19:30:00+00:00,back-of-knee,stopped,3,3,1,"
       "next:voice=1 pause:voice=1 resume:key=1,calf=5,")
 S3 = "3,2024-03-05T08:00:00+00:00,back-of-knee,completed,3,2,0,,,"
 CSV = HEAD + "".join([
-    *(f"{S1}leg-raise,painful,1,{n},3,10,10,0,,0\n" for n in (1, 2, 3)),
-    *(f"{S1}calf,painful,,{n},3,0,,20,20,0\n" for n in (1, 2, 3)),
-    *(f"{S2}leg-raise,painful,1,{n},3,10,10,0,,0\n" for n in (1, 2, 3)),
-    *(f"{S2}calf,painful,,{n},3,0,,20,20,0\n" for n in (1, 2)),
-    f"{S2}calf,painful,,3,3,0,,8,20,1\n",
-    *(f"{S3}leg-raise,painful,2,{n},3,12,12,0,,0\n" for n in (1, 2, 3)),
+    *(f"{S1}leg-raise,painful,1,{n},3,10,10,,,0\n" for n in (1, 2, 3)),
+    *(f"{S1}calf,painful,,{n},3,,,20,20,0\n" for n in (1, 2, 3)),
+    *(f"{S2}leg-raise,painful,1,{n},3,10,10,,,0\n" for n in (1, 2, 3)),
+    *(f"{S2}calf,painful,,{n},3,,,20,20,0\n" for n in (1, 2)),
+    f"{S2}calf,painful,,3,3,,,8,20,1\n",
+    *(f"{S3}leg-raise,painful,2,{n},3,12,12,,,0\n" for n in (1, 2, 3)),
     "4,2024-03-06T08:00:00+00:00,back-of-knee,unfinished,,,0" + "," * 12 + "\n",
 ])
 
@@ -308,3 +308,26 @@ def test_a_bad_routine_file_is_exit_2_as_from_the_coach(
         assert run(["--data-dir", str(tmp_path), "--routine-file", str(bad)]) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and f"{bad}: not valid TOML" in err
+
+
+def test_history_output_options_say_what_they_did(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """A user's run-through: --plot p.jpg wrote a PNG into a .jpg, an empty chart was written
+    without a word, --plot "" and --csv "" did nothing in silence, "1 sessions written"."""
+    d = ["--data-dir", str(tmp_path)]
+    for bad, says in ((["--plot", "p.jpg"], "--plot writes a PNG picture: name it .png"),
+                      (["--plot", ""], "--plot needs a file name"),
+                      (["--csv", " "], "--csv needs a file name")):
+        with pytest.raises(SystemExit) as exit_:
+            reports.run_history([*d, *bad])
+        assert exit_.value.code == 2 and says in capsys.readouterr().err
+    store = HistoryStore(tmp_path / "history.db")
+    store_known(store)
+    assert reports.run_history([*d, "--days", "0", "--plot", str(tmp_path / "p.PNG")]) == 0
+    assert "(no pain scores yet" not in capsys.readouterr().err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert reports.run_history(["--data-dir", str(empty), "--plot", str(tmp_path / "e.png")]) == 0
+    assert "(no pain scores yet: it is empty)" in capsys.readouterr().err
+    assert reports.run_history([*d, "--days", "0", "--csv", str(tmp_path / "s.csv")]) == 0
+    assert "4 sessions written" in capsys.readouterr().err

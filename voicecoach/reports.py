@@ -110,8 +110,12 @@ def write_csv(sessions: Sequence[SessionRecord], out: IO[str]) -> None:
         if not s.sets:
             w.writerow(head + [""] * (len(CSV_FIELDS) - len(head)))
         for x in s.sets:
-            w.writerow(head + [x.exercise, x.side, _blank(x.level), x.set_no, x.sets, x.reps,
-                               _blank(x.target_reps), f"{x.hold:g}", _blank(x.target_hold),
+            # A hold has no reps and a rep set no hold time: blank, not a 0 that reads as
+            # "none done" in a spreadsheet.
+            reps = "" if x.target_hold is not None and not x.reps else x.reps
+            hold = "" if x.target_reps is not None and not x.hold else f"{x.hold:g}"
+            w.writerow(head + [x.exercise, x.side, _blank(x.level), x.set_no, x.sets, reps,
+                               _blank(x.target_reps), hold, _blank(x.target_hold),
                                int(x.skipped)])
 
 
@@ -186,6 +190,12 @@ def run_history(argv: Sequence[str]) -> int:
     args = p.parse_args(argv)
     if args.days < 0:
         p.error("--days must be 0 or more")
+    for flag, value in (("--plot", args.plot), ("--csv", args.csv)):
+        if value is not None and not value.strip():  # else silently nothing at all
+            p.error(f"{flag} needs a file name, got an empty one")
+    if args.plot and Path(args.plot).suffix.lower() != ".png":
+        # The picture is a PNG whatever the name says; a viewer trusts the name.
+        p.error(f"--plot writes a PNG picture: name it .png, not {args.plot}")
     try:
         exercises = _exercises(args.routine_file)
         store = _open(args.data_dir)
@@ -194,13 +204,18 @@ def run_history(argv: Sequence[str]) -> int:
         sessions = store.sessions(since=since) if store is not None else []
         if args.plot:
             write_png(sessions, args.plot)
-            print(f"voicecoach: pain chart written to {args.plot}", file=sys.stderr)
+            scored = any(x.pain_before is not None or x.pain_after is not None
+                         for x in sessions)
+            print(f"voicecoach: pain chart written to {args.plot}"
+                  + ("" if scored else " (no pain scores yet: it is empty)"), file=sys.stderr)
         if args.csv == "-":
             write_csv(sessions, sys.stdout)
         elif args.csv:
             with open(args.csv, "w", encoding="utf-8", newline="") as f:
                 write_csv(sessions, f)
-            print(f"voicecoach: {len(sessions)} sessions written to {args.csv}", file=sys.stderr)
+            n = len(sessions)
+            print(f"voicecoach: {n} session{'' if n == 1 else 's'} written to {args.csv}",
+                  file=sys.stderr)
         if not args.csv and not args.plot:
             if store is None or not store.sessions(limit=1):
                 print(f"No sessions recorded yet (history is kept in {data_dir(args.data_dir)}).")
