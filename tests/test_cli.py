@@ -668,6 +668,7 @@ NAMES_AND_CONFLICTS = [
     (["--exercise", "calf", "--model", "/"], "--model: / is not a vosk model folder (one holds "
      "am/ or conf/); get one with: voicecoach model download"),
     (["--data-dir", "/dev/null"], "--data-dir: /dev/null is a file, not a folder"),
+    (["--save", "--no-save"], "--save and --no-save cannot be used together"),
     # A user's run-through: said only after the whole session, "this session was not saved".
     (["--data-dir", "/dev/null/history"], "--data-dir: cannot make the folder /dev/null/history"),
 ]

@@ -253,6 +253,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return dispatch(argv[0], argv[1:])
     args = parser().parse_args(argv)
     try:
+        if "--save" in argv and "--no-save" in argv:  # argparse lets the last one win
+            raise RoutineError("--save and --no-save cannot be used together")
         check_options(args)
         lib, routine = choose(args)
     except RoutineError as exc:
