@@ -70,14 +70,18 @@ def test_a_yes_stands_until_answered_again_even_when_nobody_can_answer(tmp_path)
     care, *_ = build(tmp_path, [(60.0, (Command.ANSWER, "key", "y"))])
     assert care.before(routine("calf")) is None
     care.recorder.close()
-    for no_check, can_answer in ((False, False), (True, True), (True, False)):
-        care, *_, log = build(tmp_path, [], no_check=no_check, can_answer=can_answer)
+    no = (Command.NEXT, "key", "n")
+    # (False, True): asked again but nobody answers (the Pi service, nobody at the
+    # microphone); then only the first question answered.
+    for no_check, can_answer, answers in ((False, False, []), (True, True, []),
+                                          (True, False, []), (False, True, []),
+                                          (False, True, [(50.0, no)])):
+        care, *_, log = build(tmp_path, answers, no_check=no_check, can_answer=can_answer)
         assert care.before(routine("calf")) is None, (no_check, can_answer)
         care.recorder.close()
         text = " ".join(said(log))
         assert "warning sign was reported" in text and "calf that is swollen" in text
-        assert "voicecoach check" in text
-    no = (Command.NEXT, "key", "n")
+        assert "voicecoach check" in text and "carry on" not in text
     care, *_ = build(tmp_path, [(t, no) for t in (50.0, 70.0, 90.0)])
     assert care.before(routine("calf")) is not None  # answered again: all clear
     care.recorder.close()

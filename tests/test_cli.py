@@ -497,6 +497,24 @@ def test_check_answers_piped_in_and_its_exit_status(answers, status):
     assert ("no answer" in r.stderr) == (status == 4)
 
 
+def test_a_reported_sign_stops_sessions_but_not_a_script_preview():
+    r = subprocess.run([PY, "-m", "voicecoach", "check"], input="n\ny\n", capture_output=True,
+                       text=True, env=ENV, timeout=60)
+    assert r.returncode == 3
+    run = ("--exercise", "calf", "--no-voice", "--no-listen")
+    r = vc(*run, "--speed", "1000", "--no-check")
+    assert r.returncode == 3 and "severe knee pain that came on suddenly" in r.stdout, r.stdout
+    assert "no exercise until the questions are answered again" in r.stderr
+    r = vc(*run, "--clock", "virtual")  # prints the script: no exercise is done
+    assert r.returncode == 0 and "completed: 3 of 3 sets" in r.stdout, r.stdout
+    r = vc("today")
+    assert "a warning sign was reported (severe knee pain" in r.stdout
+    r = subprocess.run([PY, "-m", "voicecoach", "check"], input="n\nn\nn\n",
+                       capture_output=True, text=True, env=ENV, timeout=60)
+    assert r.returncode == 0
+    assert vc(*run, "--speed", "1000", "--no-check").returncode == 0  # answered again: clear
+
+
 def test_ctrl_c_at_the_check_prompt_is_one_line(tmp_path):
     """`voicecoach check` waits at a terminal prompt; Ctrl-C there ends it with one line."""
     import pty
@@ -644,10 +662,11 @@ NAMES_AND_CONFLICTS = [
     (["--exercise", "leg-raise", "--level", "9"],
      "--level must be between 1 and 6 here (levels: leg-raise 6), got 9"),
     (["--exercise", "calf", "--level", "2"], "--level does not apply to calf: it has no levels"),
-    # The whole routine: a level one of its exercises lacks is not rounded down for it.
-    (["--level", "3"], "--level 3 is more than hamstring has (levels: hamstring 2, leg-raise 6, "
-                       "balance 3); to set one exercise's level, name it with --exercise"),
-    (["-e", "leg-raise", "-e", "balance", "--level", "4"], "--level 4 is more than balance has"),
+    # The whole routine: a level was rounded down for an exercise with fewer, and level 2
+    # straightened the hamstring stretch's knee with the leg raise's 3 x 12.
+    (["--level", "2"], "--level sets one exercise's level (levels here: hamstring 2, leg-raise "
+                       "6, balance 3); name it with --exercise"),
+    (["-e", "leg-raise", "-e", "balance", "--level", "2"], "--level sets one exercise's level"),
     (["back-of-knee"], "did you mean --routine back-of-knee?"),
     (["--routine", "back-of-knee", "--exercise", "calf"], "cannot be used together"),
     (["--exercise", "leg-raise", "--hold", "30"], "--hold does not apply to leg-raise"),

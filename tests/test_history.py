@@ -65,8 +65,9 @@ def test_new_database_is_versioned_and_in_wal_mode(tmp_path: Path) -> None:
 def test_newer_or_foreign_database_is_one_clear_error(tmp_path: Path) -> None:
     newer = tmp_path / "newer.db"
     sqlite3.connect(newer).execute(f"PRAGMA user_version = {SCHEMA_VERSION + 5}")
-    with pytest.raises(HistoryError, match="newer voicecoach"):
+    with pytest.raises(HistoryError, match="newer voicecoach") as newer_err:
         HistoryStore(newer)
+    assert "move it aside" not in str(newer_err.value)  # a newer history is not damaged
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"this is not sqlite at all" * 100)
     with pytest.raises(HistoryError) as err:

@@ -139,14 +139,24 @@ def test_model_where_names_only_a_folder_a_session_can_use(
     for given, said in ((tmp_path / "nonexistent", "does not exist"),
                         (tmp_path, "is not a vosk model folder")):
         monkeypatch.setenv("VOICECOACH_MODEL", str(given))
+        monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "no-config"))
         assert run_model(["where"]) == 1
         out, err = capsys.readouterr()
         assert out == "" and err.count("\n") == 1
+        assert err.startswith("voicecoach model where: ")
         assert f"$VOICECOACH_MODEL, {given}, {said}" in err
         assert "voicecoach model download" in err
     (tmp_path / "am").mkdir()
     assert run_model(["where"]) == 0
     assert capsys.readouterr().out == f"{tmp_path}\n"
+    # The config file's model comes first, as in a session.
+    config = tmp_path / "config" / "voicecoach" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text(f'model = "{tmp_path / "gone"}"\n')
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    assert run_model(["where"]) == 1
+    assert f"the config file's model, {tmp_path / 'gone'}, does not exist" in (
+        capsys.readouterr().err)
 
 
 def test_download_into_a_file_or_nothing_is_refused(

@@ -122,20 +122,24 @@ class Care:
             # again); only a preview on the virtual clock leaves it for the first session.
             if self.record or not self.clock.virtual:
                 safety.disclaimer_shown(store)
-        if self.args.no_check or not self.can_answer:
-            # Nobody is asked whether it has cleared: a yes stands until answered again.
-            flag = safety.still_flagged(store)
-            if flag is not None:
-                self.say(safety.STILL_FLAGGED.format(sign=flag.sign))
-                self.notice("a warning sign was reported at the last safety check: no "
-                            "exercise until `voicecoach check` is answered again")
-                return None
+        # A yes stands until the questions are answered again; a preview on the virtual
+        # clock, which does no exercise, still shows its script.
+        sign = None if self.args.clock == "virtual" else safety.still_flagged(store)
+        if sign is not None and (self.args.no_check or not self.can_answer):
+            self._still_flagged(sign)  # nobody is asked whether it has cleared
+            return None
         if not self.args.no_check and safety.due(store):
-            result = safety.run_check(self.asker.yes_no if self.can_answer else None, self.say)
+            result = safety.run_check(self.asker.yes_no if self.can_answer else None, self.say,
+                                      go_on=sign is None)
             safety.remember(result, self.recorder if self.record else None)
             if not result.proceed:
                 self.notice("a warning sign was reported: no exercise today; please see a "
                             "doctor soon")
+                return None
+            if sign is not None and not result.answered:
+                # Asked, but not every question answered (nobody at the microphone): the
+                # sign reported last time has not been cleared.
+                self._still_flagged(sign)
                 return None
         if self.can_answer:
             # As an event: in the events file too, and in the history through the Recorder
@@ -164,6 +168,11 @@ class Care:
                 self.say(s.announcement)
             exercises.append(ex)
         return replace(routine, exercises=tuple(exercises))
+
+    def _still_flagged(self, sign: str) -> None:
+        self.say(safety.STILL_FLAGGED.format(sign=sign))
+        self.notice("a warning sign was reported at the last safety check: no exercise until "
+                    "the questions are answered again (voicecoach check)")
 
     # -- during ----------------------------------------------------------------------------
 

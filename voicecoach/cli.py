@@ -116,7 +116,9 @@ def parser() -> Parser:
     run = p.add_argument_group("how to run")
     run.add_argument("--no-voice", action="store_true", help="captions only, no speech")
     run.add_argument("--no-listen", action="store_true", help="no microphone")
-    run.add_argument("--no-check", action="store_true", help="skip the red-flag check once")
+    run.add_argument("--no-check", action="store_true",
+                     help="skip the red-flag questions once (a warning sign reported earlier "
+                     "still stops the session)")
     run.add_argument("--events", metavar="FILE", help="write the event stream as JSON lines")
     run.add_argument("--speed", type=_number(float, 0.1, 1000, "--speed"), default=1.0,
                      metavar="X", help="run X times faster (previews, tests)")
@@ -215,15 +217,14 @@ def choose(args: argparse.Namespace) -> tuple[Library, Routine]:
             they = "it has" if len(routine.exercises) == 1 else "they have"
             raise RoutineError(f"--level does not apply to {what}: {they} no levels")
         have = ", ".join(f"{e.id} {len(e.levels)}" for e in levelled)
-        if len(levelled) == 1 and args.level > len(levelled[0].levels):
+        if len(levelled) > 1:
+            # Each ladder is its own: level 2 is 3 x 12 for the leg raise, eyes closed for the
+            # balance and the straight knee (a nerve stretch too) for the hamstring.
+            raise RoutineError(f"--level sets one exercise's level (levels here: {have}); "
+                               "name it with --exercise")
+        if args.level > len(levelled[0].levels):
             raise RoutineError(f"--level must be between 1 and {len(levelled[0].levels)} here "
                                f"(levels: {have}), got {args.level}")
-        short = [e.id for e in levelled if len(e.levels) < args.level]
-        if short:
-            raise RoutineError(
-                f"--level {args.level} is more than {' and '.join(short)} "
-                f"{'has' if len(short) == 1 else 'have'} (levels: {have}); to set one "
-                "exercise's level, name it with --exercise")
     for dest, kind in (("hold", "reps"), ("reps", "hold")):
         if getattr(args, dest) is not None and all(e.kind == kind for e in exercises):
             what = " and ".join(e.id for e in exercises)
@@ -253,7 +254,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return dispatch(argv[0], argv[1:])
     args = parser().parse_args(argv)
     try:
-        if "--save" in argv and "--no-save" in argv:  # argparse lets the last one win
+        # argparse lets the last one win (and takes "--no-s" for "--no-save").
+        if (any(len(a) > 3 and "--save".startswith(a) for a in argv)
+                and any(len(a) > 5 and "--no-save".startswith(a) for a in argv)):
             raise RoutineError("--save and --no-save cannot be used together")
         check_options(args)
         lib, routine = choose(args)

@@ -47,7 +47,7 @@ def check_options(args: argparse.Namespace) -> None:
         # Standard output carries the captions: the events would be mixed into them.
         raise RoutineError("--events needs a file name; - would mix the events into the "
                            "captions on standard output")
-    if args.events is not None and not _events_file_or_new(Path(args.events).expanduser()):
+    if args.events is not None and not _events_file_or_new(Path(args.events)):
         raise RoutineError(f"--events: {args.events} holds something else (not an event "
                            "stream); it would be overwritten: choose another file name")
     for dest, off in POINTLESS:
@@ -86,7 +86,8 @@ def check_options(args: argparse.Namespace) -> None:
              if os.environ.get("VOICECOACH_DATA_DIR") else "the history folder")
     if data.exists() and not data.is_dir():
         raise RoutineError(f"{named}: {data} is a file, not a folder")
-    if not data.exists() and named != "the history folder":
+    saves = not args.list and args.clock != "virtual" and args.save is not False
+    if not data.exists() and named != "the history folder" and saves:
         # Named by the person: a folder that cannot be made is said now, not after a whole
         # session that could not be kept. (The default one failing only warns: exercise
         # matters more than its record.)

@@ -55,9 +55,10 @@ def run_doctor(argv: Sequence[str] = ()) -> int:
         if value is not None and not value.strip():
             p.error(f"--{key.replace('_', '-')} needs a value, got an empty one")
     if args.model is not None:
-        if args.recognizer in ("pocketsphinx", "none"):
-            p.error(f"--model is a vosk model: it cannot be used with --recognizer "
-                    f"{args.recognizer}")
+        if args.recognizer == "none":
+            p.error("--model and --recognizer none cannot be used together")
+        if args.recognizer == "pocketsphinx":
+            p.error("--model is a vosk model: it cannot be used with --recognizer pocketsphinx")
         model = Path(args.model).expanduser()
         if not model.is_dir():
             p.error(f"--model: no model folder at {args.model}")

@@ -67,6 +67,9 @@ class HistoryStore(HistoryReads):
                 self._db.execute("PRAGMA synchronous = FULL")
         except sqlite3.Error as exc:
             self._db.close()
+            if type(exc) is not sqlite3.DatabaseError or "newer voicecoach" in str(exc):
+                # Locked, a disk error, a newer schema: the file is fine, leave it be.
+                raise HistoryError(f"cannot open history {self.path}: {_why(exc)}") from None
             # Damaged, or another program's database: say the way out, or every session from
             # now on is only kept aside in pending files.
             raise HistoryError(

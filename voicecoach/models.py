@@ -227,20 +227,33 @@ def progress_bar(done: int, total: int) -> None:
     sys.stderr.flush()
 
 
+def _configured() -> str | None:
+    """The config file's `model`, as a session takes it (an unreadable file: none)."""
+    from voicecoach.config import ConfigError, load_config
+
+    try:
+        value = load_config().get("model")
+    except ConfigError:
+        return None
+    return str(value) if value else None
+
+
 def _where() -> int:
     """`voicecoach model where`: the folder on stdout (exit 0) only if a session could use it."""
-    found = find_model()
+    configured = _configured()
+    found = find_model(configured)
     if found is None:
-        print(f"voicecoach: no model; looked in {REPO_MODELS} and {user_models_dir()}. "
-              "Get one with: voicecoach model download", file=sys.stderr)
+        print(f"voicecoach model where: no model; looked in {REPO_MODELS} and "
+              f"{user_models_dir()}. Get one with: voicecoach model download", file=sys.stderr)
         return 1
     if not is_vosk_model(found):
         # Said here, where it is asked, rather than as a "not listening" notice mid-session.
-        named = "$VOICECOACH_MODEL" if os.environ.get("VOICECOACH_MODEL") else "the folder found"
+        named = ("the config file's model" if configured else "$VOICECOACH_MODEL"
+                 if os.environ.get("VOICECOACH_MODEL") else "the folder found")
         what = ("does not exist" if not found.exists()
                 else "is not a vosk model folder (one holds am/ or conf/)")
-        print(f"voicecoach: {named}, {found}, {what}; get one with: voicecoach model download",
-              file=sys.stderr)
+        print(f"voicecoach model where: {named}, {found}, {what}; get one with: voicecoach "
+              "model download", file=sys.stderr)
         return 1
     print(found)
     return 0
@@ -281,7 +294,7 @@ def run_model(argv: Sequence[str]) -> int:
         print(f"\nvoicecoach: {e}", file=sys.stderr)
         return 1
     print(f"model ready: {folder}", file=sys.stderr)
-    if find_model() != folder:  # not where a session looks: it has to be named
+    if find_model(_configured()) != folder:  # not where a session looks: it has to be named
         print(f"use it with: voicecoach --model {folder}", file=sys.stderr)
     return 0
 

@@ -191,7 +191,7 @@ def _said(ex: Exercise, level: int, dose: str, step: str) -> str:
     if lv.reps is not None:
         return dose.format(f"{words.number(lv.reps)} reps")
     if lv.hold is not None:
-        return dose.format(f"{words.number(int(round(lv.hold)))}-second holds")
+        return dose.format(f"holds of {words.seconds(lv.hold)}")
     return step.format(lv.name[:1].lower() + lv.name[1:])
 
 

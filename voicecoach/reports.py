@@ -244,7 +244,7 @@ def run_today(argv: Sequence[str]) -> int:
         recent = store.sessions(since=now - 60 * 86400) if store is not None else []
         report = today_report(recent, exercises, dt.date.fromtimestamp(now),
                               plan_levels(recent, exercises), safety.due(store, now),
-                              getattr(safety.still_flagged(store), "sign", None))
+                              safety.still_flagged(store))
     except (HistoryError, RoutineError) as exc:
         return _fail("today", exc)
     print(report)
@@ -273,12 +273,20 @@ def run_check(argv: Sequence[str], asker: Asker | None = None) -> int:
             safety.disclaimer_shown(store)
         result = safety.run_check(asker.yes_no if interactive else None, asker.say,
                                   go_on=False)
-    safety.remember(result, store)
+    kept = safety.remember(result, store)
     if not result.answered:
         print("voicecoach check: no answer, so nothing is known to be clear (answer y or n at "
               "a terminal, or pipe them in)", file=sys.stderr)
         return EXIT_UNANSWERED
-    return 0 if result.proceed else 3
+    if not result.proceed:
+        return 3
+    if not kept and safety.still_flagged(store) is not None:
+        # All clear now, but the yes on record stands: sessions would still refuse.
+        print("voicecoach check: the answers could not be saved (the history could not be "
+              "written), so the warning sign reported earlier still stops sessions",
+              file=sys.stderr)
+        return 1
+    return 0
 
 
 def _print(text: str) -> None:

@@ -121,9 +121,9 @@ def due(store: HistoryStore | None, now: float | None = None,
     return now - last.wall >= interval_days * 86400
 
 
-def still_flagged(store: HistoryStore | None) -> RedFlag | None:
-    """The warning sign of the last answered check, if it had a yes (None: none, or history
-    unreadable, when the questions are due anyway)."""
+def still_flagged(store: HistoryStore | None) -> str | None:
+    """The warning sign answered yes at the last answered check, in a few words, if it had
+    one (None: none, or history unreadable, when the questions are due anyway)."""
     try:
         last = store.last_safety_check() if store is not None else None
     except HistoryError:
@@ -131,7 +131,8 @@ def still_flagged(store: HistoryStore | None) -> RedFlag | None:
     if last is None or not last.flagged:
         return None
     said = {key for key, answer in last.answers if answer}
-    return next((f for f in RED_FLAGS if f.id in said), RED_FLAGS[0])
+    # A sign this version no longer asks about is still a yes; it is not named as another.
+    return next((f.sign for f in RED_FLAGS if f.id in said), "a warning sign")
 
 
 def run_check(
@@ -166,11 +167,17 @@ def run_check(
     return SafetyResult(tuple(answers.items()), False, True)
 
 
-def remember(result: SafetyResult, log: SafetyLog | None) -> None:
-    """Store a check; a failing history must not stop the safety advice from standing."""
-    if log is not None:
-        with contextlib.suppress(HistoryError):
-            log.log_safety(dict(result.answers), result.flagged, result.answered)
+def remember(result: SafetyResult, log: SafetyLog | None) -> bool:
+    """Store a check; False when it could not be. A failing history must not stop the safety
+    advice from standing. Dated now: a check that waits in a pending file must not take the
+    time it is written back at, since the latest answered one decides."""
+    if log is None:
+        return False
+    try:
+        log.log_safety(dict(result.answers), result.flagged, result.answered, time.time())
+    except HistoryError:
+        return False
+    return True
 
 
 def first_run(store: HistoryStore | None) -> bool:

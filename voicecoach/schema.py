@@ -39,14 +39,16 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 def migrate(db: sqlite3.Connection, readonly: bool) -> None:
     """Bring the schema to SCHEMA_VERSION; sqlite3.DatabaseError when it cannot."""
-    version = db.execute("PRAGMA user_version").fetchone()[0]
+    # Both in one read: another process may migrate a new file between two.
+    version, tables = db.execute("SELECT (SELECT user_version FROM pragma_user_version),"
+                                 " (SELECT count(*) FROM sqlite_master)").fetchone()
     if version > SCHEMA_VERSION:
         raise sqlite3.DatabaseError(
             f"it was written by a newer voicecoach (schema {version}); please update"
         )
     if version == SCHEMA_VERSION:
         return
-    if version == 0 and db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+    if version == 0 and tables:
         # Ours get their tables and their version in one transaction: tables with no version
         # are another program's, not to be written into.
         raise sqlite3.DatabaseError("it is another program's database, not voicecoach's history")
