@@ -283,12 +283,14 @@ def test_history_piped_into_head_ends_quietly(data: Path) -> None:
 
 def test_a_folder_that_cannot_be_made_is_said_so_not_a_full_disk(tmp_path: Path) -> None:
     """Under /proc no folder can be made, and statvfs there reports 0 bytes free: the coach
-    names the folder it cannot make, not a full disk, and runs the session."""
+    names the folder it cannot make, not a full disk. Named with --data-dir, it is refused
+    before the session (a user's run-through: it was said only after a whole session that
+    could not be kept)."""
     r = vc(Path("/proc/voicecoach-nope"), tmp_path)
-    said = lines(r)
-    assert r.returncode == 0, r.stderr
-    assert "cannot make the history folder /proc/voicecoach-nope" in said[0], said
-    assert not any("full" in line for line in said), said
+    assert r.returncode == 2 and r.stdout == "", r
+    assert r.stderr.startswith("voicecoach: --data-dir: cannot make the folder "
+                               "/proc/voicecoach-nope ("), r.stderr
+    assert r.stderr.count("\n") == 1 and "full" not in r.stderr
 
 
 def test_the_data_dir_variable_is_checked_like_the_option(tmp_path: Path) -> None:
