@@ -59,7 +59,9 @@ def test_previews_on_the_virtual_clock_are_not_sessions(tmp_path):
     for _ in range(3):
         r = vc("--exercise", "leg-raise", "--clock", "virtual", "--no-voice", "--no-check")
         assert r.returncode == 0, r.stderr
-        assert "a preview on the virtual clock: it is not saved in your history" in r.stderr
+        # Its welcome offers voice commands, as the session would: it says nothing listens.
+        assert ("a preview on the virtual clock: it is not saved in your history, and nothing "
+                "listens") in r.stderr
     for _ in range(2):  # with the safety check: not stored either
         assert vc("--exercise", "calf", "--clock", "virtual", "--no-voice").returncode == 0
     from voicecoach.history import HistoryStore
@@ -246,6 +248,12 @@ def test_output_to_a_full_disk_is_one_line_and_the_session_goes_on(tmp_path):
 def test_python_dash_m_and_list_and_help():
     r = vc("--list")
     assert r.returncode == 0 and "leg-raise" in r.stdout and "back-of-knee" in r.stdout
+    # Our figures, where the programme gives none, are starred (the data's `defaults`).
+    rows = {ln.split()[0]: ln for ln in r.stdout.splitlines() if ln.startswith("  ")}
+    assert "several times a day (target 2-3*)" in rows["hamstring"]
+    assert "3x20 s hold " in rows["calf"] and "*" not in rows["calf"]
+    assert "3x30 s hold*" in rows["balance"] and "3x10 reps " in rows["leg-raise"]
+    assert "our default where the programme gives no figure" in rows["*"]
     r = vc("--help")
     assert r.returncode == 0 and "examples:" in r.stdout and "--exercise calf" in r.stdout
 
@@ -401,6 +409,10 @@ def test_a_file_of_exercises_only_runs_those_exercises(tmp_path):
      + "\"\n", "exercise 'x'.why: is 1200 characters long; keep it under 1000"),
     ("format = 1\n[[exercise]]\nid = \"x\"\nname = \"X\"\ncue = \"c\"\nper_day_min = 5\n"
      "per_day_max = 2\n", "exercise 'x': per_day_min (5) is more than per_day_max (2)"),
+    # A misspelt name in `defaults` marked nothing as ours, in silence.
+    ("format = 1\n[[exercise]]\nid = \"x\"\nname = \"X\"\ncue = \"c\"\ndefaults = [\"hodl\"]\n",
+     "exercise 'x'.defaults: unknown field 'hodl' (one of: sets, reps, hold, rest, tempo, "
+     "count_every, per_day)"),
     ("format = 1\n[[exercise]]\nid = \"x\"\nname = \"X\"\ncue = \"c\"\nsets = 2\n"
      "set_cues = [\"a\", \"b\", \"c\"]\n", "exercise 'x'.set_cues: has 3 lines for 2 sets"),
 ])
@@ -618,7 +630,7 @@ def test_a_preview_names_the_controls_its_options_give(tmp_path):
 
 NUMERIC = {  # option: (lowest allowed, highest allowed, whole numbers only)
     "--hold": (1, 600, False), "--reps": (1, 100, True), "--sets": (1, 20, True),
-    "--rest": (0, 600, False), "--level": (1, 20, True), "--speed": (0.1, 1000, False),
+    "--rest": (0, 600, False), "--speed": (0.1, 1000, False),
     "--rate": (60, 400, True), "--volume": (0, 1, False),
 }  # fmt: skip
 
@@ -662,6 +674,16 @@ NAMES_AND_CONFLICTS = [
     (["--exercise", "leg-raise", "--level", "9"],
      "--level must be between 1 and 6 here (levels: leg-raise 6), got 9"),
     (["--exercise", "calf", "--level", "2"], "--level does not apply to calf: it has no levels"),
+    # --level's range is the exercise's own: "between 1 and 20" named a limit none has.
+    (["--exercise", "calf", "--level", "0"], "--level does not apply to calf: it has no levels"),
+    (["--exercise", "leg-raise", "--level", "0"],
+     "--level must be between 1 and 6 here (levels: leg-raise 6), got 0"),
+    (["--exercise", "balance", "--level", "-3"],
+     "--level must be between 1 and 3 here (levels: balance 3), got -3"),
+    (["--exercise", "balance", "--level", "1e12"], "between 1 and 3 here (levels: balance 3)"),
+    (["--level", "abc"], "--level must be a whole number, got 'abc'"),
+    (["--level", "2.5"], "--level must be a whole number, got '2.5'"),
+    (["--level", "nan"], "--level must be a whole number, got 'nan'"),
     # The whole routine: a level was rounded down for an exercise with fewer, and level 2
     # straightened the hamstring stretch's knee with the leg raise's 3 x 12.
     (["--level", "2"], "--level sets one exercise's level (levels here: hamstring 2, leg-raise "

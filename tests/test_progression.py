@@ -84,6 +84,18 @@ def test_pain_steps_back_down() -> None:
 def test_top_level_holds_and_points_to_the_next_step() -> None:
     s = suggest("leg-raise", hist((6, True), (6, True), (6, True)))
     assert (s.level, s.reps, s.change) == (6, 20, 0) and "squats and lunges" in s.reason
+    assert s.announcement == ""  # said once, on the way up (below), not every session
+
+
+def test_the_step_up_to_the_top_level_says_what_comes_next() -> None:
+    """A user's run-through: the exercise's next steps (squats and lunges) were only ever
+    printed in `voicecoach today`'s reason, never said."""
+    s = suggest("leg-raise", hist((5, True), (5, True), (5, True)))
+    assert (s.level, s.reps, s.change) == (6, 20, 1)
+    assert s.announcement == ("You're ready for twenty reps today. When 3 sets of 20 feel easy, "
+                              "add squats and lunges.")
+    below = suggest("leg-raise", hist((4, True), (4, True), (4, True)))
+    assert "squats" not in below.announcement
 
 
 def test_balance_moves_from_eyes_open_to_closed_to_cushion() -> None:

@@ -331,3 +331,21 @@ def test_history_output_options_say_what_they_did(tmp_path: Path,
     assert "(no pain scores yet: it is empty)" in capsys.readouterr().err
     assert reports.run_history([*d, "--days", "0", "--csv", str(tmp_path / "s.csv")]) == 0
     assert "4 sessions written" in capsys.readouterr().err
+
+
+def test_a_daily_target_of_our_own_is_starred_and_said_so() -> None:
+    """A user's run-through: "several times a day" (hamstring) and "as often as you can"
+    (balance) were shown as a target of 1 a day, as if the programme had said so."""
+    every = list(load_builtin().exercises.values())
+    got = reports.today_report([], every, dt.date(2024, 3, 4)).splitlines()
+    line = {ln.split("  ")[1].strip(): ln for ln in got if ln.startswith("  ")}
+    assert line["Hamstring stretch"].endswith("0 of 2*: 2 more due")
+    assert line["Single-leg balance"].split("  ", 3)[-1].startswith("0 of 2*")
+    assert line["Calf stretch"].endswith("0 of 2: 2 more due")  # the programme's own 2-3
+    assert "* our own target, where the programme gives no number" in "\n".join(got)
+    table = reports.adherence_table([], every, dt.date(2024, 3, 4))
+    assert "target 2-3*; 0/7" in table and "target 2-3; 0/7" in table
+    assert table.splitlines()[-1].startswith("* our own target")
+    # Where every target is the programme's own, no footnote.
+    plain = reports.today_report([], EXERCISES, dt.date(2024, 3, 4))
+    assert "*" not in plain

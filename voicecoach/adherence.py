@@ -68,10 +68,24 @@ def adherence_table(
         counts = [per_day(sessions, ex.id, d) for d in dates]
         cells = " ".join(f"{c:>5}" for c in counts)
         hit = sum(1 for c in counts if c >= ex.per_day_min)
-        target = (str(ex.per_day_min) if ex.per_day_min == ex.per_day_max
-                  else f"{ex.per_day_min}-{ex.per_day_max}")
-        lines.append(f"{ex.id.ljust(name_w)}  {cells}  target {target}; {hit}/{days}")
-    return "\n".join(lines)
+        lines.append(f"{ex.id.ljust(name_w)}  {cells}  target {daily_target(ex)}; {hit}/{days}")
+    return "\n".join(lines + _footnote(exercises))
+
+
+def daily_target(ex: Exercise) -> str:
+    """The daily target, starred when it is our reading of words like "several times"."""
+    n = (str(ex.per_day_min) if ex.per_day_min == ex.per_day_max
+         else f"{ex.per_day_min}-{ex.per_day_max}")
+    return n + ("*" if ex.ours("per_day") else "")
+
+
+def _footnote(exercises: Sequence[Exercise]) -> list[str]:
+    if not any(e.ours("per_day") for e in exercises):
+        return []
+    # The programme says "several times a day" or "as often as you can" for these: the
+    # person should know the figure is ours, to judge it, and that it can be changed.
+    return ["* our own target, where the programme gives no number for how often a day; "
+            "a routine file can change it"]
 
 
 def today_report(
@@ -95,10 +109,9 @@ def today_report(
         else:
             state = f"{ex.per_day_min - done} more due"
         # "5 of 2" reads like a mistake: past the target, show the count and the target.
-        target = (str(ex.per_day_min) if ex.per_day_min == ex.per_day_max
-                  else f"{ex.per_day_min}-{ex.per_day_max}")
-        count = (f"{done} of {ex.per_day_min}" if done <= ex.per_day_min
-                 else f"{done} (target {target})")
+        star = "*" if ex.ours("per_day") else ""
+        count = (f"{done} of {ex.per_day_min}{star}" if done <= ex.per_day_min
+                 else f"{done} (target {daily_target(ex)})")
         # Begun but not finished in full: the sessions with any set of it, less the whole ones.
         short = sum(1 for s in sessions if s.day == today and s.done(ex.id)) - done
         if short:
@@ -109,6 +122,7 @@ def today_report(
             moved = {1: ", up from last time", -1: ", eased back"}.get(sug.change, "")
             line += f"  [level {sug.level}: {sug.name}{moved}]"
         lines.append(line)
+    lines += _footnote(exercises)
     lines.append(streak_line(sessions, today))
     if flagged_sign:
         lines.append(f"Safety check: a warning sign was reported ({flagged_sign}). No exercise "

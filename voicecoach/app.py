@@ -246,7 +246,10 @@ def _run(args: argparse.Namespace, routine: Routine, inbox: Inbox, interrupted: 
         asked = getattr(args, "save", None)
         save = not (clock.virtual or args.speed > 1) if asked is None else asked
         if clock.virtual:
-            notice("a preview on the virtual clock: it is not saved in your history")
+            # A user's run-through: the welcome of a preview offers voice commands, and
+            # nothing listens to a preview. It shows what a session with these options says.
+            notice("a preview on the virtual clock: it is not saved in your history, and "
+                   "nothing listens; the script is what a session with these options would say")
         elif not save and asked is None:
             notice(f"a sped-up preview (--speed {args.speed:g}): it is not saved in your "
                    "history (--save keeps it)")

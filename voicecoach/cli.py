@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import Any, NoReturn, TextIO, cast
 
 from voicecoach import __version__
+from voicecoach.adherence import daily_target
 from voicecoach.cli_checks import NAMED as NAMED
 from voicecoach.cli_checks import POINTLESS as POINTLESS
 from voicecoach.cli_checks import check_options as check_options
@@ -111,7 +112,9 @@ def parser() -> Parser:
     # Any case: the exercise names take any case too.
     dose.add_argument("--side", choices=SIDES, type=str.lower,
                       help="leg to train (default: the painful one)")
-    dose.add_argument("--level", type=_number(int, 1, 20, "--level"), metavar="N",
+    # Any whole number here: the range is each exercise's own, checked once it is chosen
+    # ("between 1 and 20" for the calf stretch, which has no levels, named a limit it lacks).
+    dose.add_argument("--level", type=_number(int, -math.inf, math.inf, "--level"), metavar="N",
                       help="progression level (1 = easiest)")
     run = p.add_argument_group("how to run")
     run.add_argument("--no-voice", action="store_true", help="captions only, no speech")
@@ -222,7 +225,7 @@ def choose(args: argparse.Namespace) -> tuple[Library, Routine]:
             # balance and the straight knee (a nerve stretch too) for the hamstring.
             raise RoutineError(f"--level sets one exercise's level (levels here: {have}); "
                                "name it with --exercise")
-        if args.level > len(levelled[0].levels):
+        if not 1 <= args.level <= len(levelled[0].levels):
             raise RoutineError(f"--level must be between 1 and {len(levelled[0].levels)} here "
                                f"(levels: {have}), got {args.level}")
     for dest, kind in (("hold", "reps"), ("reps", "hold")):
@@ -238,8 +241,14 @@ def list_library(lib: Library) -> str:
     for ex in lib.exercises.values():
         dose = (f"{ex.sets}x{ex.reps} reps" if ex.kind == "reps"
                 else f"{ex.sets}x{ex.hold:g} s hold")
+        # A star where the figure is ours (the routine data's `defaults`), not the programme's.
+        dose += "*" if ex.ours("sets", "reps", "hold") else ""
+        often = ex.per_day + (f" (target {daily_target(ex)})" if ex.ours("per_day") else "")
         alias = f" (also: {', '.join(ex.aliases)})" if ex.aliases else ""
-        lines.append(f"  {ex.id:<10} {ex.name:<20} {dose:<14} {ex.per_day}{alias}")
+        lines.append(f"  {ex.id:<10} {ex.name:<20} {dose:<14} {often}{alias}")
+    if any(ex.ours("sets", "reps", "hold", "per_day") for ex in lib.exercises.values()):
+        lines.append("  * our default where the programme gives no figure (options and routine "
+                     "files can change it)")
     lines.append("routines:")
     for rt in lib.routines.values():
         lines.append(f"  {rt.id:<10} {' → '.join(e.id for e in rt.exercises)}")

@@ -17,6 +17,9 @@ else:  # pragma: no cover - older Pythons (Raspberry Pi OS bullseye)
 FORMAT = 1
 BUILTIN = "back-of-knee.toml"
 SIDES = ("painful", "left", "right", "both")
+#: The fields an exercise's `defaults` may name: its dose and how often a day (per_day stands
+#: for per_day_min and per_day_max too).
+DEFAULTABLE = ("sets", "reps", "hold", "rest", "tempo", "count_every", "per_day")
 #: Bounds that catch typos (a 2000-second hold) without getting in a clinician's way.
 LIMITS = {"sets": (1, 20), "reps": (1, 100), "hold": (1.0, 600.0), "rest": (0.0, 600.0)}
 
@@ -89,6 +92,10 @@ class Exercise:
     """Other names accepted on the command line."""
     defaults: tuple[str, ...] = ()
     """Fields whose values are our defaults rather than the source's prescription."""
+
+    def ours(self, *fields: str) -> bool:
+        """Whether any of these fields holds our default, not the programme's figure."""
+        return any(f in self.defaults for f in fields)
 
     def at_level(self, level: int) -> Exercise:
         """This exercise with a progression level applied (clamped to the levels there are)."""

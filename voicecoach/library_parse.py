@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 from voicecoach.library import (
+    DEFAULTABLE,
     FORMAT,
-    LIMITS,
     SIDES,
     Exercise,
     Level,
@@ -18,6 +17,7 @@ from voicecoach.library import (
     Routine,
     RoutineError,
 )
+from voicecoach.library_check import Checker
 
 ID_RE = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 EXERCISE_KEYS = {
@@ -28,63 +28,7 @@ EXERCISE_KEYS = {
 OVERRIDE_KEYS = {"exercise", "sets", "reps", "hold", "rest", "side", "level"}
 
 
-#: The longest text a routine file may give one field (a cue, a reason, a setup line).
-MAX_TEXT = 1000
-
-
-class _Checker:
-    def __init__(self, source: str) -> None:
-        self.source = source
-
-    def fail(self, where: str, problem: str) -> RoutineError:
-        return RoutineError(f"{self.source}: {where}: {problem}")
-
-    def text(self, table: dict[str, Any], key: str, where: str, default: str | None = None) -> str:
-        if key not in table:
-            if default is None:
-                raise self.fail(where, f"'{key}' is missing")
-            return default
-        value = table[key]
-        if not isinstance(value, str) or (default is None and not value.strip()):
-            raise self.fail(f"{where}.{key}", f"must be text, got {value!r}")
-        return self._said(value, f"{where}.{key}")
-
-    def _said(self, value: str, where: str) -> str:
-        """Text the coach says or shows: no control characters (a NUL, an escape sequence
-        would reach the terminal as they are), and short enough to be said."""
-        bad = next((ch for ch in value if (ord(ch) < 32 and ch not in "\n\t") or
-                    0x7F <= ord(ch) < 0xA0), None)
-        if bad is not None:
-            raise self.fail(where, f"holds a control character ({bad!r}); write plain text")
-        if len(value) > MAX_TEXT:
-            raise self.fail(where, f"is {len(value)} characters long; keep it under "
-                                   f"{MAX_TEXT}, or it is no longer a cue to follow")
-        return value.strip()
-
-    def texts(self, table: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
-        value = table.get(key, [])
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.fail(f"{where}.{key}", "must be a list of text lines")
-        return tuple(self._said(v, f"{where}.{key}") for v in value if v.strip())
-
-    def number(self, table: dict[str, Any], key: str, where: str, default: float,
-               integer: bool = False) -> Any:
-        if key not in table:
-            return default
-        value = table[key]
-        ok = isinstance(value, int) if integer else isinstance(value, (int, float))
-        if isinstance(value, bool) or not ok or not math.isfinite(value):
-            kind = "a whole number" if integer else "a number"
-            raise self.fail(f"{where}.{key}", f"must be {kind}, got {value!r}")
-        lo, hi = LIMITS.get(key, (1, 1000))
-        if not lo <= value <= hi:
-            raise self.fail(f"{where}.{key}", f"must be between {lo:g} and {hi:g}, got {value!r}")
-        return value
-
-
-def _levels(c: _Checker, raw: Any, where: str) -> tuple[Level, ...]:
+def _levels(c: Checker, raw: Any, where: str) -> tuple[Level, ...]:
     if not isinstance(raw, list):
         raise c.fail(f"{where}.levels", "must be a list of tables")
     out = []
@@ -101,7 +45,7 @@ def _levels(c: _Checker, raw: Any, where: str) -> tuple[Level, ...]:
     return tuple(out)
 
 
-def _tempo(c: _Checker, raw: Any, where: str) -> tuple[tuple[str, float], ...]:
+def _tempo(c: Checker, raw: Any, where: str) -> tuple[tuple[str, float], ...]:
     bad = c.fail(f"{where}.tempo", 'must be a list like [["lift", 2.0], ["down", 2.0]]')
     if not isinstance(raw, list) or not raw:
         raise bad
@@ -115,7 +59,7 @@ def _tempo(c: _Checker, raw: Any, where: str) -> tuple[tuple[str, float], ...]:
     return tuple(out)
 
 
-def _exercise(c: _Checker, raw: Any, index: int) -> Exercise:
+def _exercise(c: Checker, raw: Any, index: int) -> Exercise:
     where = f"exercise[{index}]"
     if not isinstance(raw, dict):
         raise c.fail(where, "must be a table ([[exercise]])")
@@ -179,6 +123,10 @@ def _exercise(c: _Checker, raw: Any, index: int) -> Exercise:
                              f"{'timed holds' if kind == 'hold' else 'reps'}")
     if not ex.setup and not ex.cue:
         raise c.fail(where, "needs 'setup' lines or a 'cue' so the coach has something to say")
+    stray = [f for f in ex.defaults if f not in DEFAULTABLE]
+    if stray:  # a misspelt name would mark nothing as ours, in silence
+        raise c.fail(f"{where}.defaults", f"unknown field '{stray[0]}' (one of: "
+                     f"{', '.join(DEFAULTABLE)})")
     if ex.per_day_min > ex.per_day_max:
         raise c.fail(where, f"per_day_min ({ex.per_day_min}) is more than per_day_max "
                             f"({ex.per_day_max})")
@@ -188,7 +136,7 @@ def _exercise(c: _Checker, raw: Any, index: int) -> Exercise:
     return ex
 
 
-def _item(c: _Checker, raw: Any, where: str, known: dict[str, Exercise]) -> Exercise:
+def _item(c: Checker, raw: Any, where: str, known: dict[str, Exercise]) -> Exercise:
     if isinstance(raw, str):
         raw = {"exercise": raw}
     if not isinstance(raw, dict):
@@ -236,7 +184,7 @@ def _dose_hint(builtin: Exercise) -> str:
             "[[routine]]")
 
 
-def _unique(c: _Checker, kind: str, item: Any, known: dict[str, Any], builtin: set[str],
+def _unique(c: Checker, kind: str, item: Any, known: dict[str, Any], builtin: set[str],
             fix: Callable[[Any], str] | None = None) -> None:
     """An id or alias names one thing: a file's "calf" once replaced the built-in calf stretch
     for --exercise but not in the built-in routine, and mixed two exercises in one history.
@@ -257,7 +205,7 @@ def _unique(c: _Checker, kind: str, item: Any, known: dict[str, Any], builtin: s
 
 
 def parse_document(doc: dict[str, Any], source: str, base: Library | None) -> Library:
-    c = _Checker(source)
+    c = Checker(source)
     unknown = set(doc) - {"format", "exercise", "routine"}
     if unknown:
         raise c.fail("top level", f"unknown key '{sorted(unknown)[0]}' "

@@ -171,9 +171,12 @@ def suggest(
             more = f"; {ex.next_steps}" if ex.next_steps else ""
             return pick(top, 0, f"top level reached{more}")
         level = current + 1
-        return pick(level, 1, f"{STEP_UP_AFTER} full sessions without more pain",
-                    _said(ex, level, "You're ready for {} today.",
-                          "You're ready for the next step today: {}."))
+        said = _said(ex, level, "You're ready for {} today.",
+                     "You're ready for the next step today: {}.")
+        if level == top and ex.next_steps:
+            # Said once, on the day the last step is reached: what comes after the programme.
+            said += f" {ex.next_steps}"
+        return pick(level, 1, f"{STEP_UP_AFTER} full sessions without more pain", said)
     return pick(current, 0, f"{count} of {STEP_UP_AFTER} full sessions without more pain "
                             "at this level")
 
