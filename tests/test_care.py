@@ -281,3 +281,18 @@ def test_the_hints_name_only_the_ways_to_answer_there_are():
     assert hint(ask_number, voice=False) == ("Please type a number from zero to ten: "
                                              "for ten, press 1 then 0.")
     assert hint(ask_number, voice=False, high=5) == "Please type a number from zero to five."
+
+
+def test_a_key_pressed_before_a_question_is_no_answer_to_it(tmp_path):
+    """A review (2026-12-07): "n" pressed to get on through the introduction (it means next)
+    waited in the inbox and answered "no" to the first warning sign as soon as it was asked.
+    What came before a question is dropped; a stop still stops."""
+    no = (Command.ANSWER, "voice", "no")
+    care, *_, log = build(tmp_path / "n", [(5.0, (Command.NEXT, "key", "n")), (50.0, no),
+                                           (70.0, no), (90.0, no)])
+    assert care.before(routine("calf")) is not None
+    care.recorder.close()
+    answers = [e for e in log.events if e["event"] == "answer"]
+    assert [(e["heard"], e["source"]) for e in answers] == [("no", "voice")] * 3
+    care, *_ = build(tmp_path / "q", [(5.0, (Command.STOP, "key", "q"))])
+    assert care.before(routine("calf")) is None and care.aborted

@@ -152,6 +152,25 @@ def test_spotter_one_command_per_utterance() -> None:
     assert feed_script(Spotter(EN), script) == ["pause", "x:not i"]
 
 
+@pytest.mark.parametrize("partial, final", [
+    ("next", f"{UNK} next"), ("again", "say again"), ("back", "go back"), ("skip", "next"),
+])
+def test_spotter_a_final_result_after_the_gap_does_not_fire_again(partial, final) -> None:
+    """A review (2026-12-07): with no spoken reply (captions only), 0.5 s of quiet after a
+    command set its words aside, and the final result, naming the same sound one word
+    longer, fired the command a second time: "next" skipped two steps, and a second "stop"
+    ended the session while its "end now?" question waited."""
+    named = [(0.03 * i, partial, 0.0, False) for i in range(1, 8)]
+    named += [(0.21 + 0.03 * i, partial, 0.03 * i, False) for i in range(1, 20)]
+    fired = feed_script(Spotter(EN), [*named, (0.8, final, 0.6, True)])
+    assert not fired[0].startswith("x:") and len(fired) == 2, fired
+    assert fired[1] in ("x:alrea", "x:not i"), fired  # turned down, either way
+    # Said again after the quiet, as new sound, the command fires again: two steps on.
+    again = [(0.8 + 0.03 * i, f"{partial} {partial}", 0.0, False) for i in range(1, 6)]
+    again += [(0.95 + 0.03 * i, f"{partial} {partial}", 0.03 * i, False) for i in range(1, 9)]
+    assert feed_script(Spotter(EN), [*named, *again]) == [fired[0], fired[0]]
+
+
 def test_spotter_barge_in_and_echo() -> None:
     log = SpeechLog()
     settings = SpotSettings()

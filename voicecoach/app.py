@@ -19,16 +19,19 @@ from voicecoach.speaker import CaptionSpeaker, Speaker, SpeechLog, heard_log
 
 
 class Notices:
-    """One-line diagnostics, each said once: on stderr, and on the screen once there is one."""
+    """One-line diagnostics: on stderr, and on the screen once there is one."""
 
     def __init__(self) -> None:
-        self.seen: set[str] = set()
+        self.last = ""
         self.view: View | None = None
 
     def __call__(self, text: str) -> None:
-        if text in self.seen:
+        # The same line twice in a row is said once. Not every line once a session: a
+        # microphone lost a second time left "microphone back: listening again" on screen,
+        # and a TV's voice was named once although the listener says it every few minutes.
+        if text == self.last:
             return
-        self.seen.add(text)
+        self.last = text
         if self.view is not None:
             self.view.notice(text)
         else:

@@ -54,6 +54,8 @@ class Care:
         # Spoken answers come from the listener, which must be told when a question is open;
         # the screen shows the keys that answer it.
         def expecting(section: str | None) -> None:
+            if section is not None:
+                self._drop_stale()
             view.asking(section)
             if expect is not None:
                 expect(section)
@@ -68,6 +70,23 @@ class Care:
         #: The person chose to rest, in pain before the session (not a warning sign).
         self.rested = False
         self._confirming = False
+
+    def _drop_stale(self) -> None:
+        """Keys and words that came before a question opens are no answer to it: an "n"
+        pressed to get on through the introduction answered "no" to the first warning sign
+        before it was asked (a review, 2026-12-07). A stop still stops."""
+        kept, scripted = [], []
+        while (event := self.inbox.get(0)) is not None:
+            if event.command is Command.STOP:
+                kept.append(event)
+        # On the virtual clock, what a script sent before now (not yet collected) is as old.
+        while (event := self.inbox.next_scripted(self.clock.now())) is not None:
+            if event.command is Command.STOP:
+                scripted.append(event)
+        for event in kept:
+            self.inbox.put(event)
+        for event in scripted:
+            self.inbox.schedule(event)
 
     # -- talking outside the run loop -------------------------------------------------------
 

@@ -24,6 +24,7 @@ class Isolation:
         _start: int
         _before_gap: int | None
         _fired: set[Command]
+        _aside: bool
         _preceded: set[str]
         _replying: bool
         _coach_upto: int | None
@@ -40,6 +41,10 @@ class Isolation:
         or as long as a TV talks (pocketsphinx's endpointer)."""
         if quiet < self.settings.quiet:
             self._before_quiet = len(words)
+            if self._aside:
+                # New sound after a set-aside: a phrase in it is a new one, even the
+                # command that fired before it.
+                self._fired, self._aside = set(), False
         if self._replying and quiet >= self.settings.gap:
             # The words named before the quiet began; a word named late, into it, is still
             # the person's next one.
@@ -70,7 +75,12 @@ class Isolation:
     def _set_aside(self, upto: int) -> None:
         """The first `upto` words heard are done with: a phrase starts after them."""
         self._start, self._before_gap = upto, None
-        self._fired, self._preceded = set(), set()
+        self._preceded = set()
+        # What fired stays fired until new sound comes: in the quiet after "next" the final
+        # result may name the same sound again, one word longer ("[unk] next", "go back",
+        # "say again"), which fired a second time (two steps on; a second "stop" answered
+        # the end-the-session question itself) when no spoken reply came in between.
+        self._aside = True
 
     def _echo_tail(self, words: tuple[str, ...], now: float) -> int:
         """How many of the last `words` (all but the first) the coach was saying in the

@@ -83,7 +83,10 @@ def make_keywords(table: PhraseTable, rate: int, words: tuple[str, ...],
         from voicecoach.sphinx_keywords import SphinxKeywords
 
         return SphinxKeywords(rate, words)
-    except RecognizerError as e:
-        notice(f"no keyword search for interrupting the coach ({e.reason}); "
+    except (RecognizerError, OSError, RuntimeError, ValueError) as e:
+        # Its dictionary is a temporary file, and pocketsphinx raises plain errors too: none
+        # may take voice commands (or the session) with it.
+        reason = e.reason if isinstance(e, RecognizerError) else f"{type(e).__name__}: {e}"
+        notice(f"no keyword search for interrupting the coach ({reason}); "
                "say \"pause\" between its sentences")
         return None

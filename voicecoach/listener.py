@@ -65,8 +65,17 @@ class Listener:
     def start(self) -> None:
         if self._thread is not None:
             return
-        self.microphone.start()
-        self._thread = threading.Thread(target=self._run, name="voicecoach-listener", daemon=True)
+        try:
+            self.microphone.start()
+            down = False
+        except MicrophoneError as exc:
+            # Opened at start-up, gone by now (unplugged while the model loaded): the same
+            # as a microphone lost mid-session, not a traceback.
+            self._notice(f"microphone lost ({exc.reason}): voice commands paused, keys still "
+                         "work; retrying")
+            down = True
+        self._thread = threading.Thread(target=self._run, args=(down,),
+                                        name="voicecoach-listener", daemon=True)
         self._thread.start()
 
     def close(self) -> None:
@@ -93,9 +102,9 @@ class Listener:
         age = time.monotonic() - captured
         return self._clock.now() - age * speed
 
-    def _run(self) -> None:
+    def _run(self, down: bool = False) -> None:
         try:
-            self._listen()
+            self._listen(down)
         except RecognizerError as exc:  # said by the recognizer, with what to do about it
             fix = f" (to fix: {exc.fix})" if exc.fix else ""
             self._notice(f"voice commands stopped: {exc.reason}; keys still work{fix}")
@@ -104,10 +113,12 @@ class Listener:
             self._notice(f"voice commands stopped: {type(exc).__name__}: {exc}; keys still work")
             self.microphone.close()
 
-    def _listen(self) -> None:
+    def _listen(self, down: bool = False) -> None:
         last_chunk = time.monotonic()
-        overflows, overflow_noticed = 0, 0.0
-        lost, retry_at, wait = False, 0.0, RETRY_SECONDS
+        # Blocks lost before now (the queue filled while the model loaded) are no sign of a
+        # busy CPU during the session: only new ones are said.
+        overflows, overflow_noticed = self.microphone.overflows, 0.0
+        lost, retry_at, wait = down, last_chunk, RETRY_SECONDS
         while not self._stop.is_set():
             chunk = self.microphone.read(0.25)
             now = time.monotonic()

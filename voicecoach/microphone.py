@@ -16,6 +16,9 @@ from voicecoach.native_stderr import hushed
 CHUNK_SECONDS = 0.03
 #: Rates tried when the device's own default rate is refused.
 FALLBACK_RATES = (48000, 44100, 16000, 32000, 22050, 8000)
+#: The highest rate opened: pocketsphinx's endpointer refuses more ("Invalid endpointer or VAD
+#: parameters" for a 96 kHz default), and speech gains nothing above it.
+MAX_RATE = 48000
 #: Chunks kept when the reader falls behind (about 6 s); beyond that, audio is dropped.
 QUEUE_CHUNKS = 200
 
@@ -93,6 +96,7 @@ class SoundDeviceMicrophone:
         self.latency = 0.0
         self.overflows = 0
         self._stream_rate = self.rate
+        self._opened = False  # once opened, only at that rate: the recognizer was built for it
         self._queue: queue.Queue[Chunk] = queue.Queue(maxsize=QUEUE_CHUNKS)
         self._stream: Any = None
         self._lock = threading.Lock()
@@ -132,7 +136,14 @@ class SoundDeviceMicrophone:
             # listener would take them for audio it failed to decode in time.
             while not self._queue.empty():
                 self._queue.get_nowait()
-            rates, error = list(dict.fromkeys((self._default_rate, *FALLBACK_RATES))), ""
+            if self._opened:
+                # Reopened after a loss: at another rate, the recognizer, the keyword search
+                # and the level meters, all built for this one, would mishear everything.
+                rates = [self.rate]
+            else:
+                rates = [r for r in dict.fromkeys((self._default_rate, *FALLBACK_RATES))
+                         if r <= MAX_RATE]
+            error = ""
             for rate in rates:
                 self._stream_rate = rate  # before the first callback can run
                 stream = None
@@ -157,7 +168,7 @@ class SoundDeviceMicrophone:
                         with contextlib.suppress(self._sd.PortAudioError):
                             stream.close()
                     continue
-                self.rate = rate
+                self.rate, self._opened = rate, True
                 return
             # One line: the rates tried and the last error (they are all alike).
             raise MicrophoneError(

@@ -99,6 +99,7 @@ class Spotter(Isolation):
         self._since = 0.0
         # Recognizers re-segment the final result; one command fires once per utterance.
         self._fired: set[Command] = set()
+        self._aside = False  # see Isolation._set_aside
         # Commands heard after other words in this utterance: still not said on their own when
         # the final result drops those words (the article's "Overweight": "away wait", "wait").
         self._preceded: set[str] = set()
@@ -172,6 +173,7 @@ class Spotter(Isolation):
         self._decided_words = ()
         self._candidate = None
         self._fired = set()
+        self._aside = False  # words set aside, _fired kept until new sound (Isolation)
         self._preceded = set()
         self._replying = False
         self._coach_upto = None
