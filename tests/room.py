@@ -69,11 +69,11 @@ class Room:
     def __init__(self, pulse: Pulse, tmp: Path, routine: Routine | None = None,
                  loop: bool = True, voice: VoiceSettings | None = None,
                  echo_cancel: bool = False, steady_echo: bool = False,
-                 taps: Sequence[tuple[int, float]] | None = None) -> None:
+                 taps: Sequence[tuple[int, float]] | None = None, speed: float = 1.0) -> None:
         # As the app does before any of its threads start (voicecoach/memory.py).
         memory.settle()
         self.pulse, self.tmp = pulse, tmp
-        self.clock = RealClock()
+        self.clock = RealClock(speed)
         self.inbox = Inbox()
         self.log = EventLog(self.clock.now, self.clock.wall)
         self.notices: list[str] = []

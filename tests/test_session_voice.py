@@ -182,6 +182,20 @@ def test_a_whole_session_heard_by_its_own_microphone_fires_no_command(
         voice.share(room.clock.now()))
 
 
+def test_sped_up_the_coach_still_knows_its_own_voice(pulse: Pulse, clip_cache: Path,
+                                                    tmp_path: Path):
+    """A user's run-through (2026-12-07): at --speed 4 the coach took its own "stop" and "it
+    hurts" for commands at every exercise. The listener timed the audio in real seconds and
+    the coach's clips in the session's, four times faster, so its echo fell outside them."""
+    room = Room(pulse, tmp_path, calf(12.0, 2, rest=8.0), speed=4.0)
+    completed = room.run(lambda room: None, limit=60.0)
+    said = [(round(e["start"], 2), round(e["end"], 2), e["text"]) for e in room.events(event="say")]
+    heard = [(e["t"], e["name"], e.get("heard")) for e in room.events(event="command")]
+    assert heard == [], said
+    assert completed is True
+    assert any("it hurts" in text for *_, text in said)  # the welcome's words were said
+
+
 #: What the TV says: talk about knees, in the product's own words (some of the coach's words).
 TV = ("Pain behind the knee has many causes. Most of them are not serious and settle with "
       "rest, gentle stretching and time. A swelling there may be a cyst, which can burst and "

@@ -7,6 +7,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from voicecoach.backlog import Backlog, Skip
 from voicecoach.clock import RealClock
@@ -21,7 +22,7 @@ from voicecoach.phrases import load_phrases
 from voicecoach.pipeline import Pipeline
 from voicecoach.recognizer import RecognizerError
 from voicecoach.roomvoice import NOTICE, NOTICE_EVERY, OTHER_VOICE
-from voicecoach.speaker import SpeechLog
+from voicecoach.speaker import Playing, SpeechLog, Utterance
 from voicecoach.spotter import Spot, Spotter, settings_for
 
 #: Seconds without a chunk before the watchdog reopens the microphone.
@@ -98,9 +99,11 @@ class Listener:
         self.pipeline.paused(paused)
 
     def _session_time(self, captured: float) -> float:
+        """The listener's time of a capture: the session's seconds at --speed 1, and real
+        seconds from the session's start otherwise (see in_real_seconds)."""
         speed = getattr(self._clock, "speed", 1.0)
         age = time.monotonic() - captured
-        return self._clock.now() - age * speed
+        return self._clock.now() / speed - age
 
     def _run(self, down: bool = False) -> None:
         try:
@@ -267,8 +270,28 @@ def open_listener(
             f"the model does not know {', '.join(recognizer.missing)}: phrases with these words"
             " are off (voicecoach doctor)"
         )
-    spotter = Spotter(table, playing=log.overlapping, settings=settings_for(recognizer))
+    speed = getattr(clock, "speed", 1.0)
+    playing = log.overlapping if speed == 1 else in_real_seconds(log.overlapping, speed)
+    spotter = Spotter(table, playing=playing, settings=settings_for(recognizer))
     keywords = make_keywords(table, mic.rate, spotter.settings.barge_in, notice)
     mic.close()  # start() reopens it, so audio from start-up is not queued up meanwhile
     pipeline = Pipeline(recognizer, spotter, keywords=keywords, cancelled=cancel is not None)
     return Listener(mic, pipeline, clock, inbox, notice, cancel)
+
+
+def in_real_seconds(playing: Playing, speed: float) -> Playing:
+    """`playing` with its times in real seconds from the session's start (session seconds
+    divided by `speed`). Sound is heard as it plays, in real time: every length the listener
+    measures (a word, the quiet after it, an echo's delay, a frame of level) is in real
+    seconds. Compared with the coach's clips in the session's seconds at --speed 4, its echo
+    fell outside its own clips, and it took its own "stop" and "it hurts" for commands at
+    every exercise (a user's run-through, 2026-12-07)."""
+
+    def scaled(t0: float, t1: float, margin: float) -> list[Utterance]:
+        return [replace(u, at=u.at / speed,
+                        start=None if u.start is None else u.start / speed,
+                        end=None if u.end is None else u.end / speed,
+                        level_step=u.level_step / speed)
+                for u in playing(t0 * speed, t1 * speed, margin * speed)]
+
+    return scaled
