@@ -84,3 +84,48 @@ def test_red_flags_and_pain_answered_by_voice(pulse: Pulse, clip_cache: Path, tm
             for e in list(log.events) if e["event"] == "say"]
     assert got == [(f.question, False) for f in safety.RED_FLAGS] + [
         (safety.PAIN_BEFORE_QUESTION, 3)], (heard, said, room.notices, spoken)
+
+
+#: A TV in the room: talk in another voice, about other things.
+TV = ("And now the weather for the weekend. Clouds build from the west on Saturday, with rain "
+      "by the evening and a fresh wind along the coast. Sunday starts cold and bright. ")
+
+
+def test_a_question_talked_over_says_why_it_got_no_answer(pulse: Pulse, clip_cache: Path,
+                                                         tmp_path: Path):
+    """A user's run-through (2026-12-07): with a TV on, 8 answers of 8 were not taken and the
+    safety questions went by unanswered, with no word of why. Words heard after a question
+    and no answer among them: the coach says so. Its own question, heard by the microphone
+    too, is no such talk."""
+    import subprocess
+
+    from voicecoach.answers import TALK_OVER
+
+    room = Room(pulse, tmp_path)  # the coach's voice looped into the room, no session
+    care = Care(parser().parse_args(["--data-dir", str(tmp_path / "data")]), room.clock,
+                room.speaker, room.inbox, room.log, NullView(), lambda t: None, True,
+                expect=room.listener.expect, talked=room.listener.heard_words_since)
+    care.asker.timeout = 5.0
+    question = safety.RED_FLAGS[0].question
+    wav = tmp_path / "tv.wav"
+    subprocess.run(["espeak-ng", "-v", "en-gb-x-rp", "-w", str(wav), TV * 3], check=True)
+
+    def said() -> list[str]:
+        return [e["text"] for e in list(room.log.events) if e["event"] == "say"]
+
+    room.listener.start()
+    try:
+        assert care.asker.yes_no(question) is None  # nobody there, nothing on
+        quiet = said()
+        tv = pulse.play_into_room(wav, wait=False)
+        try:
+            assert care.asker.yes_no(question) is None
+        finally:
+            tv.kill()
+    finally:
+        room.close()
+        care.recorder.close()
+    assert not [t for t in quiet if t.startswith(TALK_OVER)], quiet
+    assert quiet.count(question) == 2
+    talked = said()[len(quiet):]
+    assert [t for t in talked if t.startswith(TALK_OVER)], talked

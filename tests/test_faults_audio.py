@@ -24,10 +24,10 @@ from audio_check import LOUD, onsets
 from harness import Pulse
 from room import Slowed, calf, matching
 
-from voicecoach.app import Notices
 from voicecoach.clock import RealClock
 from voicecoach.commands import Command, CommandEvent, Inbox
 from voicecoach.config import VoiceSettings
+from voicecoach.display import Notices
 from voicecoach.events import EventLog
 from voicecoach.listener import ListenSettings, open_listener
 from voicecoach.playback import LEAD_SECONDS

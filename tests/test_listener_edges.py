@@ -13,9 +13,9 @@ from typing import Any, cast
 
 import pytest
 
-from voicecoach.app import Notices
 from voicecoach.clock import RealClock
 from voicecoach.commands import Inbox
+from voicecoach.display import Notices
 from voicecoach.listener import Listener
 from voicecoach.microphone import Chunk, MicrophoneError, SoundDeviceMicrophone
 

@@ -145,7 +145,7 @@ def test_pain_dialogue(replies: tuple[str, ...], level: int | None, action: str)
     a, said = asker(*by("voice", *replies))
     out = safety.pain_dialogue(a.number, a.yes_no, a.say)
     assert (out.level, out.action, out.skip) == (level, action, action != "continue")
-    assert said[0] == "Let's stop this exercise."
+    assert said[0] == "Let's stop for a moment."
 
 
 def test_number_and_yes_no_words() -> None:

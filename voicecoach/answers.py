@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -59,6 +60,16 @@ Wait = Callable[[float], "Heard | None"]
 Say = Callable[[str], None]
 #: Tell the listener which answers to listen for ("yes_no", "numbers") or None: none.
 Expect = Callable[["str | None"], None]
+
+
+#: Whether words were heard in sound after a monotonic time (Listener.heard_words_since).
+Talked = Callable[[float], bool]
+#: Seconds after a question ends before words heard are the person's or a TV's (the
+#: recognizer names the question's own last word up to half a second late).
+TALK_AFTER = 1.0
+#: Said before a question is asked again when words were heard but none answered it.
+TALK_OVER = ("I heard talking, but no answer I could make out. If a TV or a radio is on, "
+             "please turn it down.")
 
 
 def _nobody(section: str | None) -> None:
@@ -134,17 +145,27 @@ def _ask(
     wait: Wait,
     timeout: float,
     tries: int,
+    talked: Talked | None = None,
+    keys: bool = False,
 ) -> object:
-    """Say the question, then read answers until one parses; None when nobody answers."""
+    """Say the question, then read answers until one parses; None when nobody answers.
+    `talked`: whether words were heard, to say why an answer may have been missed."""
     say(question)
+    asked = time.monotonic()
     silences = unclear = 0
     # Silence twice means nobody is there; muddled answers get a hint, but not forever.
     while silences < tries and unclear < MAX_UNCLEAR:
         event = wait(timeout)
         if event is None:
             silences += 1
+            # Words in the silence after the question, and none an answer: the person's
+            # answers drowned in a TV's talk (a user's run-through, 2026-12-07: 8 answers of
+            # 8 unheard, and no word of why). After a second: the question's own echo.
+            if talked is not None and talked(asked + TALK_AFTER):
+                say(TALK_OVER + (" You can also answer with the keys." if keys else ""))
             if silences < tries:
                 say(question)
+                asked = time.monotonic()
             continue
         value = parse(event.heard)
         if value is not None:
@@ -164,12 +185,14 @@ def ask_yes_no(
     tries: int = 2,
     voice: bool = True,
     keys: bool = True,
+    talked: Talked | None = None,
 ) -> bool | None:
     """Ask a yes/no question; voice ("yes", "no") and keys ("y", "n") land here alike. The
     hint names only the ways to answer there are (`voice`: listening; `keys`: a keyboard)."""
     hint = ("Please answer yes or no." + (" You can also press y or n." if keys else "")
             if voice else "Please answer y for yes or n for no.")
-    value = _ask(question, lambda t: parse_yes_no(t, table), hint, say, wait, timeout, tries)
+    value = _ask(question, lambda t: parse_yes_no(t, table), hint, say, wait, timeout, tries,
+                 talked, keys)
     return value if isinstance(value, bool) else None
 
 
@@ -184,6 +207,7 @@ def ask_number(
     tries: int = 2,
     digit_gap: float | None = DIGIT_GAP,
     voice: bool = True,
+    talked: Talked | None = None,
 ) -> int | None:
     """Ask for a whole number in [low, high]; "seven" by voice or "7" by key. `digit_gap`: how
     long `wait` waits for a key's second digit, in `wait`'s own time (a sped-up session's
@@ -219,7 +243,8 @@ def ask_number(
             hint += f" Or type it: {ten}"
     else:
         hint = f"Please type {span}" + (f": {ten}" if ten else ".")
-    value = _ask(question, parse, hint, say, keys, timeout, tries)
+    value = _ask(question, parse, hint, say, keys, timeout, tries, talked,
+                 digit_gap is not None)
     return value if isinstance(value, int) else None
 
 
@@ -239,8 +264,10 @@ class Asker:
         expect: Expect = _nobody,
         digit_gap: float | None = DIGIT_GAP,
         voice: bool = True,
+        talked: Talked | None = None,
     ) -> None:
         self.say = say
+        self.talked = talked
         self.voice = voice
         self.wait = wait
         self.table = table
@@ -254,7 +281,8 @@ class Asker:
         self.expect("yes_no")
         try:
             return ask_yes_no(question, self.say, self.wait, self.table, self.timeout,
-                              voice=self.voice, keys=self.digit_gap is not None)
+                              voice=self.voice, keys=self.digit_gap is not None,
+                              talked=self.talked)
         finally:
             self.expect(None)
 
@@ -262,6 +290,6 @@ class Asker:
         self.expect("numbers")
         try:
             return ask_number(question, self.say, self.wait, self.table, timeout=self.timeout,
-                              digit_gap=self.digit_gap, voice=self.voice)
+                              digit_gap=self.digit_gap, voice=self.voice, talked=self.talked)
         finally:
             self.expect(None)

@@ -12,30 +12,11 @@ from typing import IO, Any
 
 from voicecoach.clock import Clock, RealClock, VirtualClock
 from voicecoach.commands import Command, CommandEvent, Inbox
+from voicecoach.display import Notices
 from voicecoach.events import EventLog
 from voicecoach.library import Routine
 from voicecoach.session import Session, View
 from voicecoach.speaker import CaptionSpeaker, Speaker, SpeechLog, heard_log
-
-
-class Notices:
-    """One-line diagnostics: on stderr, and on the screen once there is one."""
-
-    def __init__(self) -> None:
-        self.last = ""
-        self.view: View | None = None
-
-    def __call__(self, text: str) -> None:
-        # The same line twice in a row is said once. Not every line once a session: a
-        # microphone lost a second time left "microphone back: listening again" on screen,
-        # and a TV's voice was named once although the listener says it every few minutes.
-        if text == self.last:
-            return
-        self.last = text
-        if self.view is not None:
-            self.view.notice(text)
-        else:
-            print(f"voicecoach: {text}", file=sys.stderr, flush=True)
 
 
 class BadInput(Exception):
@@ -265,7 +246,8 @@ def _run(args: argparse.Namespace, routine: Routine, inbox: Inbox, interrupted: 
                     # (three previews once counted as three sessions and stepped the person
                     # up a level).
                     record=save,
-                    expect=listener.expect if listener is not None else None)
+                    expect=listener.expect if listener is not None else None,
+                    talked=listener.heard_words_since if listener is not None else None)
         stack.callback(care.recorder.close)
         if keyboard is not None:
             keyboard.start()

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from voicecoach import safety
-from voicecoach.answers import DIGIT_GAP, Answer, Asker, Expect, Heard
+from voicecoach.answers import DIGIT_GAP, Answer, Asker, Expect, Heard, Talked
 from voicecoach.clock import Clock
 from voicecoach.commands import Command, Inbox
 from voicecoach.events import EventLog
@@ -41,7 +41,7 @@ class Care:
     def __init__(self, args: argparse.Namespace, clock: Clock, speaker: Speaker, inbox: Inbox,
                  log: EventLog, view: View, notice: Callable[[str], None],
                  can_answer: bool, expect: Expect | None = None, keys: bool = True,
-                 record: bool = True) -> None:
+                 record: bool = True, talked: Talked | None = None) -> None:
         self.args, self.clock, self.speaker, self.inbox = args, clock, speaker, inbox
         self.log = log
         self.view, self.notice, self.can_answer = view, notice, can_answer
@@ -65,7 +65,7 @@ class Care:
         speed = getattr(clock, "speed", 1.0)  # a VirtualClock has none: nobody waits there
         self.asker = Asker(self.say, self.wait, expect=expecting,
                            digit_gap=DIGIT_GAP * speed if keys else None,
-                           voice=expect is not None)
+                           voice=expect is not None, talked=talked)
         self.aborted = False
         #: The person chose to rest, in pain before the session (not a warning sign).
         self.rested = False

@@ -6,9 +6,12 @@ import contextlib
 import shutil
 import sys
 import textwrap
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from voicecoach.plan import Cue, Plan
+
+if TYPE_CHECKING:
+    from voicecoach.session import View
 
 # 5-row block digits: big enough to read a count from the floor.
 DIGITS = {
@@ -264,3 +267,23 @@ def _skipped(summary: dict[str, Any], form: str) -> str:
     exercise left out for pain), else "": a run-through ended "completed: 0 of 3 sets"."""
     left = summary["sets_planned"] - summary["sets_done"]
     return form.format(left) if summary["completed"] and left > 0 else ""
+
+
+class Notices:
+    """One-line diagnostics: on stderr, and on the screen once there is one."""
+
+    def __init__(self) -> None:
+        self.last = ""
+        self.view: View | None = None
+
+    def __call__(self, text: str) -> None:
+        # The same line twice in a row is said once. Not every line once a session: a
+        # microphone lost a second time left "microphone back: listening again" on screen,
+        # and a TV's voice was named once although the listener says it every few minutes.
+        if text == self.last:
+            return
+        self.last = text
+        if self.view is not None:
+            self.view.notice(text)
+        else:
+            print(f"voicecoach: {text}", file=sys.stderr, flush=True)

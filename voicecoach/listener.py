@@ -98,6 +98,12 @@ class Listener:
         not heard in place of one that does. Thread-safe."""
         self.pipeline.paused(paused)
 
+    def heard_words_since(self, since: float) -> bool:
+        """Whether the recognizer named a word in sound captured after `since` (monotonic
+        seconds): a question unanswered although words were heard had a TV talking over it.
+        Thread-safe (a float read)."""
+        return self.pipeline.words_at > self._session_time(since)
+
     def _session_time(self, captured: float) -> float:
         """The listener's time of a capture: the session's seconds at --speed 1, and real
         seconds from the session's start otherwise (see in_real_seconds)."""

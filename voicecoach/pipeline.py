@@ -13,6 +13,7 @@ from dataclasses import replace
 from voicecoach.bargein import BargeIn, BargeSettings
 from voicecoach.commands import Command
 from voicecoach.doubletalk import TalkMeter
+from voicecoach.phrases import UNKNOWN
 from voicecoach.recognizer import KeywordSpotter, QuietMeter, Recognizer
 from voicecoach.roomvoice import RoomSettings, RoomVoice
 from voicecoach.spotter import Spot, Spotter
@@ -60,6 +61,11 @@ class Pipeline:
         # VOICECOACH_LISTEN_DEBUG=2: every change of hypothesis on stderr, with session time.
         self._trace = os.environ.get("VOICECOACH_LISTEN_DEBUG") == "2"
         self._last: tuple[str, ...] = ()
+        # When (listener time of the audio) the recognizer last named a new word, [unk]
+        # aside: a question that gets no answer although words were heard meanwhile had
+        # something talking over it (a TV), and the coach can say so.
+        self.words_at = float("-inf")
+        self._words: tuple[str, ...] = ()
 
     def feed(self, pcm: bytes, captured_at: float,
              raw: tuple[bytes, float] | None = None) -> Spot | None:
@@ -68,6 +74,10 @@ class Pipeline:
         if raw is not None and self.raw_talk is not None:
             self.raw_talk.feed(*raw)
         hearing = self.recognizer.accept(pcm)
+        words = tuple(w for w in hearing.words if w != UNKNOWN)
+        if words and words != self._words:
+            self.words_at = captured_at
+        self._words = () if hearing.final else words
         quiet = self.quiet.feed(pcm)
         if hearing.quiet is not None:
             # The recognizer measured the room and counts its tail as quiet too: across a

@@ -236,7 +236,7 @@ def pain_dialogue(
     say: Callable[[str], None],
 ) -> PainOutcome:
     """Stop, ask how bad, and offer to skip; with no answer, skip (the careful choice)."""
-    say("Let's stop this exercise.")
+    say("Let's stop for a moment.")  # not "this exercise": carrying on is offered next
     level = ask_number("How bad is the pain, from zero to ten?")
     if level is None:
         say("I'll skip this exercise. Rest a moment.")
