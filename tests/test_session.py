@@ -395,3 +395,19 @@ def test_a_session_run_to_its_end_says_how_many_sets_were_skipped():
     session.view = LineView(out)
     session.run()
     assert out.getvalue().rstrip().endswith("completed: 3 of 3 sets")
+
+
+def test_a_session_with_every_set_skipped_is_not_praised():
+    """A user's run-through: every exercise skipped, 0 of 15 sets, and the coach still said
+    "Well done"."""
+    h = _first_hold(sets=1)
+    session, log = make(routine("calf", sets=1), [(h + 2, Command.NEXT)])
+    assert session.run() is True
+    said = [e["text"] for e in log.events if e["event"] == "say"]
+    assert log.events[-1]["summary"]["sets_done"] == 0
+    assert said[-1] == ("That's the end of the session, with nothing done today. Rest, and "
+                        "try it another time.")
+    session, log = make(routine("calf", sets=1))
+    session.run()
+    assert [e["text"] for e in log.events if e["event"] == "say"][-1] == (
+        "That's the session done. Well done.")

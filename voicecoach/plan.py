@@ -179,8 +179,9 @@ HELP_TEXTS = {
 }
 
 
-def build(step: Step, dur: Durations, routine_name: str = "", controls: str = "voice") -> Plan:
-    """Lay out one step's cues using the real length of each phrase."""
+def build(step: Step, dur: Durations, routine_name: str = "", controls: str = "voice",
+          sets_done: int | None = None) -> Plan:
+    """Lay out one step's cues using the real length of each phrase (`sets_done`: so far)."""
     if step.kind == "welcome":
         *lines, pain = WELCOME_CONTROLS[controls]
         how = [line for line in lines if line]
@@ -193,7 +194,10 @@ def build(step: Step, dur: Durations, routine_name: str = "", controls: str = "v
         return Plan(step, tuple(cues), _end(cues, dur), "Getting started",
                     repeat_text=" ".join(how) or pain)
     if step.kind == "finish":
-        cues = _sequence(["That's the session done. Well done."], "instruction", dur)
+        # "Well done" after 0 of 15 sets rang false (a user's run-through). No command word.
+        last = ("That's the session done. Well done." if sets_done != 0 else "That's the end "
+                "of the session, with nothing done today. Rest, and try it another time.")
+        cues = _sequence([last], "instruction", dur)
         return Plan(step, tuple(cues), _end(cues, dur), "Session complete")
     assert step.exercise is not None
     step = replace(step, exercise=for_side(step.exercise, step.side))

@@ -135,7 +135,8 @@ class Session(Pausing):
     # -- one step ---------------------------------------------------------------------------
 
     def _play(self, step: planning.Step, index: int, total: int) -> tuple[Outcome, float]:
-        plan = planning.build(step, self.speaker.duration, self.routine.name, self.controls)
+        plan = planning.build(step, self.speaker.duration, self.routine.name, self.controls,
+                              self.sets_done)
         if step.exercise is not None and step.kind == "intro":
             self._done_exercises.append(step.exercise.id)
         anchor = self.clock.now()
