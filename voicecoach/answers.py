@@ -68,7 +68,8 @@ Talked = Callable[[float], bool]
 #: recognizer names the question's own last word up to half a second late).
 TALK_AFTER = 1.0
 #: Said before a question is asked again when words were heard but none answered it.
-TALK_OVER = ("I heard talking, but no answer I could make out. If a TV or a radio is on, "
+#: No answer word in it ("no answer I could make out" had one), though a question is open.
+TALK_OVER = ("I heard talking, but could not make out an answer. If a TV or a radio is on, "
              "please turn it down.")
 
 
