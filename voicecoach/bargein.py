@@ -103,6 +103,7 @@ class BargeIn:
         self._recent: deque[tuple[bytes, float]] = deque()
         self._searching_until = float("-inf")
         self._acted: tuple[float, Command] | None = None  # when and what it last fired
+        self._acted_word = ""  # the word it found then ("stop" pauses too)
         # When and what fired last, by either way (fired(): None when it did not say).
         self._last: tuple[float, Command | None] = (float("-inf"), None)
         self._waiting: tuple[Spot, float] | None = None  # an `own` find and its end (own_after)
@@ -180,6 +181,7 @@ class BargeIn:
 
     def _acted_now(self, spot: Spot) -> None:
         self._acted = self._last = (spot.t1, spot.command)
+        self._acted_word = spot.heard
 
     def _escalates(self, command: Command) -> bool:
         """Whether `command` (an `own` phrase's) may follow the command fired last, by either
@@ -225,6 +227,11 @@ class BargeIn:
         if self._acted is None or not self._acted[0] <= at < self._acted[0] + self.settings.again:
             return None
         return self._acted[1]
+
+    def acted_on(self, word: str, at: float) -> bool:
+        """Whether this keyword search acted on a find of `word` within `again` seconds before
+        `at`: its sound was then louder than the coach's echo, as a barge-in must be."""
+        return self.acted_since(at) is not None and self._acted_word == word
 
     def fired(self, at: float, command: Command | None = None) -> None:
         """`command` (a pause, or another) fired at session time `at` by another way: a find

@@ -51,6 +51,8 @@ from voicecoach.spotsettings import settings_for as settings_for
 
 #: Rough length of a spoken word, to place a heard phrase in time (vosk gives no partial times).
 WORD_SECONDS = 0.4
+#: How a barge-in no louder than the coach's echo is turned down (the pipeline reads it).
+ECHO_ONLY = "only the coach's echo"
 
 
 @dataclass(frozen=True)
@@ -254,8 +256,7 @@ class Spotter(Isolation):
                 return _reject(spot, "the coach's echo is not learnt yet: over its voice, "
                                f"only {self._plain_barge()} count until then")
             if over is not None and over < self.settings.barge_talk:
-                return _reject(spot, f"only the coach's echo in the microphone ({over:.2f} s "
-                               "above it)")
+                return _reject(spot, f"{ECHO_ONLY} in the microphone ({over:.2f} s above it)")
         if command in self._fired:
             return _reject(spot, "already fired in this utterance")
         # The phrase, from its estimated start to now (the start is rough: a margin). Checked
