@@ -75,18 +75,12 @@ class Care:
         """Keys and words that came before a question opens are no answer to it: an "n"
         pressed to get on through the introduction answered "no" to the first warning sign
         before it was asked (a review, 2026-12-07). A stop still stops."""
-        kept, scripted = [], []
-        while (event := self.inbox.get(0)) is not None:
+        # Live events, then on the virtual clock what a script sent before now: as old.
+        stale = [*iter(lambda: self.inbox.get(0), None),
+                 *iter(lambda: self.inbox.next_scripted(self.clock.now()), None)]
+        for event in stale:
             if event.command is Command.STOP:
-                kept.append(event)
-        # On the virtual clock, what a script sent before now (not yet collected) is as old.
-        while (event := self.inbox.next_scripted(self.clock.now())) is not None:
-            if event.command is Command.STOP:
-                scripted.append(event)
-        for event in kept:
-            self.inbox.put(event)
-        for event in scripted:
-            self.inbox.schedule(event)
+                self.inbox.put(event)
 
     # -- talking outside the run loop -------------------------------------------------------
 
