@@ -202,6 +202,40 @@ def test_a_pause_by_the_command_recognizer_is_not_repeated() -> None:
     assert Command.PAUSE in {s.command for s in spots if s is not None}
 
 
+@pytest.mark.parametrize(("word", "acted", "fires"), [
+    ("stop", True, True),     # the keyword search paused for this "stop": it stops
+    ("stop", False, False),   # nothing found it louder than the echo: turned down
+    ("pause", True, False),   # only a stop: a pause has paused already
+])
+def test_a_stop_the_keyword_search_paused_for_is_not_turned_down_as_echo(
+        word: str, acted: bool, fires: bool) -> None:
+    """CI (2026-12-07): a "stop" said over a count. The keyword search paused for it at once,
+    finding it louder than the coach's echo; the recognizer's "stop", placed later, was weighed
+    against the coach's "Paused." and turned down as only its echo, so the session never asked
+    whether to end. The rule in the pipeline, on scripted parts."""
+    from types import SimpleNamespace
+    from typing import cast
+
+    from voicecoach.pipeline import Pipeline
+    from voicecoach.recognizer import Hearing
+    from voicecoach.spotter import ECHO_ONLY, Spot, Spotter
+
+    rec = SimpleNamespace(name="scripted", rate=16000, reset=lambda: None,
+                          expect=lambda s: None, paused=lambda p: None,
+                          accept=lambda pcm: Hearing((word,), False, 1, 3.5))
+    pipe = Pipeline(cast(Any, rec), Spotter(EN))
+    turned_down = Spot(Command(word), word, 3.0, 3.5,
+                       rejected=f"{ECHO_ONLY} in the microphone (0.02 s above it)")
+    pipe.spotter = cast(Any, SimpleNamespace(feed=lambda *a, **k: turned_down, expecting=None))
+    fired: list[Command] = []
+    pipe.barge = cast(Any, SimpleNamespace(
+        acted_on=lambda w, at: acted and w == word, acted_since=lambda at: Command.PAUSE,
+        fired=lambda at, command: fired.append(command), feed=lambda *a, **k: None))
+    spot = pipe.feed(b"\0\0" * 160, 3.5)
+    assert spot is not None and spot.command is Command(word)
+    assert (not spot.rejected, fired) == ((True, [Command.STOP]) if fires else (False, []))
+
+
 #: What a TV says (the source article's kind of talk, in the product's own words).
 TV_TALK = ("Pain behind the knee has many causes. Most of them are not serious and settle "
            "with rest, gentle stretching and time. A swelling there may be a cyst, which can "

@@ -171,3 +171,58 @@ def test_a_keyword_search_that_will_not_start_is_one_line(
     assert make_keywords(load_phrases("en"), 16000, ("pause", "stop"), said.append) is None
     assert len(said) == 1 and said[0].startswith("no keyword search for interrupting the coach (")
     assert type(error).__name__ in said[0]
+
+
+class _SlowRecognizer:
+    """Decodes a chunk in `seconds`, and fails a call that a close() came under (as vosk's
+    freed decoder would)."""
+
+    name = "slow"
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds, self.closed, self.closed_by = seconds, False, ""
+
+    def accept(self) -> None:
+        time.sleep(self.seconds)
+        if self.closed:
+            raise RuntimeError("decoder freed under a call")
+
+    def reset(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed, self.closed_by = True, threading.current_thread().name
+
+
+def test_close_while_a_chunk_decodes_says_nothing_and_closes_once_it_is_done() -> None:
+    """A review (2026-12-07): close() waited 2 s for the listener's thread, then closed the
+    recognizer under a chunk still decoding: the session's last line was "voice commands
+    stopped: ..." on a machine too busy to decode in time."""
+    recognizer, said = _SlowRecognizer(3.0), cast(list[str], [])
+    pipeline = SimpleNamespace(recognizer=recognizer, barge=None,
+                               feed=lambda *a: recognizer.accept())
+    listener = Listener(cast(Any, _Mic(gone=False)), cast(Any, pipeline), RealClock(), Inbox(),
+                        said.append)
+    listener.start()
+    time.sleep(0.3)  # a chunk is decoding
+    start = time.monotonic()
+    listener.close()
+    assert time.monotonic() - start < 2.5
+    assert not recognizer.closed  # not under the call
+    assert listener._thread is not None
+    listener._thread.join(5.0)
+    assert recognizer.closed and recognizer.closed_by == "voicecoach-listener"
+    assert said == []
+
+
+def test_close_with_the_thread_done_closes_the_recognizer_itself() -> None:
+    recognizer, said = _SlowRecognizer(0.0), cast(list[str], [])
+    pipeline = SimpleNamespace(recognizer=recognizer, barge=None,
+                               feed=lambda *a: recognizer.accept())
+    listener = Listener(cast(Any, _Mic(gone=False)), cast(Any, pipeline), RealClock(), Inbox(),
+                        said.append)
+    listener.start()
+    time.sleep(0.2)
+    listener.close()
+    assert recognizer.closed and recognizer.closed_by == "MainThread"
+    assert said == []

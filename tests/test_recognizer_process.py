@@ -181,3 +181,43 @@ def test_a_parent_gone_mid_start_leaves_no_traceback() -> None:
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0
     assert err.decode() == ""
+
+
+class HangsOnAccept:
+    """A recognizer whose decoding never returns (a hung engine)."""
+
+    name, rate, missing = "hangs", 16000, ()
+
+    def accept(self, pcm: bytes) -> None:
+        time.sleep(60.0)
+
+    def close(self) -> None:
+        pass
+
+
+def test_close_does_not_wait_behind_a_hung_call() -> None:
+    """The session's end closes the recognizer while the listener's thread waits on a chunk:
+    close() must not wait the whole CALL_SECONDS for it, and that call ends with an error."""
+    import threading
+
+    from voicecoach.recognizer_process import CALL_SECONDS, CLOSE_WAIT
+
+    rec = RecognizerProcess(HangsOnAccept)
+    errors: list[Exception] = []
+
+    def listen() -> None:
+        try:
+            rec.accept(b"\0\0" * 160)
+        except RecognizerError as e:
+            errors.append(e)
+
+    thread = threading.Thread(target=listen)
+    thread.start()
+    time.sleep(0.3)  # the call is under way
+    start = time.monotonic()
+    rec.close()
+    took = time.monotonic() - start
+    thread.join(timeout=5.0)
+    assert took < CLOSE_WAIT + 1.0 < CALL_SECONDS, took
+    assert not thread.is_alive() and len(errors) == 1, errors
+    assert rec._proc.returncode is not None

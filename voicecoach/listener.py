@@ -7,7 +7,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
 
 from voicecoach.backlog import Backlog, Skip
 from voicecoach.clock import RealClock
@@ -22,7 +21,7 @@ from voicecoach.phrases import load_phrases
 from voicecoach.pipeline import Pipeline
 from voicecoach.recognizer import RecognizerError
 from voicecoach.roomvoice import NOTICE, NOTICE_EVERY, OTHER_VOICE
-from voicecoach.speaker import Playing, SpeechLog, Utterance
+from voicecoach.speaker import SpeechLog, in_real_seconds
 from voicecoach.spotter import Spot, Spotter, settings_for
 
 #: Seconds without a chunk before the watchdog reopens the microphone.
@@ -57,10 +56,11 @@ class Listener:
         self._notice = notice
         self._told_other_voice = float("-inf")  # session time of the last such notice
         self._stop = threading.Event()
+        self._closing = threading.Lock()  # who closes the recognizer: close() or the thread
+        self._left_to_thread = self._done = False
         self._thread: threading.Thread | None = None
         self._debug = bool(os.environ.get("VOICECOACH_LISTEN_DEBUG"))
-        # The most the decoding has trailed the microphone, in seconds: on a machine too busy
-        # to decode in real time, commands come late (diagnostics and tests read it).
+        # The most (s) the decoding has trailed the microphone: commands come late by as much.
         self.lag_max = 0.0
 
     def start(self) -> None:
@@ -84,6 +84,12 @@ class Listener:
         if self._thread is not None:
             self._thread.join(timeout=2.0)
         self.microphone.close()
+        with self._closing:
+            if self._thread is not None and not self._done:
+                # Still decoding (a busy machine): closed under it, the recognizer would fail
+                # it mid-call. The thread closes it on its way out.
+                self._left_to_thread = True
+                return
         self.pipeline.recognizer.close()
 
     def expect(self, section: str | None) -> None:
@@ -99,9 +105,8 @@ class Listener:
         self.pipeline.paused(paused)
 
     def heard_words_since(self, since: float) -> bool:
-        """Whether the recognizer named a word in sound captured after `since` (monotonic
-        seconds): a question unanswered although words were heard had a TV talking over it.
-        Thread-safe (a float read)."""
+        """Whether the recognizer named a word in sound captured after `since` (monotonic s):
+        a question unanswered although words were heard had a TV talking over it."""
         return self.pipeline.words_at > self._session_time(since)
 
     def _session_time(self, captured: float) -> float:
@@ -114,13 +119,15 @@ class Listener:
     def _run(self, down: bool = False) -> None:
         try:
             self._listen(down)
-        except RecognizerError as exc:  # said by the recognizer, with what to do about it
-            fix = f" (to fix: {exc.fix})" if exc.fix else ""
-            self._notice(f"voice commands stopped: {exc.reason}; keys still work{fix}")
-            self.microphone.close()
         except Exception as exc:  # a recognizer fault must not take the session with it
-            self._notice(f"voice commands stopped: {type(exc).__name__}: {exc}; keys still work")
+            if not self._stop.is_set():  # at close, nobody is listening for it any more
+                self._notice(_stopped(exc))
             self.microphone.close()
+        finally:
+            with self._closing:
+                self._done, left = True, self._left_to_thread
+            if left:
+                self.pipeline.recognizer.close()
 
     def _listen(self, down: bool = False) -> None:
         last_chunk = time.monotonic()
@@ -193,8 +200,7 @@ class Listener:
             self._inbox.put(CommandEvent(spot.command, source="voice", heard=spot.heard))
 
     def _other_voice(self, spot: Spot) -> None:
-        """A barge-in turned down for another voice in the room: say why, now and then (the
-        person may be saying "pause" over the coach again and again)."""
+        """A barge-in turned down for another voice in the room: say why, now and then."""
         if spot.rejected and OTHER_VOICE in spot.rejected and (
                 spot.t1 - self._told_other_voice >= NOTICE_EVERY):
             self._told_other_voice = spot.t1
@@ -229,6 +235,13 @@ class Listener:
         except MicrophoneError:
             return False
         return True
+
+
+def _stopped(exc: Exception) -> str:
+    if isinstance(exc, RecognizerError):  # said by the recognizer, with what to do about it
+        fix = f" (to fix: {exc.fix})" if exc.fix else ""
+        return f"voice commands stopped: {exc.reason}; keys still work{fix}"
+    return f"voice commands stopped: {type(exc).__name__}: {exc}; keys still work"
 
 
 def open_listener(
@@ -284,20 +297,3 @@ def open_listener(
     pipeline = Pipeline(recognizer, spotter, keywords=keywords, cancelled=cancel is not None)
     return Listener(mic, pipeline, clock, inbox, notice, cancel)
 
-
-def in_real_seconds(playing: Playing, speed: float) -> Playing:
-    """`playing` with its times in real seconds from the session's start (session seconds
-    divided by `speed`). Sound is heard as it plays, in real time: every length the listener
-    measures (a word, the quiet after it, an echo's delay, a frame of level) is in real
-    seconds. Compared with the coach's clips in the session's seconds at --speed 4, its echo
-    fell outside its own clips, and it took its own "stop" and "it hurts" for commands at
-    every exercise (a user's run-through, 2026-12-07)."""
-
-    def scaled(t0: float, t1: float, margin: float) -> list[Utterance]:
-        return [replace(u, at=u.at / speed,
-                        start=None if u.start is None else u.start / speed,
-                        end=None if u.end is None else u.end / speed,
-                        level_step=u.level_step / speed)
-                for u in playing(t0 * speed, t1 * speed, margin * speed)]
-
-    return scaled

@@ -30,6 +30,8 @@ START_SECONDS = 60.0
 #: Seconds one call may take before the child is taken for hung (a chunk takes milliseconds;
 #: closing a long utterance on a slow machine, about a second).
 CALL_SECONDS = 10.0
+#: Seconds close() waits for a call under way before it kills the child.
+CLOSE_WAIT = 1.0
 
 
 def serve(conn: Connection) -> None:
@@ -140,19 +142,27 @@ class RecognizerProcess:
         self._call("reset", None)
 
     def close(self) -> None:
-        with self._lock:
+        # A call under way (a long utterance closing, or a child that hung) must not hold the
+        # session's end for up to CALL_SECONDS: after a short wait the child is killed, which
+        # ends that call too (with a ProcessError in its thread, which is closing anyway).
+        got = self._lock.acquire(timeout=CLOSE_WAIT)
+        try:
             if self._closed:
                 return
             self._closed = True
-            try:
-                self._conn.send(("close", None))
-                if self._conn.poll(2.0):
-                    self._conn.recv()
-            except (EOFError, OSError):
-                pass
-            self._conn.close()
+            if got:
+                try:
+                    self._conn.send(("close", None))
+                    if self._conn.poll(2.0):
+                        self._conn.recv()
+                except (EOFError, OSError):
+                    pass
+                self._conn.close()
+        finally:
+            if got:
+                self._lock.release()
         try:
-            self._proc.wait(timeout=2.0)
+            self._proc.wait(timeout=2.0 if got else 0.0)
         except subprocess.TimeoutExpired:
             self._proc.kill()
             self._proc.wait(timeout=2.0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 #: Reading pace used to time captions and to estimate clips not yet rendered (words a second).
@@ -171,3 +171,21 @@ def heard_log(speaker: Speaker, log: SpeechLog) -> SpeechLog:
     which make no sound (a "next" said while a count was shown was refused as said over the
     coach's voice)."""
     return SpeechLog() if isinstance(speaker, CaptionSpeaker) else log
+
+
+def in_real_seconds(playing: Playing, speed: float) -> Playing:
+    """`playing` with its times in real seconds from the session's start (session seconds
+    divided by `speed`). Sound is heard as it plays, in real time: every length the listener
+    measures (a word, the quiet after it, an echo's delay, a frame of level) is in real
+    seconds. Compared with the coach's clips in the session's seconds at --speed 4, its echo
+    fell outside its own clips, and it took its own "stop" and "it hurts" for commands at
+    every exercise (a user's run-through, 2026-12-07)."""
+
+    def scaled(t0: float, t1: float, margin: float) -> list[Utterance]:
+        return [replace(u, at=u.at / speed,
+                        start=None if u.start is None else u.start / speed,
+                        end=None if u.end is None else u.end / speed,
+                        level_step=u.level_step / speed)
+                for u in playing(t0 * speed, t1 * speed, margin * speed)]
+
+    return scaled
