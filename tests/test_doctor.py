@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from harness import Pulse
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -111,3 +112,83 @@ def test_a_speaker_that_cannot_play_is_said_where_the_test_phrase_is() -> None:
     assert lines[test + 1].startswith("  not played"), done.stdout
     assert done.returncode == 1 and "  - speaker: " in done.stdout, done
     assert "voicecoach doctor" not in done.stdout.split("To fix:")[1], done.stdout
+
+
+class _Stream:
+    """sounddevice.InputStream that fails to start, or stops after its first block."""
+
+    def __init__(self, sd: object, start_fails: bool) -> None:
+        self.sd, self.start_fails, self.blocks = sd, start_fails, 0
+
+    def start(self) -> None:
+        if self.start_fails:
+            raise self.sd.PortAudioError("Device unavailable")  # type: ignore[attr-defined]
+
+    def read(self, frames: int) -> tuple[object, bool]:
+        import numpy as np
+
+        self.blocks += 1
+        if self.blocks > 1:
+            raise self.sd.PortAudioError("Stream is stopped")  # type: ignore[attr-defined]
+        return np.zeros((frames, 1), dtype="float32"), False
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> _Stream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize(("start_fails", "says"), [
+    (True, "the microphone did not open (Device unavailable): is it plugged in, and is "
+           "another program using it?"),
+    (False, "the microphone stopped while listening (Stream is stopped): was it unplugged? "
+            "Plug it back in and run voicecoach doctor again"),
+])
+def test_a_microphone_gone_during_the_level_check_is_not_another_program(
+        monkeypatch: pytest.MonkeyPatch, start_fails: bool, says: str) -> None:
+    """A run-through (2026-12-07) unplugged the microphone while doctor listened: it said "did
+    not open ...: is another program using it?"."""
+    from types import SimpleNamespace
+
+    from voicecoach import doctor_mic
+
+    sd = SimpleNamespace(PortAudioError=type("PortAudioError", (Exception,), {}))
+    sd.InputStream = lambda **kw: _Stream(sd, start_fails)  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "sounddevice", sd)
+    fixes: list[str] = []
+    doctor_mic.level(None, 16000, 1.0, fixes)
+    assert fixes == [says]
+
+
+#: A TV in the room: talk in another voice, about other things.
+TV = ("And now the weather for the weekend. Clouds build from the west on Saturday, with rain "
+      "by the evening and a fresh wind along the coast. Sunday starts cold and bright. ")
+
+
+@pytest.mark.parametrize("tv_on", [False, True])
+def test_doctor_hears_a_tv_talking_in_the_room(pulse: Pulse, tmp_path: Path,
+                                              tv_on: bool) -> None:
+    """A run-through (2026-12-07): with a TV on, no spoken answer was taken, and doctor had
+    nothing to say about it. It listens to the room first, the person quiet, and names a voice
+    talking there (real PulseAudio: the TV played into the room the microphone hears)."""
+    wav = tmp_path / "tv.wav"
+    subprocess.run(["espeak-ng", "-v", "en-gb-x-rp", "-w", str(wav), TV * 2], check=True)
+    tv = pulse.play_into_room(wav, wait=False) if tv_on else None
+    try:
+        done = subprocess.run([sys.executable, "-m", "voicecoach", "doctor", "--no-play",
+                               "--recognizer", "none", "--seconds", "1"],
+                              capture_output=True, text=True, timeout=120,
+                              env={**os.environ, **pulse.env, "PYTHONPATH": str(ROOT)})
+    finally:
+        if tv is not None:
+            tv.kill()
+    out = done.stdout
+    assert "Room check for 3 s: stay quiet" in out, (out, done.stderr)
+    talks = [line for line in out.splitlines() if "a voice talks in the room" in line]
+    assert len(talks) == (1 if tv_on else 0), out
+    assert done.returncode == 1  # a quiet room: the microphone hears almost nothing
+    assert "Traceback" not in done.stderr, done.stderr

@@ -283,6 +283,24 @@ def test_paused_with_nobody_to_resume_ends_instead_of_hanging():
     assert session.run() is False
 
 
+def test_a_long_pause_is_reminded_once_how_to_carry_on():
+    """A pause taken by mistake (a word misheard) left the coach silent until spoken to."""
+    from voicecoach.session_pause import PAUSE_REMINDER, REMINDERS
+
+    h = _first_hold()
+    later = h + 2 + PAUSE_REMINDER * 3
+    session, log = make(routine("calf"), [(h + 2, Command.PAUSE), (later, Command.RESUME)])
+    assert session.run() is True
+    told = of(log.events, "say", text=REMINDERS["voice"])
+    assert [e["t"] for e in told] == [pytest.approx(h + 2 + PAUSE_REMINDER)]
+    assert states(log.events, "resumed")[0]["t"] == pytest.approx(later)
+    # A pause shorter than that: nothing said.
+    session, log = make(routine("calf"), [(h + 2, Command.PAUSE),
+                                          (h + 1 + PAUSE_REMINDER, Command.RESUME)])
+    session.run()
+    assert not of(log.events, "say", text=REMINDERS["voice"])
+
+
 def test_pause_during_instruction_replays_that_sentence_on_resume():
     session, log = make(routine("calf"))
     session.run()

@@ -15,6 +15,7 @@ from room import Person, Room, calf
 
 from voicecoach.care import STOP_QUESTION, Care
 from voicecoach.cli import parser
+from voicecoach.commands import Command, CommandEvent
 from voicecoach.session import NullView
 
 # Both run in CI (about 1.5 min). The voice-driven session also fails on any command the
@@ -206,6 +207,33 @@ def test_sped_up_the_coach_still_knows_its_own_voice(pulse: Pulse, clip_cache: P
     assert heard == [], said
     assert completed is True
     assert any("it hurts" in text for *_, text in said)  # the welcome's words were said
+
+
+def test_the_pause_reminder_in_the_coachs_voice_does_not_resume_it(pulse: Pulse,
+                                                                   clip_cache: Path,
+                                                                   tmp_path: Path):
+    """Paused for 45 s, the coach says "Still paused. Say resume when you're ready.": while
+    paused "resume" is a command in play, and the microphone hears the coach say it."""
+    from voicecoach.session_pause import PAUSE_REMINDER, REMINDERS
+
+    room = Room(pulse, tmp_path, calf(12.0, 1, rest=4.0), speed=4.0)
+
+    def driver(room: Room) -> None:
+        room.expect(timeout=40.0, event="state", change="hold")
+        room.inbox.put(CommandEvent(Command.PAUSE, source="key"))
+        room.expect(timeout=PAUSE_REMINDER / 4 + 10.0, event="say", text=REMINDERS["voice"])
+        time.sleep(3.0)  # its echo and the room's tail are over; still paused
+        room.inbox.put(CommandEvent(Command.RESUME, source="key"))
+
+    completed = room.run(driver, limit=90.0)
+    said = [(round(e["start"], 2), round(e["end"], 2), e["text"]) for e in room.events(event="say")]
+    heard = [(e["t"], e["name"], e.get("heard")) for e in room.events(event="command")
+             if e["source"] == "voice"]
+    assert heard == [], said
+    assert completed is True
+    assert [e["change"] for e in room.events(event="state")
+            if e["change"] in ("paused", "resumed")] == ["paused", "resumed"]
+    assert len(room.events(event="say", text=REMINDERS["voice"])) == 1
 
 
 #: What the TV says: talk about knees, in the product's own words (some of the coach's words).

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 import shutil
 import subprocess
 import sys
@@ -12,9 +11,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from voicecoach.config import CHOICES, ConfigError, VoiceSettings, load_config
+from voicecoach.doctor_mic import devices, level
 from voicecoach.listener import ListenerUnavailable, ListenSettings, make_recognizer
 from voicecoach.models import find_model, is_vosk_model, manual_hint
-from voicecoach.native_stderr import hushed
 from voicecoach.phrases import PhraseTable, load_phrases
 from voicecoach.recognizer import Recognizer, RecognizerError
 from voicecoach.subcommands import SubcommandParser
@@ -84,11 +83,11 @@ def run_doctor(argv: Sequence[str] = ()) -> int:
     if isinstance(device, str) and device.strip().isdigit():
         device = int(device)
     fixes: list[str] = []
-    rate = _devices(device, fixes)
+    rate = devices(device, fixes)
     if not args.no_play:
         _play(fixes, VoiceSettings.from_sources(config, args))
     if rate and args.seconds > 0:
-        _level(device, rate, args.seconds, fixes)
+        level(device, rate, args.seconds, fixes)
     _recognition(args, table, rate or 16000, fixes)
     _echo_cancel(rate or 16000)
     if fixes:
@@ -101,35 +100,6 @@ def run_doctor(argv: Sequence[str] = ()) -> int:
     else:
         _say("\nAll good: say \"pause\" during a session to try it.")
     return 0
-
-
-def _devices(device: str | int | None, fixes: list[str]) -> int:
-    """List devices; return the chosen input's default rate (0 when there is none)."""
-    try:
-        with hushed():  # PortAudio's start-up scan prints ALSA's complaints itself
-            import sounddevice as sd
-    except (ImportError, OSError) as e:
-        fixes.append(f"sounddevice/PortAudio missing ({e}): sudo apt-get install libportaudio2")
-        return 0
-    _say("Audio devices (index, name, inputs/outputs, default rate):")
-    with hushed():
-        devices = list(sd.query_devices())
-    for i, d in enumerate(devices):
-        _say(f"  {i:3d} {d['name']}  in {d['max_input_channels']} / out "
-             f"{d['max_output_channels']}  {int(d['default_samplerate'])} Hz")
-    if not devices:
-        _say("  none: PortAudio sees no sound card (on Linux: `aplay -l`, `arecord -l`)")
-    try:
-        with hushed():
-            info = sd.query_devices(device, "input")
-    except (ValueError, sd.PortAudioError):
-        # PortAudio's own words ("Error querying device -1") mean nothing to a person.
-        which = "no microphone" if device is None else f"no microphone {device!r}"
-        fixes.append(f"{which}: plug one in, or choose one from the list above with "
-                     "--input-device")
-        return 0
-    _say(f"Microphone: {info['name']} at {int(info['default_samplerate'])} Hz")
-    return int(info["default_samplerate"])
 
 
 def _play(fixes: list[str], voice: VoiceSettings) -> None:
@@ -175,40 +145,6 @@ def _espeak(fixes: list[str]) -> None:
         return
     if subprocess.run(["espeak-ng", TEST_PHRASE], capture_output=True).returncode != 0:
         fixes.append("espeak-ng could not play: check the speaker (aplay -l)")
-
-
-def _level(device: str | int | None, rate: int, seconds: float, fixes: list[str]) -> None:
-    import numpy as np
-    import sounddevice as sd
-
-    _say(f"Microphone level for {seconds:.0f} s: say something.")
-    peak = -120.0
-    try:
-        with hushed():  # ALSA's and PortAudio's own lines would bury the fix
-            stream = sd.InputStream(device=device, channels=1, samplerate=rate, dtype="float32")
-            try:
-                stream.start()
-            except sd.PortAudioError:
-                stream.close()
-                raise
-        with stream as s:  # started already: sounddevice lets a second start pass
-            end = time.monotonic() + seconds
-            while time.monotonic() < end:
-                block, _ = s.read(int(rate * 0.1))
-                # Digital silence reads -180 dB; the meter and "loudest" stop at -120.
-                db = max(-120.0, 20 * math.log10(float(np.sqrt(np.mean(block**2))) + 1e-9))
-                peak = max(peak, db)
-                bar = "#" * max(0, int((db + 60) / 2))
-                sys.stdout.write(f"\r  {db:6.1f} dBFS |{bar:<30}|")
-                sys.stdout.flush()
-    except sd.PortAudioError as e:
-        fixes.append(f"the microphone did not open ({e}): is another program using it?")
-        return
-    _say(f"\n  loudest: {peak:.1f} dBFS")
-    if peak < -50:
-        fixes.append("the microphone hears almost nothing: raise its level (alsamixer/pavucontrol)")
-    elif peak > -1:
-        fixes.append("the microphone clips: lower its input level")
 
 
 def _echo_cancel(rate: int) -> None:

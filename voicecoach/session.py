@@ -14,7 +14,7 @@ from voicecoach.commands import Command, CommandEvent, Inbox
 from voicecoach.events import EventLog
 from voicecoach.library import Routine
 from voicecoach.session_pause import PAUSED_GAP as PAUSED_GAP
-from voicecoach.session_pause import Pausing
+from voicecoach.session_pause import REMINDERS, Pausing
 from voicecoach.session_types import EndHandler as EndHandler
 from voicecoach.session_types import NullView as NullView
 from voicecoach.session_types import Outcome as Outcome
@@ -115,7 +115,7 @@ class Session(Pausing):
                 if cue.text:
                     seen.setdefault(cue.text)
         for extra in ("Halfway.", "Last one.", "Paused.", "Resuming.",
-                      planning.HELP_TEXTS[self.controls]):
+                      planning.HELP_TEXTS[self.controls], REMINDERS[self.controls]):
             if extra:
                 seen.setdefault(extra)
         return list(seen)

@@ -17,6 +17,12 @@ if TYPE_CHECKING:
 
 #: Silence between cutting the sound and saying "Paused.".
 PAUSED_GAP = 0.25
+#: Seconds paused before the coach says, once, how to carry on: a pause taken by mistake (a
+#: word misheard, or a TV) left it silent until spoken to (a user's run-through, 2026-12-07).
+PAUSE_REMINDER = 45.0
+REMINDERS = {"voice": "Still paused. Say resume when you're ready.",
+             "keys": "Still paused. Press space when you're ready.",
+             "none": ""}
 
 
 class Pausing:
@@ -53,12 +59,17 @@ class Pausing:
         if pending is None:
             # A beat of silence first, so the cut itself is heard as the pause taking effect.
             self._fire(planning.Cue(0.0, "Paused.", "cue"), self.clock.now() + PAUSED_GAP)
+        remind = REMINDERS[self.controls]
+        remind_at = self.clock.now() + PAUSE_REMINDER if remind else None
         while True:
             if pending is not None:  # already noted by the run loop
                 event, pending = pending, None
             else:
-                waited = self.clock.wait(self.inbox, None)
-                assert waited is not None
+                waited = self.clock.wait(self.inbox, remind_at)
+                if waited is None:
+                    self._fire(planning.Cue(0.0, remind, "cue"), self.clock.now())
+                    remind_at = None
+                    continue
                 event = waited
                 if event.command is Command.ANSWER:
                     continue
