@@ -19,7 +19,8 @@ from pathlib import Path
 import audio_check
 import pytest
 
-from voicecoach.models import DownloadError, download_model, find_model, run_model
+from voicecoach.model_cli import run_model
+from voicecoach.models import DownloadError, download_model, find_model
 
 
 def make_zip(members: dict[str, bytes], symlink: str | None = None) -> bytes:

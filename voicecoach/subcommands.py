@@ -40,7 +40,7 @@ def _doctor(argv: list[str]) -> int:
 
 
 def _model(argv: list[str]) -> int:
-    from voicecoach.models import run_model
+    from voicecoach.model_cli import run_model
 
     return run_model(argv)
 
