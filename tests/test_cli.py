@@ -798,3 +798,61 @@ def test_every_option_says_what_it_is_in_help(capsys):
     bare = [a.option_strings[0] for a in cli.parser()._actions
             if a.option_strings and not a.help and a.dest not in ("help", "version")]
     assert bare == []
+
+
+@pytest.mark.parametrize(("argv", "entry", "fixed"), [
+    ([], '"leg-raise"', False),                                   # listed only: it climbs
+    ([], '{ exercise = "leg-raise", side = "left", rest = 5 }', False),
+    ([], '{ exercise = "leg-raise", reps = 12 }', True),          # the physio's dose
+    ([], '{ exercise = "leg-raise", level = 3 }', True),
+    ([], '{ exercise = "leg-raise", sets = 2 }', True),
+    (["--hold", "30"], '"leg-raise"', False),                     # --hold is the stretches'
+    (["--reps", "12"], '"leg-raise"', True),
+    (["--level", "2"], '"leg-raise"', True),
+])
+def test_only_a_dose_set_for_the_leg_raise_keeps_it_from_climbing(
+        tmp_path: Path, argv: list[str], entry: str, fixed: bool) -> None:
+    """A review (2026-12-07): any routine file, or --hold, reset the leg raise to level 1 and
+    turned its progression off, while `today` showed the level it had reached."""
+    from voicecoach.cli import choose, parser
+
+    f = tmp_path / "mine.toml"
+    f.write_text(f'[[routine]]\nid = "mine"\nexercises = [{entry}, "calf"]\n')
+    _, routine = choose(parser().parse_args(["--routine-file", str(f), *argv]))
+    leg, calf = routine.exercises
+    assert (leg.fixed, calf.fixed) == (fixed, "--hold" in argv)
+
+
+@pytest.mark.parametrize(("body", "says"), [
+    # Its sets were stored under the first time's numbers and replaced them in the history.
+    ('[[routine]]\nid = "twice"\nexercises = [{ exercise = "calf", hold = 30 }, '
+     '{ exercise = "calf", hold = 5 }]\n',
+     "routine 'twice'.exercises[2]: lists calf a second time; list it once (for more sets, "
+     "write sets = N)"),
+    # Taken, then never found: --routine looks names up in lower case.
+    ('[[routine]]\nid = "Morning"\nexercises = ["calf"]\n',
+     "routine[1].id: 'Morning' must be lower-case letters, digits and '-'"),
+    # The calf massage's cue would be dropped in silence.
+    ('[[routine]]\nid = "rub"\nexercises = [{ exercise = "massage", sets = 2 }]\n',
+     "routine 'rub'.exercises[1].sets: massage has a cue for each of 3 sets; fewer would "
+     "leave out: Now work down into the calf."),
+])
+def test_a_routine_the_history_or_the_coach_would_get_wrong_is_one_line(
+        tmp_path: Path, body: str, says: str) -> None:
+    """A review (2026-12-07) of routine files a physiotherapist might write."""
+    f = tmp_path / "mine.toml"
+    f.write_text(body)
+    r = vc("--routine-file", str(f), "--clock", "virtual", "--no-voice", "--no-check")
+    assert r.returncode == 2 and says in r.stderr and len(r.stderr.splitlines()) == 1, r.stderr
+
+
+def test_odd_but_valid_doses_read_right(tmp_path: Path) -> None:
+    """"One reps." and a cue with no full stop run into the count ("Go Twenty-five reps."); a
+    newline in a name split the rows of every table."""
+    f = tmp_path / "mine.toml"
+    f.write_text('[[exercise]]\nid = "raise"\nname = "Wall\\nraise"\nkind = "reps"\n'
+                 'cue = "Go"\nreps = 1\nsets = 1\n')
+    r = vc("--routine-file", str(f), "--clock", "virtual", "--no-voice", "--no-check")
+    assert r.returncode == 0, r.stderr
+    assert "Set one of one. Go. One rep." in r.stdout, r.stdout
+    assert "Wall raise" in r.stdout and "Wall\nraise" not in r.stdout

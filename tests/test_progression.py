@@ -117,15 +117,57 @@ def test_exercise_without_levels_stays_put() -> None:
 
 
 def _set(ex: str, n: int, side: str = "painful", level: int = 1, skipped: bool = False,
-         reps: int = 10) -> SetRecord:
-    return SetRecord(ex, side, level, n, 3, reps, 10, 0.0, None, skipped, T)
+         reps: int = 10, sets: int = 3, target: int | None = None) -> SetRecord:
+    target = 10 + 2 * (level - 1) if target is None else target  # the leg raise's ladder
+    return SetRecord(ex, side, level, n, sets, reps, target, 0.0, None, skipped, T)
 
 
 def _session(i: int, sets: list[SetRecord], stops: tuple[PainStop, ...] = (),
-             pain: tuple[int | None, int | None] = (None, None)) -> SessionRecord:
+             pain: tuple[int | None, int | None] = (None, None),
+             side: str = "painful") -> SessionRecord:
     return SessionRecord(i, f"u{i}", T + i * 43200, None, "back-of-knee", ("leg-raise",),
-                         "painful", None, "completed", pain[0], pain[1], 0, tuple(sets), (),
+                         side, None, "completed", pain[0], pain[1], 0, tuple(sets), (),
                          stops)
+
+
+def test_a_cut_down_dose_is_no_full_session() -> None:
+    """A review (2026-12-07): `-e leg-raise --sets 1 --reps 1` three times stepped the leg
+    raise up to 3 sets of 12, as if every set had been done in full."""
+    tiny = [_set("leg-raise", 1, sets=1, reps=1, target=1)]
+    fewer = [_set("leg-raise", n, sets=2) for n in (1, 2)]
+    short = [_set("leg-raise", n, reps=5, target=5) for n in (1, 2, 3)]
+    full = [_set("leg-raise", n) for n in (1, 2, 3)]
+    got = attempts_from([_session(k, sets) for k, sets in enumerate((tiny, fewer, short, full))],
+                        "leg-raise")
+    assert [a.completed for a in got] == [True, False, False, False]
+    assert suggest("leg-raise", attempts_from([_session(k, tiny) for k in range(3)],
+                                              "leg-raise")).change == 0
+
+
+def test_both_legs_planned_and_one_done_is_no_full_session() -> None:
+    """A review (2026-12-07): `--side both` stopped after the left leg counted as every set in
+    full (only the sides of the sets done were checked)."""
+    left = [_set("leg-raise", n, "left") for n in (1, 2, 3)]
+    right = [_set("leg-raise", n, "right") for n in (1, 2, 3)]
+    got = attempts_from([_session(2, left, side="both"), _session(1, left + right, side="both")],
+                        "leg-raise")
+    assert [a.completed for a in got] == [False, True]
+    # One leg chosen on purpose: full.
+    assert attempts_from([_session(1, left, side="left")], "leg-raise")[0].completed
+
+
+def test_a_dose_set_for_the_session_is_kept_and_the_rest_still_climb() -> None:
+    """A review (2026-12-07): a routine file that only listed "leg-raise", or --hold for the
+    stretches, reset the leg raise to level 1 (progression was off for every exercise)."""
+    from dataclasses import replace
+
+    exercises = load_builtin().find_routine("back-of-knee").exercises
+    history = [_session(k, [_set("leg-raise", n) for n in (1, 2, 3)]) for k in (1, 2, 3)]
+    levels = plan_levels(history, exercises)
+    assert levels["leg-raise"].level == 2
+    fixed = [replace(ex, fixed=True) if ex.id == "leg-raise" else ex for ex in exercises]
+    levels = plan_levels(history, fixed)
+    assert "leg-raise" not in levels and "balance" in levels
 
 
 def test_attempts_from_stored_sessions() -> None:

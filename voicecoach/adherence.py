@@ -121,6 +121,8 @@ def today_report(
         if sug is not None:
             moved = {1: ", up from last time", -1: ", eased back"}.get(sug.change, "")
             line += f"  [level {sug.level}: {sug.name}{moved}]"
+        elif ex.fixed and ex.levels:
+            line += "  [the dose your routine file sets]"  # kept as it is: no level to climb
         lines.append(line)
     lines += _footnote(exercises)
     lines.append(streak_line(sessions, today))

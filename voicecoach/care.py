@@ -164,9 +164,8 @@ class Care:
                 self.notice(f"pain {before} of 10 before the session: no exercise today")
                 self.rested = True
                 return None
-        a = self.args
-        if store is None or any(v is not None for v in (a.level, a.reps, a.hold, a.routine_file)):
-            return routine  # the person (or their physio's file) chose the dose: keep it
+        if store is None:
+            return routine
         try:
             levels = plan_levels(store.sessions(limit=30), routine.exercises)
         except Exception as exc:  # noqa: BLE001 - history trouble must not block exercise

@@ -209,7 +209,11 @@ def choose(args: argparse.Namespace) -> tuple[Library, Routine]:
             changes["rest"] = float(args.rest)
         if args.side is not None:
             changes["side"] = args.side
-        exercises.append(replace(ex, **changes))
+        # A dose given for this exercise is kept as given; --hold for the stretches leaves
+        # the leg raise's level to progression (it used to reset it to level 1).
+        fixed = (bool({"sets", "reps", "hold"} & set(changes))
+                 or (args.level is not None and bool(ex.levels)))
+        exercises.append(replace(ex, fixed=ex.fixed or fixed, **changes))
     if args.level is not None:
         # Every exercise here with levels gets this one. Rounding it down for one that has
         # fewer would change that exercise in silence (--level 3 for the whole routine turned

@@ -92,6 +92,9 @@ class Exercise:
     """Other names accepted on the command line."""
     defaults: tuple[str, ...] = ()
     """Fields whose values are our defaults rather than the source's prescription."""
+    fixed: bool = False
+    """Its dose (level, sets, reps or hold) was set for this session or routine: progression
+    leaves it as it is."""
 
     def ours(self, *fields: str) -> bool:
         """Whether any of these fields holds our default, not the programme's figure."""

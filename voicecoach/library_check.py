@@ -40,7 +40,9 @@ class Checker:
         if len(value) > MAX_TEXT:
             raise self.fail(where, f"is {len(value)} characters long; keep it under "
                                    f"{MAX_TEXT}, or it is no longer a cue to follow")
-        return value.strip()
+        # Each is one line on the screen and in the tables: a newline in a name split every
+        # row of `history` and `today` (a review, 2026-12-07). TOML's long strings stay usable.
+        return " ".join(value.split())
 
     def texts(self, table: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
         value = table.get(key, [])

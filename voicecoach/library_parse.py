@@ -159,6 +159,10 @@ def _item(c: Checker, raw: Any, where: str, known: dict[str, Exercise]) -> Exerc
         if key in raw:
             value = c.number(raw, key, where, 0, integer=integer)
             changes[key] = value if integer else float(value)
+    if len(ex.set_cues) > changes.get("sets", len(ex.set_cues)):
+        # As on an exercise itself: the cues for the sets cut off would be dropped in silence.
+        raise c.fail(f"{where}.sets", f"{ex.id} has a cue for each of {len(ex.set_cues)} sets; "
+                                      f"fewer would leave out: {ex.set_cues[-1]}")
     if "side" in raw:
         side = c.text(raw, "side", where)
         if side not in SIDES:
@@ -173,7 +177,10 @@ def _item(c: Checker, raw: Any, where: str, known: dict[str, Exercise]) -> Exerc
             raise c.fail(f"{where}.level", f"must be between 1 and {len(ex.levels)} for {ex.id}, "
                          f"got {level}")
         ex = ex.at_level(level)
-    return replace(ex, **changes)
+    # Only a dose written here is the physiotherapist's to keep: "leg-raise" on its own, or a
+    # side or a rest, leaves the level to progression (it used to be reset to level 1).
+    fixed = ex.fixed or any(k in raw for k in ("level", "sets", "reps", "hold"))
+    return replace(ex, fixed=fixed, **changes)
 
 
 def _dose_hint(builtin: Exercise) -> str:
@@ -234,11 +241,22 @@ def parse_document(doc: dict[str, Any], source: str, base: Library | None) -> Li
         if unknown:
             raise c.fail(where, f"unknown key '{sorted(unknown)[0]}'")
         rt_id = c.text(raw, "id", where)
+        if not ID_RE.match(rt_id):
+            # "Morning" was taken, then never found: --routine looks names up in lower case.
+            raise c.fail(f"{where}.id", f"'{rt_id}' must be lower-case letters, digits and '-'")
         items = raw.get("exercises")
         if not isinstance(items, list) or not items:
             raise c.fail(f"routine '{rt_id}'.exercises", "must list at least one exercise")
         chosen = tuple(_item(c, it, f"routine '{rt_id}'.exercises[{j}]", exercises)
                        for j, it in enumerate(items, 1))
+        twice = next((j for j, ex in enumerate(chosen, 1)
+                      if ex.id in {e.id for e in chosen[:j - 1]}), None)
+        if twice is not None:
+            # Its sets would be stored under the same numbers as the first time's, and
+            # replace them in the history (a review, 2026-12-07).
+            raise c.fail(f"routine '{rt_id}'.exercises[{twice}]",
+                         f"lists {chosen[twice - 1].id} a second time; list it once (for more "
+                         "sets, write sets = N)")
         routine = Routine(rt_id, c.text(raw, "name", where, rt_id), chosen,
                           tuple(a.lower() for a in c.texts(raw, "aliases", where)))
         _unique(c, "routine", routine, routines, set(base.routines) if base else set())

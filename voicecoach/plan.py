@@ -154,10 +154,9 @@ def _the(name: str) -> str:
     return name if first.lower() in DETERMINERS else f"the {name}"
 
 
-#: How the person can steer the session, by what is there: "voice" (listening), "keys" (a
-#: terminal but no recognizer) or "none". Each has its welcome lines (the last about pain)
-#: and its help: telling someone to "say pause" when nothing listens would leave them talking
-#: to a deaf coach.
+#: How the person can steer the session: "voice" (listening), "keys" (a terminal, no
+#: recognizer) or "none"; welcome lines (the last about pain) and help for each: "say pause"
+#: when nothing listens would leave them talking to a deaf coach.
 WELCOME_CONTROLS: dict[str, tuple[str, ...]] = {
     # Over the coach's own voice only pause, stop and "it hurts" are taken (README, "while the
     # coach is speaking"), so "next ... at any time" was a promise a user's run-through found
@@ -206,9 +205,7 @@ def build(step: Step, dur: Durations, routine_name: str = "", controls: str = "v
     if step.kind == "intro":
         texts = intro_texts(step)
         cues = [Cue(0.0, state={"change": "exercise", "exercise": ex.id, "name": ex.name,
-                                "side": step.side,
-                                # None with no levels: the history once said "level 1" for
-                                # a calf stretch, which has none.
+                                "side": step.side,  # level None: the calf has no levels
                                 "level": ex.level if ex.levels else None})]
         cues += _sequence(texts, "instruction", dur)
         return Plan(step, tuple(cues), _end(cues, dur), ex.cue or ex.name,
@@ -222,7 +219,8 @@ def _announce(step: Step, ex: Exercise) -> str:
     last = step.set == ex.sets and ex.sets > 1
     head = "Last set." if last else f"Set {words.number(step.set)} of {words.number(ex.sets)}."
     cue = ex.set_cues[(step.set - 1) % len(ex.set_cues)] if ex.set_cues else ex.cue
-    return f"{head} {cue}".strip()
+    end = "." if cue and cue[-1] not in ".!?" else ""  # "Go Twenty-five reps." ran on
+    return f"{head} {cue}{end}".strip()
 
 
 def _set_state(step: Step, ex: Exercise) -> dict[str, Any]:
@@ -262,7 +260,8 @@ def _hold(step: Step, ex: Exercise, dur: Durations) -> Plan:
 
 
 def _reps(step: Step, ex: Exercise, dur: Durations) -> Plan:
-    announce = f"{_announce(step, ex)} {words.number(ex.reps).capitalize()} reps."
+    reps = f"{words.number(ex.reps).capitalize()} rep{'s' if ex.reps != 1 else ''}"
+    announce = f"{_announce(step, ex)} {reps}."
     start = math.ceil((dur(announce) + GAP) * 100) / 100
     period = sum(s for _, s in ex.tempo)
     cues = [Cue(0.0, announce, "cue", _set_state(step, ex))]

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from voicecoach import words
 from voicecoach.library import Exercise, RoutineError, load_builtin
-from voicecoach.records import SessionRecord
+from voicecoach.records import SessionRecord, SetRecord
 
 #: Completed, pain-free sessions in a row at one level before stepping up.
 STEP_UP_AFTER = 3
@@ -86,8 +86,11 @@ class Suggestion:
     """What the coach says before the exercise; empty when nothing changed."""
 
 
-def attempts_from(sessions: Sequence[SessionRecord], exercise_id: str) -> list[Attempt]:
-    """The sessions that included `exercise_id`, most recent first."""
+def attempts_from(sessions: Sequence[SessionRecord], exercise_id: str,
+                  exercise: Exercise | None = None) -> list[Attempt]:
+    """The sessions that included `exercise_id`, most recent first. `exercise` (default: the
+    built-in one): its sets, levels and side say what a full session of it is."""
+    ex = exercise if exercise is not None else _lookup(exercise_id)
     out = []
     for s in sorted(sessions, key=lambda r: r.started, reverse=True):
         done = s.done(exercise_id)
@@ -103,14 +106,37 @@ def attempts_from(sessions: Sequence[SessionRecord], exercise_id: str) -> list[A
             continue
         levels = [x.level for x in done if x.level is not None]
         sides = {x.side for x in done}
+        if s.side == "both" or (s.side == "mixed" and ex is not None and ex.side == "both"):
+            # Stopped after the left leg: the right one was planned too (the sides of the
+            # sets done alone made it "every set in full").
+            sides |= {"left", "right"}
         completed = bool(done) and all(
             len({x.set_no for x in done if x.side == side and x.full})
-            >= max(x.sets for x in done if x.side == side)
+            >= max((x.sets for x in done if x.side == side), default=1)
+            and any(x.side == side for x in done)
             for side in sides
-        )
+        ) and all(_full_dose(x, ex) for x in done)
         out.append(Attempt(s.started, levels[-1] if levels else None, completed and not stopped,
                            s.pain_before, s.pain_after, stopped, bool(reports)))
     return out
+
+
+def _full_dose(done: SetRecord, ex: Exercise | None) -> bool:
+    """Whether a set was planned at its level's full dose: `--sets 1 --reps 1` three times
+    stepped the leg raise up, as if every set had been done in full."""
+    if ex is None:
+        return True
+    if done.sets < ex.sets:
+        return False
+    if not ex.levels or done.level is None:
+        return True
+    lv = ex.levels[min(max(done.level, 1), len(ex.levels)) - 1]
+    reps = lv.reps if lv.reps is not None else (ex.reps if ex.kind == "reps" else None)
+    hold = lv.hold if lv.hold is not None else (ex.hold if ex.kind == "hold" else None)
+    if reps is not None and done.target_reps is not None and done.target_reps < reps:
+        return False
+    return not (hold is not None and done.target_hold is not None
+                and done.target_hold < hold - 0.5)
 
 
 def _lookup(exercise_id: str) -> Exercise | None:
@@ -206,8 +232,8 @@ def plan_levels(
 ) -> dict[str, Suggestion]:
     """Suggestions for the exercises in `auto` that have levels, from the stored sessions."""
     return {
-        ex.id: suggest(ex.id, attempts_from(sessions, ex.id), ex.level, exercise=ex,
+        ex.id: suggest(ex.id, attempts_from(sessions, ex.id, ex), ex.level, exercise=ex,
                        forced=forced)
         for ex in exercises
-        if ex.levels and ex.id in auto
+        if ex.levels and ex.id in auto and not ex.fixed  # a dose set is kept as it is
     }
