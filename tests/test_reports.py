@@ -274,8 +274,14 @@ def test_history_subcommand_end_to_end(tmp_path: Path, capsys: pytest.CaptureFix
 
 def test_subcommands_fail_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]
                                         ) -> None:
-    assert reports.run_history(["--data-dir", str(tmp_path / "none")]) == 0
+    (tmp_path / "empty").mkdir()
+    assert reports.run_history(["--data-dir", str(tmp_path / "empty")]) == 0
     assert "No sessions recorded yet (history is kept in" in capsys.readouterr().out
+    # A mistyped folder is not "No sessions recorded yet" (a review, 2026-12-07).
+    for run in (reports.run_history, reports.run_today):
+        assert run(["--data-dir", str(tmp_path / "none")]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"--data-dir: no folder {tmp_path / 'none'}" in err
     (tmp_path / "history.db").write_bytes(b"not a database" * 200)
     assert reports.run_history(["--data-dir", str(tmp_path)]) == 1
     err = capsys.readouterr().err

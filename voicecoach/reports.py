@@ -141,9 +141,16 @@ def _parser(name: str, text: str) -> argparse.ArgumentParser:
     return p
 
 
+class NoFolder(HistoryError):
+    """--data-dir names no folder: bad input (exit 2), not trouble with the history."""
+
+
 def _open(option: str | None, must_exist: bool = True) -> HistoryStore | None:
     """The store, None when there is no history yet; HistoryError if it cannot be read."""
     path = data_dir(option) / DB_NAME
+    if must_exist and option and not path.parent.is_dir():  # a typo: not "No sessions yet"
+        raise NoFolder(f"--data-dir: no folder {option} (a session creates it; nothing has "
+                       "been recorded there)")
     # Sessions kept aside (pending files) while there was no database count as history too.
     if must_exist and not path.exists() and not any(path.parent.glob("pending-*.jsonl")):
         return None
@@ -175,7 +182,7 @@ def _fail(prog: str, exc: Exception | str) -> int:
     """One line; exit 2 for a bad routine file (bad input, as from `voicecoach` itself), 1 for
     trouble with the history."""
     print(f"voicecoach {prog}: {exc}", file=sys.stderr)
-    return 2 if isinstance(exc, RoutineError) else 1
+    return 2 if isinstance(exc, (RoutineError, NoFolder)) else 1
 
 
 def run_history(argv: Sequence[str]) -> int:
