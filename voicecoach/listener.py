@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
@@ -86,8 +87,8 @@ class Listener:
         self.microphone.close()
         with self._closing:
             if self._thread is not None and not self._done:
-                # Still decoding (a busy machine): closed under it, the recognizer would fail
-                # it mid-call. The thread closes it on its way out.
+                # Still decoding (a busy machine): closed under its call, the recognizer would
+                # fail it. The thread closes it on its way out.
                 self._left_to_thread = True
                 return
         self.pipeline.recognizer.close()
@@ -110,8 +111,7 @@ class Listener:
         return self.pipeline.words_at > self._session_time(since)
 
     def _session_time(self, captured: float) -> float:
-        """The listener's time of a capture: the session's seconds at --speed 1, and real
-        seconds from the session's start otherwise (see in_real_seconds)."""
+        """A capture's time: session seconds at --speed 1, else real ones (in_real_seconds)."""
         speed = getattr(self._clock, "speed", 1.0)
         age = time.monotonic() - captured
         return self._clock.now() / speed - age
@@ -126,8 +126,9 @@ class Listener:
         finally:
             with self._closing:
                 self._done, left = True, self._left_to_thread
-            if left:
-                self.pipeline.recognizer.close()
+            if left:  # a fault now would print a thread's traceback as the last line
+                with contextlib.suppress(Exception):
+                    self.pipeline.recognizer.close()
 
     def _listen(self, down: bool = False) -> None:
         last_chunk = time.monotonic()
