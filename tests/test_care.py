@@ -296,3 +296,14 @@ def test_a_key_pressed_before_a_question_is_no_answer_to_it(tmp_path):
     assert [(e["heard"], e["source"]) for e in answers] == [("no", "voice")] * 3
     care, *_ = build(tmp_path / "q", [(5.0, (Command.STOP, "key", "q"))])
     assert care.before(routine("calf")) is None and care.aborted
+
+
+def test_the_talked_over_line_comes_only_before_the_question_is_asked_again() -> None:
+    """After the last try the session moves on: the line outlasted the session's end (a
+    run-through, 2026-12-07: a `say` event after `session_end`)."""
+    from voicecoach.answers import TALK_OVER, ask_yes_no
+
+    said: list[str] = []
+    assert ask_yes_no("Is it swollen?", said.append, lambda timeout: None, timeout=0.01,
+                      keys=False, talked=lambda since: True) is None
+    assert said == ["Is it swollen?", TALK_OVER, "Is it swollen?"]

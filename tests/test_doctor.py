@@ -190,5 +190,6 @@ def test_doctor_hears_a_tv_talking_in_the_room(pulse: Pulse, tmp_path: Path,
     assert "Room check for 3 s: stay quiet" in out, (out, done.stderr)
     talks = [line for line in out.splitlines() if "a voice talks in the room" in line]
     assert len(talks) == (1 if tv_on else 0), out
+    assert "your voice stood only" not in out, out  # the TV's words are not the person's
     assert done.returncode == 1  # a quiet room: the microphone hears almost nothing
     assert "Traceback" not in done.stderr, done.stderr

@@ -78,13 +78,13 @@ def test_the_welcome_and_help_name_only_the_controls_there_are() -> None:
         return [c.text for c in p.cues if c.text]
 
     assert welcome("voice")[1:] == ["Say pause or stop at any time.",
-                                    "When I'm not talking, you can also say next, back, repeat "
-                                    "or help.",
+                                    "When I'm not talking or counting, you can also say next, "
+                                    "back, repeat or help.",
                                     "If the pain turns sharp at any point, stop and say: it hurts."]
     # "Repeat" in the welcome says all the ways to steer, not only the first line of them.
     assert plan.build(plan.Step("welcome"), estimate_seconds, "", "voice").repeat_text == (
-        "Say pause or stop at any time. When I'm not talking, you can also say next, back, "
-        "repeat or help.")
+        "Say pause or stop at any time. When I'm not talking or counting, you can also say "
+        "next, back, repeat or help.")
     assert welcome("keys")[1].startswith("Press space to pause")
     assert welcome("keys")[2].endswith("stop and press x.")
     assert welcome("none") == ["Welcome.", "If the pain turns sharp at any point, stop."]

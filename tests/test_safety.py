@@ -207,7 +207,8 @@ def test_no_keyboard_no_hint_about_keys() -> None:
     a = Asker(said.append, FakeInbox(*by("voice", "eleven", "4")).get, timeout=0.01,
               digit_gap=None)
     assert a.number("How bad?") == 4
-    assert "zero to ten" in said[-1] and "press" not in said[-1]
+    assert "zero to ten" in said[-2] and "press" not in said[-2]
+    assert said[-1] == "Four, thank you."  # a spoken score is said back
 
 
 def test_check_subcommand_exit_codes_and_memory(tmp_path: Path) -> None:
@@ -219,3 +220,20 @@ def test_check_subcommand_exit_codes_and_memory(tmp_path: Path) -> None:
     assert said[0] == safety.INTRO  # the disclaimer is only for the first run
     last = HistoryStore(tmp_path / "history.db").last_safety_check()
     assert last is not None and last.flagged
+
+
+def test_a_spoken_score_is_said_back_and_can_be_put_right() -> None:
+    """A run-through (2026-12-07): with a TV on, a spoken "two" was stored as 3, and the coach
+    went on without a word, so nobody could notice. It says the score back; another number
+    said then puts it right, and the coach's own echo (the same number) changes nothing."""
+    a, said = asker(*by("voice", "three", "two"))
+    assert a.number("How is your knee?") == 2
+    assert said[-2:] == ["Three, thank you.", "Two, thank you."]
+    a, said = asker(*by("voice", "three", "three"))  # its own "three" heard back
+    assert a.number("How is your knee?") == 3 and said[-1] == "Three, thank you."
+    # What comes meanwhile that is no number is the next question's (a key pressed ahead).
+    a, said = asker(*by("voice", "four", "no"))
+    assert a.number("How bad?") == 4 and a.yes_no("Skip it?") is False
+    # Typed: exact, nothing said back.
+    a, said = asker(*by("key", "4"))
+    assert a.number("How bad?") == 4 and not any("thank you" in s for s in said)

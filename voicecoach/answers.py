@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 from voicecoach import words
-from voicecoach.phrases import PhraseTable, normalize
+from voicecoach.answer_words import parse_number_words as parse_number_words
+from voicecoach.answer_words import parse_yes_no as parse_yes_no
+from voicecoach.phrases import PhraseTable
 
 #: Seconds to wait for an answer before asking once more, then giving up.
 ANSWER_TIMEOUT = 20.0
@@ -18,17 +19,8 @@ MAX_UNCLEAR = 3
 #: Keys take one digit each: after a typed digit that could begin the answer ("1" of "10"),
 #: the next digit typed within this many seconds is its second one, as on a TV remote.
 DIGIT_GAP = 1.0
-
-YES = frozenset("yes yeah yep yup yea aye sure correct true y".split())
-NO = frozenset("no nope nah not never false n".split())
-#: Whole-utterance phrases that a recognizer may return for a one-word answer.
-YES_PHRASES = frozenset({"it is", "i do", "it does", "i am", "i have", "i did", "it did"})
-NO_PHRASES = frozenset({"it isn't", "it is not", "i don't", "it doesn't", "i haven't", "i didn't"})
-
-_NUMBERS = {w: i for i, w in enumerate(words.ONES)}
-_NUMBERS.update({"twenty": 20, "nothing": 0, "nil": 0})
-#: Sound-alikes accepted only when they are the whole answer ("for" inside a sentence is a word).
-_ALONE = {"oh": 0, "for": 4, "fore": 4, "to": 2, "too": 2, "won": 1, "ate": 8, "tin": 10}
+#: Seconds after a spoken number is said back in which saying another one puts it right.
+CORRECT_SECONDS = 3.0
 
 
 class Heard(Protocol):
@@ -77,65 +69,6 @@ def _nobody(section: str | None) -> None:
     """Nobody listens for spoken answers: keys only."""
 
 
-def _words(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9']+", normalize(text))
-
-
-def _table_answer(text: str, section: str, table: PhraseTable | None) -> str | None:
-    if table is None or section not in table.answers:
-        return None
-    return table.match_answer(text, section)
-
-
-def _english(table: PhraseTable | None) -> bool:
-    return table is None or table.language == "en"
-
-
-def parse_yes_no(text: str, table: PhraseTable | None = None) -> bool | None:
-    """True for yes, False for no, None when the words are neither (or both).
-
-    The language's phrase table decides first; keys "y"/"n" work in every language, and for
-    English, looser replies ("yep, it is", "not really") are understood too.
-    """
-    key = _table_answer(text, "yes_no", table)
-    if key in ("yes", "no"):
-        return key == "yes"
-    tokens = _words(text)
-    if not _english(table):
-        return {"y": True, "n": False}.get(" ".join(tokens))
-    phrase = " ".join(tokens)
-    if phrase in YES_PHRASES:
-        return True
-    if phrase in NO_PHRASES:
-        return False
-    said_yes = any(t in YES for t in tokens)
-    said_no = any(t in NO for t in tokens)
-    if said_yes == said_no:
-        return None
-    return said_yes
-
-
-def parse_number_words(text: str, table: PhraseTable | None = None) -> int | None:
-    """The first whole number in `text`: "seven", "7", "about a six", "10/10" -> 7, 7, 6, 10.
-
-    Digits work in every language; words come from the phrase table's "numbers" answers, and
-    for English also from a built-in list (so "about a six" from a free-text recognizer works).
-    """
-    tokens = _words(text)
-    for tok in tokens:
-        if tok.isdigit():
-            return int(tok)
-    key = _table_answer(text, "numbers", table)
-    if key is not None and key.isdigit():
-        return int(key)
-    if not _english(table):
-        return None
-    if len(tokens) == 1 and tokens[0] in _ALONE:
-        return _ALONE[tokens[0]]
-    for tok in tokens:
-        if tok in _NUMBERS:
-            return _NUMBERS[tok]
-    return None
 
 
 def _ask(
@@ -162,9 +95,11 @@ def _ask(
             # Words in the silence after the question, and none an answer: the person's
             # answers drowned in a TV's talk (a user's run-through, 2026-12-07: 8 answers of
             # 8 unheard, and no word of why). After a second: the question's own echo.
-            if talked is not None and talked(asked + TALK_AFTER):
-                say(TALK_OVER + (" You can also answer with the keys." if keys else ""))
+            # Only when it asks again: after the last try the session moves on, and the line
+            # outlasted the session's end (a run-through: a `say` after `session_end`).
             if silences < tries:
+                if talked is not None and talked(asked + TALK_AFTER):
+                    say(TALK_OVER + (" You can also answer with the keys." if keys else ""))
                 say(question)
                 asked = time.monotonic()
             continue
@@ -275,13 +210,18 @@ class Asker:
         self.timeout = timeout
         self.expect = expect
         self.digit_gap = digit_gap
+        self._held: Heard | None = None  # what came while a score was said back, not a number
+
+    def _next(self, timeout: float) -> Heard | None:
+        held, self._held = self._held, None
+        return held if held is not None else self.wait(timeout)
 
     def yes_no(self, question: str) -> bool | None:
         # The listener only turns "yes"/"no" into answers while a question is open: in the
         # middle of a set those words are just talk (or the coach's own voice).
         self.expect("yes_no")
         try:
-            return ask_yes_no(question, self.say, self.wait, self.table, self.timeout,
+            return ask_yes_no(question, self.say, self._next, self.table, self.timeout,
                               voice=self.voice, keys=self.digit_gap is not None,
                               talked=self.talked)
         finally:
@@ -289,8 +229,34 @@ class Asker:
 
     def number(self, question: str) -> int | None:
         self.expect("numbers")
+        sources: list[str] = []
+
+        def wait(timeout: float) -> Heard | None:
+            event = self._next(timeout)
+            if event is not None:
+                sources.append(event.source)
+            return event
+
         try:
-            return ask_number(question, self.say, self.wait, self.table, timeout=self.timeout,
-                              digit_gap=self.digit_gap, voice=self.voice, talked=self.talked)
+            value = ask_number(question, self.say, wait, self.table, timeout=self.timeout,
+                               digit_gap=self.digit_gap, voice=self.voice, talked=self.talked)
+            if value is not None and sources[-1:] == ["voice"]:
+                value = self._said_back(value, wait)
+            return value
         finally:
             self.expect(None)
+
+    def _said_back(self, value: int, wait: Wait) -> int:
+        """Say a spoken score back ("Three, thank you."): with a TV on, a "two" was stored as
+        3, unheard by the person (a run-through, 2026-12-07). Another number said within
+        CORRECT_SECONDS puts it right. The echo of the coach's own "three" is the same number,
+        and answers said while the coach speaks do not count."""
+        for _ in range(2):
+            self.say(f"{words.number(value).capitalize()}, thank you.")
+            event = wait(CORRECT_SECONDS)
+            n = parse_number_words(event.heard, self.table) if event is not None else None
+            if n is None or n == value or not 0 <= n <= 10:
+                self._held = event if n is None else None  # a key pressed ahead, say
+                break
+            value = n
+        return value

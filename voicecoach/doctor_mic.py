@@ -91,7 +91,8 @@ def level(device: str | int | None, rate: int, seconds: float, fixes: list[str])
     trace = VoiceTrace(rate, VoicingSettings(keep=ROOM_SECONDS + 1.0))
     trace.feed(pcm)
     share = trace.voiced_seconds(ROOM_SECONDS) / ROOM_SECONDS
-    if share > VOICED_SHARE:
+    talks = share > VOICED_SHARE
+    if talks:
         fixes.append(f"a voice talks in the room ({share:.0%} of its sound; a TV or a radio?): "
                      "commands and answers said over it are often missed, so turn it down or "
                      "off while you exercise")
@@ -99,7 +100,7 @@ def level(device: str | int | None, rate: int, seconds: float, fixes: list[str])
         fixes.append("the microphone hears almost nothing: raise its level (alsamixer/pavucontrol)")
     elif peak > -1:
         fixes.append("the microphone clips: lower its input level")
-    elif peak - room_db < MARGIN_DB:
+    elif peak - room_db < MARGIN_DB and not talks:  # the TV's own words, not "your voice"
         fixes.append(f"your voice stood only {peak - room_db:.0f} dB above the room's sound: "
                      "sit closer to the microphone, or make the room quieter")
 

@@ -163,7 +163,7 @@ WELCOME_CONTROLS: dict[str, tuple[str, ...]] = {
     # broken. Two lines leave a gap between them to try it in. "Not talking" and not "quiet":
     # in the coach's echo, "quiet" is a near miss for "quit", which stops.
     "voice": ("Say pause or stop at any time.",
-              "When I'm not talking, you can also say next, back, repeat or help.",
+              "When I'm not talking or counting, you can also say next, back, repeat or help.",
               "If the pain turns sharp at any point, stop and say: it hurts."),
     "keys": ("Press space to pause or carry on, n for next, b for back, r to repeat, "
              "or q to stop.",
