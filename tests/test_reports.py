@@ -355,3 +355,12 @@ def test_a_daily_target_of_our_own_is_starred_and_said_so() -> None:
     # Where every target is the programme's own, no footnote.
     plain = reports.today_report([], EXERCISES, dt.date(2024, 3, 4))
     assert "*" not in plain
+
+
+def test_today_shows_the_dose_a_routine_file_keeps() -> None:
+    """A run-through (2026-12-07): "[the dose your routine file sets]" named no dose."""
+    fixed = [replace(ex.at_level(3), fixed=True) if ex.id == "leg-raise" else ex
+             for ex in EXERCISES]
+    got = reports.today_report([], fixed, dt.date(2024, 3, 5), plan_levels([], fixed))
+    leg = next(line for line in got.splitlines() if "Straight-leg raise" in line)
+    assert leg.endswith("[3 sets of 14, as your routine file sets it]"), leg

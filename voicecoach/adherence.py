@@ -121,8 +121,10 @@ def today_report(
         if sug is not None:
             moved = {1: ", up from last time", -1: ", eased back"}.get(sug.change, "")
             line += f"  [level {sug.level}: {sug.name}{moved}]"
-        elif ex.fixed and ex.levels:
-            line += "  [the dose your routine file sets]"  # kept as it is: no level to climb
+        elif ex.fixed and ex.levels:  # kept as it is: no level to climb
+            dose = (f"{ex.sets} sets of {ex.reps}" if ex.kind == "reps"
+                    else f"{ex.sets} holds of {ex.hold:g} s")
+            line += f"  [{dose}, as your routine file sets it]"
         lines.append(line)
     lines += _footnote(exercises)
     lines.append(streak_line(sessions, today))
