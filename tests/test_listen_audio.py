@@ -668,3 +668,55 @@ def test_a_cut_whose_final_result_names_no_command_is_heard_again_as_if_never_ma
     assert not cut_itself, cut_itself
     differ = [i for i, (a, b) in enumerate(zip(heard[True], heard[False])) if a != b]
     assert len(differ) <= 2, (differ, heard)
+
+
+#: A TV reading the news without a break.
+TV_NEWS = ("And now the weather for the weekend. Clouds build from the west on Saturday, with "
+           "rain by the evening and a fresh wind along the coast. Sunday starts cold and bright. ")
+
+
+def test_talk_without_a_break_is_closed_in_bounded_steps() -> None:
+    """A run-through (2026-12-07): a TV talking on kept pocketsphinx's utterance open, and the
+    call that closed it ran the second pass over all of it (4.8 s after 45 s of talk,
+    bench_longtalk.py): an idle machine's listener fell 3.9-8.8 s behind. Now an utterance of
+    talk ends after TALK_MAX seconds; the next goes on from it (`joined`), and no command in
+    it fires as if said on its own."""
+    import numpy as np
+
+    from voicecoach.sphinx_recognizer import TALK_MAX, SphinxRecognizer
+
+    rate = 16000
+    x = speech(TV_NEWS * 3, voice="en-gb-x-rp", rate=rate)
+    tv = (np.clip(x, -1, 1) * 32767 * 0.3).astype(np.int16).tobytes()
+    rec = SphinxRecognizer(rate, EN, tuple(EN.answers))
+    spotter = Spotter(EN)
+    step, worst, joined, fired = 2 * int(rate * 0.03), 0.0, set(), []
+    for i in range(0, len(tv), step):
+        start = time.perf_counter()
+        hearing = rec.accept(tv[i : i + step])
+        worst = max(worst, time.perf_counter() - start)
+        if hearing.joined:
+            joined.add(hearing.utterance)
+        spot = spotter.feed(hearing, 0.0)
+        if spot is not None and not spot.rejected:
+            fired.append(spot.heard)
+    rec.close()
+    seconds = len(tv) / 2 / rate
+    assert seconds > 3 * TALK_MAX
+    assert len(joined) >= 2, joined  # ended for its length, and went on
+    assert worst < 1.5, worst  # one utterance over all of it: several seconds
+    assert fired == []
+
+
+def test_a_joined_utterance_has_no_phrase_said_on_its_own() -> None:
+    """The utterance after one ended for its length starts mid-talk: "stop" at its start,
+    with a pause in the reading after it, was talk, not a command."""
+    from voicecoach.recognizer import Hearing
+
+    spotter = Spotter(EN)
+    spots = [spotter.feed(Hearing(("stop",), False, 1, 8.0 + 0.03 * k, joined=True), 0.6)
+             for k in range(20)]
+    assert [s for s in spots if s is not None and not s.rejected] == []
+    fresh = Spotter(EN)
+    spots = [fresh.feed(Hearing(("stop",), False, 1, 8.0 + 0.03 * k), 0.6) for k in range(20)]
+    assert [s.command for s in spots if s is not None and not s.rejected] == [Command.STOP]
