@@ -655,26 +655,3 @@ def test_the_backlog_stops_dropping_after_a_queues_worth_of_old_chunks() -> None
     skip = Backlog().check(Chunk(bytes(200), 0.0), 10.0, source, 1000)
     assert skip is not None and skip.chunk is None  # the listener reads on, and checks again
     assert source.reads == 2 * QUEUE_CHUNKS
-
-
-def test_after_the_coachs_long_line_a_joined_utterance_takes_a_command_said_after_it() -> None:
-    """An utterance of talk is ended after TALK_MAX seconds and the next goes on from it
-    (`joined`): nothing at its start is said on its own. When that talk was the coach's own
-    line, a "next" said once it ends is on its own, as in one utterance."""
-    log = SpeechLog()
-    log.record(utt("Keep the knee straight and the heel on the floor", 7.0, 9.5))
-
-    def run(coach: bool) -> list[str]:
-        spotter = Spotter(EN, playing=log.overlapping if coach else SpeechLog().overlapping)
-        out = []
-        steps = [(8.0 + 0.1 * i, f"{UNK} {UNK}", 0.0) for i in range(1, 26)]  # line and tail
-        steps += [(10.5 + 0.03 * i, f"{UNK} {UNK} next", 0.03 * max(0, i - 3))
-                  for i in range(1, 14)]
-        for end, words, quiet in steps:
-            spot = spotter.feed(Hearing(tuple(words.split()), False, 3, end, joined=True), quiet)
-            if spot is not None:
-                out.append(spot.command.value if not spot.rejected else "x")
-        return out
-
-    assert run(coach=True) == ["next"]
-    assert run(coach=False) == []  # someone's talk before it: not on its own

@@ -29,7 +29,6 @@ class Isolation:
         _replying: bool
         _coach_upto: int | None
         _before_quiet: int
-        _joined: bool
 
     def _coach_words(self, words: tuple[str, ...], now: float, quiet: float) -> None:
         """While the coach speaks (an instruction, a count, its reply to a command), the words
@@ -68,10 +67,9 @@ class Isolation:
             # words right after the coach's line would be said on their own too (a TV level
             # with the coach's echo then fired "resume", bench_bargein.py --tv-talk 0).
             other = self.room(now) if self.room is not None else None
-            if (self._start != -1 or self._joined) and other is None:
-                # (Joined: the talk before it was the coach's line, ended for its length.)
+            if self._start != -1 and other is None:
                 self._start, self._before_gap = max(self._start, self._coach_upto), None
-                self._preceded, self._joined = set(), False
+                self._preceded = set()
             self._coach_upto = None
 
     def _set_aside(self, upto: int) -> None:

@@ -27,9 +27,6 @@ class Hearing:
     quiet: float | None = None
     """Seconds of quiet at the end of the audio, the room's tail counted as quiet (from the
     room the recognizer measured); None: it measures no room."""
-    joined: bool = False
-    """The utterance goes on from the one before without a break (that one was ended for its
-    length): a phrase at its start is not said on its own."""
 
 
 class Recognizer(Protocol):

@@ -41,10 +41,6 @@ IDLE_SECONDS = 5.0
 IDLE_QUIET = 0.4
 #: Restarted whatever it hears after this long (s) without the endpointer seeing speech.
 IDLE_MAX = 30.0
-#: An utterance of talk is ended after this long (s). A TV talking on kept one open, and the
-#: call that closed it ran the second pass over all of it: 4.8 s after 45 s of talk, about
-#: 0.1 s a second (bench_longtalk.py), and an idle machine's listener fell 3.9-8.8 s behind.
-TALK_MAX = 8.0
 #: Count the room's tail as quiet (QuietMeter.rt60, Hearing.quiet), with the room the
 #: suppressor measured: measured on 2026-12-04 (bench_room.py, README "From across a room").
 TAIL_QUIET = True
@@ -160,8 +156,6 @@ class SphinxRecognizer(Utterances):
         self._quiet = QuietMeter(rate)
         self._in_utt = False
         self._utt_samples = 0
-        self._joined = False  # this utterance goes on from one ended for its length
-        self._talk = 0  # samples the endpointer has heard speech without a break
         # The utterance was ended on the room's quiet (END_QUIET) while the endpointer still
         # hears speech: not again until it stops hearing it.
         self._was_cut = False
@@ -258,7 +252,6 @@ class SphinxRecognizer(Utterances):
             ended = was and not self._endpointer.in_speech
             if not self._endpointer.in_speech:
                 self._was_cut = False
-            self._talk = self._talk + len(frame) // 2 if self._endpointer.in_speech else 0
             idle = not self._endpointer.in_speech and self._utt_samples > IDLE_SECONDS * self.rate
             # Not into a word the endpointer has not noticed yet (see IDLE_QUIET).
             idle = idle and (quiet >= IDLE_QUIET or self._utt_samples > IDLE_MAX * self.rate)
@@ -268,9 +261,6 @@ class SphinxRecognizer(Utterances):
                 break
             if idle:
                 self._restart()
-            elif self._in_utt and self._talk > TALK_MAX * self.rate:
-                self._restart()
-                self._joined, self._talk = True, 0  # from the next Hearing, the new one's
         if (self.cut and not final and cut_quiet >= END_QUIET
                 and self._dereverb is not None and self._dereverb.clear
                 and self._in_utt and self._endpointer.in_speech and not self._was_cut
@@ -281,15 +271,15 @@ class SphinxRecognizer(Utterances):
             hyp = self._decoder.hyp()
             self._words_now = to_words(hyp.hypstr if hyp is not None else "", self._words)
         hearing = Hearing(self._words_now, final, self._utterance, self._samples / self.rate,
-                          tail_quiet, self._joined)
+                          tail_quiet)
         if final:
             self._utterance += 1
-            self._words_now, self._joined = (), False
+            self._words_now = ()
         return hearing
 
     def reset(self) -> None:
         self._restart()
-        self._pending, self._talk = b"", 0
+        self._pending = b""
         if self.doze is not None:
             self.doze.reset()
         if self._dereverb is not None:

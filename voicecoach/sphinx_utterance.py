@@ -23,7 +23,6 @@ class Utterances:
         _replayed: bool
         _utterance: int
         _words_now: tuple[str, ...]
-        _joined: bool
 
     def _cut(self) -> bool:
         """End the utterance on the room's quiet (CUT) if its final result names a command
@@ -48,7 +47,7 @@ class Utterances:
         """Close the utterance with nothing final to report: the next Hearing starts anew."""
         self._end_utt()
         self._utterance += 1
-        self._words_now, self._joined = (), False
+        self._words_now = ()
 
     def _end_utt(self) -> None:
         if self._in_utt:

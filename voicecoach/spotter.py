@@ -113,7 +113,6 @@ class Spotter(Isolation):
         self._coach_upto: int | None = None
         # How many words were heard before the latest quiet began.
         self._before_quiet = 0
-        self._joined = False
         # Answer section a question is waiting for; set from another thread (one assignment).
         self._section: str | None = None
         # The command that means nothing in the session's state; also set from another thread.
@@ -164,8 +163,6 @@ class Spotter(Isolation):
         """
         if hearing.utterance != self._utterance:
             self._new_utterance(hearing.utterance)
-            if hearing.joined:  # talk ended for its length goes on: nothing in it is on its own
-                self._start, self._joined = -1, True  # ...until the coach's words end (below)
         spot = self._decide(hearing, quiet, offset, voiced, talking, learnt)
         if hearing.final:
             # The next Hearing belongs to a new utterance, whatever its counter says.
@@ -182,7 +179,8 @@ class Spotter(Isolation):
         self._preceded = set()
         self._replying = False
         self._coach_upto = None
-        self._before_quiet, self._joined = 0, False
+        self._before_quiet = 0
+
 
     def _decide(self, hearing: Hearing, quiet: float, offset: float,
                 voiced: Voiced | None, talking: Talking | None, learnt: bool) -> Spot | None:
