@@ -63,6 +63,10 @@ def english_decoder(rate: int, words: set[str]) -> Any:
             # 1056 in other accents against 880, lone words firing 181 of 1592 against 184
             # (2026-12-06; 0.95 and 0.85 in docs/measurements.md).
             warp_type="inverse_linear",
+            # The flat-lexicon second pass (`fwdflat`) stays, though closing an utterance runs
+            # it over all of it (sphinx_recognizer.TALK_MAX bounds that): without it 511 of 528
+            # American commands were right against 513, and 884 of 1056 in other accents
+            # against 907, for a third less CPU (2026-12-07, docs/measurements.md).
             warp_params=WARP,
             loglevel="FATAL",
         )

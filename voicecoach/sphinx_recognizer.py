@@ -41,6 +41,15 @@ IDLE_SECONDS = 5.0
 IDLE_QUIET = 0.4
 #: Restarted whatever it hears after this long (s) without the endpointer seeing speech.
 IDLE_MAX = 30.0
+#: An utterance of talk this long (s) is ended at its next TALK_DIP of quiet between words, and
+#: at TALK_HARD whatever it holds: a TV talking on kept one open (57 s in a run-through), and
+#: the call that closed it ran the second pass over all of it, about 0.1 s per second of talk
+#: (bench_longtalk.py): an idle machine's listener fell 3.9-8.8 s behind. Ended between words,
+#: the next utterance starts as after a pause: no word is split, and a command said after the
+#: coach's line stays on its own (ended mid-word, the next one marked as no fresh start, lost it).
+TALK_MAX = 8.0
+TALK_DIP = 0.2
+TALK_HARD = 16.0
 #: Count the room's tail as quiet (QuietMeter.rt60, Hearing.quiet), with the room the
 #: suppressor measured: measured on 2026-12-04 (bench_room.py, README "From across a room").
 TAIL_QUIET = True
@@ -255,7 +264,9 @@ class SphinxRecognizer(Utterances):
             idle = not self._endpointer.in_speech and self._utt_samples > IDLE_SECONDS * self.rate
             # Not into a word the endpointer has not noticed yet (see IDLE_QUIET).
             idle = idle and (quiet >= IDLE_QUIET or self._utt_samples > IDLE_MAX * self.rate)
-            if ended:
+            talk = self._utt_samples / self.rate
+            if ended or (self._in_utt and talk > TALK_MAX
+                         and (quiet >= TALK_DIP or talk > TALK_HARD)):
                 self._end_utt()
                 final = True
                 break
