@@ -655,3 +655,35 @@ def test_the_backlog_stops_dropping_after_a_queues_worth_of_old_chunks() -> None
     skip = Backlog().check(Chunk(bytes(200), 0.0), 10.0, source, 1000)
     assert skip is not None and skip.chunk is None  # the listener reads on, and checks again
     assert source.reads == 2 * QUEUE_CHUNKS
+
+
+def test_a_command_said_right_after_the_coach_stops_is_taken_when_its_voice_is_there() -> None:
+    """Live (2026-12-07), a "repeat" said 0.3 s after the coach's "Next, set two of three." was
+    turned down 3 runs in 11 as said while the coach spoke: the phrase's start is estimated
+    at 0.4 s a word before it is named, inside the 0.3 s margin around the clip. Once the
+    clip has ended, a voice louder than its echo between its end and the phrase is the
+    person's; the coach's own last word misheard has only its echo there."""
+    log = SpeechLog()
+    log.record(utt("Rest for ten seconds. Next, set two of three.", 6.0, 10.0))
+    spans: list[tuple[float, float]] = []
+
+    def run(over: float | None, learnt: bool = True) -> list[str]:
+        sp = Spotter(EN, playing=log.overlapping)
+        script = [(10.45 + 0.03 * i, "repeat", 0.03 * max(0, i - 6)) for i in range(14)]
+        out = []
+        for end, words, quiet in script:
+            spot = sp.feed(Hearing(tuple(words.split()), False, 0, end), quiet,
+                           talking=lambda t0, t1: spans.append((t0, t1)) or over,
+                           learnt=learnt)
+            if spot is not None:
+                out.append(spot.command.value if not spot.rejected else spot.rejected[:17])
+        return out
+
+    assert run(0.3) == ["repeat"]
+    assert spans and spans[-1][0] == 10.0  # from the clip's end
+    assert run(0.05) == ["the coach was spe"]  # only its echo's tail: as before
+    assert run(0.3, learnt=False) == ["the coach was spe"]  # the echo not known: as before
+    assert run(None) == ["the coach was spe"]
+    # While the clip still plays, nothing but barge-in phrases, however loud.
+    log.record(Utterance("Three.", "count", 10.3, 10.3, None))
+    assert run(0.3) == ["the coach was spe"]

@@ -9,8 +9,8 @@ from voicecoach.echo import EchoSettings, coach_speaking, echo_of
 
 if TYPE_CHECKING:
     from voicecoach.commands import Command
-    from voicecoach.speaker import Playing
-    from voicecoach.spotsettings import SpotSettings
+    from voicecoach.speaker import Playing, Utterance
+    from voicecoach.spotsettings import SpotSettings, Talking
 
 
 class Isolation:
@@ -105,3 +105,22 @@ class Isolation:
         if self._start != -1 and gap is not None and len(words) > gap:
             return gap
         return self._start
+
+    def _said_after_coach(self, t1: float, playing: list[Utterance],
+                          talking: Talking | None, learnt: bool) -> bool:
+        """Whether a phrase named at `t1`, within `speaking_margin` of the coach's clips, was
+        said once they had ended: for `edge_talk` s between their end and `t1` the microphone
+        held more than the coach's echo explains (doubletalk.py). People answer 0.2-0.3 s after
+        the coach stops; a phrase's start is only an estimate (spotter.WORD_SECONDS), and a
+        "repeat" said 0.3 s after "Next, set two of three." was turned down as said while the
+        coach spoke, 3 live runs in 11 (2026-12-07)."""
+        if talking is None or not learnt or not playing:
+            return False
+        ends = [u.end for u in playing]
+        if any(end is None for end in ends):
+            return False  # a clip still plays, or is about to
+        end = max(e for e in ends if e is not None)
+        if end >= t1:
+            return False
+        over = talking(end, t1)
+        return over is not None and over >= self.settings.edge_talk

@@ -60,6 +60,11 @@ class SpotSettings:
     speaking_margin: float = 0.3
     """Seconds around each clip that count as the coach speaking, when only barge-in phrases
     may fire (the heard phrase's own start is an estimate: see spotter.WORD_SECONDS)."""
+    edge_talk: float = 0.15
+    """Seconds after the coach's clip ends, before a phrase is named, in which the microphone
+    must hold more than its echo for the phrase to count as said after it, though within
+    `speaking_margin` (Isolation._said_after_coach): a word takes 0.3-0.5 s to say, and the
+    coach's own last word misheard has only its room's tail there."""
 
 
 def settings_for(recognizer: object) -> SpotSettings:

@@ -243,7 +243,8 @@ class Spotter(Isolation):
             return _reject(spot, f"echo of the coach saying {echo.text!r}")
         if not barge_in and playing:
             margin = EchoSettings(margin=self.settings.speaking_margin)
-            if coach_speaking(t0, t1, playing, margin):
+            if (coach_speaking(t0, t1, playing, margin)
+                    and not self._said_after_coach(t1, playing, talking, learnt)):
                 return _reject(spot, "the coach was speaking: only barge-in phrases count")
         speaking = coach_speaking(t0, t1, playing, self.settings.echo)
         if not isolated and not (barge_in and speaking):
