@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from voicecoach.config import CHOICES, ConfigError, VoiceSettings, load_config
-from voicecoach.doctor_mic import devices, level
+from voicecoach.doctor_mic import devices, level, say
 from voicecoach.listener import ListenerUnavailable, ListenSettings, make_recognizer
 from voicecoach.models import find_model, is_vosk_model, manual_hint
 from voicecoach.phrases import PhraseTable, load_phrases
@@ -25,10 +25,6 @@ MAX_SECONDS = 600
 #: the listener (the keyword search, the level check, an echo canceller): commands come late,
 #: and past 2 s behind the listener skips sound to catch up (backlog.py).
 SLOW_SHARE = 0.6
-
-
-def _say(line: str) -> None:
-    print(line, flush=True)
 
 
 def run_doctor(argv: Sequence[str] = ()) -> int:
@@ -91,19 +87,19 @@ def run_doctor(argv: Sequence[str] = ()) -> int:
     _recognition(args, table, rate or 16000, fixes)
     _echo_cancel(rate or 16000)
     if fixes:
-        _say("\nTo fix:")
+        say("\nTo fix:")
         for f in fixes:
-            _say(f"  - {f}")
+            say(f"  - {f}")
         return 1
     if args.recognizer == "none":
-        _say("\nAll good: the keys (space, n, b, r, q, x) steer a session.")
+        say("\nAll good: the keys (space, n, b, r, q, x) steer a session.")
     else:
-        _say("\nAll good: say \"pause\" during a session to try it.")
+        say("\nAll good: say \"pause\" during a session to try it.")
     return 0
 
 
 def _play(fixes: list[str], voice: VoiceSettings) -> None:
-    _say(f"Speaker test: \"{TEST_PHRASE}\"")
+    say(f"Speaker test: \"{TEST_PHRASE}\"")
     try:
         from voicecoach.clock import RealClock
         from voicecoach.speaker import SpeechLog
@@ -116,11 +112,11 @@ def _play(fixes: list[str], voice: VoiceSettings) -> None:
         speaker = open_speaker(voice, clock, lambda u: None, SpeechLog(),
                                lambda m: print(m, file=sys.stderr))
     except SpeakerUnavailable as e:
-        _say(f"  not played: {e.reason}")
+        say(f"  not played: {e.reason}")
         fixes.append(f"speaker: {e.reason}: {_here(e.fix)}")
         return
     except ValueError as e:
-        _say("  not played")
+        say("  not played")
         fixes.append(f"speaker: {_here(str(e))}")
         return
     try:
@@ -129,7 +125,7 @@ def _play(fixes: list[str], voice: VoiceSettings) -> None:
         time.sleep(speaker.duration(TEST_PHRASE) + 0.5)
     finally:
         speaker.close()
-    _say("  played: if you heard nothing, check the volume, or choose a device from the list"
+    say("  played: if you heard nothing, check the volume, or choose a device from the list"
          " above with --output-device")
 
 
@@ -153,30 +149,30 @@ def _echo_cancel(rate: int) -> None:
     try:
         canceller = WebrtcCanceller(rate)
     except EchoCancelError as e:
-        _say(f"Echo cancelling: not available ({e.reason}); to have it: {e.fix}")
+        say(f"Echo cancelling: not available ({e.reason}); to have it: {e.fix}")
         return
-    _say(f"Echo cancelling: {canceller.name} available, in the process (--echo-cancel)")
+    say(f"Echo cancelling: {canceller.name} available, in the process (--echo-cancel)")
 
 
 def _recognition(args: argparse.Namespace, table: PhraseTable, rate: int,
                  fixes: list[str]) -> None:
     if args.recognizer == "none":
-        _say("Recognizer: none (asked for): keys only")
+        say("Recognizer: none (asked for): keys only")
         return
     settings = ListenSettings(args.recognizer, args.model, args.input_device, args.language)
     model = find_model(settings.model, table.language)
-    _say(f"vosk model: {model if model else 'none found'}")
+    say(f"vosk model: {model if model else 'none found'}")
     try:
         rec = make_recognizer(settings, rate, table)
     except (ListenerUnavailable, RecognizerError) as e:
         fixes.append(f"recognizer: {e.reason} ({e.fix})")
         return
-    _say(f"Recognizer: {rec.name}")
+    say(f"Recognizer: {rec.name}")
     if rec.missing:
-        _say(f"  phrases with words the model lacks (they never fire): {', '.join(rec.missing)}")
+        say(f"  phrases with words the model lacks (they never fire): {', '.join(rec.missing)}")
         fixes.append("use a model that knows every phrase, or edit data/phrases-*.toml")
     if model is None and table.language == "en":
-        _say(f"  for better accuracy use vosk: voicecoach model download. {manual_hint()}")
+        say(f"  for better accuracy use vosk: voicecoach model download. {manual_hint()}")
     try:
         _speed(rec, rate, fixes)
     finally:
@@ -201,7 +197,7 @@ def _speed(rec: Recognizer, rate: int, fixes: list[str]) -> None:
             worker.render(TEST_PHRASE, str(path))
             samples, clip_rate = read_audio(path)
     except (WorkerFailed, ValueError, OSError) as e:
-        _say(f"  decoding speed: not measured (no speech to measure it on: {e})")
+        say(f"  decoding speed: not measured (no speech to measure it on: {e})")
         return
     finally:
         worker.close()
@@ -211,7 +207,7 @@ def _speed(rec: Recognizer, rate: int, fixes: list[str]) -> None:
     for i in range(0, len(pcm), step):
         rec.accept(pcm[i : i + step])
     share = (time.perf_counter() - start) / seconds
-    _say(f"  decoding speed: {share:.2f} of real time on speech ({seconds:.1f} s of it)")
+    say(f"  decoding speed: {share:.2f} of real time on speech ({seconds:.1f} s of it)")
     if share > SLOW_SHARE:
         fixes.append(f"the recognizer alone takes {share:.0%} of real time here: commands may "
                      "come late or be skipped; close other programs, or run on a faster machine")

@@ -9,7 +9,7 @@ from typing import Any
 
 from voicecoach.native_stderr import hushed
 from voicecoach.roomvoice import RoomSettings
-from voicecoach.voicing import VoiceTrace, VoicingSettings
+from voicecoach.voicing import voiced_share
 
 #: Seconds of the room listened to, the person quiet, before the voice's level.
 ROOM_SECONDS = 3.0
@@ -21,7 +21,8 @@ MARGIN_DB = 12.0
 VOICED_SHARE = RoomSettings().most
 
 
-def _say(line: str) -> None:
+def say(line: str) -> None:
+    """A line of the check-up, on stdout at once (it is read as it runs)."""
     print(line, flush=True)
 
 
@@ -33,14 +34,14 @@ def devices(device: str | int | None, fixes: list[str]) -> int:
     except (ImportError, OSError) as e:
         fixes.append(f"sounddevice/PortAudio missing ({e}): sudo apt-get install libportaudio2")
         return 0
-    _say("Audio devices (index, name, inputs/outputs, default rate):")
+    say("Audio devices (index, name, inputs/outputs, default rate):")
     with hushed():
         devices = list(sd.query_devices())
     for i, d in enumerate(devices):
-        _say(f"  {i:3d} {d['name']}  in {d['max_input_channels']} / out "
+        say(f"  {i:3d} {d['name']}  in {d['max_input_channels']} / out "
              f"{d['max_output_channels']}  {int(d['default_samplerate'])} Hz")
     if not devices:
-        _say("  none: PortAudio sees no sound card (on Linux: `aplay -l`, `arecord -l`)")
+        say("  none: PortAudio sees no sound card (on Linux: `aplay -l`, `arecord -l`)")
     try:
         with hushed():
             info = sd.query_devices(device, "input")
@@ -50,7 +51,7 @@ def devices(device: str | int | None, fixes: list[str]) -> int:
         fixes.append(f"{which}: plug one in, or choose one from the list above with "
                      "--input-device")
         return 0
-    _say(f"Microphone: {info['name']} at {int(info['default_samplerate'])} Hz")
+    say(f"Microphone: {info['name']} at {int(info['default_samplerate'])} Hz")
     return int(info["default_samplerate"])
 
 
@@ -71,10 +72,10 @@ def level(device: str | int | None, rate: int, seconds: float, fixes: list[str])
                 raise
         opened = True
         with stream as s:  # started already: sounddevice lets a second start pass
-            _say(f"Room check for {ROOM_SECONDS:.0f} s: stay quiet, and leave a TV or a radio "
+            say(f"Room check for {ROOM_SECONDS:.0f} s: stay quiet, and leave a TV or a radio "
                  "as it usually is while you exercise.")
             room = _meter(s, rate, ROOM_SECONDS)
-            _say(f"\nMicrophone level for {seconds:.0f} s: say something.")
+            say(f"\nMicrophone level for {seconds:.0f} s: say something.")
             voice = _meter(s, rate, seconds)
     except sd.PortAudioError as e:
         # Gone mid-check (unplugged): "is another program using it?" sent a run-through's
@@ -86,11 +87,9 @@ def level(device: str | int | None, rate: int, seconds: float, fixes: list[str])
         return
     room_db = float(np.percentile(_levels(room, rate), 90))
     peak = max(_levels(voice, rate))
-    _say(f"\n  loudest: {peak:.1f} dBFS; the room: {room_db:.1f} dBFS")
+    say(f"\n  loudest: {peak:.1f} dBFS; the room: {room_db:.1f} dBFS")
     pcm = (np.clip(room, -1, 1) * 32767).astype(np.int16).tobytes()
-    trace = VoiceTrace(rate, VoicingSettings(keep=ROOM_SECONDS + 1.0))
-    trace.feed(pcm)
-    share = trace.voiced_seconds(ROOM_SECONDS) / ROOM_SECONDS
+    share = voiced_share(pcm, rate)
     talks = share > VOICED_SHARE
     if talks:
         fixes.append(f"a voice talks in the room ({share:.0%} of its sound; a TV or a radio?): "

@@ -17,7 +17,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from voicecoach.speaker import Playing, Utterance
-from voicecoach.voicing import VoiceTrace, VoicingSettings
+from voicecoach.voicing import voiced_share
 
 #: How a barge-in turned down for another voice says so (the Listener tells the person).
 OTHER_VOICE = "another voice talks in the coach's pauses"
@@ -125,9 +125,7 @@ class RoomVoice:
         seconds = sum(len(pcm) for pcm in recent) / 2 / self._rate
         if seconds < s.least:
             return None
-        trace = VoiceTrace(self._rate, VoicingSettings(keep=seconds + 1.0))
-        trace.feed(b"".join(recent))
-        return trace.voiced_seconds(seconds) / seconds
+        return voiced_share(b"".join(recent), self._rate)
 
     def talking_on(self, before: float) -> float | None:
         """`share(before)` when more than `most` of the silences are voiced (another voice

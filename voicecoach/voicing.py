@@ -88,3 +88,15 @@ class VoiceTrace:
         """True when the last `seconds` hold enough voiced frames to be speech."""
         return self.voiced_seconds(seconds) >= self.settings.voiced
 
+
+
+def voiced_share(pcm: bytes, rate: int) -> float:
+    """The share of `pcm`'s seconds (16-bit mono at `rate`) that hold a voice (pitch): how a
+    session judges another voice in the coach's silences (roomvoice.py) and `voicecoach
+    doctor` the room's own sound."""
+    seconds = len(pcm) / 2 / rate
+    if seconds <= 0:
+        return 0.0
+    trace = VoiceTrace(rate, VoicingSettings(keep=seconds + 1.0))
+    trace.feed(pcm)
+    return trace.voiced_seconds(seconds) / seconds
