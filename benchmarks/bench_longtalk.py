@@ -26,15 +26,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from audio_check import speech  # noqa: E402
+from audio_check import TV_NEWS, speech  # noqa: E402
 
 from voicecoach import sphinx_recognizer  # noqa: E402
 from voicecoach.phrases import PhraseTable, load_phrases  # noqa: E402
 from voicecoach.sphinx_recognizer import SphinxRecognizer  # noqa: E402
 
 RATE = 16000
-TV = ("And now the weather for the weekend. Clouds build from the west on Saturday, with rain "
-      "by the evening and a fresh wind along the coast. Sunday starts cold and bright. ")
 LENGTHS = (5.0, 10.0, 15.0, 20.0, 30.0, 45.0)
 
 
@@ -66,7 +64,7 @@ def main() -> int:
     p.add_argument("--out", default="longtalk.json")
     args = p.parse_args()
     table = load_phrases("en")
-    x = speech(TV * 6, voice="en-gb-x-rp", wpm=175, rate=RATE)
+    x = speech(TV_NEWS * 6, voice="en-gb-x-rp", wpm=175, rate=RATE)
     pcm = (np.clip(x, -1, 1) * 32767 * 0.3).astype(np.int16).tobytes()
     rows = []
     ours = sphinx_recognizer.TALK_MAX, sphinx_recognizer.TALK_HARD

@@ -80,6 +80,11 @@ def transcribe(samples: Any, rate: int, words: list[str]) -> str:
     return str(hyp.hypstr) if hyp is not None else ""
 
 
+#: A TV reading the news without a break: talk in another voice, about other things (read by
+#: espeak-ng's en-gb-x-rp in the tests and benchmarks that put a TV in the room).
+TV_NEWS = ("And now the weather for the weekend. Clouds build from the west on Saturday, with "
+           "rain by the evening and a fresh wind along the coast. Sunday starts cold and bright. ")
+
 #: Just under clips.TRIM_LEVEL: an onset found at this level is the word's first sample.
 LOUD = TRIM_LEVEL * 0.8
 

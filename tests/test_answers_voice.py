@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from audio_check import TV_NEWS
 from harness import Pulse
 from room import Room
 
@@ -86,11 +87,6 @@ def test_red_flags_and_pain_answered_by_voice(pulse: Pulse, clip_cache: Path, tm
         (safety.PAIN_BEFORE_QUESTION, 3)], (heard, said, room.notices, spoken)
 
 
-#: A TV in the room: talk in another voice, about other things.
-TV = ("And now the weather for the weekend. Clouds build from the west on Saturday, with rain "
-      "by the evening and a fresh wind along the coast. Sunday starts cold and bright. ")
-
-
 def test_a_question_talked_over_says_why_it_got_no_answer(pulse: Pulse, clip_cache: Path,
                                                          tmp_path: Path):
     """A user's run-through (2026-12-07): with a TV on, 8 answers of 8 were not taken and the
@@ -108,7 +104,7 @@ def test_a_question_talked_over_says_why_it_got_no_answer(pulse: Pulse, clip_cac
     care.asker.timeout = 5.0
     question = safety.RED_FLAGS[0].question
     wav = tmp_path / "tv.wav"
-    subprocess.run(["espeak-ng", "-v", "en-gb-x-rp", "-w", str(wav), TV * 3], check=True)
+    subprocess.run(["espeak-ng", "-v", "en-gb-x-rp", "-w", str(wav), TV_NEWS * 3], check=True)
 
     def said() -> list[str]:
         return [e["text"] for e in list(room.log.events) if e["event"] == "say"]

@@ -14,7 +14,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from audio_check import korean_model, pcm, reverberate, speak, speech, spot_all
+from audio_check import TV_NEWS, korean_model, pcm, reverberate, speak, speech, spot_all
 
 from voicecoach.clock import RealClock
 from voicecoach.commands import Command, CommandEvent, Inbox
@@ -668,11 +668,6 @@ def test_a_cut_whose_final_result_names_no_command_is_heard_again_as_if_never_ma
     assert not cut_itself, cut_itself
     differ = [i for i, (a, b) in enumerate(zip(heard[True], heard[False])) if a != b]
     assert len(differ) <= 2, (differ, heard)
-
-
-#: A TV reading the news without a break.
-TV_NEWS = ("And now the weather for the weekend. Clouds build from the west on Saturday, with "
-           "rain by the evening and a fresh wind along the coast. Sunday starts cold and bright. ")
 
 
 def _news(rate: int) -> bytes:

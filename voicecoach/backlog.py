@@ -102,7 +102,8 @@ class Backlog:
         self._noticed_at = now
         seconds, self._unsaid = self._unsaid, 0.0
         # Not only a busy CPU: with a TV talking without a break an idle machine fell 3.9-8.8 s
-        # behind (a run-through, 2026-12-07; probably one long utterance's closing pass).
+        # behind (a run-through, 2026-12-07: one long utterance's closing pass, now bounded by
+        # sphinx_recognizer.TALK_MAX).
         return (f"listening fell {skip.behind:.1f} s behind the microphone (a busy CPU, or "
                 "long talk such as a TV's?): "
                 f"skipped {seconds:.1f} s of sound to catch up; say a missed command again")

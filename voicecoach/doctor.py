@@ -126,7 +126,7 @@ def _play(fixes: list[str], voice: VoiceSettings) -> None:
     finally:
         speaker.close()
     say("  played: if you heard nothing, check the volume, or choose a device from the list"
-         " above with --output-device")
+        " above with --output-device")
 
 
 def _here(fix: str) -> str:

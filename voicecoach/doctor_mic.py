@@ -39,7 +39,7 @@ def devices(device: str | int | None, fixes: list[str]) -> int:
         devices = list(sd.query_devices())
     for i, d in enumerate(devices):
         say(f"  {i:3d} {d['name']}  in {d['max_input_channels']} / out "
-             f"{d['max_output_channels']}  {int(d['default_samplerate'])} Hz")
+            f"{d['max_output_channels']}  {int(d['default_samplerate'])} Hz")
     if not devices:
         say("  none: PortAudio sees no sound card (on Linux: `aplay -l`, `arecord -l`)")
     try:
@@ -73,7 +73,7 @@ def level(device: str | int | None, rate: int, seconds: float, fixes: list[str])
         opened = True
         with stream as s:  # started already: sounddevice lets a second start pass
             say(f"Room check for {ROOM_SECONDS:.0f} s: stay quiet, and leave a TV or a radio "
-                 "as it usually is while you exercise.")
+                "as it usually is while you exercise.")
             room = _meter(s, rate, ROOM_SECONDS)
             say(f"\nMicrophone level for {seconds:.0f} s: say something.")
             voice = _meter(s, rate, seconds)

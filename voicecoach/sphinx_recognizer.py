@@ -41,14 +41,15 @@ IDLE_SECONDS = 5.0
 IDLE_QUIET = 0.4
 #: Restarted whatever it hears after this long (s) without the endpointer seeing speech.
 IDLE_MAX = 30.0
-#: An utterance of talk this long (s) is ended at its next TALK_DIP of quiet between words, and
-#: at TALK_HARD whatever it holds: a TV talking on kept one open (57 s in a run-through), and
-#: the call that closed it ran the second pass over all of it, about 0.1 s per second of talk
-#: (bench_longtalk.py): an idle machine's listener fell 3.9-8.8 s behind. Ended between words,
-#: the next utterance starts as after a pause: no word is split, and a command said after the
-#: coach's line stays on its own (ended mid-word, the next one marked as no fresh start, lost it).
+#: An utterance of talk this long (s) ends at its next pause between words: a TV talking on
+#: kept one open (57 s), and closing it ran the second pass over all of it, ~0.1 s per second of
+#: talk (bench_longtalk.py): the listener fell 3.9-8.8 s behind. Between words, the next one
+#: starts as after a pause, and a command said after the coach's line stays on its own (cut
+#: mid-word, the next one marked as no fresh start, that was lost).
 TALK_MAX = 8.0
+#: Seconds of the room's quiet (QuietMeter) that make a pause between words.
 TALK_DIP = 0.2
+#: Seconds after which an utterance of talk ends even without such a pause (music, say).
 TALK_HARD = 16.0
 #: Count the room's tail as quiet (QuietMeter.rt60, Hearing.quiet), with the room the
 #: suppressor measured: measured on 2026-12-04 (bench_room.py, README "From across a room").
@@ -265,8 +266,7 @@ class SphinxRecognizer(Utterances):
             # Not into a word the endpointer has not noticed yet (see IDLE_QUIET).
             idle = idle and (quiet >= IDLE_QUIET or self._utt_samples > IDLE_MAX * self.rate)
             talk = self._utt_samples / self.rate
-            if ended or (self._in_utt and talk > TALK_MAX
-                         and (quiet >= TALK_DIP or talk > TALK_HARD)):
+            if ended or (talk > TALK_MAX and (quiet >= TALK_DIP or talk > TALK_HARD)):
                 self._end_utt()
                 final = True
                 break

@@ -89,7 +89,6 @@ class VoiceTrace:
         return self.voiced_seconds(seconds) >= self.settings.voiced
 
 
-
 def voiced_share(pcm: bytes, rate: int) -> float:
     """The share of `pcm`'s seconds (16-bit mono at `rate`) that hold a voice (pitch): how a
     session judges another voice in the coach's silences (roomvoice.py) and `voicecoach
