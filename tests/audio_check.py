@@ -179,6 +179,69 @@ def echo_cancelled(heard: bytes, played: Any, rate: int, rng: Any, jitter: float
     return b"".join(out)
 
 
+#: What the coach says in `coach_and_tv`, a line every few seconds.
+COACH_LINES = ("Rest for ten seconds.", "Next, the calf stretch.", "Keep the knee straight.",
+               "Hold it there, and breathe.", "Set two of three.", "Slowly lower the leg.")
+
+
+def _sounding(x: Any, rate: int) -> float:
+    """Seconds from the start of `x` to the end of its last sound (espeak-ng pads its renders
+    with silence)."""
+    import numpy as np
+
+    loud = np.flatnonzero(np.abs(x) >= 0.02 * np.abs(x).max())
+    return float(loud[-1] + 1) / rate if len(loud) else 0.0
+
+
+def coach_and_tv(phrases: Any, voice: str, tv_db: float | None, seed: int, rate: int = 16000,
+                 period: float = 5.0, warm: int = 2, tv: Any = None
+                 ) -> tuple[bytes, Any, list[tuple[str, float, float]]]:
+    """A microphone's audio, the coach's SpeechLog and the phrases said (phrase, start, end
+    of its sound, in session seconds): the
+    coach says a line every `period` s (its echo 6 dB under the person), for `warm` periods
+    alone, then `voice` says one of `phrases` in each of its pauses (none if empty), with a TV
+    `tv_db` dB under the person (RMS against RMS; None: no TV) all the way through, and a
+    quiet room's noise. The TV reads TV_NEWS (en-gb-x-rp), or plays the samples `tv` (float,
+    int16 scale), and then the coach talks for as long as they last."""
+    import numpy as np
+
+    from voicecoach.coachlevels import clip_levels
+    from voicecoach.speaker import SpeechLog, Utterance
+
+    def rms(x: Any) -> float:
+        return float(np.sqrt(np.mean(np.asarray(x, dtype=np.float64) ** 2)))
+
+    rng = np.random.default_rng(seed)
+    said = [speech(p, voice, 175, rate) for p in phrases]
+    level = float(np.mean([rms(x) for x in said])) if said else rms(speech("pause", voice))
+    periods = len(phrases) + warm
+    if tv is not None:
+        periods = max(periods, int(np.ceil(len(tv) / rate / period)))
+    out = np.zeros(int(periods * period * rate) + rate)
+    log, truth = SpeechLog(), []
+    for k in range(periods):
+        text = COACH_LINES[k % len(COACH_LINES)]
+        line = speech(text, "en-us+m1", 175, rate)
+        line *= level / rms(line) * 10 ** (-6 / 20)
+        t = k * period + 0.5
+        out[int(t * rate) : int(t * rate) + len(line)] += line
+        end = t + len(line) / rate
+        log.record(Utterance(text, "instruction", t, t, end,
+                             levels=clip_levels(line / 32767, rate)))
+        if k >= warm:
+            x = said[k - warm]
+            start = end + 0.5 + float(rng.uniform(0, 0.8))
+            out[int(start * rate) : int(start * rate) + len(x)] += x
+            truth.append((phrases[k - warm], start, start + _sounding(x, rate)))
+    if tv_db is not None:
+        if tv is None:
+            tv = speech(TV_NEWS * 12, "en-gb-x-rp", 175, rate)
+        tv = np.tile(tv, int(np.ceil(len(out) / len(tv))))[: len(out)]
+        out += tv * level / rms(tv) * 10 ** (tv_db / 20)
+    out += rng.normal(0, 30, len(out))
+    return np.clip(out, -32767, 32767).astype(np.int16).tobytes(), log, truth
+
+
 def spot_all(pipe: Any, data: bytes, rate: int) -> list[Any]:
     """The Spots a listener Pipeline fired over `data`, fed in 30 ms chunks as the microphone
     would."""

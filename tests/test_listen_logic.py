@@ -263,6 +263,49 @@ def test_a_command_right_after_the_coachs_reply_to_one_is_said_on_its_own() -> N
     assert feed_script(tv, words) == ["x:not i"]
 
 
+def test_a_phrase_standing_out_of_a_tv_s_talk_is_said_on_its_own() -> None:
+    """With a TV talking on there is no quiet before or after a command, and its words run
+    into it; once the phrase stands out of that talk, with only the talk around it
+    (foreground.py, scripted here), it is said on its own, and only then."""
+    log = SpeechLog()
+    log.record(utt("Rest for ten seconds.", 0.9, 2.9))
+    script = [(3.3 + 0.03 * i, f"{UNK} {UNK}", 0.0, False) for i in range(1, 10)]
+    script += [(3.6 + 0.03 * i, f"{UNK} {UNK} pause", 0.0, False) for i in range(1, 30)]
+    script += [(4.5, f"{UNK} {UNK} pause", 0.0, True)]
+
+    def run(stands_out_from: float | None, room: bool = True) -> tuple[list[str], list[Any]]:
+        spotter = Spotter(EN, playing=log.overlapping)
+        spotter.paused(False)
+        asked: list[Any] = []
+        now = [0.0]
+
+        def foreground(named: float, words: int) -> bool:
+            asked.append((round(named, 2), words))
+            return stands_out_from is not None and now[0] >= stands_out_from
+
+        spotter.room = (lambda t: 0.6) if room else None
+        spotter.foreground = foreground
+        out = []
+        for end, words, quiet, final in script:
+            now[0] = end
+            spot = spotter.feed(Hearing(tuple(words.split()), final, 0, end), quiet)
+            if spot is not None:
+                out.append(spot.command.value if not spot.rejected else "x:" + spot.rejected[:5])
+        return out, asked
+
+    fired, asked = run(4.0)
+    assert fired == ["pause"]
+    # Asked only once the phrase had held (0.15 s), about where it was first named.
+    assert set(asked) == {(3.63, 1)} and len(asked) == 9, asked
+    # Never standing out: turned down at the utterance's end for the other voice, as it was
+    # at once before ("pause" could barge in over the coach's voice; in its silence it waits
+    # like any phrase).
+    fired, asked = run(None)
+    assert fired == ["x:anoth"] and len(asked) == 25
+    # With no other voice talking, the barge-in's way: no waiting, nothing asked.
+    assert run(None, room=False) == (["pause"], [])
+
+
 def test_the_command_that_means_nothing_now_leaves_the_utterance_open() -> None:
     """"hold on" in noise, as pocketsphinx heard it: "go on" first, then revised. With every
     command in play "go on" (resume) was the utterance's one command; while the session runs

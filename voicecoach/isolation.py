@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from voicecoach.echo import EchoSettings, coach_speaking, echo_of
+from voicecoach.spotsettings import WORD_SECONDS
 
 if TYPE_CHECKING:
     from voicecoach.commands import Command
@@ -21,6 +22,7 @@ class Isolation:
         settings: SpotSettings
         playing: Playing | None
         room: Callable[[float], float | None] | None
+        foreground: Callable[[float, int], bool] | None
         _start: int
         _before_gap: int | None
         _fired: set[Command]
@@ -111,7 +113,7 @@ class Isolation:
         """Whether a phrase named at `t1`, within `speaking_margin` of the coach's clips, was
         said once they had ended: for `edge_talk` s between their end and `t1` the microphone
         held more than the coach's echo explains (doubletalk.py). People answer 0.2-0.3 s after
-        the coach stops; a phrase's start is only an estimate (spotter.WORD_SECONDS), and a
+        the coach stops; a phrase's start is only an estimate (spotsettings.WORD_SECONDS), and a
         "repeat" said 0.3 s after "Next, set two of three." was turned down as said while the
         coach spoke, 3 live runs in 11 (2026-12-07)."""
         if talking is None or not learnt or not playing:
@@ -124,3 +126,27 @@ class Isolation:
             return False
         over = talking(end, t1)
         return over is not None and over >= self.settings.edge_talk
+
+    def _stands_out(self, isolated: bool, barge_in: bool, held: float, quiet: float,
+                    words: int, named: float, now: float, final: bool
+                    ) -> tuple[bool, float, bool, bool]:
+        """(isolated, quiet, barge_in, stood out) for a phrase of `words` words first named at
+        session time `named` (`final`: the utterance ends with it), judged by how it stands out
+        of another voice talking on (foreground.py): said over a TV in the coach's silence,
+        with only the TV's talk around it, it is said on its own, and the TV's level after it
+        is its quiet. A barge-in in that silence waits for this, as any phrase does. Over the
+        coach's voice the coach's words stand out of a TV too: there the rules are the
+        coach's (spotter.py)."""
+        s = self.settings
+        if self.foreground is None or self.room is None:
+            return isolated, quiet, barge_in, False
+        t0 = named - WORD_SECONDS * words
+        playing = list(self.playing(t0, now, s.speaking_margin)) if self.playing else []
+        if coach_speaking(t0, now, playing, EchoSettings(margin=s.speaking_margin)):
+            return isolated, quiet, barge_in, False
+        if ((held >= s.hold or final) and (not isolated or quiet < s.quiet)
+                and self.foreground(named, words)):
+            return True, max(quiet, s.quiet), barge_in, True
+        if barge_in and not isolated and self.room(now) is not None:
+            return isolated, quiet, False, False
+        return isolated, quiet, barge_in, False

@@ -13,6 +13,7 @@ from dataclasses import replace
 from voicecoach.bargein import BargeIn, BargeSettings
 from voicecoach.commands import Command
 from voicecoach.doubletalk import TalkMeter
+from voicecoach.foreground import ForegroundSettings, LevelTrace
 from voicecoach.phrases import UNKNOWN
 from voicecoach.recognizer import KeywordSpotter, QuietMeter, Recognizer
 from voicecoach.roomvoice import RoomSettings, RoomVoice
@@ -26,6 +27,8 @@ TALK = TalkSettings()
 BARGE = BargeSettings()
 #: What counts as another voice (a TV) in the coach's silences.
 ROOM = RoomSettings()
+#: When a phrase said over that voice stands out of it (None in a Pipeline: never).
+FOREGROUND = ForegroundSettings()
 
 
 class Pipeline:
@@ -35,7 +38,8 @@ class Pipeline:
     def __init__(self, recognizer: Recognizer, spotter: Spotter,
                  talk: TalkSettings | None = TALK,
                  keywords: KeywordSpotter | None = None, cancelled: bool = False,
-                 barge: BargeSettings = BARGE, room: RoomSettings = ROOM) -> None:
+                 barge: BargeSettings = BARGE, room: RoomSettings = ROOM,
+                 foreground: ForegroundSettings | None = FOREGROUND) -> None:
         self.recognizer = recognizer
         self.spotter = spotter
         self.quiet = QuietMeter(recognizer.rate)
@@ -54,10 +58,15 @@ class Pipeline:
         # taken (roomvoice.py).
         self.room = RoomVoice(rate, playing, room) if playing and self.talk else None
         spotter.room = self.room.talking_on if self.room else None
+        # ...and a phrase standing out of that voice is said on its own (foreground.py).
+        self.levels = (LevelTrace(rate, foreground) if self.room and foreground is not None
+                       else None)
+        spotter.foreground = self._stands_out if self.levels else None
         self.barge = (BargeIn(keywords, playing, barge, spotter.table.match,
                               self.room.talking_on if self.room else None)
                       if keywords and playing and self.talk else None)
         self._paused = False  # the session's state, for `room`
+        self._taken_at = float("-inf")  # session time the latest phrase was taken
         # VOICECOACH_LISTEN_DEBUG=2: every change of hypothesis on stderr, with session time.
         self._trace = os.environ.get("VOICECOACH_LISTEN_DEBUG") == "2"
         self._last: tuple[str, ...] = ()
@@ -88,6 +97,8 @@ class Pipeline:
             self.talk.feed(pcm, captured_at)
         if self.room is not None:
             self.room.feed(pcm, captured_at)
+        if self.levels is not None:
+            self.levels.feed(pcm, captured_at)
         if self._trace and (hearing.words != self._last or hearing.final):
             self._last = hearing.words
             end = "final" if hearing.final else "partial"
@@ -124,12 +135,29 @@ class Pipeline:
             return found
         return spot
 
+    def _stands_out(self, named: float, words: int) -> bool:
+        """Whether a phrase of `words` words first named at session time `named` was said over
+        another voice talking on and stands out of it, that voice alone around it
+        (foreground.py). That voice's loud level from the silences before the phrase can have
+        begun; the phrase in the latest audio, ending at most `name_lag` (and a frame) before
+        it was named."""
+        assert self.room is not None and self.levels is not None
+        s = self.levels.settings
+        floor = self.room.loud(named - s.spare - s.word * words, s.percentile)
+        found = self.levels.phrase(floor, words) if floor is not None else None
+        lag = self.spotter.settings.name_lag + 0.1
+        # Not a stretch a phrase taken already stood for: "hold on" was taken, then the TV's
+        # next word heard as "quit" was found to be it too.
+        return (found is not None and found[0] <= named and found[1] >= named - lag
+                and found[0] > self._taken_at)
+
     def _mine(self, spot: Spot | None) -> None:
         """A phrase taken: its sound is the person's own, not another voice in the room (a
         reply to the coach's question falls in its silence); from 0.6 s before it was taken,
         or its start if earlier (a phrase's start is a rough guess), and a second after
         (RoomSettings.after)."""
         if self.room is not None and spot is not None and not spot.rejected:
+            self._taken_at = max(self._taken_at, spot.t1)
             self.room.forget(min(spot.t0, spot.t1 - 0.6) - 0.2, spot.t1)
 
     def _trace_levels(self, spot: Spot) -> None:

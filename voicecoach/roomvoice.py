@@ -16,6 +16,7 @@ import math
 from collections import deque
 from dataclasses import dataclass
 
+from voicecoach.foreground import loud_level
 from voicecoach.speaker import Playing, Utterance
 from voicecoach.voicing import voiced_share
 
@@ -66,6 +67,9 @@ class RoomVoice:
         self._bytes = 0  # of `_kept`, so a chunk need not sum them again
         self._held = False  # hold(): set from the session's thread
         self._mine_until = float("-inf")  # forget(): nothing is kept until then
+        # The latest answers of share() and loud(), with what they were asked of (_recent).
+        self._share: tuple[object, float | None] = (False, None)
+        self._loud: tuple[object, float | None] = (False, None)
 
     def feed(self, pcm: bytes, captured_at: float) -> None:
         """Take in a chunk of 16-bit mono PCM whose last sample is at session time
@@ -120,12 +124,34 @@ class RoomVoice:
         """The voiced share of the coach's silences kept from `age` seconds before session
         time `before` up to it (at most `window` seconds of them; not the phrase being judged,
         which starts at `before`); None while there were less than `least` seconds."""
-        s = self.settings
-        recent = [pcm for t, pcm in self._kept if before - s.age <= t <= before]
-        seconds = sum(len(pcm) for pcm in recent) / 2 / self._rate
-        if seconds < s.least:
+        recent, key = self._recent(before)
+        if key != self._share[0]:
+            seconds = sum(len(pcm) for pcm in recent) / 2 / self._rate
+            share = (None if seconds < self.settings.least
+                     else voiced_share(b"".join(recent), self._rate))
+            self._share = (key, share)
+        return self._share[1]
+
+    def _recent(self, before: float) -> tuple[list[bytes], tuple[float, float, int] | None]:
+        """The silences kept from `age` seconds before `before` up to it, and what tells them
+        from another choice: a phrase's checks ask again at every chunk while it waits, and
+        the same 6 s cost 4-5 ms a time to look at."""
+        age = self.settings.age
+        recent = [(t, pcm) for t, pcm in self._kept if before - age <= t <= before]
+        key = (recent[0][0], recent[-1][0], len(recent)) if recent else None
+        return [pcm for _, pcm in recent], key
+
+    def loud(self, before: float, percentile: float) -> float | None:
+        """The `percentile` of the 10 ms frame levels (dB) of the silences `share` looks at,
+        when another voice talks on in them (`talking_on`), else None: how loud that voice
+        gets (foreground.py)."""
+        if self.talking_on(before) is None:
             return None
-        return voiced_share(b"".join(recent), self._rate)
+        recent, key = self._recent(before)
+        if (key, percentile) != self._loud[0]:
+            self._loud = ((key, percentile), loud_level(b"".join(recent), self._rate,
+                                                        percentile))
+        return self._loud[1]
 
     def talking_on(self, before: float) -> float | None:
         """`share(before)` when more than `most` of the silences are voiced (another voice

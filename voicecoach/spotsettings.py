@@ -7,6 +7,8 @@ from dataclasses import dataclass, replace
 
 from voicecoach.echo import EchoSettings
 
+#: Rough length of a spoken word, to place a heard phrase in time (vosk gives no partial times).
+WORD_SECONDS = 0.4
 #: Seconds of latest audio -> whether a voice (pitch) is in them (VoiceTrace.is_voiced).
 Voiced = Callable[[float], bool]
 #: Session seconds [t0, t1] -> seconds of it louder than the coach's echo (TalkMeter.talking).
@@ -59,7 +61,7 @@ class SpotSettings:
     "pause" said just before a count was heard as "pause two" and had to be said again)."""
     speaking_margin: float = 0.3
     """Seconds around each clip that count as the coach speaking, when only barge-in phrases
-    may fire (the heard phrase's own start is an estimate: see spotter.WORD_SECONDS)."""
+    may fire (the heard phrase's own start is an estimate: see WORD_SECONDS)."""
     edge_talk: float = 0.15
     """Seconds after the coach's clip ends, before a phrase is named, in which the microphone
     must hold more than its echo for the phrase to count as said after it, though within

@@ -28,8 +28,9 @@ Pure logic over Hearings, so it is tested with scripted hypotheses. The rules:
 * Answers ("yes", "seven") count only while a question expects that section of the phrase
   table (`expect`), only said on their own, and never while the coach speaks (its question
   "from zero to ten" would answer itself).
-* No barge-in while another voice talks on in the coach's silences (`room`, roomvoice.py):
-  a TV says "stop" and "pause" too.
+* While another voice talks on in the coach's silences (`room`, roomvoice.py: a TV): no
+  barge-in (a TV says "stop" too), and a phrase standing out of that talk, with only the talk
+  around it, is said on its own (`foreground`, foreground.py).
 """
 
 from __future__ import annotations
@@ -44,13 +45,12 @@ from voicecoach.phrases import PhraseTable
 from voicecoach.recognizer import Hearing
 from voicecoach.roomvoice import OTHER_VOICE
 from voicecoach.speaker import Playing
+from voicecoach.spotsettings import WORD_SECONDS
 from voicecoach.spotsettings import SpotSettings as SpotSettings
 from voicecoach.spotsettings import Talking as Talking
 from voicecoach.spotsettings import Voiced as Voiced
 from voicecoach.spotsettings import settings_for as settings_for
 
-#: Rough length of a spoken word, to place a heard phrase in time (vosk gives no partial times).
-WORD_SECONDS = 0.4
 #: How a barge-in no louder than the coach's echo is turned down (the pipeline reads it).
 ECHO_ONLY = "only the coach's echo"
 
@@ -88,6 +88,9 @@ class Spotter(Isolation):
         #: Session time -> the voiced share of the coach's silences when another voice talks
         #: on in them, else None (roomvoice.RoomVoice.talking_on; set by the Pipeline).
         self.room: Callable[[float], float | None] | None = None
+        #: Session time a phrase was first named, its words -> whether the latest audio holds
+        #: it said over another voice talking on, standing out of it (foreground.py).
+        self.foreground: Callable[[float, int], bool] | None = None
         self._utterance = -1
         # A phrase at index _start is said on its own (-1: none can be); before _decided: done.
         self._start = 0
@@ -181,7 +184,6 @@ class Spotter(Isolation):
         self._coach_upto = None
         self._before_quiet = 0
 
-
     def _decide(self, hearing: Hearing, quiet: float, offset: float,
                 voiced: Voiced | None, talking: Talking | None, learnt: bool) -> Spot | None:
         words = hearing.words
@@ -219,17 +221,19 @@ class Spotter(Isolation):
         if first != start and held >= self.settings.hold:
             self._preceded.add(said)
         isolated = first == start and said not in self._preceded
-        # No barge-in while a question waits: the question's own last word ("...painful to
-        # touch?") heard as "stop" aborted safety checks; a person's "stop" after it is said
-        # on its own anyway.
+        # No barge-in while a question waits: its own last word ("...painful to touch?") heard
+        # as "stop" aborted safety checks; a person's "stop" after it is said on its own.
         barge_in = (said in self.settings.barge_in and command is not Command.ANSWER
                     and self._section is None)
+        isolated, quiet, barge_now, stood_out = self._stands_out(
+            isolated, barge_in, held, quiet, n, offset + self._since, offset + hearing.end,
+            hearing.final)
         if not hearing.final:
             if isolated and (held < self.settings.hold or quiet < self.settings.quiet):
                 return None
             # Other words before a phrase that cannot barge in: turned down at the end of the
             # utterance, unless the recognizer revises them away meanwhile.
-            if not isolated and (not barge_in or held < self.settings.barge_hold):
+            if not isolated and (not barge_now or held < self.settings.barge_hold):
                 return None
         # Decided, one way or the other: never look at these words again in this utterance.
         self._decided, self._decided_words = len(words), words
@@ -262,17 +266,17 @@ class Spotter(Isolation):
             return _reject(spot, "already fired in this utterance")
         # The phrase, from its estimated start to now (the start is rough: a margin). Checked
         # last, and before it counts as fired: a cough heard as "back" leaves the utterance
-        # open for a command said on its own after it.
-        # Back to the phrase's start before the quiet that followed it: the recognizer may name
-        # a word 0.4 s after it ends, and a window that only reached back from then held the
-        # "st" of "next" and missed its vowel (3 clean commands of 264 turned down as noise). Not a
-        # word first named later than that into the quiet: vosk names words that were never said
-        # a second after real ones, and only the old window turned those down.
+        # open for a command said on its own after it. Back to the phrase's start before the
+        # quiet that followed it: the recognizer may name a word 0.4 s after it ends, and a
+        # window that only reached back from then held the "st" of "next" and missed its vowel
+        # (3 clean commands of 264 turned down as noise). Not a word first named later than
+        # that into the quiet: vosk names words that were never said a second after real ones,
+        # and only the old window turned those down.
         lag = quiet if quiet <= self.settings.name_lag else 0.0
         span = max(0.6, t1 - t0 + 0.2, lag + WORD_SECONDS * n + 0.2)
         if voiced is not None and not voiced(min(2.0, span)):
             return _reject(spot, "no voice in it: a noise, not speech")
-        if barge_in and speaking and self.room is not None:
+        if barge_in and speaking and self.room is not None and not stood_out:
             # A TV talking on over the coach says such words too; the person says them in
             # the coach's pauses then (roomvoice.py). The silences before the phrase only.
             room = self.room(t0 - self.settings.talk_lead)

@@ -1,0 +1,197 @@
+"""Commands said in the coach's pauses while a TV talks on, at several levels under the voice.
+
+A command must be said on its own (spotter.py), and a TV's words run into it: until 2026-12-07
+a "pause" said over TV talk 20 dB under the voice went unheard. Here each of 4 American voices
+says 12 command phrases, one in each pause of a coach who speaks a line every 5 s (its echo
+6 dB under the person), with a TV reading the news (espeak-ng's en-gb-x-rp) `--levels` dB under
+the person (RMS against RMS) all the way through, and a quiet room's noise. Ours (a phrase
+standing out of the TV's talk is said on its own: foreground.py) beside the same listener
+without that rule (the naive way here). Then the TV and the coach alone, with no command
+said, at each level and 0 dB: what fires is false.
+
+With `--unrelated`, only false commands, on more words than the news: the source article read
+by the TV (in each of `--tv-voices`, at `--unrelated-levels`) over the coach's lines, no person.
+A command that fires with ours and not without is one the rule added.
+
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_tv.py [--levels -25,-20,-15,-10] [--out F]
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_tv.py --unrelated [--tv-voices V,V]
+        [--unrelated-levels 0,-10] [--out F]
+
+Writes benchmarks/results/tv.json (about 10 minutes; --unrelated, tv-unrelated.json, about
+15 minutes on two cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "tests"),
+                str(Path(__file__).resolve().parent)]
+
+from audio_check import coach_and_tv, speech  # noqa: E402
+from bench_listen import ARTICLE  # noqa: E402
+
+from voicecoach.phrases import load_phrases  # noqa: E402
+from voicecoach.pipeline import FOREGROUND, Pipeline  # noqa: E402
+from voicecoach.speaker import SpeechLog  # noqa: E402
+from voicecoach.spotter import Spotter  # noqa: E402
+
+RATE = 16000
+PERIOD = 5.0
+#: Every command phrase but those that mean nothing while the session runs ("resume").
+PHRASES = ("pause", "wait", "hold on", "stop", "quit", "next", "skip", "repeat", "again",
+           "back", "go back", "help")
+VOICES = ("en-us", "en-us+f2", "en-us+m3", "en-us+klatt")
+EN = load_phrases("en")
+
+
+def stream(voice: str | None, tv_db: float | None, seed: int
+           ) -> tuple[bytes, SpeechLog, list[tuple[str, float, float]]]:
+    """The microphone's audio, the coach's log and the commands said (phrase, start, end): two
+    periods of the coach alone, then a command in each pause (none with `voice` None)."""
+    if voice is None:  # two minutes of the coach and the TV
+        return coach_and_tv((), "en-us", tv_db, seed, RATE, PERIOD, warm=24)
+    return coach_and_tv(PHRASES, voice, tv_db, seed, RATE, PERIOD)
+
+
+def listen(data: bytes, log: SpeechLog, ours: bool) -> list[tuple[str, float]]:
+    """(command, session time) of what fired, the session running."""
+    from voicecoach.sphinx_recognizer import SphinxRecognizer
+
+    spotter = Spotter(EN, log.overlapping)
+    pipe = Pipeline(SphinxRecognizer(RATE, EN, tuple(EN.answers)), spotter,
+                    foreground=FOREGROUND if ours else None)
+    pipe.paused(False)
+    step, fired = 2 * int(RATE * 0.03), []
+    for i in range(0, len(data), step):
+        at = (i + step) / 2 / RATE
+        spot = pipe.feed(data[i : i + step], at)
+        if spot is not None and not spot.rejected:
+            fired.append((spot.command.value, at))
+    pipe.recognizer.close()
+    return fired
+
+
+def score(fired: list[tuple[str, float]], truth: list[tuple[str, float, float]]
+          ) -> tuple[int, int, list[float]]:
+    """(right, false, seconds from the end of each right command's sound to its firing): a
+    command is right when it fires within 2.5 s of the phrase's start; anything else that
+    fired is false."""
+    used: set[int] = set()
+    lat = []
+    for phrase, start, end in truth:
+        want = EN.match(phrase)
+        for i, (command, at) in enumerate(fired):
+            if (i not in used and want is not None and command == want.value
+                    and start <= at <= start + 2.5):
+                used.add(i)
+                lat.append(at - end)
+                break
+    return len(used), len(fired) - len(used), lat
+
+
+def unrelated_one(job: tuple[str, float, bool]) -> dict[str, Any]:
+    """The article read by a TV in `voice` at `tv_db` over the coach's lines: what fired."""
+    voice, tv_db, ours = job
+    text = ARTICLE.read_text()
+    tv = speech(text, voice, 175, RATE)
+    data, log, _ = coach_and_tv((), "en-us", tv_db, 11, RATE, PERIOD, tv=tv)
+    return {"voice": voice, "tv_db": tv_db, "way": "ours" if ours else "without",
+            "seconds": round(len(data) / 2 / RATE, 1), "fired": listen(data, log, ours)}
+
+
+def unrelated(voices: list[str], levels: list[float], name: str) -> int:
+    jobs = [(v, db, ours) for db in levels for v in voices for ours in (True, False)]
+    with ProcessPoolExecutor(2) as pool:
+        runs = list(pool.map(unrelated_one, jobs))
+    print("| TV reading the article, under a person's voice | minutes | ours: false | without: "
+          "false | only ours |\n|---|---|---|---|---|")
+    for db in levels:
+        mine = [r for r in runs if r["tv_db"] == db and r["way"] == "ours"]
+        theirs = [r for r in runs if r["tv_db"] == db and r["way"] == "without"]
+        added = [(m["voice"], f) for m, t in zip(mine, theirs) for f in m["fired"]
+                 if f not in t["fired"]]
+        minutes = sum(r["seconds"] for r in mine) / 60
+        print(f"| {db:+.0f} dB | {minutes:.1f} | {sum(len(r['fired']) for r in mine)} | "
+              f"{sum(len(r['fired']) for r in theirs)} | {len(added)} {added} |", flush=True)
+    out = Path(__file__).resolve().parent / "results" / name
+    out.write_text(json.dumps({"runs": runs}, indent=1) + "\n")
+    print(f"written to {out}", file=sys.stderr)
+    return 0
+
+
+def _cell(way: dict[str, Any]) -> str:
+    """A table cell: right, false, latency, CPU."""
+    cpu = f"CPU {100 * way['cpu_share']:.1f} %"
+    if way["latency_median_s"] is None:
+        return f"{way['right']}, {way['false']}, {cpu}"
+    return (f"{way['right']}, {way['false']}, {1000 * way['latency_median_s']:.0f} / "
+            f"{1000 * way['latency_p95_s']:.0f} ms, {cpu}")
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--levels", default="-25,-20,-15,-10")
+    p.add_argument("--unrelated", action="store_true")
+    p.add_argument("--tv-voices", default="en-gb-x-rp,en-us,en-us+f2,en-us+m3")
+    p.add_argument("--unrelated-levels", default="0,-10")
+    p.add_argument("--out", default=None)
+    args = p.parse_args()
+    if args.unrelated:
+        return unrelated(args.tv_voices.split(","),
+                         [float(v) for v in args.unrelated_levels.split(",")],
+                         args.out or "tv-unrelated.json")
+    args.out = args.out or "tv.json"
+    levels = [float(v) for v in args.levels.split(",")]
+    rows: list[dict[str, Any]] = []
+    began = time.monotonic()
+    print("| TV under the voice | ours: right of 48, false, latency median / p95, CPU | "
+          "without: the same |\n|---|---|---|")
+    for tv_db in [None, *levels]:
+        row: dict[str, Any] = {"tv_db": tv_db}
+        for way in ("ours", "without"):
+            right = false = 0
+            lat: list[float] = []
+            cpu = audio = 0.0
+            for seed, voice in enumerate(VOICES):
+                data, log, truth = stream(voice, tv_db, seed)
+                began_cpu = time.process_time()
+                r, f, la = score(listen(data, log, way == "ours"), truth)
+                cpu += time.process_time() - began_cpu
+                audio += len(data) / 2 / RATE
+                right, false, lat = right + r, false + f, lat + la
+            row[way] = {"right": right, "of": len(VOICES) * len(PHRASES), "false": false,
+                        "latency_median_s": round(float(np.median(lat)), 3) if lat else None,
+                        "latency_p95_s": round(float(np.percentile(lat, 95)), 3) if lat else None,
+                        "cpu_share": round(cpu / audio, 4)}
+        rows.append(row)
+        name = "none" if tv_db is None else f"{tv_db:+.0f} dB"
+        print(f"| {name} | {_cell(row['ours'])} | {_cell(row['without'])} |", flush=True)
+    print("\n| TV alone with the coach | ours: false | without: false |\n|---|---|---|")
+    alone = []
+    for tv_db in [*levels, 0.0]:
+        counts = {}
+        for way in ("ours", "without"):
+            data, log, _ = stream(None, tv_db, 7)
+            counts[way] = listen(data, log, way == "ours")
+        alone.append({"tv_db": tv_db, "seconds": len(data) / 2 / RATE, **counts})
+        print(f"| {tv_db:+.0f} dB, {len(data) / 2 / RATE:.0f} s | {counts['ours']} | "
+              f"{counts['without']} |", flush=True)
+    out = Path(__file__).resolve().parent / "results" / args.out
+    out.write_text(json.dumps({"rows": rows, "tv_alone": alone,
+                               "minutes": round((time.monotonic() - began) / 60, 1)},
+                              indent=1) + "\n")
+    print(f"written to {out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

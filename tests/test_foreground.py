@@ -1,0 +1,157 @@
+"""A phrase standing out of another voice talking on (foreground.py): levels, then real speech."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from voicecoach.foreground import ForegroundSettings, LevelTrace, loud_level
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+RATE = 16000
+CHUNK = 480  # 30 ms, as the microphone gives
+
+needs_espeak = pytest.mark.skipif(
+    subprocess.run(["which", "espeak-ng"], capture_output=True).returncode != 0,
+    reason="espeak-ng not installed",
+)
+
+
+def tone(seconds: float, db: float, rate: int = RATE) -> Any:
+    """A 200 Hz tone whose 10 ms frames are at `db` (as foreground.frame_levels measures)."""
+    t = np.arange(int(seconds * rate)) / rate
+    return np.sqrt(2) * 10 ** (db / 20) * np.sin(2 * np.pi * 200 * t)
+
+
+def traced(*pieces: Any, rate: int = RATE) -> LevelTrace:
+    """A LevelTrace fed the pieces one after another, in 30 ms chunks."""
+    x = np.clip(np.concatenate(pieces), -32767, 32767).astype(np.int16).tobytes()
+    trace = LevelTrace(rate)
+    step = 2 * int(rate * 0.03)
+    for i in range(0, len(x), step):
+        trace.feed(x[i : i + step], (i + len(x[i : i + step])) / 2 / rate)
+    return trace
+
+
+def test_a_phrase_standing_out_of_the_talk_with_only_the_talk_around_it() -> None:
+    floor = 50.0  # the other voice's loud level
+    tv = tone(1.0, 46.0)
+    # The person's word, 20 dB over, with a 0.08 s closure in it ("stop"), then the TV again.
+    word = [tone(0.2, 70.0), tone(0.08, 45.0), tone(0.15, 66.0)]
+    found = traced(tv, *word, tone(0.15, 46.0)).phrase(floor)
+    assert found is not None
+    start, end = found
+    assert abs(start - 1.0) <= 0.011 and abs(end - 1.43) <= 0.011
+    # Not yet the TV's level alone for `after` (0.12 s) after it.
+    assert traced(tv, *word, tone(0.06, 46.0)).phrase(floor) is None
+    # Only 8 dB over the talk's loud level: the TV's own word, raised a little.
+    assert traced(tv, tone(0.4, 58.0), tone(0.15, 46.0)).phrase(floor) is None
+    # The person talking on before it: no `before` of the TV alone, and with a pause shorter
+    # than `bridge` between, longer than one word may last (1 s).
+    assert traced(tv, tone(0.5, 62.0), tone(0.2, 46.0), *word, tone(0.15, 46.0)
+                  ).phrase(floor) is None
+    assert traced(tv, tone(0.5, 62.0), tone(0.1, 46.0), *word, tone(0.15, 46.0)
+                  ).phrase(floor) is None
+    # ...which two words ("hold on") may: 1.4 s.
+    assert traced(tv, tone(0.5, 62.0), tone(0.1, 46.0), *word, tone(0.15, 46.0)
+                  ).phrase(floor, 2) is not None
+    # Longer than any phrase: talk, not a command.
+    assert traced(tv, tone(2.5, 70.0), tone(0.15, 46.0)).phrase(floor, 4) is None
+    # At 44.1 kHz the same.
+    assert traced(tone(1.0, 46.0, 44100), tone(0.4, 70.0, 44100), tone(0.15, 46.0, 44100),
+                  rate=44100).phrase(floor) is not None
+
+
+def test_the_levels_kept_are_the_latest_seconds() -> None:
+    trace = traced(tone(10.0, 46.0))
+    assert len(trace._levels) <= int(ForegroundSettings().keep / 0.01) + 1
+    assert trace._levels[-1][0] == pytest.approx(10.0)
+
+
+@needs_espeak
+def test_a_tv_s_own_words_never_stand_out_of_its_talk_but_a_word_over_it_does() -> None:
+    """espeak-ng's news at a TV's level: measured against its own loud level, none of its
+    words is a phrase said over it; "pause" said 20 dB over it is, and where it was said."""
+    from audio_check import TV_NEWS, speech
+
+    tv = speech(TV_NEWS * 3, "en-gb-x-rp", 175, RATE) * 0.05
+    tv = tv + np.random.default_rng(0).normal(0, 5, len(tv))
+    settings = ForegroundSettings()
+    floor = loud_level(np.clip(tv[: 6 * RATE], -32767, 32767).astype(np.int16).tobytes(),
+                       RATE, settings.percentile)
+    assert floor is not None
+    pcm = np.clip(tv, -32767, 32767).astype(np.int16).tobytes()
+    trace = LevelTrace(RATE)
+    step, found = 2 * CHUNK, []
+    for i in range(0, len(pcm), step):
+        trace.feed(pcm[i : i + step], (i + step) / 2 / RATE)
+        found.append(trace.phrase(floor))
+    assert len(tv) / RATE > 25 and not any(found)
+    pause = speech("pause", "en-us", 175, RATE)
+    a = 10 * RATE
+    mixed = tv.copy()
+    mixed[a : a + len(pause)] += pause * np.sqrt(np.mean(tv**2) / np.mean(pause**2)) * 10
+    pcm = np.clip(mixed, -32767, 32767).astype(np.int16).tobytes()
+    trace = LevelTrace(RATE)
+    hits = []
+    for i in range(0, len(pcm), step):
+        trace.feed(pcm[i : i + step], (i + step) / 2 / RATE)
+        if (run := trace.phrase(floor)) is not None:
+            hits.append(run)
+    assert hits, "the word over the TV was not found"
+    assert {round(h[0], 2) for h in hits} == {round(hits[0][0], 2)}  # one phrase
+    start, end = hits[0]
+    assert 10.0 <= start <= 10.3 and end <= 10.0 + len(pause) / RATE + 0.01
+
+
+def _fired(data: bytes, log: Any, foreground: bool) -> list[tuple[str, float]]:
+    """(command, session time) of what a running session's Pipeline took from `data`."""
+    from voicecoach.phrases import load_phrases
+    from voicecoach.pipeline import FOREGROUND, Pipeline
+    from voicecoach.sphinx_recognizer import SphinxRecognizer
+    from voicecoach.spotter import Spotter
+
+    en = load_phrases("en")
+    pipe = Pipeline(SphinxRecognizer(RATE, en, tuple(en.answers)), Spotter(en, log.overlapping),
+                    foreground=FOREGROUND if foreground else None)
+    pipe.paused(False)
+    step, out = 2 * CHUNK, []
+    for i in range(0, len(data), step):
+        spot = pipe.feed(data[i : i + step], (i + step) / 2 / RATE)
+        if spot is not None and not spot.rejected:
+            out.append((spot.command.value, round(spot.t1, 2)))
+    pipe.recognizer.close()
+    return out
+
+
+@needs_espeak
+def test_commands_said_in_the_coach_s_pauses_over_a_tv_are_taken() -> None:
+    """Real pocketsphinx: the coach says a line every 5 s, a TV reads the news 20 dB under the
+    person all the way through, and the person says a command in each of the coach's pauses.
+    Each is taken, where it was said; without the rule, the TV's words before them kept all
+    but one from being said on their own (benchmarks/bench_tv.py: 4 of 48)."""
+    from audio_check import coach_and_tv
+
+    phrases = ("pause", "next", "stop", "repeat")
+    data, log, truth = coach_and_tv(phrases, "en-us", -20.0, 0)
+    fired = _fired(data, log, True)
+    assert [c for c, _ in fired] == ["pause", "next", "stop", "repeat"], fired
+    for (_, at), (_, start, end) in zip(fired, truth):
+        assert end < at < start + 1.5
+    assert [c for c, _ in _fired(data, log, False)] == ["repeat"]
+
+
+@needs_espeak
+def test_a_tv_with_the_coach_and_no_person_gains_no_command_from_the_rule() -> None:
+    """The TV alone, as loud as the person would be, with the coach's lines: whatever its
+    words set off, standing out of its own talk adds nothing."""
+    from audio_check import coach_and_tv
+
+    data, log, _ = coach_and_tv((), "en-us", 0.0, 7, warm=8)
+    assert _fired(data, log, True) == _fired(data, log, False)

@@ -1,0 +1,129 @@
+"""A command said over a TV: a voice that stands well above another one talking on.
+
+A command counts when it is said on its own, with quiet before and after it (spotter.py). With
+a TV talking in the room there is no quiet: the TV's words run into the person's, and a "pause"
+said over talk 20 dB under the voice went unheard. Measured against the other voice's level
+instead of silence, the same rule holds: the phrase's loudest frame stands `over` dB above the
+loud end of the talk heard in the coach's silences (roomvoice.py), and for `before` seconds
+before it and `after` seconds after it nothing stands `near` dB above that talk. A TV's own word
+seldom stands so far above its own talk (espeak-ng's news: its loudest 10 ms frame 5-7 dB over
+its 90th percentile), and a word of the person's own running speech has their voice, not the
+TV's level, around it.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+#: Length of one level frame (s).
+FRAME = 0.01
+
+
+@dataclass(frozen=True)
+class ForegroundSettings:
+    """When a phrase stands out over another voice talking on."""
+
+    over: float = 10.0
+    """dB over the other voice's loud level (the `percentile` of its 10 ms frames) that the
+    phrase's loudest frame must reach."""
+    near: float = 6.0
+    """dB over that level below which a frame is the other voice's alone."""
+    percentile: float = 90.0
+    """Which of the other voice's frame levels is its loud level: not the 95th, which a word
+    of the person's own in the latest 6 s of silences (a command not taken) raised by 8 dB."""
+    before: float = 0.3
+    """Seconds of the other voice alone before the phrase."""
+    after: float = 0.12
+    """Seconds of it alone after the phrase (as SpotSettings.quiet after a command)."""
+    bridge: float = 0.12
+    """Seconds of a dip within a phrase (the closure of "stop", "back") that do not end it."""
+    word: float = 0.4
+    """Seconds a phrase may last for each of its words, beyond `spare`..."""
+    spare: float = 0.6
+    """...: "pause" said slowly takes 0.7 s, and words said just before it without a pause of
+    `bridge` make the stretch longer (talk, not a command)."""
+    keep: float = 4.0
+    """Seconds of the latest frame levels kept."""
+
+
+def frame_levels(x: Any, frame: int) -> Any:
+    """The level (dB) of each whole `frame`-sample frame of the samples `x` (a numpy array)."""
+    import numpy as np
+
+    n = len(x) // frame
+    f = np.asarray(x[: n * frame], dtype=np.float64).reshape(n, frame)
+    return 10.0 * np.log10((f * f).mean(axis=1) + 1.0)
+
+
+def loud_level(pcm: bytes, rate: int, percentile: float) -> float | None:
+    """The `percentile` of the 10 ms frame levels (dB) of 16-bit mono `pcm`; None if empty."""
+    import numpy as np
+
+    levels = frame_levels(np.frombuffer(pcm, dtype=np.int16), max(1, round(rate * FRAME)))
+    return float(np.percentile(levels, percentile)) if len(levels) else None
+
+
+class LevelTrace:
+    """The 10 ms frame levels of the latest audio, with the session time each frame ends."""
+
+    def __init__(self, rate: int, settings: ForegroundSettings = ForegroundSettings()) -> None:
+        self.settings = settings
+        self._rate = rate
+        self._frame = max(1, round(rate * FRAME))
+        self._rest = b""  # samples of a frame not yet whole
+        self._levels: deque[tuple[float, float]] = deque()  # (session time of its end, dB)
+
+    def feed(self, pcm: bytes, captured_at: float) -> None:
+        """Take in a chunk of 16-bit mono PCM whose last sample is at session time
+        `captured_at`."""
+        import numpy as np
+
+        data = self._rest + pcm
+        n = len(data) // 2 // self._frame
+        self._rest = data[2 * n * self._frame :]
+        if n:
+            levels = frame_levels(np.frombuffer(data[: 2 * n * self._frame], dtype=np.int16),
+                                  self._frame)
+            last = captured_at - len(self._rest) / 2 / self._rate
+            step = self._frame / self._rate
+            for i, level in enumerate(levels.tolist()):
+                self._levels.append((last - (n - 1 - i) * step, level))
+        while self._levels and self._levels[0][0] < captured_at - self.settings.keep:
+            self._levels.popleft()
+
+    def phrase(self, floor: float, words: int = 1) -> tuple[float, float] | None:
+        """(start, end) session times of the latest stretch that stands over `floor` (the other
+        voice's loud level, dB) as a phrase of `words` words said over it does (the module's
+        rule), when the latest audio is its `after` of the other voice alone; else None."""
+        s = self.settings
+        near, over = floor + s.near, floor + s.over
+        levels = list(self._levels)
+        i = len(levels) - 1
+        after = 0
+        while i >= 0 and levels[i][1] < near:
+            i, after = i - 1, after + 1
+        if i < 0 or after * FRAME < s.after - 1e-9:
+            return None
+        end, peak, dip = levels[i][0], levels[i][1], 0
+        first = i
+        while i >= 0:
+            if levels[i][1] >= near:
+                first, dip = i, 0
+                peak = max(peak, levels[i][1])
+            else:
+                dip += 1
+                if dip * FRAME > s.bridge:
+                    break
+            i -= 1
+        start = levels[first][0] - FRAME
+        if peak < over or end - start > s.spare + s.word * words:
+            return None
+        # The quiet before it: the frames from `first - 1` back must stay under `near` for
+        # `before` seconds (the dip already counted is part of them).
+        quiet = 0
+        j = first - 1
+        while j >= 0 and levels[j][1] < near and quiet * FRAME < s.before - 1e-9:
+            j, quiet = j - 1, quiet + 1
+        return (start, end) if quiet * FRAME >= s.before - 1e-9 else None
