@@ -180,8 +180,9 @@ def echo_cancelled(heard: bytes, played: Any, rate: int, rng: Any, jitter: float
 
 
 #: What the coach says in `coach_and_tv`, a line every few seconds.
-COACH_LINES = ("Rest for ten seconds.", "Next, the calf stretch.", "Keep the knee straight.",
-               "Hold it there, and breathe.", "Set two of three.", "Slowly lower the leg.")
+COACH_LINES = ("Rest for ten seconds.", "Next.", "Keep the knee straight.", "Paused.",
+               "Set two of three.", "Slowly lower the leg.", "Hold it there, and breathe.",
+               "Next, the calf stretch.")
 
 
 def _sounding(x: Any, rate: int) -> float:
@@ -194,7 +195,7 @@ def _sounding(x: Any, rate: int) -> float:
 
 
 def coach_and_tv(phrases: Any, voice: str, tv_db: float | None, seed: int, rate: int = 16000,
-                 period: float = 5.0, warm: int = 2, tv: Any = None
+                 period: float = 5.0, warm: int = 2, tv: Any = None, delay: float = 0.15
                  ) -> tuple[bytes, Any, list[tuple[str, float, float]]]:
     """A microphone's audio, the coach's SpeechLog and the phrases said (phrase, start, end
     of its sound, in session seconds): the
@@ -202,7 +203,9 @@ def coach_and_tv(phrases: Any, voice: str, tv_db: float | None, seed: int, rate:
     alone, then `voice` says one of `phrases` in each of its pauses (none if empty), with a TV
     `tv_db` dB under the person (RMS against RMS; None: no TV) all the way through, and a
     quiet room's noise. The TV reads TV_NEWS (en-gb-x-rp), or plays the samples `tv` (float,
-    int16 scale), and then the coach talks for as long as they last."""
+    int16 scale), and then the coach talks for as long as they last. The coach's echo comes
+    `delay` s after its clip's logged times (the output's latency and the way to the
+    microphone), through a small room."""
     import numpy as np
 
     from voicecoach.coachlevels import clip_levels
@@ -224,7 +227,9 @@ def coach_and_tv(phrases: Any, voice: str, tv_db: float | None, seed: int, rate:
         line = speech(text, "en-us+m1", 175, rate)
         line *= level / rms(line) * 10 ** (-6 / 20)
         t = k * period + 0.5
-        out[int(t * rate) : int(t * rate) + len(line)] += line
+        heard = reverberate(line, room_ir(rng, rate, 0.3, 0.5))
+        a = int((t + delay) * rate)
+        out[a : a + len(heard)] += heard
         end = t + len(line) / rate
         log.record(Utterance(text, "instruction", t, t, end,
                              levels=clip_levels(line / 32767, rate)))

@@ -141,17 +141,47 @@ def test_commands_said_in_the_coach_s_pauses_over_a_tv_are_taken() -> None:
     phrases = ("pause", "next", "stop", "repeat")
     data, log, truth = coach_and_tv(phrases, "en-us", -20.0, 0)
     fired = _fired(data, log, True)
-    assert [c for c, _ in fired] == ["pause", "next", "stop", "repeat"], fired
-    for (_, at), (_, start, end) in zip(fired, truth):
+    without = _fired(data, log, False)
+    # The TV's own words fire now and then (a "back" said between two pauses of its own, by
+    # either way); the rule adds the person's commands, each where it was said.
+    taken = [f for f in fired if f not in without]
+    assert [c for c, _ in taken] == ["pause", "next", "stop", "repeat"], (fired, without)
+    for (_, at), (_, start, end) in zip(taken, truth, strict=True):
         assert end < at < start + 1.5
-    assert [c for c, _ in _fired(data, log, False)] == ["repeat"]
+    assert set(without) <= set(fired)
+    assert len([f for f in without if any(s <= f[1] <= s + 2 for _, s, _ in truth)]) <= 1
 
 
 @needs_espeak
-def test_a_tv_with_the_coach_and_no_person_gains_no_command_from_the_rule() -> None:
-    """The TV alone, as loud as the person would be, with the coach's lines: whatever its
-    words set off, standing out of its own talk adds nothing."""
+@pytest.mark.parametrize("tv_db", [0.0, -20.0])
+def test_a_tv_with_the_coach_and_no_person_gains_no_command_from_the_rule(tv_db: float) -> None:
+    """The TV alone with the coach's lines, as loud as the person would be, or as quiet as in
+    the test above: whatever its words set off, standing out of its own talk adds nothing.
+    At -20 dB the coach's echo, 0.15 s late ("Next.", "Paused."), stands out of the TV: it
+    is no person's phrase either."""
     from audio_check import coach_and_tv
 
-    data, log, _ = coach_and_tv((), "en-us", 0.0, 7, warm=8)
+    data, log, _ = coach_and_tv((), "en-us", tv_db, 7, warm=10)
     assert _fired(data, log, True) == _fired(data, log, False)
+
+
+def test_a_knock_by_a_tv_s_word_is_no_phrase_said_over_it() -> None:
+    """A knock 20 dB over a TV's talk has the TV's level around it like a word said over
+    it; it is too short for one, and the Pipeline also finds no voice in it."""
+    tv = tone(1.0, 46.0)
+    knock = np.random.default_rng(0).normal(0, 10 ** (70 / 20), int(0.05 * RATE))
+    assert traced(tv, knock, tone(0.3, 46.0)).phrase(50.0) is None
+    longer = np.random.default_rng(0).normal(0, 10 ** (70 / 20), int(0.2 * RATE))
+    assert traced(tv, longer, tone(0.3, 46.0)).phrase(50.0) is not None  # by its level
+
+
+def test_levels_start_afresh_after_dropped_audio() -> None:
+    """The quiet before a phrase must be heard: after a gap in the audio (chunks dropped
+    while the listener was behind) the levels before it do not count."""
+    trace = traced(tone(1.0, 46.0))
+    x = np.concatenate([tone(0.3, 70.0), tone(0.15, 46.0)])
+    pcm = np.clip(x, -32767, 32767).astype(np.int16).tobytes()
+    step = 2 * CHUNK
+    for i in range(0, len(pcm), step):
+        trace.feed(pcm[i : i + step], 5.0 + (i + len(pcm[i : i + step])) / 2 / RATE)
+    assert trace.phrase(50.0) is None

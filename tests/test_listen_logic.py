@@ -269,11 +269,12 @@ def test_a_phrase_standing_out_of_a_tv_s_talk_is_said_on_its_own() -> None:
     (foreground.py, scripted here), it is said on its own, and only then."""
     log = SpeechLog()
     log.record(utt("Rest for ten seconds.", 0.9, 2.9))
-    script = [(3.3 + 0.03 * i, f"{UNK} {UNK}", 0.0, False) for i in range(1, 10)]
-    script += [(3.6 + 0.03 * i, f"{UNK} {UNK} pause", 0.0, False) for i in range(1, 30)]
-    script += [(4.5, f"{UNK} {UNK} pause", 0.0, True)]
+    script = [(3.3 + 0.03 * i, f"{UNK} {UNK}", 0.0, False) for i in range(1, 24)]
+    script += [(4.0 + 0.03 * i, f"{UNK} {UNK} pause", 0.0, False) for i in range(1, 30)]
+    script += [(4.9, f"{UNK} {UNK} pause", 0.0, True)]
 
-    def run(stands_out_from: float | None, room: bool = True) -> tuple[list[str], list[Any]]:
+    def run(stands_out_from: float | None, room: bool = True, script: list[Any] = script
+            ) -> tuple[list[str], list[Any]]:
         spotter = Spotter(EN, playing=log.overlapping)
         spotter.paused(False)
         asked: list[Any] = []
@@ -293,17 +294,22 @@ def test_a_phrase_standing_out_of_a_tv_s_talk_is_said_on_its_own() -> None:
                 out.append(spot.command.value if not spot.rejected else "x:" + spot.rejected[:5])
         return out, asked
 
-    fired, asked = run(4.0)
+    fired, asked = run(4.4)
     assert fired == ["pause"]
-    # Asked only once the phrase had held (0.15 s), about where it was first named.
-    assert set(asked) == {(3.63, 1)} and len(asked) == 9, asked
-    # Never standing out: turned down at the utterance's end for the other voice, as it was
-    # at once before ("pause" could barge in over the coach's voice; in its silence it waits
-    # like any phrase).
+    # Asked only once the phrase had held (SpotSettings.fore_hold, 0.09 s), about where it
+    # was first named.
+    assert set(asked) == {(4.03, 1)} and len(asked) == 11, asked
+    # Never standing out: turned down at the utterance's end, as it was at once before
+    # ("pause" could barge in over the coach's voice; in its silence it waits like any
+    # phrase).
     fired, asked = run(None)
-    assert fired == ["x:anoth"] and len(asked) == 25
-    # With no other voice talking, the barge-in's way: no waiting, nothing asked.
-    assert run(None, room=False) == (["pause"], [])
+    assert fired == ["x:not i"] and len(asked) == 27, asked
+    # With no other voice talking, the barge-in's way: decided at once, nothing asked.
+    assert run(None, room=False) == (["x:not i"], [])
+    # Within the echo's margin of the coach's line it is judged as said over the coach, at
+    # once: turned down for the other voice (and the person told so).
+    early = [(t - 0.4, words, q, final) for t, words, q, final in script]
+    assert run(3.9, script=early)[0] == ["x:anoth"]
 
 
 def test_the_command_that_means_nothing_now_leaves_the_utterance_open() -> None:

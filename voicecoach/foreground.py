@@ -39,6 +39,9 @@ class ForegroundSettings:
     """Seconds of it alone after the phrase (as SpotSettings.quiet after a command)."""
     bridge: float = 0.12
     """Seconds of a dip within a phrase (the closure of "stop", "back") that do not end it."""
+    shortest: float = 0.12
+    """Seconds a phrase lasts at least, from its first frame over `near` to its last: a knock
+    or a clap is shorter (and has no voice: the Pipeline checks that too)."""
     word: float = 0.4
     """Seconds a phrase may last for each of its words, beyond `spare`..."""
     spare: float = 0.6
@@ -72,14 +75,20 @@ class LevelTrace:
         self.settings = settings
         self._rate = rate
         self._frame = max(1, round(rate * FRAME))
+        self._step = self._frame / rate  # seconds a frame really lasts
         self._rest = b""  # samples of a frame not yet whole
         self._levels: deque[tuple[float, float]] = deque()  # (session time of its end, dB)
 
     def feed(self, pcm: bytes, captured_at: float) -> None:
         """Take in a chunk of 16-bit mono PCM whose last sample is at session time
-        `captured_at`."""
+        `captured_at`. Audio dropped before it (a gap in the times) starts the levels afresh:
+        the quiet before a phrase must be heard, not skipped."""
         import numpy as np
 
+        if self._levels and captured_at - len(pcm) / 2 / self._rate > (
+                self._levels[-1][0] + len(self._rest) / 2 / self._rate + 2 * self._step):
+            self._levels.clear()
+            self._rest = b""
         data = self._rest + pcm
         n = len(data) // 2 // self._frame
         self._rest = data[2 * n * self._frame :]
@@ -87,11 +96,14 @@ class LevelTrace:
             levels = frame_levels(np.frombuffer(data[: 2 * n * self._frame], dtype=np.int16),
                                   self._frame)
             last = captured_at - len(self._rest) / 2 / self._rate
-            step = self._frame / self._rate
             for i, level in enumerate(levels.tolist()):
-                self._levels.append((last - (n - 1 - i) * step, level))
+                self._levels.append((last - (n - 1 - i) * self._step, level))
         while self._levels and self._levels[0][0] < captured_at - self.settings.keep:
             self._levels.popleft()
+
+    def _frames(self, seconds: float) -> int:
+        """Whole frames in `seconds` (rounded: 0.12 s is 12 frames, whatever the float)."""
+        return round(seconds / self._step)
 
     def phrase(self, floor: float, words: int = 1) -> tuple[float, float] | None:
         """(start, end) session times of the latest stretch that stands over `floor` (the other
@@ -104,9 +116,9 @@ class LevelTrace:
         after = 0
         while i >= 0 and levels[i][1] < near:
             i, after = i - 1, after + 1
-        if i < 0 or after * FRAME < s.after - 1e-9:
+        if i < 0 or after < self._frames(s.after):
             return None
-        end, peak, dip = levels[i][0], levels[i][1], 0
+        last, peak, dip, bridge = i, levels[i][1], 0, self._frames(s.bridge)
         first = i
         while i >= 0:
             if levels[i][1] >= near:
@@ -114,16 +126,17 @@ class LevelTrace:
                 peak = max(peak, levels[i][1])
             else:
                 dip += 1
-                if dip * FRAME > s.bridge:
+                if dip > bridge:
                     break
             i -= 1
-        start = levels[first][0] - FRAME
-        if peak < over or end - start > s.spare + s.word * words:
+        frames = last - first + 1
+        if (peak < over or frames < self._frames(s.shortest)
+                or frames > self._frames(s.spare + s.word * words)):
             return None
         # The quiet before it: the frames from `first - 1` back must stay under `near` for
         # `before` seconds (the dip already counted is part of them).
-        quiet = 0
+        quiet, need = 0, self._frames(s.before)
         j = first - 1
-        while j >= 0 and levels[j][1] < near and quiet * FRAME < s.before - 1e-9:
+        while j >= 0 and levels[j][1] < near and quiet < need:
             j, quiet = j - 1, quiet + 1
-        return (start, end) if quiet * FRAME >= s.before - 1e-9 else None
+        return (levels[first][0] - self._step, levels[last][0]) if quiet >= need else None

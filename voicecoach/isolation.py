@@ -129,24 +129,27 @@ class Isolation:
 
     def _stands_out(self, isolated: bool, barge_in: bool, held: float, quiet: float,
                     words: int, named: float, now: float, final: bool
-                    ) -> tuple[bool, float, bool, bool]:
-        """(isolated, quiet, barge_in, stood out) for a phrase of `words` words first named at
-        session time `named` (`final`: the utterance ends with it), judged by how it stands out
-        of another voice talking on (foreground.py): said over a TV in the coach's silence,
-        with only the TV's talk around it, it is said on its own, and the TV's level after it
-        is its quiet. A barge-in in that silence waits for this, as any phrase does. Over the
-        coach's voice the coach's words stand out of a TV too: there the rules are the
-        coach's (spotter.py)."""
+                    ) -> tuple[bool, float, float, bool, bool]:
+        """(isolated, quiet, held, barge_in, stood out) for a phrase of `words` words first
+        named at session time `named` (`final`: the utterance ends with it), judged by how it
+        stands out of another voice talking on (foreground.py): said over a TV in the coach's
+        silence, with only the TV's talk around it, it is said on its own, and the TV's level
+        after it is its quiet and its hold. A barge-in in that silence waits for this, as any
+        phrase does. Over the coach's voice the coach's words stand out of a TV too: there the
+        rules are the coach's (spotter.py)."""
         s = self.settings
         if self.foreground is None or self.room is None:
-            return isolated, quiet, barge_in, False
+            return isolated, quiet, held, barge_in, False
         t0 = named - WORD_SECONDS * words
-        playing = list(self.playing(t0, now, s.speaking_margin)) if self.playing else []
+        playing = list(self.playing(t0, now, s.echo.margin)) if self.playing else []
         if coach_speaking(t0, now, playing, EchoSettings(margin=s.speaking_margin)):
-            return isolated, quiet, barge_in, False
-        if ((held >= s.hold or final) and (not isolated or quiet < s.quiet)
+            return isolated, quiet, held, barge_in, False
+        if ((held >= s.fore_hold or final) and (not isolated or quiet < s.quiet or held < s.hold)
                 and self.foreground(named, words)):
-            return True, max(quiet, s.quiet), barge_in, True
-        if barge_in and not isolated and self.room(now) is not None:
-            return isolated, quiet, False, False
-        return isolated, quiet, barge_in, False
+            return True, max(quiet, s.quiet), max(held, s.hold), barge_in, True
+        if (barge_in and not isolated and not coach_speaking(t0, now, playing, s.echo)
+                and self.room(t0 - s.talk_lead) is not None):
+            # Within `echo.margin` of a clip it is judged as over the coach (turned down for
+            # the other voice, and the person told so); the silences before the phrase only.
+            return isolated, quiet, held, False, False
+        return isolated, quiet, held, barge_in, False

@@ -61,12 +61,14 @@ class Pipeline:
         # ...and a phrase standing out of that voice is said on its own (foreground.py).
         self.levels = (LevelTrace(rate, foreground) if self.room and foreground is not None
                        else None)
-        spotter.foreground = self._stands_out if self.levels else None
+        spotter.foreground = self._foreground if self.levels else None
         self.barge = (BargeIn(keywords, playing, barge, spotter.table.match,
                               self.room.talking_on if self.room else None)
                       if keywords and playing and self.talk else None)
         self._paused = False  # the session's state, for `room`
-        self._taken_at = float("-inf")  # session time the latest phrase was taken
+        # Session time the sound of the latest phrase taken ended (_foreground); the end of
+        # the stretch _foreground last found; the session time of the latest audio.
+        self._taken_at, self._stretch, self._now = float("-inf"), float("-inf"), 0.0
         # VOICECOACH_LISTEN_DEBUG=2: every change of hypothesis on stderr, with session time.
         self._trace = os.environ.get("VOICECOACH_LISTEN_DEBUG") == "2"
         self._last: tuple[str, ...] = ()
@@ -99,6 +101,7 @@ class Pipeline:
             self.room.feed(pcm, captured_at)
         if self.levels is not None:
             self.levels.feed(pcm, captured_at)
+        self._now = captured_at
         if self._trace and (hearing.words != self._last or hearing.final):
             self._last = hearing.words
             end = "final" if hearing.final else "partial"
@@ -118,6 +121,7 @@ class Pipeline:
             # then weighed against the coach's "Paused." and turned down, so the session only
             # paused (CI, 2026-12-07, with decoding 0.8 s behind). It is the same word.
             spot = replace(spot, rejected="")
+            self._mine(spot)
         if spot is not None and not spot.rejected:
             acted = self.barge.acted_since(captured_at)
             if acted is not None and spot.command in (Command.PAUSE, acted):
@@ -135,21 +139,30 @@ class Pipeline:
             return found
         return spot
 
-    def _stands_out(self, named: float, words: int) -> bool:
+    def _foreground(self, named: float, words: int) -> bool:
         """Whether a phrase of `words` words first named at session time `named` was said over
         another voice talking on and stands out of it, that voice alone around it
         (foreground.py). That voice's loud level from the silences before the phrase can have
-        begun; the phrase in the latest audio, ending at most `name_lag` (and a frame) before
-        it was named."""
+        begun. The stretch that stands out: ending at most `name_lag` (and a frame) before the
+        phrase was named, after any phrase taken, with a voice in it (a knock a moment before
+        a TV's word stood for it), and clear of the coach's clips and their echo (a short
+        line's echo, "Paused.", stands out of a quiet TV too)."""
         assert self.room is not None and self.levels is not None
-        s = self.levels.settings
+        s, room = self.levels.settings, self.room.settings
         floor = self.room.loud(named - s.spare - s.word * words, s.percentile)
         found = self.levels.phrase(floor, words) if floor is not None else None
         lag = self.spotter.settings.name_lag + 0.1
-        # Not a stretch a phrase taken already stood for: "hold on" was taken, then the TV's
-        # next word heard as "quit" was found to be it too.
-        return (found is not None and found[0] <= named and found[1] >= named - lag
-                and found[0] > self._taken_at)
+        if (found is None or found[0] > named or found[1] < named - lag
+                or found[0] <= self._taken_at):
+            return False
+        if self.spotter.playing is not None and self.spotter.playing(
+                found[0] - room.tail, found[1] + room.before, 0.0):
+            return False
+        voiced = self.voice.voiced_seconds(self._now - found[0], self._now - found[1])
+        if voiced < self.voice.settings.voiced:
+            return False
+        self._stretch = found[1]
+        return True
 
     def _mine(self, spot: Spot | None) -> None:
         """A phrase taken: its sound is the person's own, not another voice in the room (a
@@ -157,7 +170,9 @@ class Pipeline:
         or its start if earlier (a phrase's start is a rough guess), and a second after
         (RoomSettings.after)."""
         if self.room is not None and spot is not None and not spot.rejected:
-            self._taken_at = max(self._taken_at, spot.t1)
+            # The stretch found for it, or its sound up to the quiet that ended it.
+            self._taken_at = max(self._taken_at, self._stretch,
+                                 spot.t1 - self.spotter.settings.quiet)
             self.room.forget(min(spot.t0, spot.t1 - 0.6) - 0.2, spot.t1)
 
     def _trace_levels(self, spot: Spot) -> None:

@@ -67,9 +67,8 @@ class RoomVoice:
         self._bytes = 0  # of `_kept`, so a chunk need not sum them again
         self._held = False  # hold(): set from the session's thread
         self._mine_until = float("-inf")  # forget(): nothing is kept until then
-        # The latest answers of share() and loud(), with what they were asked of (_recent).
-        self._share: tuple[object, float | None] = (False, None)
-        self._loud: tuple[object, float | None] = (False, None)
+        # The latest answers of share() and loud(), by what they were asked of (_recent).
+        self._answers: dict[object, float | None] = {}
 
     def feed(self, pcm: bytes, captured_at: float) -> None:
         """Take in a chunk of 16-bit mono PCM whose last sample is at session time
@@ -125,12 +124,11 @@ class RoomVoice:
         time `before` up to it (at most `window` seconds of them; not the phrase being judged,
         which starts at `before`); None while there were less than `least` seconds."""
         recent, key = self._recent(before)
-        if key != self._share[0]:
+        if ("share", key) not in self._answers:
             seconds = sum(len(pcm) for pcm in recent) / 2 / self._rate
-            share = (None if seconds < self.settings.least
-                     else voiced_share(b"".join(recent), self._rate))
-            self._share = (key, share)
-        return self._share[1]
+            self._remember(("share", key), None if seconds < self.settings.least
+                           else voiced_share(b"".join(recent), self._rate))
+        return self._answers[("share", key)]
 
     def _recent(self, before: float) -> tuple[list[bytes], tuple[float, float, int] | None]:
         """The silences kept from `age` seconds before `before` up to it, and what tells them
@@ -148,10 +146,17 @@ class RoomVoice:
         if self.talking_on(before) is None:
             return None
         recent, key = self._recent(before)
-        if (key, percentile) != self._loud[0]:
-            self._loud = ((key, percentile), loud_level(b"".join(recent), self._rate,
-                                                        percentile))
-        return self._loud[1]
+        if (percentile, key) not in self._answers:
+            self._remember((percentile, key), loud_level(b"".join(recent), self._rate,
+                                                         percentile))
+        return self._answers[(percentile, key)]
+
+    def _remember(self, question: object, answer: float | None) -> None:
+        """Keep `answer` to `question`, with the latest few others (a phrase's checks ask
+        about two or three moments in turn)."""
+        if len(self._answers) >= 8:
+            del self._answers[next(iter(self._answers))]
+        self._answers[question] = answer
 
     def talking_on(self, before: float) -> float | None:
         """`share(before)` when more than `most` of the silences are voiced (another voice

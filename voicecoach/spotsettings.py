@@ -62,6 +62,11 @@ class SpotSettings:
     speaking_margin: float = 0.3
     """Seconds around each clip that count as the coach speaking, when only barge-in phrases
     may fire (the heard phrase's own start is an estimate: see WORD_SECONDS)."""
+    fore_hold: float = 0.09
+    """Seconds a phrase must stay the tail before it is checked for standing out of another
+    voice talking on (foreground.py), instead of `hold`: the stretch of voice found, with only
+    the TV's level after it, says where the phrase ended, and the TV's next word, named 0.12 s
+    after "next" ("next on"), left it no 0.15 s to hold (bench_tv.py)."""
     edge_talk: float = 0.15
     """Seconds after the coach's clip ends, before a phrase is named, in which the microphone
     must hold more than its echo for the phrase to count as said after it, though within

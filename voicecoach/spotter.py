@@ -225,7 +225,7 @@ class Spotter(Isolation):
         # as "stop" aborted safety checks; a person's "stop" after it is said on its own.
         barge_in = (said in self.settings.barge_in and command is not Command.ANSWER
                     and self._section is None)
-        isolated, quiet, barge_now, stood_out = self._stands_out(
+        isolated, quiet, held, barge_now, stood_out = self._stands_out(
             isolated, barge_in, held, quiet, n, offset + self._since, offset + hearing.end,
             hearing.final)
         if not hearing.final:

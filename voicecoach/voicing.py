@@ -50,13 +50,16 @@ class VoiceTrace:
         if len(self._buf) > self._keep:
             del self._buf[: len(self._buf) - self._keep]
 
-    def voiced_seconds(self, seconds: float) -> float:
-        """Seconds of voiced frames in the last `seconds` of audio."""
+    def voiced_seconds(self, seconds: float, upto: float = 0.0) -> float:
+        """Seconds of voiced frames in the last `seconds` of audio, leaving out its last
+        `upto` seconds."""
         import numpy as np
 
         s = self.settings
         n = min(len(self._buf) // 2, int(seconds * self.rate))
-        x = np.frombuffer(bytes(self._buf[len(self._buf) - 2 * n :]), dtype=np.int16)
+        m = min(n, max(0, int(upto * self.rate)))
+        x = np.frombuffer(bytes(self._buf[len(self._buf) - 2 * n : len(self._buf) - 2 * m]),
+                          dtype=np.int16)
         # A pitch needs no more than 8 kHz: averaging blocks of samples down to about that
         # keeps the work (and the memory: 25 MB at 48 kHz in one go) small.
         k = max(1, round(self.rate / 8000))
