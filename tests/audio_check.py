@@ -233,7 +233,7 @@ def coach_and_tv(phrases: Any, voice: str, tv_db: float | None, seed: int, rate:
         end = t + len(line) / rate
         log.record(Utterance(text, "instruction", t, t, end,
                              levels=clip_levels(line / 32767, rate)))
-        if k >= warm:
+        if warm <= k < warm + len(said):
             x = said[k - warm]
             start = end + 0.5 + float(rng.uniform(0, 0.8))
             out[int(start * rate) : int(start * rate) + len(x)] += x

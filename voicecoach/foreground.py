@@ -47,6 +47,10 @@ class ForegroundSettings:
     spare: float = 0.6
     """...: "pause" said slowly takes 0.7 s, and words said just before it without a pause of
     `bridge` make the stretch longer (talk, not a command)."""
+    alone: float = 6.0
+    """dB over that loud level that a phrase said on its own by the usual rule (quiet before
+    and after it) must reach too, while the other voice talks on: a quiet TV pauses between
+    its sentences, and its own words there were taken for commands (Pipeline._over_room)."""
     keep: float = 4.0
     """Seconds of the latest frame levels kept."""
 
@@ -100,6 +104,11 @@ class LevelTrace:
                 self._levels.append((last - (n - 1 - i) * self._step, level))
         while self._levels and self._levels[0][0] < captured_at - self.settings.keep:
             self._levels.popleft()
+
+    def loudest(self, t0: float, t1: float) -> float | None:
+        """The level (dB) of the loudest frame ending from session time `t0` to `t1`."""
+        levels = [level for t, level in self._levels if t0 <= t <= t1]
+        return max(levels) if levels else None
 
     def _frames(self, seconds: float) -> int:
         """Whole frames in `seconds` (rounded: 0.12 s is 12 frames, whatever the float)."""

@@ -29,6 +29,8 @@ BARGE = BargeSettings()
 ROOM = RoomSettings()
 #: When a phrase said over that voice stands out of it (None in a Pipeline: never).
 FOREGROUND = ForegroundSettings()
+#: How a phrase no louder than another voice talking in the room is turned down.
+OTHER_LEVEL = "no louder than the other voice talking in the room"
 
 
 class Pipeline:
@@ -109,8 +111,9 @@ class Pipeline:
             print(f"voicecoach: {captured_at:8.3f} {end} {said}", file=sys.stderr)
         talking = self.talk.talking if self.talk else None
         learnt = self.talk is not None and self.talk.learnt
-        spot = self.spotter.feed(hearing, quiet, offset=captured_at - hearing.end,
-                                 voiced=self.voice.is_voiced, talking=talking, learnt=learnt)
+        spot = self._over_room(self.spotter.feed(
+            hearing, quiet, offset=captured_at - hearing.end, voiced=self.voice.is_voiced,
+            talking=talking, learnt=learnt))
         self._mine(spot)
         if self.barge is None:
             return spot
@@ -163,6 +166,22 @@ class Pipeline:
             return False
         self._stretch = found[1]
         return True
+
+    def _over_room(self, spot: Spot | None) -> Spot | None:
+        """`spot`, turned down if it was taken while another voice talks on in the coach's
+        silences and is not `alone` dB over that voice's loud level at its loudest: a quiet
+        TV's own words between pauses of its own are said on their own too (bench_tv.py, a TV
+        25 dB under a person's voice: 4 commands in 2 minutes). A phrase standing out of the
+        talk (`_foreground`) is well over it."""
+        if spot is None or spot.rejected or self.room is None or self.levels is None:
+            return spot
+        s = self.levels.settings
+        floor = self.room.loud(spot.t0 - self.spotter.settings.talk_lead, s.percentile)
+        loudest = self.levels.loudest(spot.t0 - 0.3, spot.t1)
+        if floor is None or loudest is None or loudest >= floor + s.alone:
+            return spot
+        return replace(spot, rejected=f"{OTHER_LEVEL} ({loudest - floor:+.1f} dB over its loud "
+                                      "level): its own word, not the person's")
 
     def _mine(self, spot: Spot | None) -> None:
         """A phrase taken: its sound is the person's own, not another voice in the room (a
