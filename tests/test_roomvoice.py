@@ -158,6 +158,12 @@ def test_a_barge_in_turned_down_for_another_voice_is_said_now_and_then() -> None
     assert notices == [NOTICE]
     turned_down(400.0)  # five minutes on: said again
     assert notices == [NOTICE, NOTICE]
+    # A phrase said on its own but no louder than that voice (pipeline.Pipeline._over_room):
+    # the TV's own word, or the person's said too softly; said the same way.
+    from voicecoach.pipeline import OTHER_LEVEL
+
+    turned_down(800.0, f"{OTHER_VOICE}, and this is {OTHER_LEVEL} (+2.0 dB over its loud level)")
+    assert notices == [NOTICE] * 3
 
 
 @needs_espeak

@@ -16,7 +16,7 @@ from voicecoach.doubletalk import TalkMeter
 from voicecoach.foreground import ForegroundSettings, LevelTrace
 from voicecoach.phrases import UNKNOWN
 from voicecoach.recognizer import KeywordSpotter, QuietMeter, Recognizer
-from voicecoach.roomvoice import RoomSettings, RoomVoice
+from voicecoach.roomvoice import OTHER_VOICE, RoomSettings, RoomVoice
 from voicecoach.spotter import ECHO_ONLY, Spot, Spotter
 from voicecoach.talksettings import TalkSettings
 from voicecoach.voicing import VoiceTrace
@@ -29,8 +29,9 @@ BARGE = BargeSettings()
 ROOM = RoomSettings()
 #: When a phrase said over that voice stands out of it (None in a Pipeline: never).
 FOREGROUND = ForegroundSettings()
-#: How a phrase no louder than another voice talking in the room is turned down.
-OTHER_LEVEL = "no louder than the other voice talking in the room"
+#: How a phrase no louder than another voice talking in the room is turned down (after
+#: roomvoice.OTHER_VOICE, so that the Listener tells the person now and then).
+OTHER_LEVEL = "no louder than it: its own word?"
 
 
 class Pipeline:
@@ -180,8 +181,8 @@ class Pipeline:
         loudest = self.levels.loudest(spot.t0 - 0.3, spot.t1)
         if floor is None or loudest is None or loudest >= floor + s.alone:
             return spot
-        return replace(spot, rejected=f"{OTHER_LEVEL} ({loudest - floor:+.1f} dB over its loud "
-                                      "level): its own word, not the person's")
+        return replace(spot, rejected=f"{OTHER_VOICE}, and this is {OTHER_LEVEL} "
+                                      f"({loudest - floor:+.1f} dB over its loud level)")
 
     def _mine(self, spot: Spot | None) -> None:
         """A phrase taken: its sound is the person's own, not another voice in the room (a

@@ -23,8 +23,9 @@ from voicecoach.voicing import voiced_share
 #: How a barge-in turned down for another voice says so (the Listener tells the person).
 OTHER_VOICE = "another voice talks in the coach's pauses"
 #: What the person is told then, at most once every NOTICE_EVERY seconds.
-NOTICE = ("another voice is talking in the room (a TV?): a command said over the coach is not "
-          "taken; say it when the coach pauses, or turn the other voice down")
+NOTICE = ("another voice is talking in the room (a TV?): a command said over the coach, or no "
+          "louder than that voice, is not taken; say it in the coach's pauses, louder, or turn "
+          "the other voice down")
 NOTICE_EVERY = 300.0
 
 
