@@ -17,6 +17,7 @@ by the TV (in each of `--tv-voices`, at `--unrelated-levels`) over the coach's l
 A command that fires with ours and not without is one the rule added.
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_tv.py [--levels -25,-20,-15,-10] [--out F]
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_tv.py --chat [--out F]
     PYTHONPATH=. .venv/bin/python benchmarks/bench_tv.py --unrelated [--tv-voices V,V]
         [--unrelated-levels 0,-10] [--out F]
 
@@ -151,6 +152,27 @@ def _cell(way: dict[str, Any]) -> str:
             f"{1000 * way['latency_p95_s']:.0f} ms, {cpu}")
 
 
+def chat(name: str) -> int:
+    """What the level rule costs a person who talks: each voice talks through the first 20 s
+    (the news, level with its commands, the coach's lines and all), then says the 12 commands
+    in the coach's pauses. For a while that talk is "another voice" (roomvoice.py)."""
+    totals: dict[str, list[int]] = {"ours": [0, 0, 0], "without": [0, 0, 0]}
+    for seed, voice in enumerate(VOICES):
+        talk = speech(TV_NEWS * 3, voice, 175, RATE)[: int(4 * PERIOD * RATE)]
+        tv = np.concatenate([talk, np.zeros(int(16 * PERIOD * RATE))])
+        data, log, truth = coach_and_tv(PHRASES, voice, 0.0, seed, RATE, PERIOD, warm=4, tv=tv)
+        for way in totals:
+            counts = score(listen(data, log, way == "ours"), truth)[:3]
+            totals[way] = [a + b for a, b in zip(totals[way], counts, strict=True)]
+    print("| the person talked for 20 s first | right of 48, wrong, other |\n|---|---|")
+    for way, (right, wrong, other) in totals.items():
+        print(f"| {way} | {right}, {wrong}, {other} |")
+    out = Path(__file__).resolve().parent / "results" / name
+    out.write_text(json.dumps(totals, indent=1) + "\n")
+    print(f"written to {out}", file=sys.stderr)
+    return 0
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--levels", default="-25,-20,-15,-10")
@@ -160,8 +182,12 @@ def main() -> int:
     p.add_argument("--tv-voice", default=TV_VOICE,
                    help='who talks on: an espeak-ng voice, or "same": the person, talking on '
                         "between commands (what the rule costs a chatty person)")
+    p.add_argument("--chat", action="store_true",
+                   help="the person talks for 20 s, then says the commands (the rule's cost)")
     p.add_argument("--out", default=None)
     args = p.parse_args()
+    if args.chat:
+        return chat(args.out or "tv-chat.json")
     if args.unrelated:
         return unrelated(args.tv_voices.split(","),
                          [float(v) for v in args.unrelated_levels.split(",")],
