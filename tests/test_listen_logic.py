@@ -312,6 +312,24 @@ def test_a_phrase_standing_out_of_a_tv_s_talk_is_said_on_its_own() -> None:
     assert run(3.9, script=early)[0] == ["x:anoth"]
 
 
+def test_a_phrase_no_louder_than_a_tv_is_turned_down_and_leaves_the_utterance_open() -> None:
+    """A quiet TV's own word between two pauses of its own is said on its own; while another
+    voice talks on, the Pipeline's level check (`under_room`) turns it down, before it counts
+    as fired: the utterance stays open for the person's command."""
+    spotter = Spotter(EN)
+    asked: list[tuple[float, float]] = []
+
+    def under_room(t0: float, t1: float) -> str:
+        asked.append((t0, t1))
+        return "another voice talks in the coach's pauses, and this is no louder than it"
+
+    spotter.under_room = under_room
+    script = [(0.03 * i, "back", 0.03 * max(0, i - 4), False) for i in range(1, 14)]
+    assert feed_script(spotter, script) == ["x:anoth"]
+    assert len(asked) == 1 and spotter._fired == set() and not spotter._replying
+    assert spotter._start == 0  # nothing set aside: as after a noise ("no voice in it")
+
+
 def test_the_command_that_means_nothing_now_leaves_the_utterance_open() -> None:
     """"hold on" in noise, as pocketsphinx heard it: "go on" first, then revised. With every
     command in play "go on" (resume) was the utterance's one command; while the session runs

@@ -201,7 +201,7 @@ class Listener:
             self._inbox.put(CommandEvent(spot.command, source="voice", heard=spot.heard))
 
     def _other_voice(self, spot: Spot) -> None:
-        """A barge-in turned down for another voice in the room: say why, now and then."""
+        """A phrase turned down for another voice in the room: say why, now and then."""
         if spot.rejected and OTHER_VOICE in spot.rejected and (
                 spot.t1 - self._told_other_voice >= NOTICE_EVERY):
             self._told_other_voice = spot.t1

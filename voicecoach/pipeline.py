@@ -65,6 +65,7 @@ class Pipeline:
         self.levels = (LevelTrace(rate, foreground) if self.room and foreground is not None
                        else None)
         spotter.foreground = self._foreground if self.levels else None
+        spotter.under_room = self._over_room if self.levels else None
         self.barge = (BargeIn(keywords, playing, barge, spotter.table.match,
                               self.room.talking_on if self.room else None)
                       if keywords and playing and self.talk else None)
@@ -112,9 +113,8 @@ class Pipeline:
             print(f"voicecoach: {captured_at:8.3f} {end} {said}", file=sys.stderr)
         talking = self.talk.talking if self.talk else None
         learnt = self.talk is not None and self.talk.learnt
-        spot = self._over_room(self.spotter.feed(
-            hearing, quiet, offset=captured_at - hearing.end, voiced=self.voice.is_voiced,
-            talking=talking, learnt=learnt))
+        spot = self.spotter.feed(hearing, quiet, offset=captured_at - hearing.end,
+                                 voiced=self.voice.is_voiced, talking=talking, learnt=learnt)
         self._mine(spot)
         if self.barge is None:
             return spot
@@ -168,21 +168,24 @@ class Pipeline:
         self._stretch = found[1]
         return True
 
-    def _over_room(self, spot: Spot | None) -> Spot | None:
-        """`spot`, turned down if it was taken while another voice talks on in the coach's
-        silences and is not `alone` dB over that voice's loud level at its loudest: a quiet
-        TV's own words between pauses of its own are said on their own too (bench_tv.py, a TV
-        25 dB under a person's voice: 4 commands in 2 minutes). A phrase standing out of the
-        talk (`_foreground`) is well over it."""
-        if spot is None or spot.rejected or self.room is None or self.levels is None:
-            return spot
+    def _over_room(self, t0: float, t1: float) -> str:
+        """Why a phrase said on its own from session time `t0` to `t1` is turned down, or "":
+        while another voice talks on in the coach's silences it must be `alone` dB over that
+        voice's loud level at its loudest, as a quiet TV's own words between pauses of its own
+        are said on their own too (bench_tv.py, a TV 25 dB under a person's voice: 4 commands
+        in 2 minutes). Not while the session is paused or a question waits: the silences kept
+        from before may hold the person's own voice ("ow... it hurts"), and an answer or a
+        "resume" must not have to outdo it."""
+        assert self.room is not None and self.levels is not None
+        if self._paused or self.spotter.expecting is not None:
+            return ""
         s = self.levels.settings
-        floor = self.room.loud(spot.t0 - self.spotter.settings.talk_lead, s.percentile)
-        loudest = self.levels.loudest(spot.t0 - 0.3, spot.t1)
+        floor = self.room.loud(t0 - self.spotter.settings.talk_lead, s.percentile)
+        loudest = self.levels.loudest(t0 - 0.3, t1)
         if floor is None or loudest is None or loudest >= floor + s.alone:
-            return spot
-        return replace(spot, rejected=f"{OTHER_VOICE}, and this is {OTHER_LEVEL} "
-                                      f"({loudest - floor:+.1f} dB over its loud level)")
+            return ""
+        return (f"{OTHER_VOICE}, and this is {OTHER_LEVEL} ({loudest - floor:+.1f} dB over its "
+                "loud level)")
 
     def _mine(self, spot: Spot | None) -> None:
         """A phrase taken: its sound is the person's own, not another voice in the room (a

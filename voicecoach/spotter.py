@@ -88,9 +88,6 @@ class Spotter(Isolation):
         #: Session time -> the voiced share of the coach's silences when another voice talks
         #: on in them, else None (roomvoice.RoomVoice.talking_on; set by the Pipeline).
         self.room: Callable[[float], float | None] | None = None
-        #: Session time a phrase was first named, its words -> whether the latest audio holds
-        #: it said over another voice talking on, standing out of it (foreground.py).
-        self.foreground: Callable[[float, int], bool] | None = None
         self._utterance = -1
         # A phrase at index _start is said on its own (-1: none can be); before _decided: done.
         self._start = 0
@@ -283,6 +280,8 @@ class Spotter(Isolation):
             if room is not None:
                 return _reject(spot, f"{OTHER_VOICE} ({room:.0%} of them voiced): over "
                                "its voice, a TV's words are no command")
+        if not stood_out and self.under_room is not None and (why := self.under_room(t0, t1)):
+            return _reject(spot, why)
         self._fired.add(command)
         # Anything after a command in the same utterance is not said on its own, but for
         # what comes after the coach's reply to it (_reply).
