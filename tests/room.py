@@ -10,6 +10,7 @@ test_session_voice.py, test_soak_realtime.py and (without a routine) test_answer
 from __future__ import annotations
 
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -51,6 +52,28 @@ class Slowed:
         return getattr(self.inner, name)
 
 
+class Transcript:
+    """sys.stderr, passed through, keeping the listener's debug lines that say what it decided
+    (finals, commands, phrases turned down and why): CI shows a failing test's message in full
+    but cuts its captured stderr, and a miss once came with no word of its cause (2026-12-07)."""
+
+    KEPT = (" final ", " ignored ", " on '")
+
+    def __init__(self) -> None:
+        self.inner = sys.stderr
+        self.lines: list[str] = []
+        self._part = ""
+
+    def write(self, text: str) -> int:
+        self._part += text
+        *done, self._part = self._part.split("\n")
+        self.lines.extend(line.strip() for line in done if any(k in line for k in self.KEPT))
+        return self.inner.write(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
 def calf(hold: float, sets: int = 1, **changes: Any) -> Routine:
     """The built-in calf stretch as `sets` holds of `hold` seconds, without the set-up talk."""
     ex = replace(load_builtin().find_exercise("calf"), sets=sets, hold=hold, setup=(), why="",
@@ -77,6 +100,8 @@ class Room:
         self.inbox = Inbox()
         self.log = EventLog(self.clock.now, self.clock.wall)
         self.notices: list[str] = []
+        self.transcript = Transcript()
+        sys.stderr = self.transcript  # type: ignore[assignment]  # restored in close()
         speech = SpeechLog()
         self.speaker = open_speaker(voice or VoiceSettings(), self.clock, self.log.said, speech,
                                     lambda t: None)
@@ -118,6 +143,8 @@ class Room:
     def close(self) -> None:
         self.listener.close()
         self.speaker.close()
+        if sys.stderr is self.transcript:
+            sys.stderr = self.transcript.inner
         if self._loop is not None:
             self._loop.unload()
 
@@ -179,12 +206,18 @@ class Person:
         """Say `phrase` until an event like `match` happens, `attempts` times at most, as a
         person would; True if it did."""
         self.said.append(phrase)
+        heard = self.room.transcript.lines
+        since = len(heard)
         for attempt in range(self.attempts):
             if attempt:
-                self.missed.append(f"{phrase!r} ({voice}) at {self.room.clock.now():.1f} s")
+                # What the listener made of the attempt that went unanswered.
+                self.missed.append(f"{phrase!r} ({voice}) at {self.room.clock.now():.1f} s "
+                                   f"after {heard[since:][-4:]}")
+            since = len(heard)
             if self.room.command(phrase, voice, timeout=timeout, **match) is not None:
                 return True
-        self.failures.append(f"{phrase!r} at {self.room.clock.now():.1f} s: no {match}")
+        self.failures.append(f"{phrase!r} at {self.room.clock.now():.1f} s: no {match} "
+                             f"after {heard[since:][-4:]}; notices {self.room.notices}")
         return False
 
     @property

@@ -160,7 +160,7 @@ def test_a_command_said_just_after_the_coach_stops_talking_is_taken(
     commands = [(e["name"], e["source"]) for e in room.events(event="command")]
     print("said again:", person.missed, f"lag {room.listener.lag_max:.2f} s")
     assert commands == [("repeat", "voice"), ("pause", "voice"), ("next", "voice")], (
-        commands, person.failures, person.missed)
+        commands, person.failures, person.missed, room.notices)
     # At the first try: before the fix the "repeat" was turned down every time.
     assert not [m for m in person.missed if "repeat" in m], (person.missed, room.notices)
     assert person.repeats <= 1, (person.missed, room.notices)
