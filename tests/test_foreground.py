@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from voicecoach.foreground import ForegroundSettings, LevelTrace, loud_level
+from voicecoach.recognizer import QuietMeter
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -72,6 +73,38 @@ def test_the_levels_kept_are_the_latest_seconds() -> None:
     trace = traced(tone(10.0, 46.0))
     assert len(trace._levels) <= int(ForegroundSettings().keep / 0.01) + 1
     assert trace._levels[-1][0] == pytest.approx(10.0)
+
+
+@pytest.mark.parametrize("rate", [16000, 44100, 16050])
+def test_the_levels_the_pipeline_hands_over_are_those_the_trace_measures(rate: int) -> None:
+    """The Pipeline gives LevelTrace the frames its QuietMeter measured (`add`): the same
+    levels at the same times as the trace's own `feed`, in odd chunks and at an odd rate. Audio
+    dropped (a gap in the times) starts both afresh; the meter keeps its part of a frame, so
+    their frames may then fall up to one frame apart (and measure a little differently)."""
+    x = np.clip(np.concatenate([tone(0.7, 46.0, rate), tone(0.4, 70.0, rate)]), -32767, 32767)
+    pcm = x.astype(np.int16).tobytes()
+    for gap in (None, 12):
+        own, handed, meter = LevelTrace(rate), LevelTrace(rate), QuietMeter(rate)
+        i, t, gap_at = 0, 0.0, 0.0
+        for n, size in enumerate([333, 480, 1, 960, 7] * 40):
+            chunk = pcm[i : i + 2 * size]
+            i += 2 * size
+            if not chunk:
+                break
+            if n == gap:
+                t += 0.5  # audio dropped
+                gap_at = t
+            t += len(chunk) / 2 / rate
+            own.feed(chunk, t)
+            meter.feed(chunk)
+            handed.add(meter.levels, t, len(chunk) // 2, meter.pending)
+        ours, theirs = np.array(own._levels), np.array(handed._levels)
+        assert len(ours) > 40 and abs(len(ours) - len(theirs)) <= 1
+        k = min(len(ours), len(theirs))
+        if gap is None:
+            assert np.allclose(ours[-k:, 1], theirs[-k:, 1], atol=1e-6)
+        assert np.allclose(ours[-k:, 0], theirs[-k:, 0], atol=1e-9 if gap is None else 0.0101)
+        assert min(ours[0, 0], theirs[0, 0]) > gap_at
 
 
 @needs_espeak

@@ -17,8 +17,14 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-#: Length of one level frame (s).
-FRAME = 0.01
+#: Level frames in a second: 10 ms frames, as QuietMeter's (recognizer.py), whose levels the
+#: Pipeline hands to LevelTrace.
+FRAMES_PER_SECOND = 100
+
+
+def frame_samples(rate: int) -> int:
+    """Samples in one level frame at `rate`."""
+    return max(1, rate // FRAMES_PER_SECOND)
 
 
 @dataclass(frozen=True)
@@ -68,7 +74,7 @@ def loud_level(pcm: bytes, rate: int, percentile: float) -> float | None:
     """The `percentile` of the 10 ms frame levels (dB) of 16-bit mono `pcm`; None if empty."""
     import numpy as np
 
-    levels = frame_levels(np.frombuffer(pcm, dtype=np.int16), max(1, round(rate * FRAME)))
+    levels = frame_levels(np.frombuffer(pcm, dtype=np.int16), frame_samples(rate))
     return float(np.percentile(levels, percentile)) if len(levels) else None
 
 
@@ -78,32 +84,47 @@ class LevelTrace:
     def __init__(self, rate: int, settings: ForegroundSettings = ForegroundSettings()) -> None:
         self.settings = settings
         self._rate = rate
-        self._frame = max(1, round(rate * FRAME))
+        self._frame = frame_samples(rate)
         self._step = self._frame / rate  # seconds a frame really lasts
-        self._rest = b""  # samples of a frame not yet whole
+        self._rest = b""  # samples of a frame not yet whole (feed)
+        self._pending = 0  # how many there were after the latest chunk
         self._levels: deque[tuple[float, float]] = deque()  # (session time of its end, dB)
 
     def feed(self, pcm: bytes, captured_at: float) -> None:
         """Take in a chunk of 16-bit mono PCM whose last sample is at session time
-        `captured_at`. Audio dropped before it (a gap in the times) starts the levels afresh:
-        the quiet before a phrase must be heard, not skipped."""
+        `captured_at`, measuring its frames (the Pipeline hands over those its QuietMeter
+        measured instead: `add`)."""
         import numpy as np
 
-        if self._levels and captured_at - len(pcm) / 2 / self._rate > (
-                self._levels[-1][0] + len(self._rest) / 2 / self._rate + 2 * self._step):
-            self._levels.clear()
+        if self._gap(len(pcm) // 2, captured_at):
             self._rest = b""
         data = self._rest + pcm
         n = len(data) // 2 // self._frame
         self._rest = data[2 * n * self._frame :]
-        if n:
-            levels = frame_levels(np.frombuffer(data[: 2 * n * self._frame], dtype=np.int16),
-                                  self._frame)
-            last = captured_at - len(self._rest) / 2 / self._rate
-            for i, level in enumerate(levels.tolist()):
-                self._levels.append((last - (n - 1 - i) * self._step, level))
+        levels = (frame_levels(np.frombuffer(data[: 2 * n * self._frame], dtype=np.int16),
+                               self._frame).tolist() if n else [])
+        self.add(levels, captured_at, len(pcm) // 2, len(self._rest) // 2)
+
+    def add(self, levels: list[float], captured_at: float, samples: int, pending: int) -> None:
+        """Take in the `levels` (dB) of the whole frames a chunk of `samples` samples, whose
+        last sample is at session time `captured_at`, completed, `pending` samples of it left
+        for the next frame. Audio dropped before it (a gap in the times) starts the levels
+        afresh: the quiet before a phrase must be heard, not skipped."""
+        if self._gap(samples, captured_at):
+            self._levels.clear()
+        last = captured_at - pending / self._rate
+        n = len(levels)
+        for i, level in enumerate(levels):
+            self._levels.append((last - (n - 1 - i) * self._step, level))
+        self._pending = pending
         while self._levels and self._levels[0][0] < captured_at - self.settings.keep:
             self._levels.popleft()
+
+    def _gap(self, samples: int, captured_at: float) -> bool:
+        """Whether a chunk of `samples` samples ending at `captured_at` starts more than two
+        frames after the audio before it ended."""
+        return bool(self._levels) and captured_at - samples / self._rate > (
+            self._levels[-1][0] + self._pending / self._rate + 2 * self._step)
 
     def loudest(self, t0: float, t1: float) -> float | None:
         """The level (dB) of the loudest frame ending from session time `t0` to `t1`."""

@@ -103,8 +103,8 @@ class Pipeline:
             self.talk.feed(pcm, captured_at)
         if self.room is not None:
             self.room.feed(pcm, captured_at)
-        if self.levels is not None:
-            self.levels.feed(pcm, captured_at)
+        if self.levels is not None:  # the frames the QuietMeter has just measured
+            self.levels.add(self.quiet.levels, captured_at, len(pcm) // 2, self.quiet.pending)
         self._now = captured_at
         if self._trace and (hearing.words != self._last or hearing.final):
             self._last = hearing.words

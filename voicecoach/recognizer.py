@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
+from voicecoach.foreground import frame_levels, frame_samples
 from voicecoach.model_vocab import fst_input_symbols as fst_input_symbols
 from voicecoach.model_vocab import model_vocabulary as model_vocabulary
 from voicecoach.model_vocab import unknown_symbol as unknown_symbol
@@ -183,8 +184,11 @@ class QuietMeter:
         self.margin_db = margin_db
         self.fall_db = FALL_DB if fall_db is None else fall_db
         self._rise = rise_db_per_s / 100.0
-        self._frame = max(1, rate // 100)
+        self._frame = frame_samples(rate)
         self._pending = b""
+        self.levels: list[float] = []
+        """The levels (dB) of the whole frames the latest chunk completed (foreground.py's
+        LevelTrace takes them)."""
         self._floor: float | None = None
         self._quiet_frames = 0
         self._strict_frames = 0
@@ -200,6 +204,11 @@ class QuietMeter:
         return self._quiet_frames / 100.0
 
     @property
+    def pending(self) -> int:
+        """Samples fed that are not yet a whole frame."""
+        return len(self._pending) // 2
+
+    @property
     def strict_quiet(self) -> float:
         """Seconds of quiet at the end by the `strict` rule (0 without one)."""
         return self._strict_frames / 100.0
@@ -212,10 +221,11 @@ class QuietMeter:
         n = len(data) // (2 * self._frame)
         self._pending = data[n * 2 * self._frame :]
         if n == 0:
+            self.levels = []
             return self.quiet
-        x = np.frombuffer(data[: n * 2 * self._frame], dtype=np.int16).astype(np.float32)
-        energy = 10.0 * np.log10(np.mean(x.reshape(n, self._frame) ** 2, axis=1) + 1.0)
-        for e in energy.tolist():
+        self.levels = frame_levels(np.frombuffer(data[: n * 2 * self._frame], dtype=np.int16),
+                                   self._frame).tolist()
+        for e in self.levels:
             # A digital-silence floor would make the faintest hiss "speech": never below 20 dB.
             e = max(e, 20.0)
             self._floor = e if self._floor is None or e < self._floor else self._floor + self._rise
