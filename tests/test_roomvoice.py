@@ -79,6 +79,15 @@ def test_a_voice_talking_through_the_coach_s_silences_is_told_from_a_quiet_room(
     assert (room.share(now) or 0.0) < 0.05
     # Silence older than `age` counts no more: the TV was turned off.
     assert room.share(now + 60.0) is None
+    # ...but seconds held (paused, a question waiting) do not count: "resume" after a minute
+    # paused over a TV is said over the same TV.
+    room, now = fed(tv + hiss, log)
+    room.hold(True)
+    for k in range(1, 61):
+        room.feed(np.zeros(RATE, dtype=np.int16).tobytes(), now + k)
+    assert room.share(now + 60.0) == tv_share
+    room.hold(False)  # then 31 s running: aged out
+    assert room.share(now + 91.0) is None
 
 
 @needs_espeak

@@ -36,7 +36,9 @@ class RoomSettings:
     window: float = 6.0
     """Seconds of the coach's silence (the latest) looked at."""
     age: float = 30.0
-    """Silence older than this many seconds counts no more (the TV was turned off)."""
+    """Silence older than this many seconds counts no more (the TV was turned off). Seconds
+    held (`RoomVoice.hold`) do not count: after a minute paused over a TV, "resume" is said
+    over the same TV."""
     least: float = 1.0
     """Seconds of silence needed before anything is said about it. The coach leaves little:
     live, about a second in its first 20 s (the welcome, the first instructions and counts)."""
@@ -63,8 +65,10 @@ class RoomVoice:
         self.settings = settings
         self._rate = rate
         self._playing = playing
-        # (session time of its end, PCM) of each stretch of the coach's silence kept.
-        self._kept: deque[tuple[float, bytes]] = deque()
+        # (session time of its end, PCM, `_held_for` then) of each stretch of the coach's
+        # silence kept.
+        self._kept: deque[tuple[float, bytes, float]] = deque()
+        self._held_for = 0.0  # seconds of audio fed while held, all told
         self._bytes = 0  # of `_kept`, so a chunk need not sum them again
         self._held = False  # hold(): set from the session's thread
         self._mine_until = float("-inf")  # forget(): nothing is kept until then
@@ -78,7 +82,10 @@ class RoomVoice:
         s = self.settings
         n = len(pcm) // 2
         t0 = captured_at - n / self._rate
-        if self._held or captured_at <= self._mine_until:
+        if self._held:
+            self._held_for += n / self._rate
+            return
+        if captured_at <= self._mine_until:
             return
         first = 0 if self._mine_until <= t0 else math.ceil((self._mine_until - t0) * self._rate)
         keep = [(first, n)]
@@ -91,7 +98,7 @@ class RoomVoice:
             keep = [piece for lo, hi in keep
                     for piece in ((lo, min(hi, a)), (max(lo, b), hi)) if piece[1] > piece[0]]
         for lo, hi in keep:
-            self._kept.append((t0 + hi / self._rate, pcm[2 * lo : 2 * hi]))
+            self._kept.append((t0 + hi / self._rate, pcm[2 * lo : 2 * hi], self._held_for))
             self._bytes += 2 * (hi - lo)
         window = 2 * int(s.window * self._rate)
         while self._kept and self._bytes - len(self._kept[0][1]) >= window:
@@ -99,7 +106,8 @@ class RoomVoice:
 
     def hold(self, held: bool) -> None:
         """Keep nothing while `held` (the session paused, a question waiting): the person may
-        talk then, to the coach or to someone else. Thread-safe (one assignment)."""
+        talk then, to the coach or to someone else; what was kept before does not age
+        meanwhile (RoomSettings.age). Thread-safe (one assignment)."""
         self._held = held
 
     def forget(self, t0: float, t1: float) -> None:
@@ -136,7 +144,9 @@ class RoomVoice:
         from another choice: a phrase's checks ask again at every chunk while it waits, and
         the same 6 s cost 4-5 ms a time to look at."""
         age = self.settings.age
-        recent = [(t, pcm) for t, pcm in self._kept if before - age <= t <= before]
+        # Not counting the seconds held since (a phrase is judged near the latest audio).
+        recent = [(t, pcm) for t, pcm, held in self._kept
+                  if before - age - (self._held_for - held) <= t <= before]
         key = (recent[0][0], recent[-1][0], len(recent)) if recent else None
         return [pcm for _, pcm in recent], key
 
