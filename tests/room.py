@@ -179,7 +179,10 @@ class Room:
         wav = self.tmp / f"{phrase.replace(' ', '-')}-{voice}.wav"
         if not wav.exists():
             subprocess.run(["espeak-ng", "-v", voice, "-w", str(wav), phrase], check=True)
-        self.pulse.play_into_room(wav)
+        # A phrase that never reached the room must not pass for one the listener missed.
+        code = self.pulse.play_into_room(wav, wait=False).wait(timeout=120)
+        if code != 0:
+            raise AssertionError(f"paplay could not play {phrase!r} into the room (exit {code})")
 
     def command(self, phrase: str, voice: str = "en-us", timeout: float = 5.0,
                 **match: Any) -> dict[str, Any] | None:
