@@ -54,10 +54,10 @@ class Slowed:
 
 class Transcript:
     """sys.stderr, passed through, keeping the listener's debug lines that say what it decided
-    (finals, commands, phrases turned down and why): CI shows a failing test's message in full
+    (hypotheses, commands, phrases turned down and why): CI shows a failing test's message in full
     but cuts its captured stderr, and a miss once came with no word of its cause (2026-12-07)."""
 
-    KEPT = (" final ", " ignored ", " on '")
+    KEPT = (" partial ", " final ", " ignored ", " on '")
 
     def __init__(self) -> None:
         self.inner = sys.stderr
@@ -215,12 +215,16 @@ class Person:
             if attempt:
                 # What the listener made of the attempt that went unanswered.
                 self.missed.append(f"{phrase!r} ({voice}) at {self.room.clock.now():.1f} s "
-                                   f"after {heard[since:][-4:]}")
+                                   f"after {heard[since:][-6:]}")
             since = len(heard)
             if self.room.command(phrase, voice, timeout=timeout, **match) is not None:
                 return True
+        # Whether the listener still listens (a fault ends its thread with only a notice).
+        thread = self.room.listener._thread
+        alive = thread is not None and thread.is_alive()
         self.failures.append(f"{phrase!r} at {self.room.clock.now():.1f} s: no {match} "
-                             f"after {heard[since:][-4:]}; notices {self.room.notices}")
+                             f"after {heard[since:][-6:]}; notices {self.room.notices}; "
+                             f"listening: {alive}")
         return False
 
     @property
