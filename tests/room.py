@@ -63,11 +63,14 @@ class Transcript:
         self.inner = sys.stderr
         self.lines: list[str] = []
         self._part = ""
+        self._lock = threading.Lock()  # the listener's thread and the session's write
 
     def write(self, text: str) -> int:
-        self._part += text
-        *done, self._part = self._part.split("\n")
-        self.lines.extend(line.strip() for line in done if any(k in line for k in self.KEPT))
+        with self._lock:
+            self._part += text
+            *done, self._part = self._part.split("\n")
+            self.lines.extend(line.strip() for line in done
+                              if any(k in line for k in self.KEPT))
         return self.inner.write(text)
 
     def __getattr__(self, name: str) -> Any:
@@ -100,8 +103,6 @@ class Room:
         self.inbox = Inbox()
         self.log = EventLog(self.clock.now, self.clock.wall)
         self.notices: list[str] = []
-        self.transcript = Transcript()
-        sys.stderr = self.transcript  # type: ignore[assignment]  # restored in close()
         speech = SpeechLog()
         self.speaker = open_speaker(voice or VoiceSettings(), self.clock, self.log.said, speech,
                                     lambda t: None)
@@ -120,6 +121,9 @@ class Room:
         if loop:
             self._loop = (pulse.echo_coach_into_room(taps) if taps
                           else pulse.loop_coach_into_room(steady=steady_echo))
+        # Last: nothing after it can fail before close() puts stderr back.
+        self.transcript = Transcript()
+        sys.stderr = self.transcript  # type: ignore[assignment]
 
     def run(self, driver: Callable[[Room], None], limit: float = 150.0) -> bool:
         """Run the session while `driver(room)` acts on its own thread; True if completed."""
@@ -180,7 +184,12 @@ class Room:
         if not wav.exists():
             subprocess.run(["espeak-ng", "-v", voice, "-w", str(wav), phrase], check=True)
         # A phrase that never reached the room must not pass for one the listener missed.
-        code = self.pulse.play_into_room(wav, wait=False).wait(timeout=120)
+        proc = self.pulse.play_into_room(wav, wait=False)
+        try:
+            code = proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise AssertionError(f"paplay hung playing {phrase!r} into the room") from None
         if code != 0:
             raise AssertionError(f"paplay could not play {phrase!r} into the room (exit {code})")
 
@@ -217,8 +226,12 @@ class Person:
                 self.missed.append(f"{phrase!r} ({voice}) at {self.room.clock.now():.1f} s "
                                    f"after {heard[since:][-6:]}")
             since = len(heard)
-            if self.room.command(phrase, voice, timeout=timeout, **match) is not None:
-                return True
+            try:
+                if self.room.command(phrase, voice, timeout=timeout, **match) is not None:
+                    return True
+            except AssertionError as exc:  # on the driver's thread: it would only warn
+                self.failures.append(f"{phrase!r}: {exc}")
+                return False
         # Whether the listener still listens (a fault ends its thread with only a notice).
         thread = self.room.listener._thread
         alive = thread is not None and thread.is_alive()

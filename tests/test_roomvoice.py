@@ -86,8 +86,18 @@ def test_a_voice_talking_through_the_coach_s_silences_is_told_from_a_quiet_room(
     for k in range(1, 61):
         room.feed(np.zeros(RATE, dtype=np.int16).tobytes(), now + k)
     assert room.share(now + 60.0) == tv_share
-    room.hold(False)  # then 31 s running: aged out
-    assert room.share(now + 91.0) is None
+    # Running again, it ages as ever: a "stop" over the coach must not be turned down for a TV
+    # heard before the pause (turned off meanwhile, maybe).
+    room.hold(False)
+    assert room.share(now + 60.0) is None and room.share(now + 17.0) == tv_share
+    # Held for longer than `held` (2 min): the TV may well be off; the rest ages it again.
+    room.hold(True)
+    for k in range(61, 141):
+        room.feed(np.zeros(RATE, dtype=np.int16).tobytes(), now + k)
+    assert room.share(now + 130.0) == tv_share
+    for k in range(141, 161):
+        room.feed(np.zeros(RATE, dtype=np.int16).tobytes(), now + k)
+    assert room.share(now + 137.0) == tv_share and room.share(now + 151.0) is None
 
 
 @needs_espeak

@@ -36,9 +36,14 @@ class RoomSettings:
     window: float = 6.0
     """Seconds of the coach's silence (the latest) looked at."""
     age: float = 30.0
-    """Silence older than this many seconds counts no more (the TV was turned off). Seconds
-    held (`RoomVoice.hold`) do not count: after a minute paused over a TV, "resume" is said
-    over the same TV."""
+    """Silence older than this many seconds counts no more (the TV was turned off). While
+    held (`RoomVoice.hold`), up to `held` seconds held since do not count: after a minute
+    paused over a TV, "resume" is said over the same TV."""
+    held: float = 120.0
+    """The most seconds held that do not count toward `age`: after a longer pause the TV may
+    well be off, and a word of a conversation in a quiet room said on its own by the TV's
+    rule (foreground.py) would resume the session. Once running again, none: a "stop" said
+    over the coach must not be turned down for a TV heard before the pause."""
     least: float = 1.0
     """Seconds of silence needed before anything is said about it. The coach leaves little:
     live, about a second in its first 20 s (the welcome, the first instructions and counts)."""
@@ -106,8 +111,8 @@ class RoomVoice:
 
     def hold(self, held: bool) -> None:
         """Keep nothing while `held` (the session paused, a question waiting): the person may
-        talk then, to the coach or to someone else; what was kept before does not age
-        meanwhile (RoomSettings.age). Thread-safe (one assignment)."""
+        talk then, to the coach or to someone else; what was kept before ages no further
+        meanwhile, for up to RoomSettings.held seconds. Thread-safe (one assignment)."""
         self._held = held
 
     def forget(self, t0: float, t1: float) -> None:
@@ -143,10 +148,12 @@ class RoomVoice:
         """The silences kept from `age` seconds before `before` up to it, and what tells them
         from another choice: a phrase's checks ask again at every chunk while it waits, and
         the same 6 s cost 4-5 ms a time to look at."""
-        age = self.settings.age
-        # Not counting the seconds held since (a phrase is judged near the latest audio).
+        # While held, the seconds held since a piece was kept do not age it (RoomSettings).
+        age, held_for, most = self.settings.age, self._held_for, self.settings.held
+        if not self._held:
+            most = 0.0
         recent = [(t, pcm) for t, pcm, held in self._kept
-                  if before - age - (self._held_for - held) <= t <= before]
+                  if before - age - min(most, held_for - held) <= t <= before]
         key = (recent[0][0], recent[-1][0], len(recent)) if recent else None
         return [pcm for _, pcm in recent], key
 
