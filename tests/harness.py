@@ -25,8 +25,8 @@ API (all on the `Pulse` object the `pulse` fixture yields; module-level helpers 
 - `pulse.start_recording(source, rate=None) -> Recording`: background recording;
   `rec.stop()` returns `(samples, rate)`. `rec.started` is the `time.monotonic()` when the
   first samples arrived: good to a few ms here, but align on a known onset when it matters.
-- `pulse.play_into_room(wav_path, wait=True)`: `paplay --device=room`; returns the Popen
-  when `wait` is False.
+- `pulse.play_into_room(wav_path, wait=True)`: `paplay --device=room`, failing the test when
+  paplay could not play it; returns the Popen when `wait` is False.
 - `pulse.loop_coach_into_room(latency_ms=20, steady=False) -> Module`: module-loopback from
   coach.monitor into room, so the microphone hears the coach; `module.unload()` stops it.
 - `pulse.unload_sink(name)` / `pulse.reload_sink(name)`: remove / recreate a null sink (for
@@ -261,13 +261,21 @@ class Pulse:
     def play_into_room(self, wav_path: str | Path, wait: bool = True,
                        volume: int | None = None) -> subprocess.Popen[bytes]:
         """Play a sound file into the room (what the microphone hears); `volume` is paplay's
-        (65536: the file's own level)."""
+        (65536: the file's own level). With `wait`, fails when paplay did not play it: a
+        phrase that never reached the room must not pass for one the listener missed."""
         cmd = ["paplay", "--device=room", str(wav_path)]
         if volume is not None:
             cmd.append(f"--volume={volume}")
         proc = subprocess.Popen(cmd, env=self._child_env())
         if wait:
-            proc.wait(timeout=120)
+            try:
+                code = proc.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                raise AssertionError(f"paplay hung playing {wav_path} into the room") from None
+            if code != 0:
+                raise AssertionError(f"paplay could not play {wav_path} into the room "
+                                     f"(exit {code})")
         return proc
 
     def loop_coach_into_room(self, latency_ms: int = 20, steady: bool = False) -> Module:

@@ -183,15 +183,7 @@ class Room:
         wav = self.tmp / f"{phrase.replace(' ', '-')}-{voice}.wav"
         if not wav.exists():
             subprocess.run(["espeak-ng", "-v", voice, "-w", str(wav), phrase], check=True)
-        # A phrase that never reached the room must not pass for one the listener missed.
-        proc = self.pulse.play_into_room(wav, wait=False)
-        try:
-            code = proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise AssertionError(f"paplay hung playing {phrase!r} into the room") from None
-        if code != 0:
-            raise AssertionError(f"paplay could not play {phrase!r} into the room (exit {code})")
+        self.pulse.play_into_room(wav)  # fails if paplay could not play it
 
     def command(self, phrase: str, voice: str = "en-us", timeout: float = 5.0,
                 **match: Any) -> dict[str, Any] | None:
