@@ -334,9 +334,10 @@ def test_the_command_that_means_nothing_now_leaves_the_utterance_open() -> None:
     """"hold on" in noise, as pocketsphinx heard it: "go on" first, then revised. With every
     command in play "go on" (resume) was the utterance's one command; while the session runs
     resume means nothing, so the revision to "hold on" pauses."""
+    # "go on" held into 0.3 s of quiet: enough for a resume (SpotSettings.resume_quiet).
     script = [(0.03 * i, "go", 0.0, False) for i in range(1, 5)]
-    script += [(0.03 * i, "go on", 0.03 * (i - 5), False) for i in range(5, 12)]
-    script += [(0.03 * i, "hold on", 0.03 * (i - 5), False) for i in range(12, 20)]
+    script += [(0.03 * i, "go on", 0.03 * (i - 5), False) for i in range(5, 16)]
+    script += [(0.03 * i, "hold on", 0.03 * (i - 5), False) for i in range(16, 24)]
     assert feed_script(Spotter(EN), script) == ["resume"]
     running = Spotter(EN)
     running.paused(False)
@@ -350,6 +351,23 @@ def test_the_command_that_means_nothing_now_leaves_the_utterance_open() -> None:
     paused = Spotter(EN)
     paused.paused(True)
     assert feed_script(paused, script) == ["resume"]
+
+
+def test_a_resume_waits_for_a_longer_quiet_than_other_commands() -> None:
+    """A TV's heading read on its own ("Conclusion", heard as "continue") is followed by its
+    next sentence within 0.2 s; a person's "continue" by quiet. "pause" fires after 0.12 s of
+    quiet; "continue" only after 0.25 s (SpotSettings.resume_quiet)."""
+    settings = SpotSettings()
+    assert settings.quiet < 0.2 < settings.resume_quiet
+    for phrase in ("pause", "continue"):
+        heading = [(0.03 * i, phrase, 0.03 * max(0, i - 5), False) for i in range(1, 12)]
+        heading += [(0.03 * i, f"{phrase} {UNK}", 0.0, False) for i in range(12, 16)]
+        alone = [(0.03 * i, phrase, 0.03 * max(0, i - 5), False) for i in range(1, 16)]
+        for script, fired in ((heading, phrase == "pause"), (alone, True)):
+            spotter = Spotter(EN)
+            spotter.paused(phrase == "continue")
+            want = [EN.match(phrase).value] if fired else []  # type: ignore[union-attr]
+            assert feed_script(spotter, script)[:1] == want, (phrase, fired)
 
 
 def test_spotter_looks_again_when_the_recognizer_revises_earlier_words() -> None:

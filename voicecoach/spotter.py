@@ -4,8 +4,9 @@ Pure logic over Hearings, so it is tested with scripted hypotheses. The rules:
 
 * A command is the phrase at the end of the current hypothesis. It fires once that tail has
   stayed the same for `hold` seconds of audio (a *stable partial*) and the audio has gone quiet
-  for `quiet` seconds, or when the recognizer closes the utterance, whichever is first: no
-  waiting for the recognizer's end-of-utterance silence (0.3-0.5 s).
+  for `quiet` seconds (`resume_quiet` for "resume": a TV's heading read alone), or when the
+  recognizer closes the utterance, whichever is first: no waiting for the recognizer's
+  end-of-utterance silence (0.3-0.5 s).
 * It must start the utterance (nothing heard before it, not even words the recognizer drops
   again from its final result), and only one command fires per utterance: running speech
   ("pain in the back of your knee") has words around the phrase and no quiet after it, a
@@ -172,9 +173,7 @@ class Spotter(Isolation):
     def _new_utterance(self, counter: int) -> None:
         self._utterance, self._start, self._decided = counter, 0, 0
         self._before_gap, self._gap_checked = None, ()
-        self._decided_words = ()
-        self._candidate = None
-        self._fired = set()
+        self._decided_words, self._candidate, self._fired = (), None, set()
         self._aside = False  # words set aside, _fired kept until new sound (Isolation)
         self._preceded = set()
         self._replying = False
@@ -226,7 +225,9 @@ class Spotter(Isolation):
             isolated, barge_in, held, quiet, n, offset + self._since, offset + hearing.end,
             hearing.final)
         if not hearing.final:
-            if isolated and (held < self.settings.hold or quiet < self.settings.quiet):
+            needed = (self.settings.resume_quiet if command is Command.RESUME and not stood_out
+                      else self.settings.quiet)  # stood out: the other voice's level is quiet
+            if isolated and (held < self.settings.hold or quiet < needed):
                 return None
             # Other words before a phrase that cannot barge in: turned down at the end of the
             # utterance, unless the recognizer revises them away meanwhile.
