@@ -368,6 +368,26 @@ def test_a_resume_waits_for_a_longer_quiet_than_other_commands() -> None:
             spotter.paused(phrase == "continue")
             want = [EN.match(phrase).value] if fired else []  # type: ignore[union-attr]
             assert feed_script(spotter, script)[:1] == want, (phrase, fired)
+    # The recognizer's end of the utterance decides at once (pocketsphinx closes it on 0.2 s
+    # of the room's quiet), as for any phrase.
+    ended = [(0.03 * i, "continue", 0.03 * max(0, i - 5), False) for i in range(1, 11)]
+    spotter = Spotter(EN)
+    spotter.paused(True)
+    assert feed_script(spotter, [*ended, (0.33, "continue", 0.18, True)]) == ["resume"]
+    # Standing out of a TV talking on, the TV's level after it is its quiet: 0.12 s of it,
+    # as for any phrase (foreground.py), and the longer quiet is not asked for.
+    spotter = Spotter(EN)
+    spotter.paused(True)
+    spotter.room = lambda t: 0.6
+    now = [0.0]
+    spotter.foreground = lambda named, words: now[0] >= 0.3  # its stretch found late
+    over_tv = [(0.03 * i, "continue", 0.15, False) for i in range(1, 13)]
+    fired = []
+    for end, words, quiet, final in over_tv:
+        now[0] = end
+        spot = spotter.feed(Hearing(tuple(words.split()), final, 0, end), quiet)
+        fired += [spot.command.value] if spot is not None and not spot.rejected else []
+    assert fired == ["resume"]
 
 
 def test_spotter_looks_again_when_the_recognizer_revises_earlier_words() -> None:

@@ -134,9 +134,10 @@ class Isolation:
         return over is not None and over >= self.settings.edge_talk
 
     def _stands_out(self, isolated: bool, barge_in: bool, held: float, quiet: float,
-                    words: int, named: float, now: float, final: bool
+                    needed: float, words: int, named: float, now: float, final: bool
                     ) -> tuple[bool, float, float, bool, bool]:
-        """(isolated, quiet, held, barge_in, stood out) for a phrase of `words` words first
+        """(isolated, quiet, held, barge_in, stood out) for a phrase of `words` words, which
+        needs `needed` seconds of quiet after it (spotsettings.quiet_after), first
         named at session time `named` (`final`: the utterance ends with it), judged by how it
         stands out of another voice talking on (foreground.py): said over a TV in the coach's
         silence, with only the TV's talk around it, it is said on its own, and the TV's level
@@ -150,9 +151,9 @@ class Isolation:
         playing = list(self.playing(t0, now, s.echo.margin)) if self.playing else []
         if coach_speaking(t0, now, playing, EchoSettings(margin=s.speaking_margin)):
             return isolated, quiet, held, barge_in, False
-        if ((held >= s.fore_hold or final) and (not isolated or quiet < s.quiet or held < s.hold)
+        if ((held >= s.fore_hold or final) and (not isolated or quiet < needed or held < s.hold)
                 and self.foreground(named, words)):
-            return True, max(quiet, s.quiet), max(held, s.hold), barge_in, True
+            return True, max(quiet, needed), max(held, s.hold), barge_in, True
         if (barge_in and not isolated and not coach_speaking(t0, now, playing, s.echo)
                 and self.room(t0 - s.talk_lead) is not None):
             # Within `echo.margin` of a clip it is judged as over the coach (turned down for

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from voicecoach.commands import Command
 from voicecoach.echo import EchoSettings
 
 #: Rough length of a spoken word, to place a heard phrase in time (vosk gives no partial times).
@@ -83,3 +84,8 @@ def settings_for(recognizer: object) -> SpotSettings:
     one): how long a phrase must stay the same depends on how often its partial results come."""
     hold = getattr(recognizer, "spot_hold", None)
     return SpotSettings() if hold is None else replace(SpotSettings(), hold=float(hold))
+
+
+def quiet_after(command: Command, settings: SpotSettings) -> float:
+    """Seconds of quiet after a phrase of `command` before it fires on a partial result."""
+    return settings.resume_quiet if command is Command.RESUME else settings.quiet
