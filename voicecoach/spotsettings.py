@@ -26,10 +26,11 @@ class SpotSettings:
     right (benchmarks/bench_words.py, bench_listen.py), for 50-90 ms less latency."""
     quiet: float = 0.12
     """Seconds of quiet after the phrase that show it was said on its own."""
-    resume_quiet: float = 0.25
+    resume_quiet: float = 0.2
     """...for a "resume" phrase: a heading read out on its own by a TV or a radio ("Overuse",
-    "Conclusion") is heard as "resume" or "continue", and the next word follows within 0.2 s;
-    a pause is a rest, where a tenth of a second more before the coach goes on costs nothing."""
+    "Conclusion") is heard as "resume" or "continue", and the next word follows within 0.2 s
+    (0.15-0.18 s in benchmarks/bench_unrelated.py); a pause is a rest, where a tenth of a second
+    more before the coach goes on costs nothing. 0.25 s cost more latency across a room."""
     gap: float = 0.5
     """Seconds of quiet after which the words of a noise heard so far no longer come before a
     phrase."""
