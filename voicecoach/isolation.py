@@ -137,7 +137,7 @@ class Isolation:
                     needed: float, words: int, named: float, now: float, final: bool
                     ) -> tuple[bool, float, float, bool, bool]:
         """(isolated, quiet, held, barge_in, stood out) for a phrase of `words` words, which
-        needs `needed` seconds of quiet after it (spotsettings.quiet_after), first
+        needs `needed` seconds of quiet after it (SpotSettings.quiet_after), first
         named at session time `named` (`final`: the utterance ends with it), judged by how it
         stands out of another voice talking on (foreground.py): said over a TV in the coach's
         silence, with only the TV's talk around it, it is said on its own, and the TV's level

@@ -17,7 +17,6 @@ from voicecoach.foreground import ForegroundSettings, LevelTrace
 from voicecoach.phrases import UNKNOWN
 from voicecoach.recognizer import KeywordSpotter, QuietMeter, Recognizer
 from voicecoach.roomvoice import OTHER_VOICE, RoomSettings, RoomVoice
-from voicecoach.spotsettings import quiet_after
 from voicecoach.spotter import ECHO_ONLY, Spot, Spotter
 from voicecoach.talksettings import TalkSettings
 from voicecoach.voicing import VoiceTrace
@@ -196,7 +195,7 @@ class Pipeline:
         if self.room is not None and spot is not None and not spot.rejected:
             # The stretch found for it, or its sound up to the quiet that ended it.
             self._taken_at = max(self._taken_at, self._stretch,
-                                 spot.t1 - quiet_after(spot.command, self.spotter.settings))
+                                 spot.t1 - self.spotter.settings.quiet_after(spot.command))
             self.room.forget(min(spot.t0, spot.t1 - 0.6) - 0.2, spot.t1)
 
     def _trace_levels(self, spot: Spot) -> None:

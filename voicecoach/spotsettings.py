@@ -79,14 +79,13 @@ class SpotSettings:
     `speaking_margin` (Isolation._said_after_coach): a word takes 0.3-0.5 s to say, and the
     coach's own last word misheard has only its room's tail there."""
 
+    def quiet_after(self, command: Command) -> float:
+        """Seconds of quiet after a phrase of `command` before it fires on a partial result."""
+        return self.resume_quiet if command is Command.RESUME else self.quiet
+
 
 def settings_for(recognizer: object) -> SpotSettings:
     """The default settings, with the hold the recognizer asks for (its `spot_hold`, if it has
     one): how long a phrase must stay the same depends on how often its partial results come."""
     hold = getattr(recognizer, "spot_hold", None)
     return SpotSettings() if hold is None else replace(SpotSettings(), hold=float(hold))
-
-
-def quiet_after(command: Command, settings: SpotSettings) -> float:
-    """Seconds of quiet after a phrase of `command` before it fires on a partial result."""
-    return settings.resume_quiet if command is Command.RESUME else settings.quiet

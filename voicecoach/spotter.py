@@ -46,7 +46,7 @@ from voicecoach.phrases import PhraseTable
 from voicecoach.recognizer import Hearing
 from voicecoach.roomvoice import OTHER_VOICE
 from voicecoach.speaker import Playing
-from voicecoach.spotsettings import WORD_SECONDS, quiet_after
+from voicecoach.spotsettings import WORD_SECONDS
 from voicecoach.spotsettings import SpotSettings as SpotSettings
 from voicecoach.spotsettings import Talking as Talking
 from voicecoach.spotsettings import Voiced as Voiced
@@ -221,7 +221,7 @@ class Spotter(Isolation):
         # as "stop" aborted safety checks; a person's "stop" after it is said on its own.
         barge_in = (said in self.settings.barge_in and command is not Command.ANSWER
                     and self._section is None)
-        needed = quiet_after(command, self.settings)
+        needed = self.settings.quiet_after(command)
         isolated, quiet, held, barge_now, stood_out = self._stands_out(
             isolated, barge_in, held, quiet, needed, n, offset + self._since,
             offset + hearing.end, hearing.final)
