@@ -5,6 +5,8 @@
 Each argument is a JSON object of extra `pocketsphinx.Decoder` settings, laid over the ones
 the coach uses (voicecoach/sphinx_decoder.py), and optionally "variants": extra
 pronunciations laid over sphinx_words.VARIANTS ('{"variants": {"back": ["W AE K"]}}'), and
+"weights": commands' weights in the language model laid over sphinx_lm.COMMAND_WEIGHTS
+('{"weights": {"back": 60}}'), and
 "doze": false (the decoder hears the quiet too; doze.py), and "modules": module constants to set
 ('{"modules": {"voicecoach.dereverb": {"NOISE": 0}}}'); '{}' is the coach
 as shipped. Each runs in a
@@ -36,7 +38,8 @@ def trial(setting: dict[str, object], seed: int = 1) -> str:
 
     sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]
     base = pocketsphinx.Decoder
-    extra = {k: v for k, v in setting.items() if k not in ("variants", "doze", "modules")}
+    extra = {k: v for k, v in setting.items()
+             if k not in ("variants", "doze", "modules", "weights")}
     # "modules": constants of the coach's modules, set before anything is built
     # ('{"modules": {"voicecoach.dereverb": {"NOISE": 0}}}').
     import importlib
@@ -58,6 +61,11 @@ def trial(setting: dict[str, object], seed: int = 1) -> str:
     # "variants" is no decoder setting: extra pronunciations, laid over VARIANTS.
     sphinx_words.VARIANTS = {**sphinx_words.VARIANTS, **variants}
     sphinx_recognizer.DOZE = bool(setting.get("doze", True))
+    from voicecoach.commands import Command
+
+    weights: dict[str, int] = setting.get("weights", {})  # type: ignore[assignment]
+    sphinx_recognizer.COMMAND_WEIGHTS = {
+        **sphinx_recognizer.COMMAND_WEIGHTS, **{Command(k): v for k, v in weights.items()}}
     from audio_check import speech
     from bench_listen import RATE, WELCOME, run, with_noise
 

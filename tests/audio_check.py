@@ -247,6 +247,48 @@ def coach_and_tv(phrases: Any, voice: str, tv_db: float | None, seed: int, rate:
     return np.clip(out, -32767, 32767).astype(np.int16).tobytes(), log, truth
 
 
+def paused_over_tv(phrases: Any, voice: str, tv_db: float, seed: int, pause: float,
+                   rate: int = 16000) -> tuple[bytes, Any, float, list[tuple[str, float, float]]]:
+    """A microphone's audio, the coach's SpeechLog, the session time the session paused, and
+    the phrases said (phrase, start, end of its sound): the coach says three lines and
+    "Paused." (the session pauses as it starts), 5 s apart (its echo 6 dB under the person,
+    through a small room), then `pause` seconds of a TV alone, then `voice` says `phrases`
+    6 s apart; the TV (TV_NEWS, en-gb-x-rp) `tv_db` dB under the person and a quiet room's
+    noise all the way through."""
+    import numpy as np
+
+    from voicecoach.coachlevels import clip_levels
+    from voicecoach.speaker import SpeechLog, Utterance
+
+    def rms(x: Any) -> float:
+        return float(np.sqrt(np.mean(np.asarray(x, dtype=np.float64) ** 2)))
+
+    rng = np.random.default_rng(seed)
+    said = [speech(p, voice, 175, rate) for p in phrases]
+    level = float(np.mean([rms(x) for x in said]))
+    lines = [*COACH_LINES[:3], "Paused."]
+    out = np.zeros(int((5.0 * len(lines) + pause + 6.0 * len(said) + 3.0) * rate))
+    log, truth, paused_at = SpeechLog(), [], 0.0
+    for k, text in enumerate(lines):
+        line = speech(text, "en-us+m1", 175, rate)
+        line *= level / rms(line) * 10 ** (-6 / 20)
+        paused_at = k * 5.0 + 0.5
+        heard = reverberate(line, room_ir(rng, rate, 0.3, 0.5))
+        a = int((paused_at + 0.15) * rate)
+        out[a : a + len(heard)] += heard
+        log.record(Utterance(text, "instruction", paused_at, paused_at,
+                             paused_at + len(line) / rate, levels=clip_levels(line / 32767, rate)))
+    for i, x in enumerate(said):
+        start = paused_at + 2.0 + pause + 6.0 * i + float(rng.uniform(0, 0.8))
+        out[int(start * rate) : int(start * rate) + len(x)] += x
+        truth.append((phrases[i], start, start + _sounding(x, rate)))
+    tv = speech(TV_NEWS * 12, "en-gb-x-rp", 175, rate)
+    tv = np.tile(tv, int(np.ceil(len(out) / len(tv))))[: len(out)]
+    out += tv * level / rms(tv) * 10 ** (tv_db / 20)
+    out += rng.normal(0, 30, len(out))
+    return np.clip(out, -32767, 32767).astype(np.int16).tobytes(), log, paused_at, truth
+
+
 def spot_all(pipe: Any, data: bytes, rate: int) -> list[Any]:
     """The Spots a listener Pipeline fired over `data`, fed in 30 ms chunks as the microphone
     would."""

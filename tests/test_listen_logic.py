@@ -317,16 +317,17 @@ def test_a_phrase_no_louder_than_a_tv_is_turned_down_and_leaves_the_utterance_op
     voice talks on, the Pipeline's level check (`under_room`) turns it down, before it counts
     as fired: the utterance stays open for the person's command."""
     spotter = Spotter(EN)
-    asked: list[tuple[float, float]] = []
+    asked: list[tuple[float, float, Command]] = []
 
-    def under_room(t0: float, t1: float) -> str:
-        asked.append((t0, t1))
+    def under_room(t0: float, t1: float, command: Command) -> str:
+        asked.append((t0, t1, command))
         return "another voice talks in the coach's pauses, and this is no louder than it"
 
     spotter.under_room = under_room
     script = [(0.03 * i, "back", 0.03 * max(0, i - 4), False) for i in range(1, 14)]
     assert feed_script(spotter, script) == ["x:anoth"]
-    assert len(asked) == 1 and spotter._fired == set() and not spotter._replying
+    assert len(asked) == 1 and asked[0][2] is Command.BACK
+    assert spotter._fired == set() and not spotter._replying
     assert spotter._start == 0  # nothing set aside: as after a noise ("no voice in it")
 
 

@@ -8,11 +8,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from voicecoach.roomvoice import RoomVoice
+from voicecoach.roomvoice import RoomSettings, RoomVoice
 from voicecoach.speaker import SpeechLog, Utterance
 
 RATE = 16000
 CHUNK = 1600
+ROOM = RoomSettings()
 
 needs_espeak = pytest.mark.skipif(
     subprocess.run(["which", "espeak-ng"], capture_output=True).returncode != 0,
@@ -30,9 +31,9 @@ def coach_log(seconds: float) -> SpeechLog:
     return log
 
 
-def fed(audio: Any, log: SpeechLog) -> tuple[RoomVoice, float]:
+def fed(audio: Any, log: SpeechLog, settings: RoomSettings = ROOM) -> tuple[RoomVoice, float]:
     """A RoomVoice fed `audio` (float samples on the int16 scale) chunk by chunk."""
-    room = RoomVoice(RATE, log.overlapping)
+    room = RoomVoice(RATE, log.overlapping, settings)
     pcm = np.clip(audio, -32767, 32767).astype(np.int16).tobytes()
     at = 0.0
     for i in range(0, len(pcm), 2 * CHUNK):
@@ -80,8 +81,9 @@ def test_a_voice_talking_through_the_coach_s_silences_is_told_from_a_quiet_room(
     # Silence older than `age` counts no more: the TV was turned off.
     assert room.share(now + 60.0) is None
     # ...but seconds held (paused, a question waiting) do not count: "resume" after a minute
-    # paused over a TV is said over the same TV.
-    room, now = fed(tv + hiss, log)
+    # paused over a TV is said over the same TV. (Here nothing heard while held counts, as
+    # until 2026-12-07; now a window of it does, and the quiet heard says the TV went off.)
+    room, now = fed(tv + hiss, log, RoomSettings(while_held=False))
     room.hold(True)
     for k in range(1, 61):
         room.feed(np.zeros(RATE, dtype=np.int16).tobytes(), now + k)
@@ -98,6 +100,51 @@ def test_a_voice_talking_through_the_coach_s_silences_is_told_from_a_quiet_room(
     for k in range(141, 161):
         room.feed(np.zeros(RATE, dtype=np.int16).tobytes(), now + k)
     assert room.share(now + 137.0) == tv_share and room.share(now + 151.0) is None
+    # As shipped: 6 s of quiet heard while held say no other voice talks now.
+    room, now = fed(tv + hiss, log)
+    room.hold(True)
+    for k in range(1, 6):
+        room.feed(np.zeros(RATE, dtype=np.int16).tobytes(), now + k)
+    assert room.share(now + 5.0) == tv_share
+    room.feed(np.zeros(RATE, dtype=np.int16).tobytes(), now + 6)
+    assert room.share(now + 6.0) == 0.0 and room.talking_on(now + 6.0) is None
+
+
+@needs_espeak
+def test_a_long_pause_looks_at_what_was_heard_while_paused() -> None:
+    """Paused for longer than the TV heard before can count (RoomSettings.age + held), the
+    silences heard while paused say whether it still talks: "resume" after five minutes
+    paused over the same TV is said over it. Once running, they are dropped."""
+    from audio_check import speech
+
+    rng = np.random.default_rng(3)
+    tv = speech("The knee is a hinge joint. Pain at the back of it has many causes, and most "
+                "of them get better with time, gentle exercise and patience.", "en-gb-x-rp",
+                175, RATE)
+    log = coach_log(len(tv) / RATE)
+    room, now = fed(tv + rng.normal(0, 30, len(tv)), log)
+    assert room.talking_on(now) is not None
+    room.hold(True)
+    quiet = np.clip(rng.normal(0, 30, 170 * RATE), -32767, 32767).astype(np.int16).tobytes()
+    talk = np.clip(np.tile(tv, 2)[: 8 * RATE] + rng.normal(0, 30, 8 * RATE), -32767,
+                   32767).astype(np.int16).tobytes()
+
+    def pause(pcm: bytes, start: float) -> float:
+        for i in range(0, len(pcm), 2 * CHUNK):
+            room.feed(pcm[i : i + 2 * CHUNK], start + (i + 2 * CHUNK) / 2 / RATE)
+        return start + len(pcm) / 2 / RATE
+
+    # 170 s paused in a quiet room (the TV turned off): nothing from before counts now, and
+    # the quiet heard meanwhile holds no other voice.
+    t = pause(quiet, now)
+    assert room.share(t) is not None and room.talking_on(t) is None
+    # The TV back on for 8 s, still paused: another voice talks again.
+    t = pause(talk, t)
+    assert room.talking_on(t) is not None
+    # Running again: what was heard while paused is dropped at once (a "stop" over the coach
+    # is not turned down for it), and the rest aged out.
+    room.hold(False)
+    assert room.share(t) is None
 
 
 @needs_espeak
@@ -207,6 +254,11 @@ def test_the_phrase_judged_and_talk_while_paused_or_asked_are_not_counted() -> N
     pcm = np.clip(mic, -32767, 32767).astype(np.int16).tobytes()
     for i in range(0, len(pcm), 2 * CHUNK):
         held.feed(pcm[i : i + 2 * CHUNK], (i + 2 * CHUNK) / 2 / RATE)
+    # Held with nothing kept from before: what was heard meanwhile is looked at, and one word
+    # of the person's own is no other voice; running again, none of it counts.
+    share = held.share(now)
+    assert share is not None and held.talking_on(now) is None, share
+    held.hold(False)
     assert held.share(now) is None
     after = RoomVoice(RATE, log.overlapping)
     for i in range(0, len(pcm), 2 * CHUNK):

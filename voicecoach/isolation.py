@@ -20,9 +20,10 @@ class Isolation:
     #: Session time a phrase was first named, its words -> whether the latest audio holds it
     #: said over another voice talking on, standing out of it (foreground.py; the Pipeline's).
     foreground: Callable[[float, int], bool] | None = None
-    #: A phrase's session times (t0, t1) -> why it is turned down as no louder than another
-    #: voice talking on, or "" (Pipeline._over_room): a quiet TV's own word between its pauses.
-    under_room: Callable[[float, float], str] | None = None
+    #: A phrase's session times (t0, t1) and command -> why it is turned down as no louder than
+    #: another voice talking on, or "" (Pipeline._over_room): a quiet TV's own word between
+    #: its pauses.
+    under_room: Callable[[float, float, Command], str] | None = None
 
     if TYPE_CHECKING:
         # What these use of the Spotter's state (set in Spotter.__init__).

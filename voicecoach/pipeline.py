@@ -168,18 +168,20 @@ class Pipeline:
         self._stretch = found[1]
         return True
 
-    def _over_room(self, t0: float, t1: float) -> str:
-        """Why a phrase said on its own from session time `t0` to `t1` is turned down, or "":
-        while another voice talks on in the coach's silences it must be `alone` dB over that
-        voice's loud level at its loudest, as a quiet TV's own words between pauses of its own
-        are said on their own too (bench_tv.py, a TV 25 dB under a person's voice: 4 commands
-        in 2 minutes). Not while the session is paused or a question waits: the silences kept
-        from before may hold the person's own voice ("ow... it hurts"), and an answer or a
-        "resume" must not have to outdo it."""
+    def _over_room(self, t0: float, t1: float, command: Command) -> str:
+        """Why a phrase of `command` said on its own from session time `t0` to `t1` is turned
+        down, or "": while another voice talks on in the coach's silences it must be `alone` dB
+        over that voice's loud level at its loudest, as a quiet TV's own words between pauses
+        of its own are said on their own too (bench_tv.py, a TV 25 dB under a person's voice:
+        4 commands in 2 minutes). While paused too (`ForegroundSettings.paused`), but for a
+        "resume": the silences looked at then may hold the person's own voice (on the phone,
+        "ow..."), and "resume" must not have to outdo it. Not while a question waits, for
+        the same reason: the answer."""
         assert self.room is not None and self.levels is not None
-        if self._paused or self.spotter.expecting is not None:
-            return ""
         s = self.levels.settings
+        if (self.spotter.expecting is not None
+                or (self._paused and (command is Command.RESUME or not s.paused))):
+            return ""
         floor = self.room.loud(t0 - self.spotter.settings.talk_lead, s.percentile)
         loudest = self.levels.loudest(t0 - 0.3, t1)
         if floor is None or loudest is None or loudest >= floor + s.alone:

@@ -44,6 +44,11 @@ class RoomSettings:
     well be off, and a word of a conversation in a quiet room said on its own by the TV's
     rule (foreground.py) would resume the session. Once running again, none: a "stop" said
     over the coach must not be turned down for a TV heard before the pause."""
+    while_held: bool = True
+    """Whether the silences heard while held are looked at, once they fill a `window` or
+    nothing from before counts (False: as until 2026-12-07, never; after 2.5 minutes paused
+    over a TV only a "resume" with quiet around it was taken, which a TV never leaves:
+    benchmarks/bench_tv_paused.py)."""
     least: float = 1.0
     """Seconds of silence needed before anything is said about it. The coach leaves little:
     live, about a second in its first 20 s (the welcome, the first instructions and counts)."""
@@ -74,6 +79,9 @@ class RoomVoice:
         # silence kept.
         self._kept: deque[tuple[float, bytes, float]] = deque()
         self._held_for = 0.0  # seconds of audio fed while held, all told
+        # (session time of its end, PCM) of the silences heard while held (`_recent`).
+        self._while_held: deque[tuple[float, bytes]] = deque()
+        self._held_bytes = 0  # of `_while_held`
         self._bytes = 0  # of `_kept`, so a chunk need not sum them again
         self._held = False  # hold(): set from the session's thread
         self._mine_until = float("-inf")  # forget(): nothing is kept until then
@@ -82,14 +90,17 @@ class RoomVoice:
 
     def feed(self, pcm: bytes, captured_at: float) -> None:
         """Take in a chunk of 16-bit mono PCM whose last sample is at session time
-        `captured_at`; only its stretches where the coach is silent are kept, and none while
-        the session is paused or a question waits (`hold`): the person talks then."""
+        `captured_at`; only its stretches where the coach is silent are kept. While the session
+        is paused or a question waits (`hold`) the person talks too: those are kept apart, and
+        dropped once it runs again (`_recent`)."""
         s = self.settings
         n = len(pcm) // 2
         t0 = captured_at - n / self._rate
         if self._held:
             self._held_for += n / self._rate
-            return
+        elif self._while_held:
+            self._while_held.clear()
+            self._held_bytes = 0
         if captured_at <= self._mine_until:
             return
         first = 0 if self._mine_until <= t0 else math.ceil((self._mine_until - t0) * self._rate)
@@ -102,17 +113,25 @@ class RoomVoice:
             b = max(a, min(n, math.ceil((end + s.tail - t0) * self._rate)))
             keep = [piece for lo, hi in keep
                     for piece in ((lo, min(hi, a)), (max(lo, b), hi)) if piece[1] > piece[0]]
+        window = 2 * int(s.window * self._rate)
+        if self._held:
+            for lo, hi in keep:
+                self._while_held.append((t0 + hi / self._rate, pcm[2 * lo : 2 * hi]))
+                self._held_bytes += 2 * (hi - lo)
+            while (self._while_held
+                   and self._held_bytes - len(self._while_held[0][1]) >= window):
+                self._held_bytes -= len(self._while_held.popleft()[1])
+            return
         for lo, hi in keep:
             self._kept.append((t0 + hi / self._rate, pcm[2 * lo : 2 * hi], self._held_for))
             self._bytes += 2 * (hi - lo)
-        window = 2 * int(s.window * self._rate)
         while self._kept and self._bytes - len(self._kept[0][1]) >= window:
             self._bytes -= len(self._kept.popleft()[1])
 
     def hold(self, held: bool) -> None:
-        """Keep nothing while `held` (the session paused, a question waiting): the person may
-        talk then, to the coach or to someone else; what was kept before ages no further
-        meanwhile, for up to RoomSettings.held seconds. Thread-safe (one assignment)."""
+        """Keep apart what is heard while `held` (the session paused, a question waiting): the
+        person may talk then, to the coach or to someone else; what was kept before ages no
+        further meanwhile, for up to RoomSettings.held seconds. Thread-safe (one assignment)."""
         self._held = held
 
     def forget(self, t0: float, t1: float) -> None:
@@ -122,6 +141,9 @@ class RoomVoice:
         self._kept = deque(c for c in self._kept
                            if not (c[0] > t0 and c[0] - len(c[1]) / 2 / self._rate < t1))
         self._bytes = sum(len(c[1]) for c in self._kept)
+        self._while_held = deque(c for c in self._while_held
+                                 if not (c[0] > t0 and c[0] - len(c[1]) / 2 / self._rate < t1))
+        self._held_bytes = sum(len(c[1]) for c in self._while_held)
         self._mine_until = max(self._mine_until, t1 + self.settings.after)
 
     def _sound_end(self, u: Utterance, start: float, end: float) -> float:
@@ -154,6 +176,15 @@ class RoomVoice:
             most = 0.0
         recent = [(t, pcm) for t, pcm, held in self._kept
                   if before - age - min(most, held_for - held) <= t <= before]
+        window = 2 * int(self.settings.window * self._rate)
+        if (self._held and self.settings.while_held
+                and (not recent or self._held_bytes >= window)):
+            # Once a window's worth was heard while held, or nothing from before counts: what
+            # was heard while held, the person's voice maybe among it. After five minutes
+            # paused with the TV still on, "resume" is said over it; words of the person's
+            # before the pause no longer count against a "next" said well into it. Never once
+            # running again: a TV heard then is no reason to turn a "stop" down.
+            recent = [(t, pcm) for t, pcm in self._while_held if before - age <= t <= before]
         key = (recent[0][0], recent[-1][0], len(recent)) if recent else None
         return [pcm for _, pcm in recent], key
 

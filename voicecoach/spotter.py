@@ -280,7 +280,7 @@ class Spotter(Isolation):
             if room is not None:
                 return _reject(spot, f"{OTHER_VOICE} ({room:.0%} of them voiced): over "
                                "its voice, a TV's words are no command")
-        if not stood_out and self.under_room is not None and (why := self.under_room(t0, t1)):
+        if not stood_out and self.under_room and (why := self.under_room(t0, t1, command)):
             return _reject(spot, why)
         self._fired.add(command)
         # Anything after a command in the same utterance is not said on its own, but for

@@ -1,0 +1,82 @@
+"""A session paused over a TV (real espeak-ng speech through real pocketsphinx): the TV's own
+words do not act, and "resume" is heard after a pause longer than the room's memory of the TV
+(roomvoice.RoomSettings.while_held, foreground.ForegroundSettings.paused;
+benchmarks/bench_tv_paused.py measures both on 4 voices and 4 TV levels)."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from voicecoach.phrases import load_phrases
+from voicecoach.pipeline import FOREGROUND, ROOM, Pipeline
+from voicecoach.roomvoice import RoomSettings
+from voicecoach.spotter import Spotter
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+RATE = 16000
+EN = load_phrases("en")
+
+pytestmark = pytest.mark.skipif(
+    subprocess.run(["which", "espeak-ng"], capture_output=True).returncode != 0
+    or importlib.util.find_spec("pocketsphinx") is None,
+    reason="needs espeak-ng and pocketsphinx",
+)
+
+
+def heard_while_paused(tv_db: float, pause: float, room: RoomSettings = ROOM,
+                       phrases: tuple[str, ...] = ("resume",), voice: str = "en-us",
+                       paused_rule: bool = True) -> tuple[list[tuple[str, float]], list[float]]:
+    """(command, session time) of what fired once the session paused, and when the "resume"
+    was said (start of its sound): the coach's lines, "Paused.", `pause` seconds of the TV
+    alone, then `phrases` in `voice` (audio_check.paused_over_tv)."""
+    from audio_check import paused_over_tv
+
+    from voicecoach.sphinx_recognizer import SphinxRecognizer
+
+    data, log, paused_at, truth = paused_over_tv(phrases, voice, tv_db, 0, pause, RATE)
+    pipe = Pipeline(SphinxRecognizer(RATE, EN, tuple(EN.answers)), Spotter(EN, log.overlapping),
+                    room=room, foreground=replace(FOREGROUND, paused=paused_rule))
+    pipe.paused(False)
+    step, fired = 2 * int(RATE * 0.03), []
+    try:
+        for i in range(0, len(data), step):
+            at = (i + step) / 2 / RATE
+            if at >= paused_at:
+                pipe.paused(True)
+            spot = pipe.feed(data[i : i + step], at)
+            if spot is not None and not spot.rejected and at >= paused_at:
+                fired.append((spot.command.value, at))
+    finally:
+        pipe.recognizer.close()
+    return fired, [start for _, start, _ in truth]
+
+
+def test_a_tv_s_own_words_do_not_act_while_paused() -> None:
+    """A TV 25 dB under the voice, paused: its words heard as "stop" and "back" acted (the
+    session would ask whether to end, or move on) when a phrase said on its own did not have
+    to be louder than the TV while paused: 7 commands in 45 s. Now only the person's
+    "resume", "continue" and "go on" fire, each once, as they are said."""
+    phrases = ("resume", "continue", "go on")
+    fired, said = heard_while_paused(-25.0, 20.0, phrases=phrases)
+    assert [c for c, _ in fired] == ["resume"] * 3, fired
+    assert all(start <= at <= start + 1.5 for (_, at), start in zip(fired, said, strict=True))
+    before, _ = heard_while_paused(-25.0, 20.0, phrases=phrases, paused_rule=False)
+    assert {c for c, _ in before} >= {"stop", "back"}, before
+
+
+def test_resume_is_heard_over_a_tv_after_a_long_pause() -> None:
+    """Paused longer than the TV heard before counts (here `age` + `held` = 10 s, 2.5 minutes
+    as shipped), the silences heard while paused say the TV still talks: a "resume" 20 dB
+    over it is taken as standing out of it. Without them it needed quiet around it."""
+    short = replace(ROOM, age=5.0, held=5.0)
+    fired, said = heard_while_paused(-20.0, 20.0, short)
+    assert [c for c, _ in fired] == ["resume"], fired
+    before, _ = heard_while_paused(-20.0, 20.0, replace(short, while_held=False))
+    assert "resume" not in [c for c, _ in before], before
