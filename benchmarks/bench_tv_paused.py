@@ -7,7 +7,7 @@ knew of no other voice, and a "resume" had to have quiet around it, which a TV n
 And while paused, a phrase said on its own did not have to be louder than the TV's talk
 (Pipeline._over_room), so the TV's own words between its pauses acted: "stop", "back", "pain".
 Since 2026-12-07 the silences heard while paused are looked at (RoomSettings.while_held), and
-every command but "resume" must be louder than the other voice while paused too
+every command but "resume" and "it hurts" must be louder than the other voice while paused too
 (ForegroundSettings.paused).
 
 Each of 4 American voices, at each TV level under the voice: the coach says three lines and

@@ -13,6 +13,7 @@ from voicecoach.echo import EchoSettings, coach_speaking, echo_of, similar, word
 from voicecoach.microphone import Chunk
 from voicecoach.phrases import load_phrases, normalize, parse_phrases
 from voicecoach.recognizer import Hearing, to_words
+from voicecoach.roomvoice import OTHER_VOICE
 from voicecoach.speaker import SpeechLog, Utterance
 from voicecoach.spotter import SpotSettings, Spotter, settings_for
 
@@ -793,3 +794,57 @@ def test_a_command_said_right_after_the_coach_stops_is_taken_when_its_voice_is_t
     # While the clip still plays, nothing but barge-in phrases, however loud.
     log.record(Utterance("Three.", "count", 10.3, 10.3, None))
     assert run(0.3) == ["the coach was spe"]
+
+
+class _Silent:
+    """A recognizer that hears nothing: the Pipeline around it is what is tested."""
+
+    name = "silent"
+    rate = 16000
+    missing: tuple[str, ...] = ()
+
+    def accept(self, pcm: bytes) -> Hearing:
+        return Hearing((), False, 0, 0.0)
+
+    def expect(self, section: str | None) -> None:
+        pass
+
+    def paused(self, paused: bool | None) -> None:
+        pass
+
+    def reset(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_phrase_no_louder_than_a_tv_while_paused_is_turned_down_but_resume_and_pain() -> None:
+    """While another voice talks on, a phrase said on its own must be 6 dB over its loud level
+    (Pipeline._over_room): its own words between its pauses are said on their own too. Paused
+    as well since 2026-12-07 (the TV's words stopped and moved on a paused session), but for
+    "resume" and "it hurts", which must never have to outdo the person's own talk heard while
+    paused; never while a question waits (the answer)."""
+    from dataclasses import replace
+
+    from voicecoach.pipeline import FOREGROUND, Pipeline
+
+    def over_room(paused: bool, command: Command, asked: bool = False,
+                  rule: bool = True) -> str:
+        pipe = Pipeline(_Silent(), Spotter(EN, playing=SpeechLog().overlapping),
+                        foreground=replace(FOREGROUND, paused=rule))
+        assert pipe.room is not None and pipe.levels is not None
+        pipe.room.loud = lambda before, percentile: 50.0  # type: ignore[method-assign]
+        pipe.levels.loudest = lambda t0, t1: 52.0  # type: ignore[method-assign]
+        pipe.paused(paused)
+        if asked:
+            pipe.expect("yes_no")
+        return pipe._over_room(10.0, 10.5, command)
+
+    assert over_room(False, Command.NEXT).startswith(OTHER_VOICE)
+    for command in (Command.NEXT, Command.STOP, Command.BACK, Command.HELP):
+        assert over_room(True, command).startswith(OTHER_VOICE), command
+        assert over_room(True, command, rule=False) == "", command
+    assert over_room(True, Command.RESUME) == ""
+    assert over_room(True, Command.PAIN) == ""
+    assert over_room(False, Command.STOP, asked=True) == ""

@@ -100,9 +100,10 @@ def test_a_voice_talking_through_the_coach_s_silences_is_told_from_a_quiet_room(
     for k in range(141, 161):
         room.feed(np.zeros(RATE, dtype=np.int16).tobytes(), now + k)
     assert room.share(now + 137.0) == tv_share and room.share(now + 151.0) is None
-    # As shipped: 6 s of quiet heard while held say no other voice talks now.
+    # As shipped: 6 s of quiet heard while paused say no other voice talks now (while a
+    # question waits, nothing heard is kept: the answer).
     room, now = fed(tv + hiss, log)
-    room.hold(True)
+    room.hold(True, paused=True)
     for k in range(1, 6):
         room.feed(np.zeros(RATE, dtype=np.int16).tobytes(), now + k)
     assert room.share(now + 5.0) == tv_share
@@ -124,7 +125,7 @@ def test_a_long_pause_looks_at_what_was_heard_while_paused() -> None:
     log = coach_log(len(tv) / RATE)
     room, now = fed(tv + rng.normal(0, 30, len(tv)), log)
     assert room.talking_on(now) is not None
-    room.hold(True)
+    room.hold(True, paused=True)
     quiet = np.clip(rng.normal(0, 30, 170 * RATE), -32767, 32767).astype(np.int16).tobytes()
     talk = np.clip(np.tile(tv, 2)[: 8 * RATE] + rng.normal(0, 30, 8 * RATE), -32767,
                    32767).astype(np.int16).tobytes()
@@ -142,9 +143,12 @@ def test_a_long_pause_looks_at_what_was_heard_while_paused() -> None:
     t = pause(talk, t)
     assert room.talking_on(t) is not None
     # Running again: what was heard while paused is dropped at once (a "stop" over the coach
-    # is not turned down for it), and the rest aged out.
+    # is not turned down for it), and the rest aged out; the next pause starts afresh.
     room.hold(False)
     assert room.share(t) is None
+    room.feed(np.zeros(2 * CHUNK, dtype=np.int16).tobytes(), t + 0.1)
+    room.hold(True, paused=True)
+    assert room.share(t + 0.1) is None
 
 
 @needs_espeak
@@ -233,10 +237,11 @@ def test_a_barge_in_turned_down_for_another_voice_is_said_now_and_then() -> None
 
 
 @needs_espeak
-def test_the_phrase_judged_and_talk_while_paused_or_asked_are_not_counted() -> None:
+def test_the_phrase_judged_and_talk_while_asked_are_not_counted_while_paused_kept_apart() -> None:
     """A barge-in said just as a line ends falls partly in the silence: only the silence
-    before it is judged. Nothing is kept while the session is paused or a question waits, nor
-    for a second after a phrase was taken (the rest of it, what the person adds)."""
+    before it is judged. Nothing is kept while a question waits, nor for a second after a
+    phrase was taken (the rest of it, what the person adds); what is heard while paused is
+    kept apart, and dropped once the session runs again."""
     from audio_check import speech
 
     rng = np.random.default_rng(5)
@@ -249,13 +254,18 @@ def test_the_phrase_judged_and_talk_while_paused_or_asked_are_not_counted() -> N
     whole, before = room.share(now), room.share(at)
     assert whole is not None and whole > 0.04, whole  # the word in 6 s of silence
     assert before is not None and before < 0.01, before  # the silences before it: nothing
-    held = RoomVoice(RATE, log.overlapping)
-    held.hold(True)
     pcm = np.clip(mic, -32767, 32767).astype(np.int16).tobytes()
+    asked = RoomVoice(RATE, log.overlapping)
+    asked.hold(True)
+    for i in range(0, len(pcm), 2 * CHUNK):
+        asked.feed(pcm[i : i + 2 * CHUNK], (i + 2 * CHUNK) / 2 / RATE)
+    assert asked.share(now) is None
+    held = RoomVoice(RATE, log.overlapping)
+    held.hold(True, paused=True)
     for i in range(0, len(pcm), 2 * CHUNK):
         held.feed(pcm[i : i + 2 * CHUNK], (i + 2 * CHUNK) / 2 / RATE)
-    # Held with nothing kept from before: what was heard meanwhile is looked at, and one word
-    # of the person's own is no other voice; running again, none of it counts.
+    # Paused with nothing kept from before: what was heard meanwhile is looked at, and one
+    # word of the person's own is no other voice; running again, none of it counts.
     share = held.share(now)
     assert share is not None and held.talking_on(now) is None, share
     held.hold(False)

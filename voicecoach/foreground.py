@@ -59,8 +59,9 @@ class ForegroundSettings:
     its sentences, and its own words there were taken for commands (Pipeline._over_room)."""
     paused: bool = True
     """Whether `alone` holds while the session is paused too, for every command but "resume"
-    (Pipeline._over_room): a TV 20-25 dB under the voice fired 22 commands in 46 minutes
-    paused ("stop", "back", "pain", "help"), some of which carry on (bench_tv_paused.py)."""
+    and "it hurts" (Pipeline._over_room): a TV 20-25 dB under the voice fired 22 commands in
+    23 minutes paused ("stop", "back", "pain", "help"), some of which carry on
+    (bench_tv_paused.py)."""
     keep: float = 4.0
     """Seconds of the latest frame levels kept."""
 

@@ -69,7 +69,7 @@ class Pipeline:
         self.barge = (BargeIn(keywords, playing, barge, spotter.table.match,
                               self.room.talking_on if self.room else None)
                       if keywords and playing and self.talk else None)
-        self._paused = False  # the session's state, for `room`
+        self._paused = False  # the session's state, for `room` and `_over_room`
         # Session time the sound of the latest phrase taken ended (_foreground); the end of
         # the stretch _foreground last found; the session time of the latest audio.
         self._taken_at, self._stretch, self._now = float("-inf"), float("-inf"), 0.0
@@ -173,14 +173,15 @@ class Pipeline:
         down, or "": while another voice talks on in the coach's silences it must be `alone` dB
         over that voice's loud level at its loudest, as a quiet TV's own words between pauses
         of its own are said on their own too (bench_tv.py, a TV 25 dB under a person's voice:
-        4 commands in 2 minutes). While paused too (`ForegroundSettings.paused`), but for a
-        "resume": the silences looked at then may hold the person's own voice (on the phone,
-        "ow..."), and "resume" must not have to outdo it. Not while a question waits, for
-        the same reason: the answer."""
+        4 commands in 2 minutes). While paused too (`ForegroundSettings.paused`), but for
+        "resume" and "it hurts": the silences looked at then may hold the person's own voice
+        (on the phone, "ow..."), and neither must have to outdo it. Not while a question
+        waits, for the same reason: the answer."""
         assert self.room is not None and self.levels is not None
         s = self.levels.settings
         if (self.spotter.expecting is not None
-                or (self._paused and (command is Command.RESUME or not s.paused))):
+                or (self._paused and (command in (Command.RESUME, Command.PAIN)
+                                      or not s.paused))):
             return ""
         floor = self.room.loud(t0 - self.spotter.settings.talk_lead, s.percentile)
         loudest = self.levels.loudest(t0 - 0.3, t1)
@@ -229,6 +230,7 @@ class Pipeline:
         self._hold_room()
 
     def _hold_room(self) -> None:
-        """The person talks while paused or asked something: no other voice is heard then."""
+        """The person talks while paused or asked something: what is heard then is kept apart
+        while paused, and not at all while asked (roomvoice.RoomVoice.hold)."""
         if self.room is not None:
-            self.room.hold(self._paused or self.spotter.expecting is not None)
+            self.room.hold(self._paused or self.spotter.expecting is not None, self._paused)

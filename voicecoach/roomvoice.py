@@ -22,6 +22,9 @@ from voicecoach.voicing import voiced_share
 
 #: How a barge-in turned down for another voice says so (the Listener tells the person).
 OTHER_VOICE = "another voice talks in the coach's pauses"
+#: Seconds heard while paused kept beyond a `window`: a phrase is judged by the silences before
+#: it, and its decision may come seconds after it began (a final result).
+HELD_SPARE = 4.0
 #: What the person is told then, at most once every NOTICE_EVERY seconds.
 NOTICE = ("another voice is talking in the room (a TV?): a command said over the coach, or no "
           "louder than that voice, is not taken; say it in the coach's pauses, louder, or turn "
@@ -83,7 +86,9 @@ class RoomVoice:
         self._while_held: deque[tuple[float, bytes]] = deque()
         self._held_bytes = 0  # of `_while_held`
         self._bytes = 0  # of `_kept`, so a chunk need not sum them again
-        self._held = False  # hold(): set from the session's thread
+        # hold(): "" (running), "paused" or "asked"; set from the session's thread, read once
+        # per call here.
+        self._held = ""
         self._mine_until = float("-inf")  # forget(): nothing is kept until then
         # The latest answers of share() and loud(), by what they were asked of (_recent).
         self._answers: dict[object, float | None] = {}
@@ -91,17 +96,18 @@ class RoomVoice:
     def feed(self, pcm: bytes, captured_at: float) -> None:
         """Take in a chunk of 16-bit mono PCM whose last sample is at session time
         `captured_at`; only its stretches where the coach is silent are kept. While the session
-        is paused or a question waits (`hold`) the person talks too: those are kept apart, and
-        dropped once it runs again (`_recent`)."""
+        is paused (`hold`) the person may talk too: those are kept apart, and dropped once it
+        runs again (`_recent`); while a question waits, none (the answer)."""
         s = self.settings
         n = len(pcm) // 2
         t0 = captured_at - n / self._rate
-        if self._held:
+        held = self._held
+        if held:
             self._held_for += n / self._rate
         elif self._while_held:
             self._while_held.clear()
             self._held_bytes = 0
-        if captured_at <= self._mine_until:
+        if held == "asked" or captured_at <= self._mine_until:
             return
         first = 0 if self._mine_until <= t0 else math.ceil((self._mine_until - t0) * self._rate)
         keep = [(first, n)]
@@ -114,12 +120,14 @@ class RoomVoice:
             keep = [piece for lo, hi in keep
                     for piece in ((lo, min(hi, a)), (max(lo, b), hi)) if piece[1] > piece[0]]
         window = 2 * int(s.window * self._rate)
-        if self._held:
+        if held:
             for lo, hi in keep:
                 self._while_held.append((t0 + hi / self._rate, pcm[2 * lo : 2 * hi]))
                 self._held_bytes += 2 * (hi - lo)
+            # A window before the phrase judged, which may have begun seconds ago.
+            most = window + 2 * int(HELD_SPARE * self._rate)
             while (self._while_held
-                   and self._held_bytes - len(self._while_held[0][1]) >= window):
+                   and self._held_bytes - len(self._while_held[0][1]) >= most):
                 self._held_bytes -= len(self._while_held.popleft()[1])
             return
         for lo, hi in keep:
@@ -128,11 +136,12 @@ class RoomVoice:
         while self._kept and self._bytes - len(self._kept[0][1]) >= window:
             self._bytes -= len(self._kept.popleft()[1])
 
-    def hold(self, held: bool) -> None:
-        """Keep apart what is heard while `held` (the session paused, a question waiting): the
-        person may talk then, to the coach or to someone else; what was kept before ages no
-        further meanwhile, for up to RoomSettings.held seconds. Thread-safe (one assignment)."""
-        self._held = held
+    def hold(self, held: bool, paused: bool = False) -> None:
+        """While `held` (the session `paused`, or a question waiting) the person may talk, to
+        the coach or to someone else: what is heard is kept apart while paused, and not at all
+        while asked; what was kept before ages no further meanwhile, for up to
+        RoomSettings.held seconds. Thread-safe (one assignment)."""
+        self._held = ("paused" if paused else "asked") if held else ""
 
     def forget(self, t0: float, t1: float) -> None:
         """Drop the pieces kept that overlap session times `t0` to `t1`, and keep nothing until
@@ -159,7 +168,11 @@ class RoomVoice:
         """The voiced share of the coach's silences kept from `age` seconds before session
         time `before` up to it (at most `window` seconds of them; not the phrase being judged,
         which starts at `before`); None while there were less than `least` seconds."""
-        recent, key = self._recent(before)
+        return self._share(*self._recent(before))
+
+    def _share(self, recent: list[bytes], key: tuple[float, float, int] | None
+               ) -> float | None:
+        """`share` of the silences `recent` (told apart by `key`)."""
         if ("share", key) not in self._answers:
             seconds = sum(len(pcm) for pcm in recent) / 2 / self._rate
             self._remember(("share", key), None if seconds < self.settings.least
@@ -167,24 +180,30 @@ class RoomVoice:
         return self._answers[("share", key)]
 
     def _recent(self, before: float) -> tuple[list[bytes], tuple[float, float, int] | None]:
-        """The silences kept from `age` seconds before `before` up to it, and what tells them
-        from another choice: a phrase's checks ask again at every chunk while it waits, and
-        the same 6 s cost 4-5 ms a time to look at."""
+        """The silences kept from `age` seconds before `before` up to it (while paused, those
+        heard while paused once they fill a `window`), and what tells them from another
+        choice: a phrase's checks ask again at every chunk while it waits, and the same 6 s
+        cost 4-5 ms a time to look at."""
+        held = self._held
         # While held, the seconds held since a piece was kept do not age it (RoomSettings).
         age, held_for, most = self.settings.age, self._held_for, self.settings.held
-        if not self._held:
+        if not held:
             most = 0.0
-        recent = [(t, pcm) for t, pcm, held in self._kept
-                  if before - age - min(most, held_for - held) <= t <= before]
-        window = 2 * int(self.settings.window * self._rate)
-        if (self._held and self.settings.while_held
-                and (not recent or self._held_bytes >= window)):
-            # Once a window's worth was heard while held, or nothing from before counts: what
-            # was heard while held, the person's voice maybe among it. After five minutes
-            # paused with the TV still on, "resume" is said over it; words of the person's
-            # before the pause no longer count against a "next" said well into it. Never once
-            # running again: a TV heard then is no reason to turn a "stop" down.
-            recent = [(t, pcm) for t, pcm in self._while_held if before - age <= t <= before]
+        recent = [(t, pcm) for t, pcm, since in self._kept
+                  if before - age - min(most, held_for - since) <= t <= before]
+        if held == "paused" and self.settings.while_held:
+            # Once a window's worth was heard while paused, or nothing from before counts:
+            # what was heard while paused, the person's voice maybe among it. After three
+            # minutes paused with the TV still on, "resume" is said over it; words of the
+            # person's before the pause no longer count against a "next" said well into it.
+            # Never once running again: a TV heard then is no reason to turn a "stop" down.
+            window = 2 * int(self.settings.window * self._rate)
+            mine = [(t, pcm) for t, pcm in self._while_held if before - age <= t <= before]
+            size = sum(len(pcm) for _, pcm in mine)
+            while mine and size - len(mine[0][1]) >= window:
+                size -= len(mine.pop(0)[1])
+            if not recent or size >= window:
+                recent = mine
         key = (recent[0][0], recent[-1][0], len(recent)) if recent else None
         return [pcm for _, pcm in recent], key
 
@@ -192,9 +211,12 @@ class RoomVoice:
         """The `percentile` of the 10 ms frame levels (dB) of the silences `share` looks at,
         when another voice talks on in them (`talking_on`), else None: how loud that voice
         gets (foreground.py)."""
-        if self.talking_on(before) is None:
-            return None
+        # One look at the silences for both questions: the session's thread may end a hold
+        # between two (a "stop" weighed against a TV heard before the pause).
         recent, key = self._recent(before)
+        share = self._share(recent, key)
+        if share is None or share <= self.settings.most:
+            return None
         if (percentile, key) not in self._answers:
             self._remember((percentile, key), loud_level(b"".join(recent), self._rate,
                                                          percentile))
