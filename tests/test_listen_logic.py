@@ -829,13 +829,13 @@ def test_a_phrase_no_louder_than_a_tv_while_paused_is_turned_down_but_resume_and
 
     from voicecoach.pipeline import FOREGROUND, Pipeline
 
-    def over_room(paused: bool, command: Command, asked: bool = False,
-                  rule: bool = True) -> str:
+    def over_room(paused: bool, command: Command, asked: bool = False, rule: bool = True,
+                  loudest: float = 52.0, floor: float | None = 50.0) -> str:
         pipe = Pipeline(_Silent(), Spotter(EN, playing=SpeechLog().overlapping),
                         foreground=replace(FOREGROUND, paused=rule))
         assert pipe.room is not None and pipe.levels is not None
-        pipe.room.loud = lambda before, percentile: 50.0  # type: ignore[method-assign]
-        pipe.levels.loudest = lambda t0, t1: 52.0  # type: ignore[method-assign]
+        pipe.room.loud = lambda before, percentile: floor  # type: ignore[method-assign]
+        pipe.levels.loudest = lambda t0, t1: loudest  # type: ignore[method-assign]
         pipe.paused(paused)
         if asked:
             pipe.expect("yes_no")
@@ -848,3 +848,7 @@ def test_a_phrase_no_louder_than_a_tv_while_paused_is_turned_down_but_resume_and
     assert over_room(True, Command.RESUME) == ""
     assert over_room(True, Command.PAIN) == ""
     assert over_room(False, Command.STOP, asked=True) == ""
+    # Loud enough (6 dB over), or no other voice known: taken, paused or not.
+    for paused in (False, True):
+        assert over_room(paused, Command.NEXT, loudest=56.0) == ""
+        assert over_room(paused, Command.NEXT, floor=None) == ""

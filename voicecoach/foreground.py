@@ -60,7 +60,7 @@ class ForegroundSettings:
     paused: bool = True
     """Whether `alone` holds while the session is paused too, for every command but "resume"
     and "it hurts" (Pipeline._over_room): a TV 20-25 dB under the voice fired 22 commands in
-    23 minutes paused ("stop", "back", "pain", "help"), some of which carry on
+    23 minutes paused ("stop", "back", "help", "pain"), 5 with the rule, all "pain" but one
     (bench_tv_paused.py)."""
     keep: float = 4.0
     """Seconds of the latest frame levels kept."""

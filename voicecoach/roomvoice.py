@@ -48,7 +48,7 @@ class RoomSettings:
     rule (foreground.py) would resume the session. Once running again, none: a "stop" said
     over the coach must not be turned down for a TV heard before the pause."""
     while_held: bool = True
-    """Whether the silences heard while held are looked at, once they fill a `window` or
+    """Whether the silences heard while paused are looked at, once they fill a `window` or
     nothing from before counts (False: as until 2026-12-07, never; after 2.5 minutes paused
     over a TV only a "resume" with quiet around it was taken, which a TV never leaves:
     benchmarks/bench_tv_paused.py)."""
@@ -82,7 +82,7 @@ class RoomVoice:
         # silence kept.
         self._kept: deque[tuple[float, bytes, float]] = deque()
         self._held_for = 0.0  # seconds of audio fed while held, all told
-        # (session time of its end, PCM) of the silences heard while held (`_recent`).
+        # (session time of its end, PCM) of the silences heard while paused (`_recent`).
         self._while_held: deque[tuple[float, bytes]] = deque()
         self._held_bytes = 0  # of `_while_held`
         self._bytes = 0  # of `_kept`, so a chunk need not sum them again
@@ -104,7 +104,8 @@ class RoomVoice:
         held = self._held
         if held:
             self._held_for += n / self._rate
-        elif self._while_held:
+        if held != "paused" and self._while_held:
+            # Not from one pause into the next (paused, then asked about pain, paused again).
             self._while_held.clear()
             self._held_bytes = 0
         if held == "asked" or captured_at <= self._mine_until:
@@ -138,9 +139,10 @@ class RoomVoice:
 
     def hold(self, held: bool, paused: bool = False) -> None:
         """While `held` (the session `paused`, or a question waiting) the person may talk, to
-        the coach or to someone else: what is heard is kept apart while paused, and not at all
-        while asked; what was kept before ages no further meanwhile, for up to
-        RoomSettings.held seconds. Thread-safe (one assignment)."""
+        the coach or to someone else: what is heard is kept apart while paused (also while a
+        question waits then: "end the session?"), and not at all while only asked; what was
+        kept before ages no further meanwhile, for up to RoomSettings.held seconds.
+        Thread-safe (one assignment)."""
         self._held = ("paused" if paused else "asked") if held else ""
 
     def forget(self, t0: float, t1: float) -> None:
