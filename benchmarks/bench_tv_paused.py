@@ -40,38 +40,21 @@ import numpy as np
 sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "tests"),
                 str(Path(__file__).resolve().parent)]
 
-from audio_check import paused_over_tv  # noqa: E402
+from audio_check import listen_paused, paused_over_tv  # noqa: E402
 from bench_tv import RATE, VOICES  # noqa: E402
 
-from voicecoach.phrases import load_phrases  # noqa: E402
-from voicecoach.pipeline import FOREGROUND, ROOM, Pipeline  # noqa: E402
-from voicecoach.spotter import Spotter  # noqa: E402
+from voicecoach.pipeline import FOREGROUND, ROOM  # noqa: E402
 
 PHRASES = ("resume", "continue", "go on")
-EN = load_phrases("en")
 
 
 def one(job: tuple[str, float, int, float, bool]) -> dict[str, Any]:
     """One voice at one TV level, one way: what fired while paused, and the phrases."""
-    from voicecoach.sphinx_recognizer import SphinxRecognizer
-
     voice, tv_db, seed, pause, ours = job
     data, log, paused_at, truth = paused_over_tv(PHRASES, voice, tv_db, seed, pause, RATE)
     room = ROOM if ours else replace(ROOM, while_held=False)
     foreground = FOREGROUND if ours else replace(FOREGROUND, paused=False)
-    pipe = Pipeline(SphinxRecognizer(RATE, EN, tuple(EN.answers)),
-                    Spotter(EN, log.overlapping), room=room, foreground=foreground)
-    pipe.paused(False)
-    step, fired, held = 2 * int(RATE * 0.03), [], False
-    for i in range(0, len(data), step):
-        at = (i + step) / 2 / RATE
-        if not held and at >= paused_at:
-            pipe.paused(True)
-            held = True
-        spot = pipe.feed(data[i : i + step], at)
-        if spot is not None and not spot.rejected and at >= paused_at:
-            fired.append((spot.command.value, round(at, 2)))
-    pipe.recognizer.close()
+    fired = listen_paused(data, log, paused_at, RATE, room, foreground)
     right, latency, used = 0, [], set()
     for _, start, end in truth:
         for k, (command, at) in enumerate(fired):

@@ -194,6 +194,42 @@ def _sounding(x: Any, rate: int) -> float:
     return float(loud[-1] + 1) / rate if len(loud) else 0.0
 
 
+def _rms(x: Any) -> float:
+    import numpy as np
+
+    return float(np.sqrt(np.mean(np.asarray(x, dtype=np.float64) ** 2)))
+
+
+def _coach_line(out: Any, log: Any, text: str, t: float, level: float, rng: Any, rate: int,
+                delay: float) -> float:
+    """The coach says `text` at session time `t`: logged with its levels, and heard in `out`
+    `delay` s later through a small room, 6 dB under the person's `level`; returns its end."""
+    from voicecoach.coachlevels import clip_levels
+    from voicecoach.speaker import Utterance
+
+    line = speech(text, "en-us+m1", 175, rate)
+    line *= level / _rms(line) * 10 ** (-6 / 20)
+    heard = reverberate(line, room_ir(rng, rate, 0.3, 0.5))
+    a = int((t + delay) * rate)
+    out[a : a + len(heard)] += heard
+    end = t + len(line) / rate
+    log.record(Utterance(text, "instruction", t, t, end, levels=clip_levels(line / 32767, rate)))
+    return end
+
+
+def _with_tv(out: Any, tv: Any, level: float, tv_db: float, rng: Any, rate: int) -> bytes:
+    """`out` with the TV (TV_NEWS in en-gb-x-rp, or the samples `tv`) `tv_db` dB under
+    `level` all the way through, and a quiet room's noise, as 16-bit PCM."""
+    import numpy as np
+
+    if tv is None:
+        tv = speech(TV_NEWS * 12, "en-gb-x-rp", 175, rate)
+    tv = np.tile(tv, int(np.ceil(len(out) / len(tv))))[: len(out)]
+    out += tv * level / _rms(tv) * 10 ** (tv_db / 20)
+    out += rng.normal(0, 30, len(out))
+    return bytes(np.clip(out, -32767, 32767).astype(np.int16).tobytes())
+
+
 def coach_and_tv(phrases: Any, voice: str, tv_db: float | None, seed: int, rate: int = 16000,
                  period: float = 5.0, warm: int = 2, tv: Any = None, delay: float = 0.15
                  ) -> tuple[bytes, Any, list[tuple[str, float, float]]]:
@@ -208,43 +244,28 @@ def coach_and_tv(phrases: Any, voice: str, tv_db: float | None, seed: int, rate:
     microphone), through a small room."""
     import numpy as np
 
-    from voicecoach.coachlevels import clip_levels
-    from voicecoach.speaker import SpeechLog, Utterance
-
-    def rms(x: Any) -> float:
-        return float(np.sqrt(np.mean(np.asarray(x, dtype=np.float64) ** 2)))
+    from voicecoach.speaker import SpeechLog
 
     rng = np.random.default_rng(seed)
     said = [speech(p, voice, 175, rate) for p in phrases]
-    level = float(np.mean([rms(x) for x in said])) if said else rms(speech("pause", voice))
+    level = float(np.mean([_rms(x) for x in said])) if said else _rms(speech("pause", voice))
     periods = len(phrases) + warm
     if tv is not None:
         periods = max(periods, int(np.ceil(len(tv) / rate / period)))
     out = np.zeros(int(periods * period * rate) + rate)
     log, truth = SpeechLog(), []
     for k in range(periods):
-        text = COACH_LINES[k % len(COACH_LINES)]
-        line = speech(text, "en-us+m1", 175, rate)
-        line *= level / rms(line) * 10 ** (-6 / 20)
-        t = k * period + 0.5
-        heard = reverberate(line, room_ir(rng, rate, 0.3, 0.5))
-        a = int((t + delay) * rate)
-        out[a : a + len(heard)] += heard
-        end = t + len(line) / rate
-        log.record(Utterance(text, "instruction", t, t, end,
-                             levels=clip_levels(line / 32767, rate)))
+        end = _coach_line(out, log, COACH_LINES[k % len(COACH_LINES)], k * period + 0.5, level,
+                          rng, rate, delay)
         if warm <= k < warm + len(said):
             x = said[k - warm]
             start = end + 0.5 + float(rng.uniform(0, 0.8))
             out[int(start * rate) : int(start * rate) + len(x)] += x
             truth.append((phrases[k - warm], start, start + _sounding(x, rate)))
-    if tv_db is not None:
-        if tv is None:
-            tv = speech(TV_NEWS * 12, "en-gb-x-rp", 175, rate)
-        tv = np.tile(tv, int(np.ceil(len(out) / len(tv))))[: len(out)]
-        out += tv * level / rms(tv) * 10 ** (tv_db / 20)
-    out += rng.normal(0, 30, len(out))
-    return np.clip(out, -32767, 32767).astype(np.int16).tobytes(), log, truth
+    if tv_db is None:
+        out += rng.normal(0, 30, len(out))
+        return np.clip(out, -32767, 32767).astype(np.int16).tobytes(), log, truth
+    return _with_tv(out, tv, level, tv_db, rng, rate), log, truth
 
 
 def paused_over_tv(phrases: Any, voice: str, tv_db: float, seed: int, pause: float,
@@ -257,36 +278,51 @@ def paused_over_tv(phrases: Any, voice: str, tv_db: float, seed: int, pause: flo
     noise all the way through."""
     import numpy as np
 
-    from voicecoach.coachlevels import clip_levels
-    from voicecoach.speaker import SpeechLog, Utterance
-
-    def rms(x: Any) -> float:
-        return float(np.sqrt(np.mean(np.asarray(x, dtype=np.float64) ** 2)))
+    from voicecoach.speaker import SpeechLog
 
     rng = np.random.default_rng(seed)
     said = [speech(p, voice, 175, rate) for p in phrases]
-    level = float(np.mean([rms(x) for x in said]))
+    level = float(np.mean([_rms(x) for x in said]))
     lines = [*COACH_LINES[:3], "Paused."]
     out = np.zeros(int((5.0 * len(lines) + pause + 6.0 * len(said) + 3.0) * rate))
     log, truth, paused_at = SpeechLog(), [], 0.0
     for k, text in enumerate(lines):
-        line = speech(text, "en-us+m1", 175, rate)
-        line *= level / rms(line) * 10 ** (-6 / 20)
         paused_at = k * 5.0 + 0.5
-        heard = reverberate(line, room_ir(rng, rate, 0.3, 0.5))
-        a = int((paused_at + 0.15) * rate)
-        out[a : a + len(heard)] += heard
-        log.record(Utterance(text, "instruction", paused_at, paused_at,
-                             paused_at + len(line) / rate, levels=clip_levels(line / 32767, rate)))
+        _coach_line(out, log, text, paused_at, level, rng, rate, 0.15)
     for i, x in enumerate(said):
         start = paused_at + 2.0 + pause + 6.0 * i + float(rng.uniform(0, 0.8))
         out[int(start * rate) : int(start * rate) + len(x)] += x
         truth.append((phrases[i], start, start + _sounding(x, rate)))
-    tv = speech(TV_NEWS * 12, "en-gb-x-rp", 175, rate)
-    tv = np.tile(tv, int(np.ceil(len(out) / len(tv))))[: len(out)]
-    out += tv * level / rms(tv) * 10 ** (tv_db / 20)
-    out += rng.normal(0, 30, len(out))
-    return np.clip(out, -32767, 32767).astype(np.int16).tobytes(), log, paused_at, truth
+    return _with_tv(out, None, level, tv_db, rng, rate), log, paused_at, truth
+
+
+def listen_paused(data: bytes, log: Any, paused_at: float, rate: int = 16000,
+                  room: Any = None, foreground: Any = None) -> list[tuple[str, float]]:
+    """(command, session time) of what a listener Pipeline on pocketsphinx fired over `data`
+    from session time `paused_at` on, the session running until then and paused from then
+    (fed in 30 ms chunks); `room` and `foreground`: its settings (None: the shipped ones)."""
+    from voicecoach.phrases import load_phrases
+    from voicecoach.pipeline import FOREGROUND, ROOM, Pipeline
+    from voicecoach.sphinx_recognizer import SphinxRecognizer
+    from voicecoach.spotter import Spotter
+
+    en = load_phrases("en")
+    pipe = Pipeline(SphinxRecognizer(rate, en, tuple(en.answers)), Spotter(en, log.overlapping),
+                    room=room or ROOM, foreground=foreground or FOREGROUND)
+    pipe.paused(False)
+    step, fired, held = 2 * int(rate * 0.03), [], False
+    try:
+        for i in range(0, len(data), step):
+            at = (i + step) / 2 / rate
+            if not held and at >= paused_at:
+                pipe.paused(True)
+                held = True
+            spot = pipe.feed(data[i : i + step], at)
+            if spot is not None and not spot.rejected and at >= paused_at:
+                fired.append((spot.command.value, round(at, 2)))
+    finally:
+        pipe.recognizer.close()
+    return fired
 
 
 def spot_all(pipe: Any, data: bytes, rate: int) -> list[Any]:

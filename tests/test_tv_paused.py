@@ -13,15 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from voicecoach.phrases import load_phrases
-from voicecoach.pipeline import FOREGROUND, ROOM, Pipeline
+from voicecoach.pipeline import FOREGROUND, ROOM
 from voicecoach.roomvoice import RoomSettings
-from voicecoach.spotter import Spotter
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 RATE = 16000
-EN = load_phrases("en")
 
 pytestmark = pytest.mark.skipif(
     subprocess.run(["which", "espeak-ng"], capture_output=True).returncode != 0
@@ -36,25 +33,11 @@ def heard_while_paused(tv_db: float, pause: float, room: RoomSettings = ROOM,
     """(command, session time) of what fired once the session paused, and when the "resume"
     was said (start of its sound): the coach's lines, "Paused.", `pause` seconds of the TV
     alone, then `phrases` in `voice` (audio_check.paused_over_tv)."""
-    from audio_check import paused_over_tv
-
-    from voicecoach.sphinx_recognizer import SphinxRecognizer
+    from audio_check import listen_paused, paused_over_tv
 
     data, log, paused_at, truth = paused_over_tv(phrases, voice, tv_db, 0, pause, RATE)
-    pipe = Pipeline(SphinxRecognizer(RATE, EN, tuple(EN.answers)), Spotter(EN, log.overlapping),
-                    room=room, foreground=replace(FOREGROUND, paused=paused_rule))
-    pipe.paused(False)
-    step, fired = 2 * int(RATE * 0.03), []
-    try:
-        for i in range(0, len(data), step):
-            at = (i + step) / 2 / RATE
-            if at >= paused_at:
-                pipe.paused(True)
-            spot = pipe.feed(data[i : i + step], at)
-            if spot is not None and not spot.rejected and at >= paused_at:
-                fired.append((spot.command.value, at))
-    finally:
-        pipe.recognizer.close()
+    fired = listen_paused(data, log, paused_at, RATE, room,
+                          replace(FOREGROUND, paused=paused_rule))
     return fired, [start for _, start, _ in truth]
 
 

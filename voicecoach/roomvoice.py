@@ -70,6 +70,34 @@ class RoomSettings:
     fires before it ends) and what the person adds ("stop... my knee")."""
 
 
+class _Pieces:
+    """Stretches of the coach's silence kept: (session time of its end, PCM, seconds held all
+    told when it was kept), and how many bytes they hold, so a chunk need not sum them again."""
+
+    def __init__(self) -> None:
+        self.items: deque[tuple[float, bytes, float]] = deque()
+        self.size = 0
+
+    def add(self, end: float, pcm: bytes, held_for: float) -> None:
+        self.items.append((end, pcm, held_for))
+        self.size += len(pcm)
+
+    def trim(self, limit: int) -> None:
+        """Drop the oldest while the rest hold `limit` bytes or more."""
+        while self.items and self.size - len(self.items[0][1]) >= limit:
+            self.size -= len(self.items.popleft()[1])
+
+    def drop(self, t0: float, t1: float, rate: int) -> None:
+        """Drop those that overlap session times `t0` to `t1`."""
+        self.items = deque(c for c in self.items
+                           if not (c[0] > t0 and c[0] - len(c[1]) / 2 / rate < t1))
+        self.size = sum(len(c[1]) for c in self.items)
+
+    def clear(self) -> None:
+        self.items.clear()
+        self.size = 0
+
+
 class RoomVoice:
     """The audio heard in the coach's silences, and how much of it is voiced."""
 
@@ -78,14 +106,9 @@ class RoomVoice:
         self.settings = settings
         self._rate = rate
         self._playing = playing
-        # (session time of its end, PCM, `_held_for` then) of each stretch of the coach's
-        # silence kept.
-        self._kept: deque[tuple[float, bytes, float]] = deque()
+        # The stretches of the coach's silence kept; those heard while paused, apart.
+        self._kept, self._while_held = _Pieces(), _Pieces()
         self._held_for = 0.0  # seconds of audio fed while held, all told
-        # (session time of its end, PCM) of the silences heard while paused (`_recent`).
-        self._while_held: deque[tuple[float, bytes]] = deque()
-        self._held_bytes = 0  # of `_while_held`
-        self._bytes = 0  # of `_kept`, so a chunk need not sum them again
         # hold(): "" (running), "paused" or "asked"; set from the session's thread, read once
         # per call here.
         self._held = ""
@@ -104,10 +127,9 @@ class RoomVoice:
         held = self._held
         if held:
             self._held_for += n / self._rate
-        if held != "paused" and self._while_held:
+        if held != "paused":
             # Not from one pause into the next (paused, then asked about pain, paused again).
             self._while_held.clear()
-            self._held_bytes = 0
         if held == "asked" or captured_at <= self._mine_until:
             return
         first = 0 if self._mine_until <= t0 else math.ceil((self._mine_until - t0) * self._rate)
@@ -120,22 +142,12 @@ class RoomVoice:
             b = max(a, min(n, math.ceil((end + s.tail - t0) * self._rate)))
             keep = [piece for lo, hi in keep
                     for piece in ((lo, min(hi, a)), (max(lo, b), hi)) if piece[1] > piece[0]]
-        window = 2 * int(s.window * self._rate)
-        if held:
-            for lo, hi in keep:
-                self._while_held.append((t0 + hi / self._rate, pcm[2 * lo : 2 * hi]))
-                self._held_bytes += 2 * (hi - lo)
-            # A window before the phrase judged, which may have begun seconds ago.
-            most = window + 2 * int(HELD_SPARE * self._rate)
-            while (self._while_held
-                   and self._held_bytes - len(self._while_held[0][1]) >= most):
-                self._held_bytes -= len(self._while_held.popleft()[1])
-            return
+        pieces = self._while_held if held else self._kept
         for lo, hi in keep:
-            self._kept.append((t0 + hi / self._rate, pcm[2 * lo : 2 * hi], self._held_for))
-            self._bytes += 2 * (hi - lo)
-        while self._kept and self._bytes - len(self._kept[0][1]) >= window:
-            self._bytes -= len(self._kept.popleft()[1])
+            pieces.add(t0 + hi / self._rate, pcm[2 * lo : 2 * hi], self._held_for)
+        # While paused, a window before the phrase judged, which may have begun seconds ago.
+        spare = HELD_SPARE if held else 0.0
+        pieces.trim(2 * int((s.window + spare) * self._rate))
 
     def hold(self, held: bool, paused: bool = False) -> None:
         """While `held` (the session `paused`, or a question waiting) the person may talk, to
@@ -149,12 +161,8 @@ class RoomVoice:
         """Drop the pieces kept that overlap session times `t0` to `t1`, and keep nothing until
         `after` seconds past `t1`: a phrase the listener took (a command, an answer), the
         person's own voice."""
-        self._kept = deque(c for c in self._kept
-                           if not (c[0] > t0 and c[0] - len(c[1]) / 2 / self._rate < t1))
-        self._bytes = sum(len(c[1]) for c in self._kept)
-        self._while_held = deque(c for c in self._while_held
-                                 if not (c[0] > t0 and c[0] - len(c[1]) / 2 / self._rate < t1))
-        self._held_bytes = sum(len(c[1]) for c in self._while_held)
+        self._kept.drop(t0, t1, self._rate)
+        self._while_held.drop(t0, t1, self._rate)
         self._mine_until = max(self._mine_until, t1 + self.settings.after)
 
     def _sound_end(self, u: Utterance, start: float, end: float) -> float:
@@ -191,7 +199,7 @@ class RoomVoice:
         age, held_for, most = self.settings.age, self._held_for, self.settings.held
         if not held:
             most = 0.0
-        recent = [(t, pcm) for t, pcm, since in self._kept
+        recent = [(t, pcm) for t, pcm, since in self._kept.items
                   if before - age - min(most, held_for - since) <= t <= before]
         if held == "paused" and self.settings.while_held:
             # Once a window's worth was heard while paused, or nothing from before counts:
@@ -200,7 +208,8 @@ class RoomVoice:
             # person's before the pause no longer count against a "next" said well into it.
             # Never once running again: a TV heard then is no reason to turn a "stop" down.
             window = 2 * int(self.settings.window * self._rate)
-            mine = [(t, pcm) for t, pcm in self._while_held if before - age <= t <= before]
+            mine = [(t, pcm) for t, pcm, _ in self._while_held.items
+                    if before - age <= t <= before]
             size = sum(len(pcm) for _, pcm in mine)
             while mine and size - len(mine[0][1]) >= window:
                 size -= len(mine.pop(0)[1])
