@@ -48,11 +48,11 @@ from voicecoach.pipeline import FOREGROUND, ROOM  # noqa: E402
 PHRASES = ("resume", "continue", "go on")
 
 
-def one(job: tuple[str, float, int, float, bool]) -> dict[str, Any]:
+def one(job: tuple[str, float, int, float, bool, float]) -> dict[str, Any]:
     """One voice at one TV level, one way: what fired while paused, and the phrases."""
-    voice, tv_db, seed, pause, ours = job
+    voice, tv_db, seed, pause, ours, near = job
     data, log, paused_at, truth = paused_over_tv(PHRASES, voice, tv_db, seed, pause, RATE)
-    room = ROOM if ours else replace(ROOM, while_held=False)
+    room = replace(ROOM, near=near) if ours else replace(ROOM, while_held=False)
     foreground = FOREGROUND if ours else replace(FOREGROUND, paused=False)
     fired = listen_paused(data, log, paused_at, RATE, room, foreground)
     right, latency, used = 0, [], set()
@@ -72,11 +72,13 @@ def one(job: tuple[str, float, int, float, bool]) -> dict[str, Any]:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--levels", default="-25,-20,-15,-10")
+    p.add_argument("--near", type=float, default=ROOM.near,
+                   help="RoomSettings.near of ours (seconds)")
     p.add_argument("--pause", type=float, default=170.0)
     p.add_argument("--out", default="tv-paused.json")
     args = p.parse_args()
     levels = [float(v) for v in args.levels.split(",")]
-    jobs = [(v, db, seed, args.pause, ours) for db in levels
+    jobs = [(v, db, seed, args.pause, ours, args.near) for db in levels
             for seed, v in enumerate(VOICES) for ours in (True, False)]
     began = time.monotonic()
     with ProcessPoolExecutor(2) as pool:
@@ -99,6 +101,7 @@ def main() -> int:
           f"{time.monotonic() - began:.0f} s")
     out = Path(__file__).resolve().parent / "results" / args.out
     out.write_text(json.dumps({"date": time.strftime("%Y-%m-%d"), "pause_s": args.pause,
+                               "near_s": args.near,
                                "runs": runs}, indent=1) + "\n")
     print(f"written to {out}", file=sys.stderr)
     return 0

@@ -268,14 +268,16 @@ def coach_and_tv(phrases: Any, voice: str, tv_db: float | None, seed: int, rate:
     return _with_tv(out, tv, level, tv_db, rng, rate), log, truth
 
 
-def paused_over_tv(phrases: Any, voice: str, tv_db: float, seed: int, pause: float,
-                   rate: int = 16000) -> tuple[bytes, Any, float, list[tuple[str, float, float]]]:
+def paused_over_tv(phrases: Any, voice: str, tv_db: float | None, seed: int, pause: float,
+                   rate: int = 16000, gap: float | None = None
+                   ) -> tuple[bytes, Any, float, list[tuple[str, float, float]]]:
     """A microphone's audio, the coach's SpeechLog, the session time the session paused, and
     the phrases said (phrase, start, end of its sound): the coach says three lines and
     "Paused." (the session pauses as it starts), 5 s apart (its echo 6 dB under the person,
     through a small room), then `pause` seconds of a TV alone, then `voice` says `phrases`
-    6 s apart; the TV (TV_NEWS, en-gb-x-rp) `tv_db` dB under the person and a quiet room's
-    noise all the way through."""
+    6 s apart (or each `gap` s after the end of the one before); the TV (TV_NEWS,
+    en-gb-x-rp) `tv_db` dB under the person (None: no TV) and a quiet room's noise all the
+    way through."""
     import numpy as np
 
     from voicecoach.speaker import SpeechLog
@@ -284,15 +286,21 @@ def paused_over_tv(phrases: Any, voice: str, tv_db: float, seed: int, pause: flo
     said = [speech(p, voice, 175, rate) for p in phrases]
     level = float(np.mean([_rms(x) for x in said]))
     lines = [*COACH_LINES[:3], "Paused."]
-    out = np.zeros(int((5.0 * len(lines) + pause + 6.0 * len(said) + 3.0) * rate))
+    length = sum(len(x) for x in said) / rate + (gap or 0.0) * len(said)
+    out = np.zeros(int((5.0 * len(lines) + pause + max(6.0 * len(said), length) + 3.0) * rate))
     log, truth, paused_at = SpeechLog(), [], 0.0
     for k, text in enumerate(lines):
         paused_at = k * 5.0 + 0.5
         _coach_line(out, log, text, paused_at, level, rng, rate, 0.15)
     for i, x in enumerate(said):
         start = paused_at + 2.0 + pause + 6.0 * i + float(rng.uniform(0, 0.8))
+        if gap is not None and truth:
+            start = truth[-1][2] + gap
         out[int(start * rate) : int(start * rate) + len(x)] += x
         truth.append((phrases[i], start, start + _sounding(x, rate)))
+    if tv_db is None:
+        out += rng.normal(0, 30, len(out))
+        return np.clip(out, -32767, 32767).astype(np.int16).tobytes(), log, paused_at, truth
     return _with_tv(out, None, level, tv_db, rng, rate), log, paused_at, truth
 
 

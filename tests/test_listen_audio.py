@@ -274,6 +274,38 @@ def test_the_command_that_means_nothing_in_the_sessions_state_is_left_out() -> N
     assert fired[False].count("pause") >= 6 and "resume" not in fired[False], fired
 
 
+def test_what_a_recognizer_hears_does_not_hang_on_other_decoders_in_the_process() -> None:
+    """The same audio gives the same words whether or not another decoder works between its
+    chunks, as the keyword search does beside it in a session. pocketsphinx's own dither
+    drew from one random generator for the whole process: with it, this audio (a TV under
+    the coach, then "resume", "continue", "go on") gave "quit go on quit on" alone and
+    "[unk] it go on quit on" beside the keyword search, and the suite's long-lived pytest
+    heard a test's audio differently from a fresh process (CI, 2026-12-07)."""
+    from audio_check import paused_over_tv
+
+    from voicecoach.sphinx_keywords import SphinxKeywords
+    from voicecoach.sphinx_recognizer import SphinxRecognizer
+
+    rate = 16000
+    data, *_ = paused_over_tv(("resume", "continue", "go on"), "en-us", -25.0, 0, 20.0, rate)
+    step = 2 * int(rate * 0.06)
+
+    def finals(beside: SphinxKeywords | None) -> list[str]:
+        rec, out = SphinxRecognizer(rate, EN, tuple(EN.answers), doze=False), []
+        for i in range(0, len(data), step):
+            heard = rec.accept(data[i : i + step])
+            if beside is not None:  # other audio: the TV part from 7 times further on
+                j = (7 * i) % len(data)
+                beside.accept(data[j : j + step], 0.0)
+            if heard.final:
+                out.append(" ".join(heard.words))
+        return out
+
+    alone = finals(None)
+    assert finals(SphinxKeywords(rate, ("pause", "stop", "it hurts"))) == alone
+    assert any("go on" in f for f in alone), alone
+
+
 def ko_model() -> Path:
     model = korean_model()
     if model is None:

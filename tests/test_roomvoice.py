@@ -278,3 +278,53 @@ def test_the_phrase_judged_and_talk_while_asked_are_not_counted_while_paused_kep
             after.forget(at - 0.2, t)
     share = after.share(now)
     assert share is not None and share < 0.01, share
+
+
+@needs_espeak
+def test_the_person_s_own_talk_while_paused_stops_before_their_command() -> None:
+    """Paused in a quiet room, the person tells someone at the door about a parcel: those
+    4 s are voiced, and would make a "next" said 2 s later one no louder than "another voice"
+    (bench_talk_paused.py). A voice that stopped in the `near` seconds before the phrase is
+    not taken for one that talks on: what was kept before the pause counts instead. A TV
+    that talks on up to the phrase still does."""
+    from audio_check import TV_NEWS, speech
+
+    rng = np.random.default_rng(7)
+    talk = speech("Sorry, that was my neighbour at the door, asking about a parcel for his "
+                  "daughter.", "en-us", 175, RATE)
+    tv = speech(TV_NEWS, "en-gb-x-rp", 175, RATE)
+
+    def paused(before: Any, then: Any, settings: RoomSettings = ROOM) -> tuple[RoomVoice, float]:
+        """`before` heard while the coach runs (12 s), then paused: `then`."""
+        room, now = fed(before[: 12 * RATE] + rng.normal(0, 30, 12 * RATE), coach_log(12.0),
+                        settings)
+        room.hold(True, paused=True)
+        pcm = np.clip(then + rng.normal(0, 30, len(then)), -32767, 32767).astype(np.int16)
+        for i in range(0, len(pcm), CHUNK):
+            now += len(pcm[i : i + CHUNK]) / RATE
+            room.feed(pcm[i : i + CHUNK].tobytes(), now)
+        return room, now
+
+    quiet = np.zeros(12 * RATE)
+    aside = np.concatenate([np.zeros(8 * RATE), talk, np.zeros(2 * RATE)])
+    room, now = paused(quiet, aside)
+    assert room.talking_on(now) is None and room.loud(now, 90.0) is None
+    # As until now (no `near`): the person's own words were another voice.
+    room, now = paused(quiet, aside, RoomSettings(near=0.0))
+    assert room.talking_on(now) is not None
+    # 2 s into the quiet after the talk, a TV known from before the pause counts again.
+    room, now = paused(np.tile(tv, 2), aside)
+    assert room.talking_on(now) is not None
+    # A TV that talks on while paused, up to the phrase: another voice.
+    on = np.tile(tv, 2)[: 16 * RATE] * 0.1  # 20 dB under the person
+    room, now = paused(quiet, on)
+    assert room.talking_on(now) is not None
+    tv_loud = room.loud(now, 90.0)
+    # The person's talk over it: how loud the other voice is now is the TV's level, not
+    # that of the person's talk 2 s before (a "next" 20 dB over the TV is taken). Without
+    # `drop`, the talk's.
+    over = on + np.concatenate([np.zeros(8 * RATE), talk, np.zeros(16 * RATE)])[: len(on)]
+    now_loud = paused(quiet, over)[0].loud(now, 90.0)
+    was = paused(quiet, over, RoomSettings(drop=100.0))[0].loud(now, 90.0)
+    assert tv_loud is not None and now_loud is not None and was is not None
+    assert abs(now_loud - tv_loud) < 3.0 and was > tv_loud + 12.0, (tv_loud, now_loud, was)

@@ -52,6 +52,15 @@ class RoomSettings:
     nothing from before counts (False: as until 2026-12-07, never; after 2.5 minutes paused
     over a TV only a "resume" with quiet around it was taken, which a TV never leaves:
     benchmarks/bench_tv_paused.py)."""
+    near: float = 2.0
+    """While paused, seconds right before a phrase in which the voice heard while paused must
+    still talk to count: a TV talks on up to the phrase, the person's own words to someone
+    else (at the door, on the phone) stop before their "next" (bench_talk_paused.py). 0: no
+    such check (as until 2026-12-07)."""
+    drop: float = 6.0
+    """While paused, dB by which the other voice's loud level in the latest `near` seconds
+    must be under the window's for that to be its level: the person's own talk stopped and a
+    quieter TV talks on (bench_talk_paused.py)."""
     least: float = 1.0
     """Seconds of silence needed before anything is said about it. The coach leaves little:
     live, about a second in its first 20 s (the welcome, the first instructions and counts)."""
@@ -178,10 +187,9 @@ class RoomVoice:
         """The voiced share of the coach's silences kept from `age` seconds before session
         time `before` up to it (at most `window` seconds of them; not the phrase being judged,
         which starts at `before`); None while there were less than `least` seconds."""
-        return self._share(*self._recent(before))
+        return self._share(*self._recent(before)[:2])
 
-    def _share(self, recent: list[bytes], key: tuple[float, float, int] | None
-               ) -> float | None:
+    def _share(self, recent: list[bytes], key: object) -> float | None:
         """`share` of the silences `recent` (told apart by `key`)."""
         if ("share", key) not in self._answers:
             seconds = sum(len(pcm) for pcm in recent) / 2 / self._rate
@@ -189,11 +197,13 @@ class RoomVoice:
                            else voiced_share(b"".join(recent), self._rate))
         return self._answers[("share", key)]
 
-    def _recent(self, before: float) -> tuple[list[bytes], tuple[float, float, int] | None]:
+    def _recent(self, before: float
+                ) -> tuple[list[bytes], tuple[float, float, int, int] | None, list[bytes]]:
         """The silences kept from `age` seconds before `before` up to it (while paused, those
-        heard while paused once they fill a `window`), and what tells them from another
-        choice: a phrase's checks ask again at every chunk while it waits, and the same 6 s
-        cost 4-5 ms a time to look at."""
+        heard while paused once they fill a `window`), what tells them from another choice
+        (a phrase's checks ask again at every chunk while it waits, and the same 6 s cost
+        4-5 ms a time to look at), and of those heard while paused, the latest `near`
+        seconds (else none)."""
         held = self._held
         # While held, the seconds held since a piece was kept do not age it (RoomSettings).
         age, held_for, most = self.settings.age, self._held_for, self.settings.held
@@ -201,6 +211,7 @@ class RoomVoice:
             most = 0.0
         recent = [(t, pcm) for t, pcm, since in self._kept.items
                   if before - age - min(most, held_for - since) <= t <= before]
+        near: list[bytes] = []
         if held == "paused" and self.settings.while_held:
             # Once a window's worth was heard while paused, or nothing from before counts:
             # what was heard while paused, the person's voice maybe among it. After three
@@ -213,10 +224,28 @@ class RoomVoice:
             size = sum(len(pcm) for _, pcm in mine)
             while mine and size - len(mine[0][1]) >= window:
                 size -= len(mine.pop(0)[1])
-            if not recent or size >= window:
-                recent = mine
-        key = (recent[0][0], recent[-1][0], len(recent)) if recent else None
-        return [pcm for _, pcm in recent], key
+            latest = [(t, pcm) for t, pcm in mine if t > before - self.settings.near]
+            if (not recent or size >= window) and not self._stopped(mine, latest):
+                recent, near = mine, [pcm for _, pcm in latest]
+        key = (recent[0][0], recent[-1][0], len(recent), len(near)) if recent else None
+        return [pcm for _, pcm in recent], key, near
+
+    def _stopped(self, mine: list[tuple[float, bytes]], latest: list[tuple[float, bytes]]
+                 ) -> bool:
+        """Whether the voice heard in `mine` (kept while paused) stopped in its `latest`
+        `near` seconds: the person's own words to someone else (at the door, on the phone)
+        end before their "next"; a TV talks on up to it. Then what was kept before the pause
+        counts, if any of it still does."""
+        if self.settings.near <= 0 or not mine:
+            return False
+        # Told apart as _recent tells them: when `mine` is what it returns, asked once.
+        share = self._share([pcm for _, pcm in mine],
+                            (mine[0][0], mine[-1][0], len(mine), len(latest)))
+        if share is None or share <= self.settings.most:
+            return False
+        share = self._share([pcm for _, pcm in latest],
+                            ("near", latest[0][0], latest[-1][0]) if latest else None)
+        return share is None or share <= self.settings.most
 
     def loud(self, before: float, percentile: float) -> float | None:
         """The `percentile` of the 10 ms frame levels (dB) of the silences `share` looks at,
@@ -224,19 +253,24 @@ class RoomVoice:
         gets (foreground.py)."""
         # One look at the silences for both questions: the session's thread may end a hold
         # between two (a "stop" weighed against a TV heard before the pause).
-        recent, key = self._recent(before)
+        recent, key, near = self._recent(before)
         share = self._share(recent, key)
         if share is None or share <= self.settings.most:
             return None
         if (percentile, key) not in self._answers:
-            self._remember((percentile, key), loud_level(b"".join(recent), self._rate,
-                                                         percentile))
+            loud = loud_level(b"".join(recent), self._rate, percentile)
+            # While paused, the person's own talk may have been the loudest of the window,
+            # with a quieter TV talking on after it: how loud the other voice is now.
+            now = loud_level(b"".join(near), self._rate, percentile) if near else None
+            if loud is not None and now is not None and now < loud - self.settings.drop:
+                loud = now
+            self._remember((percentile, key), loud)
         return self._answers[(percentile, key)]
 
     def _remember(self, question: object, answer: float | None) -> None:
         """Keep `answer` to `question`, with the latest few others (a phrase's checks ask
-        about two or three moments in turn)."""
-        if len(self._answers) >= 8:
+        about two or three moments in turn, each up to four questions while paused)."""
+        if len(self._answers) >= 16:
             del self._answers[next(iter(self._answers))]
         self._answers[question] = answer
 

@@ -47,13 +47,14 @@ def english_decoder(rate: int, words: set[str]) -> Any:
             samprate=float(rate),
             # No default (large) language model: ours replaces it, and it costs 40 MB.
             lm=None,
-            # Digital silence (a muted or virtual device) wrecks the noise and mean
-            # estimates; half a bit of noise is what any real microphone adds anyway.
-            dither=True,
-            # ...from a fixed seed (pocketsphinx's default draws one): the same audio is heard
-            # the same way every time, so a miss can be reproduced (a CI run once heard a
-            # test's "pause" 0.04 s too short, where 7 runs of 8 here heard it).
-            seed=1,
+            # No dither of pocketsphinx's own: it draws from one random generator for the whole
+            # process, so what one decoder heard depended on what every other decoder in the
+            # process had heard since (the keyword search beside the command recognizer, a
+            # test's leftover listener): the same audio fed to a fresh recognizer, once
+            # alone and once with another decoder working between its chunks, gave different
+            # words. The Leveller's noise floor, drawn per recognizer, does the dither's job:
+            # digital silence (a muted or virtual device) wrecks the noise and mean estimates.
+            dither=False,
             # Gaussians scored per frame: 8 instead of 4 recognized 3 more of the bench's
             # 88 commands (most in 10 dB noise) for about 15% more CPU (still < 15%); 16
             # instead of 8, 12 more of 528 (benchmarks/sweep_sphinx.py, 3 seeds).
