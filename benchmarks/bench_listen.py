@@ -186,7 +186,9 @@ def evaluate(name: str, make: Callable[[], Recognizer], table: PhraseTable, voic
             "latency_ms_p95": float(np.percentile(lat, 95)) if lat else None,
             "false_on_coach_lines": coach_false, "coach_lines": len(COACH),
             "fired_on_coach_lines": coach_fired,
-            "false_per_hour_unrelated": art_false / hours, "unrelated_minutes": hours * 60,
+            # None with no article read (--article-seconds 0).
+            "false_per_hour_unrelated": art_false / hours if hours else None,
+            "unrelated_minutes": hours * 60,
             "fired_on_article": [f"{c} at {at:.1f} s" for c, at in art_fired],
             "cpu_share_of_one_core": cpu,
             "false_on_noise_bursts": noise_false, "noise_bursts": bursts,
@@ -387,9 +389,11 @@ def main() -> int:
             m = r[way]
             lat = (f"{m['latency_ms_median']:.0f} / {m['latency_ms_p95']:.0f}"
                    if m["latency_ms_median"] is not None else "-")
+            per_hour = m["false_per_hour_unrelated"]
+            unrelated = "-" if per_hour is None else f"{per_hour:.1f}"
             print(f"| {r['recognizer']} | {way} | {m['accuracy']:.1%} ({m['trials']}) | {lat} | "
                   f"{m['false_on_coach_lines']}/{m['coach_lines']} | "
-                  f"{m['false_per_hour_unrelated']:.1f} ({m['unrelated_minutes']:.1f} min) | "
+                  f"{unrelated} ({m['unrelated_minutes']:.1f} min) | "
                   f"{m['false_on_noise_bursts']}/{m['noise_bursts']} | "
                   f"{m['command_after_a_burst']}/{m['noise_bursts']} | "
                   f"{m['cpu_share_of_one_core']:.1%}, {m['cpu_share_quiet_room']:.1%}, "

@@ -217,15 +217,17 @@ def _coach_line(out: Any, log: Any, text: str, t: float, level: float, rng: Any,
     return end
 
 
-def _with_tv(out: Any, tv: Any, level: float, tv_db: float, rng: Any, rate: int) -> bytes:
+def _with_tv(out: Any, tv: Any, level: float, tv_db: float | None, rng: Any, rate: int
+             ) -> bytes:
     """`out` with the TV (TV_NEWS in en-gb-x-rp, or the samples `tv`) `tv_db` dB under
-    `level` all the way through, and a quiet room's noise, as 16-bit PCM."""
+    `level` all the way through (None: no TV), and a quiet room's noise, as 16-bit PCM."""
     import numpy as np
 
-    if tv is None:
-        tv = speech(TV_NEWS * 12, "en-gb-x-rp", 175, rate)
-    tv = np.tile(tv, int(np.ceil(len(out) / len(tv))))[: len(out)]
-    out += tv * level / _rms(tv) * 10 ** (tv_db / 20)
+    if tv_db is not None:
+        if tv is None:
+            tv = speech(TV_NEWS * 12, "en-gb-x-rp", 175, rate)
+        tv = np.tile(tv, int(np.ceil(len(out) / len(tv))))[: len(out)]
+        out += tv * level / _rms(tv) * 10 ** (tv_db / 20)
     out += rng.normal(0, 30, len(out))
     return bytes(np.clip(out, -32767, 32767).astype(np.int16).tobytes())
 
@@ -262,9 +264,6 @@ def coach_and_tv(phrases: Any, voice: str, tv_db: float | None, seed: int, rate:
             start = end + 0.5 + float(rng.uniform(0, 0.8))
             out[int(start * rate) : int(start * rate) + len(x)] += x
             truth.append((phrases[k - warm], start, start + _sounding(x, rate)))
-    if tv_db is None:
-        out += rng.normal(0, 30, len(out))
-        return np.clip(out, -32767, 32767).astype(np.int16).tobytes(), log, truth
     return _with_tv(out, tv, level, tv_db, rng, rate), log, truth
 
 
@@ -298,9 +297,6 @@ def paused_over_tv(phrases: Any, voice: str, tv_db: float | None, seed: int, pau
             start = truth[-1][2] + gap
         out[int(start * rate) : int(start * rate) + len(x)] += x
         truth.append((phrases[i], start, start + _sounding(x, rate)))
-    if tv_db is None:
-        out += rng.normal(0, 30, len(out))
-        return np.clip(out, -32767, 32767).astype(np.int16).tobytes(), log, paused_at, truth
     return _with_tv(out, None, level, tv_db, rng, rate), log, paused_at, truth
 
 

@@ -312,9 +312,17 @@ def test_the_person_s_own_talk_while_paused_stops_before_their_command() -> None
     # As until now (no `near`): the person's own words were another voice.
     room, now = paused(quiet, aside, RoomSettings(near=0.0))
     assert room.talking_on(now) is not None
-    # 2 s into the quiet after the talk, a TV known from before the pause counts again.
+    # With a TV heard before the pause (and still counted), a voice heard while paused that
+    # stops is taken for a lull of the TV's: its next word must not act.
     room, now = paused(np.tile(tv, 2), aside)
     assert room.talking_on(now) is not None
+    lull = np.concatenate([np.tile(tv, 2)[: 12 * RATE] * 0.1, np.zeros(2 * RATE)])
+    room, now = paused(np.tile(tv, 2) * 0.1, lull)
+    assert room.talking_on(now) is not None
+    # ...and its loud level is the window's, not the lull's (`drop` looks only where the TV
+    # talks about as much as in the window).
+    loud = room.loud(now, 90.0)
+    assert loud is not None and loud > 40.0, loud  # the TV: 46 dB; the lull: about 30
     # A TV that talks on while paused, up to the phrase: another voice.
     on = np.tile(tv, 2)[: 16 * RATE] * 0.1  # 20 dB under the person
     room, now = paused(quiet, on)

@@ -54,13 +54,13 @@ class RoomSettings:
     benchmarks/bench_tv_paused.py)."""
     near: float = 2.0
     """While paused, seconds right before a phrase in which the voice heard while paused must
-    still talk to count: a TV talks on up to the phrase, the person's own words to someone
-    else (at the door, on the phone) stop before their "next" (bench_talk_paused.py). 0: no
-    such check (as until 2026-12-07)."""
+    still talk to count, unless one was heard before the pause: a TV talks on up to the phrase,
+    the person's own words to someone else (at the door, on the phone) stop before their
+    "next" (bench_talk_paused.py). 0: no such check (as until 2026-12-07)."""
     drop: float = 6.0
-    """While paused, dB by which the other voice's loud level in the latest `near` seconds
-    must be under the window's for that to be its level: the person's own talk stopped and a
-    quieter TV talks on (bench_talk_paused.py)."""
+    """While paused (and `near` > 0), dB by which the other voice's loud level in the latest
+    `near` seconds must be under the window's for that to be its level: the person's own talk
+    stopped and a quieter TV talks on (bench_talk_paused.py)."""
     least: float = 1.0
     """Seconds of silence needed before anything is said about it. The coach leaves little:
     live, about a second in its first 20 s (the welcome, the first instructions and counts)."""
@@ -198,7 +198,8 @@ class RoomVoice:
         return self._answers[("share", key)]
 
     def _recent(self, before: float
-                ) -> tuple[list[bytes], tuple[float, float, int, int] | None, list[bytes]]:
+                ) -> tuple[list[bytes], tuple[float, float, int, int] | None,
+                           list[tuple[float, bytes]]]:
         """The silences kept from `age` seconds before `before` up to it (while paused, those
         heard while paused once they fill a `window`), what tells them from another choice
         (a phrase's checks ask again at every chunk while it waits, and the same 6 s cost
@@ -211,7 +212,7 @@ class RoomVoice:
             most = 0.0
         recent = [(t, pcm) for t, pcm, since in self._kept.items
                   if before - age - min(most, held_for - since) <= t <= before]
-        near: list[bytes] = []
+        near: list[tuple[float, bytes]] = []
         if held == "paused" and self.settings.while_held:
             # Once a window's worth was heard while paused, or nothing from before counts:
             # what was heard while paused, the person's voice maybe among it. After three
@@ -225,8 +226,9 @@ class RoomVoice:
             while mine and size - len(mine[0][1]) >= window:
                 size -= len(mine.pop(0)[1])
             latest = [(t, pcm) for t, pcm in mine if t > before - self.settings.near]
-            if (not recent or size >= window) and not self._stopped(mine, latest):
-                recent, near = mine, [pcm for _, pcm in latest]
+            if (not recent or size >= window) and not (self._stopped(mine, latest)
+                                                       and not self._talked(recent)):
+                recent, near = mine, latest
         key = (recent[0][0], recent[-1][0], len(recent), len(near)) if recent else None
         return [pcm for _, pcm in recent], key, near
 
@@ -234,8 +236,8 @@ class RoomVoice:
                  ) -> bool:
         """Whether the voice heard in `mine` (kept while paused) stopped in its `latest`
         `near` seconds: the person's own words to someone else (at the door, on the phone)
-        end before their "next"; a TV talks on up to it. Then what was kept before the pause
-        counts, if any of it still does."""
+        end before their "next"; a TV talks on up to it. Not when too little of those seconds
+        was heard to tell (the coach spoke, or a phrase was just taken)."""
         if self.settings.near <= 0 or not mine:
             return False
         # Told apart as _recent tells them: when `mine` is what it returns, asked once.
@@ -243,14 +245,26 @@ class RoomVoice:
                             (mine[0][0], mine[-1][0], len(mine), len(latest)))
         if share is None or share <= self.settings.most:
             return False
-        share = self._share([pcm for _, pcm in latest],
-                            ("near", latest[0][0], latest[-1][0]) if latest else None)
-        return share is None or share <= self.settings.most
+        share = self._near_share(latest)
+        return share is not None and share <= self.settings.most
+
+    def _near_share(self, latest: list[tuple[float, bytes]]) -> float | None:
+        """The voiced share of the `latest` pieces kept while paused."""
+        return self._share([pcm for _, pcm in latest],
+                           ("near", latest[0][0], latest[-1][0], len(latest)) if latest else None)
+
+    def _talked(self, recent: list[tuple[float, bytes]]) -> bool:
+        """Whether another voice talks in the silences kept before the pause that still count:
+        then a voice heard while paused that stops is taken for a TV's lull, not for the
+        person's own talk ending (a TV's word after a lull of its own must not act)."""
+        key = (recent[0][0], recent[-1][0], len(recent), 0) if recent else None
+        share = self._share([pcm for _, pcm in recent], key)
+        return share is not None and share > self.settings.most
 
     def loud(self, before: float, percentile: float) -> float | None:
-        """The `percentile` of the 10 ms frame levels (dB) of the silences `share` looks at,
-        when another voice talks on in them (`talking_on`), else None: how loud that voice
-        gets (foreground.py)."""
+        """The `percentile` of the 10 ms frame levels (dB) of the silences `share` looks at
+        (while paused, of their latest `near` seconds if `drop` dB under), when another voice
+        talks on in them (`talking_on`), else None: how loud that voice gets (foreground.py)."""
         # One look at the silences for both questions: the session's thread may end a hold
         # between two (a "stop" weighed against a TV heard before the pause).
         recent, key, near = self._recent(before)
@@ -260,10 +274,14 @@ class RoomVoice:
         if (percentile, key) not in self._answers:
             loud = loud_level(b"".join(recent), self._rate, percentile)
             # While paused, the person's own talk may have been the loudest of the window,
-            # with a quieter TV talking on after it: how loud the other voice is now.
-            now = loud_level(b"".join(near), self._rate, percentile) if near else None
-            if loud is not None and now is not None and now < loud - self.settings.drop:
-                loud = now
+            # with a quieter TV talking on after it: how loud the other voice is now. Only
+            # where it talks about as much as in the window: the loud frames of a lull's few
+            # words, or of a TV that only just talks, are its quieter ones.
+            near_share = self._near_share(near) if near else None
+            if loud is not None and near_share is not None and near_share >= share / 2:
+                now = loud_level(b"".join(pcm for _, pcm in near), self._rate, percentile)
+                if now is not None and now < loud - self.settings.drop:
+                    loud = now
             self._remember((percentile, key), loud)
         return self._answers[(percentile, key)]
 

@@ -100,6 +100,8 @@ class Leveller:
 
         self._target = target
         self._peak = LOUD_PEAK
+        # Its own generator, from a fixed seed: the same audio is heard the same way every
+        # run, whatever other decoders in the process hear (english_decoder: no dither).
         self._rng = np.random.default_rng(0)
 
     def level(self, pcm: bytes) -> bytes:
