@@ -14,12 +14,14 @@ Each of 4 American voices, at each TV level under the voice: the coach says thre
 "Paused." (the session pauses as it starts), then `--pause` seconds of the TV alone, then
 "resume", "continue" and "go on", 6 s apart, with the TV (espeak-ng's en-gb-x-rp reading the
 news) and a quiet room's noise all the way through. Ours against the same listener with
-both off, on the same audio: right (resume fired within 2.5 s of the phrase's start),
+both off, on the same audio (`--near 0`: ours without RoomSettings.near; `--lulls S`: a TV
+that falls quiet for S seconds after each sentence, its level the RMS over all of it): right
+(resume fired within 2.5 s of the phrase's start),
 false (anything else fired while paused: the TV's words), latency from the end of the phrase's
 sound in audio time.
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_tv_paused.py [--levels -25,-20,-15,-10]
-        [--pause 170] [--out F]
+        [--pause 170] [--near 2] [--lulls 0] [--out F]
 
 Writes benchmarks/results/tv-paused.json (about 10 minutes on two cores).
 """
@@ -40,7 +42,7 @@ import numpy as np
 sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "tests"),
                 str(Path(__file__).resolve().parent)]
 
-from audio_check import listen_paused, paused_over_tv  # noqa: E402
+from audio_check import listen_paused, paused_over_tv, tv_with_lulls  # noqa: E402
 from bench_tv import RATE, VOICES  # noqa: E402
 
 from voicecoach.pipeline import FOREGROUND, ROOM  # noqa: E402
@@ -48,10 +50,12 @@ from voicecoach.pipeline import FOREGROUND, ROOM  # noqa: E402
 PHRASES = ("resume", "continue", "go on")
 
 
-def one(job: tuple[str, float, int, float, bool, float]) -> dict[str, Any]:
+def one(job: tuple[str, float, int, float, bool, float, float]) -> dict[str, Any]:
     """One voice at one TV level, one way: what fired while paused, and the phrases."""
-    voice, tv_db, seed, pause, ours, near = job
-    data, log, paused_at, truth = paused_over_tv(PHRASES, voice, tv_db, seed, pause, RATE)
+    voice, tv_db, seed, pause, ours, near, lulls = job
+    tv = tv_with_lulls(lulls, RATE) if lulls else None
+    data, log, paused_at, truth = paused_over_tv(PHRASES, voice, tv_db, seed, pause, RATE,
+                                                 tv=tv)
     room = replace(ROOM, near=near) if ours else replace(ROOM, while_held=False)
     foreground = FOREGROUND if ours else replace(FOREGROUND, paused=False)
     fired = listen_paused(data, log, paused_at, RATE, room, foreground)
@@ -75,10 +79,12 @@ def main() -> int:
     p.add_argument("--near", type=float, default=ROOM.near,
                    help="RoomSettings.near of ours (seconds)")
     p.add_argument("--pause", type=float, default=170.0)
+    p.add_argument("--lulls", type=float, default=0.0,
+                   help="seconds of silence after each of the TV's sentences (0: none)")
     p.add_argument("--out", default="tv-paused.json")
     args = p.parse_args()
     levels = [float(v) for v in args.levels.split(",")]
-    jobs = [(v, db, seed, args.pause, ours, args.near) for db in levels
+    jobs = [(v, db, seed, args.pause, ours, args.near, args.lulls) for db in levels
             for seed, v in enumerate(VOICES) for ours in (True, False)]
     began = time.monotonic()
     with ProcessPoolExecutor(2) as pool:
@@ -101,7 +107,7 @@ def main() -> int:
           f"{time.monotonic() - began:.0f} s")
     out = Path(__file__).resolve().parent / "results" / args.out
     out.write_text(json.dumps({"date": time.strftime("%Y-%m-%d"), "pause_s": args.pause,
-                               "near_s": args.near,
+                               "near_s": args.near, "lulls_s": args.lulls,
                                "runs": runs}, indent=1) + "\n")
     print(f"written to {out}", file=sys.stderr)
     return 0

@@ -194,6 +194,17 @@ def _sounding(x: Any, rate: int) -> float:
     return float(loud[-1] + 1) / rate if len(loud) else 0.0
 
 
+def tv_with_lulls(lull: float, rate: int = 16000) -> Any:
+    """TV_NEWS read sentence by sentence (en-gb-x-rp) with `lull` seconds of silence after
+    each: a TV that falls quiet now and then, as a programme does between scenes."""
+    import numpy as np
+
+    gap = np.zeros(int(lull * rate))
+    parts = [x for line in TV_NEWS.split(". ") if line.strip()
+             for x in (speech(line.strip() + ".", "en-gb-x-rp", 175, rate), gap)]
+    return np.tile(np.concatenate(parts), 12)
+
+
 def _rms(x: Any) -> float:
     import numpy as np
 
@@ -268,15 +279,15 @@ def coach_and_tv(phrases: Any, voice: str, tv_db: float | None, seed: int, rate:
 
 
 def paused_over_tv(phrases: Any, voice: str, tv_db: float | None, seed: int, pause: float,
-                   rate: int = 16000, gap: float | None = None
+                   rate: int = 16000, gap: float | None = None, tv: Any = None
                    ) -> tuple[bytes, Any, float, list[tuple[str, float, float]]]:
     """A microphone's audio, the coach's SpeechLog, the session time the session paused, and
     the phrases said (phrase, start, end of its sound): the coach says three lines and
     "Paused." (the session pauses as it starts), 5 s apart (its echo 6 dB under the person,
     through a small room), then `pause` seconds of a TV alone, then `voice` says `phrases`
     6 s apart (or each `gap` s after the end of the one before); the TV (TV_NEWS,
-    en-gb-x-rp) `tv_db` dB under the person (None: no TV) and a quiet room's noise all the
-    way through."""
+    en-gb-x-rp, or the samples `tv`) `tv_db` dB under the person (None: no TV) and a quiet
+    room's noise all the way through."""
     import numpy as np
 
     from voicecoach.speaker import SpeechLog
@@ -297,7 +308,7 @@ def paused_over_tv(phrases: Any, voice: str, tv_db: float | None, seed: int, pau
             start = truth[-1][2] + gap
         out[int(start * rate) : int(start * rate) + len(x)] += x
         truth.append((phrases[i], start, start + _sounding(x, rate)))
-    return _with_tv(out, None, level, tv_db, rng, rate), log, paused_at, truth
+    return _with_tv(out, tv, level, tv_db, rng, rate), log, paused_at, truth
 
 
 def listen_paused(data: bytes, log: Any, paused_at: float, rate: int = 16000,
