@@ -280,9 +280,7 @@ def test_what_a_recognizer_hears_does_not_hang_on_other_decoders_in_the_process(
     chunks, as the keyword search does beside it in a session. pocketsphinx's own dither
     drew from one random generator for the whole process: with it, this audio (a TV under
     the coach, then "resume", "continue", "go on") gave other words beside the keyword search
-    than alone (so did 20 s paused: "quit go on quit on" against "[unk] it go on quit on"),
-    and the suite's long-lived pytest heard a test's audio differently from a fresh process
-    (CI, 2026-12-07)."""
+    than alone (so did 20 s paused: "quit go on quit on" against "[unk] it go on quit on")."""
     from audio_check import paused_over_tv
 
     from voicecoach.sphinx_keywords import SphinxKeywords
