@@ -175,13 +175,20 @@ def test_voice_and_rate_change_the_sound(tmp_path: Path) -> None:
     slow = TtsWorker("gmw/en-us", 120)
     assert slow.start() == {"ok": True, "engine": slow.hello["engine"], "voice": "gmw/en-us",
                             "rate": 120}
-    slow.render("seven seconds", str(tmp_path / "slow.wav"))
-    slow.close()
     fast = TtsWorker(None, 300)
     fast.start()
-    fast.render("seven seconds", str(tmp_path / "fast.wav"))
-    fast.close()
-    slow_len, fast_len = (len(read_audio(tmp_path / f"{n}.wav")[0]) for n in ("slow", "fast"))
+    lengths = []
+    for worker, name in ((slow, "slow"), (fast, "fast")):
+        # espeak's header-and-no-samples now and then (CI, 3ae3d07, under the soak's load):
+        # tried again, as the Renderer does.
+        for _ in range(RENDER_ATTEMPTS):
+            worker.render("seven seconds", str(tmp_path / f"{name}.wav"))
+            samples = read_audio(tmp_path / f"{name}.wav")[0]
+            if len(samples):
+                break
+        worker.close()
+        lengths.append(len(samples))
+    slow_len, fast_len = lengths
     # 120 vs 300 wpm: espeak-ng's fixed pauses keep the ratio under 2.5 (1.73 seen in CI).
     assert slow_len > 1.5 * fast_len
 
