@@ -306,6 +306,34 @@ def test_what_a_recognizer_hears_does_not_hang_on_other_decoders_in_the_process(
     assert any("go on" in f for f in alone), alone
 
 
+def test_a_plain_decoder_elsewhere_in_the_process_does_not_take_the_warp_away() -> None:
+    """A recognizer built after another piece of code made a pocketsphinx Decoder with no
+    frequency warp (tests/audio_check.transcribe) hears as one built before it. pocketsphinx
+    keeps the warp in process-wide variables, and skipped the next "0.9" as unchanged: the
+    recognizer heard unwarped, and in the suite's long pytest test_tv_paused's TV fired 3
+    commands where a fresh process fired 6 (sphinx_decoder.warp_spelling)."""
+    from audio_check import paused_over_tv
+    from pocketsphinx import Decoder
+
+    from voicecoach.sphinx_recognizer import SphinxRecognizer
+
+    rate = 16000
+    data, *_ = paused_over_tv(("resume", "continue", "go on"), "en-us", -25.0, 0, 5.0, rate)
+    step = 2 * int(rate * 0.06)
+
+    def finals() -> list[str]:
+        rec, out = SphinxRecognizer(rate, EN, tuple(EN.answers), doze=False), []
+        for i in range(0, len(data), step):
+            heard = rec.accept(data[i : i + step])
+            if heard.final:
+                out.append(" ".join(heard.words))
+        return out
+
+    before = finals()
+    Decoder(samprate=16000, loglevel="FATAL", lm=None)  # no warp, as transcribe builds it
+    assert finals() == before
+
+
 def ko_model() -> Path:
     model = korean_model()
     if model is None:

@@ -51,10 +51,10 @@ def test_a_tv_s_own_words_do_not_act_while_paused() -> None:
     assert [c for c, _ in fired] == ["resume"] * 3, fired
     assert all(start <= at <= start + 1.5 for (_, at), start in zip(fired, said, strict=True))
     before, _ = heard_while_paused(-25.0, 20.0, phrases=phrases, paused_rule=False)
-    # Here 5 "stop"s and a "back"; in CI's long-lived pytest, fewer and no "back", with
-    # pocketsphinx's dither (2026-12-07) and without it (272fd2f): what this audio fires
-    # still hangs on what the process ran before, for a cause not yet found.
-    assert [c for c, _ in before if c != "resume"], before
+    # 5 "stop"s and a "back". In the suite's long pytest, 3 "stop"s once: a plain Decoder
+    # made by an earlier test (audio_check.transcribe) had switched pocketsphinx's
+    # process-wide warp off for the decoders built after it (sphinx_decoder.warp_spelling).
+    assert {"stop", "back"} <= {c for c, _ in before}, before
 
 
 def test_resume_is_heard_over_a_tv_after_a_long_pause() -> None:

@@ -7,6 +7,7 @@ why), each knowing only the words its searches name, and the same gain control (
 
 from __future__ import annotations
 
+import itertools
 import os
 import tempfile
 from typing import Any
@@ -24,6 +25,18 @@ NOISE_FLOOR = 30.0
 
 #: pocketsphinx's frequency warp (its `warp_params`, "inverse_linear"): see english_decoder.
 WARP = "0.9"
+
+#: Counts decoders built, to spell each one's warp differently (warp_spelling).
+_BUILT = itertools.count()
+
+
+def warp_spelling(n: int) -> str:
+    """WARP spelt the `n`th way ("0.9", "0.90", "0.900", ...: the same number). pocketsphinx
+    keeps the warp in process-wide variables: a decoder built with no warp (any other code's
+    plain Decoder) switches it off there, and one built after it with the same text as the
+    last is skipped as unchanged, so it heard unwarped (a test helper's decoder did this to
+    the tests after it, tests/test_listen_audio.py). A text that differs is always read."""
+    return WARP + "0" * (n % 64)
 
 
 def english_decoder(rate: int, words: set[str]) -> Any:
@@ -68,7 +81,7 @@ def english_decoder(rate: int, words: set[str]) -> Any:
             # it over all of it (sphinx_recognizer.TALK_MAX bounds that): without it 511 of 528
             # American commands were right against 513, and 884 of 1056 in other accents
             # against 907, for a third less CPU (2026-12-07, docs/measurements.md).
-            warp_params=WARP,
+            warp_params=warp_spelling(next(_BUILT)),
             loglevel="FATAL",
         )
     except (RuntimeError, ValueError) as e:
