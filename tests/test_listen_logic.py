@@ -852,3 +852,16 @@ def test_a_phrase_no_louder_than_a_tv_while_paused_is_turned_down_but_resume_and
     for paused in (False, True):
         assert over_room(paused, Command.NEXT, loudest=56.0) == ""
         assert over_room(paused, Command.NEXT, floor=None) == ""
+
+
+@pytest.mark.parametrize("warp", ["0.9", "1", "0.95"])
+def test_each_decoder_spells_the_same_warp_another_way(monkeypatch: pytest.MonkeyPatch,
+                                                       warp: str) -> None:
+    """pocketsphinx skips a warp text equal to the last one it read (it keeps the warp for the
+    whole process): each decoder's text differs from the one before, and means the same."""
+    from voicecoach import sphinx_decoder
+
+    monkeypatch.setattr(sphinx_decoder, "WARP", warp)
+    texts = [sphinx_decoder.warp_spelling(n) for n in range(130)]
+    assert all(a != b for a, b in zip(texts, texts[1:], strict=False))
+    assert {float(t) for t in texts} == {float(warp)}

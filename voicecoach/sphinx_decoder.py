@@ -36,7 +36,8 @@ def warp_spelling(n: int) -> str:
     plain Decoder) switches it off there, and one built after it with the same text as the
     last is skipped as unchanged, so it heard unwarped (a test helper's decoder did this to
     the tests after it, tests/test_listen_audio.py). A text that differs is always read."""
-    return WARP + "0" * (n % 64)
+    # A point first, if the text has none ("1"): zeros added after it keep the number.
+    return (WARP if "." in WARP else WARP + ".") + "0" * (n % 64)
 
 
 def english_decoder(rate: int, words: set[str]) -> Any:
