@@ -275,34 +275,39 @@ def test_the_command_that_means_nothing_in_the_sessions_state_is_left_out() -> N
     assert fired[False].count("pause") >= 6 and "resume" not in fired[False], fired
 
 
+def tv_finals(beside: Any = None) -> list[str]:
+    """The finals a fresh recognizer (16 kHz, not dozing) hears over a TV under the coach, 5 s
+    paused, then "resume", "continue", "go on" (audio_check.paused_over_tv), fed in 60 ms
+    chunks; with a keyword search `beside` fed other audio between them (the TV part from 7
+    times further on)."""
+    from audio_check import paused_over_tv
+
+    from voicecoach.sphinx_recognizer import SphinxRecognizer
+
+    rate = 16000
+    data, *_ = paused_over_tv(("resume", "continue", "go on"), "en-us", -25.0, 0, 5.0, rate)
+    step = 2 * int(rate * 0.06)
+    rec, out = SphinxRecognizer(rate, EN, tuple(EN.answers), doze=False), []
+    for i in range(0, len(data), step):
+        heard = rec.accept(data[i : i + step])
+        if beside is not None:
+            j = (7 * i) % len(data)
+            beside.accept(data[j : j + step], 0.0)
+        if heard.final:
+            out.append(" ".join(heard.words))
+    return out
+
+
 def test_what_a_recognizer_hears_does_not_hang_on_other_decoders_in_the_process() -> None:
     """The same audio gives the same words whether or not another decoder works between its
     chunks, as the keyword search does beside it in a session. pocketsphinx's own dither
     drew from one random generator for the whole process: with it, this audio (a TV under
     the coach, then "resume", "continue", "go on") gave other words beside the keyword search
     than alone (so did 20 s paused: "quit go on quit on" against "[unk] it go on quit on")."""
-    from audio_check import paused_over_tv
-
     from voicecoach.sphinx_keywords import SphinxKeywords
-    from voicecoach.sphinx_recognizer import SphinxRecognizer
 
-    rate = 16000
-    data, *_ = paused_over_tv(("resume", "continue", "go on"), "en-us", -25.0, 0, 5.0, rate)
-    step = 2 * int(rate * 0.06)
-
-    def finals(beside: SphinxKeywords | None) -> list[str]:
-        rec, out = SphinxRecognizer(rate, EN, tuple(EN.answers), doze=False), []
-        for i in range(0, len(data), step):
-            heard = rec.accept(data[i : i + step])
-            if beside is not None:  # other audio: the TV part from 7 times further on
-                j = (7 * i) % len(data)
-                beside.accept(data[j : j + step], 0.0)
-            if heard.final:
-                out.append(" ".join(heard.words))
-        return out
-
-    alone = finals(None)
-    assert finals(SphinxKeywords(rate, ("pause", "stop", "it hurts"))) == alone
+    alone = tv_finals()
+    assert tv_finals(SphinxKeywords(16000, ("pause", "stop", "it hurts"))) == alone
     assert any("go on" in f for f in alone), alone
 
 
@@ -312,26 +317,11 @@ def test_a_plain_decoder_elsewhere_in_the_process_does_not_take_the_warp_away() 
     keeps the warp in process-wide variables, and skipped the next "0.9" as unchanged: the
     recognizer heard unwarped, and in the suite's long pytest test_tv_paused's TV fired 3
     commands where a fresh process fired 6 (sphinx_decoder.warp_spelling)."""
-    from audio_check import paused_over_tv
     from pocketsphinx import Decoder
 
-    from voicecoach.sphinx_recognizer import SphinxRecognizer
-
-    rate = 16000
-    data, *_ = paused_over_tv(("resume", "continue", "go on"), "en-us", -25.0, 0, 5.0, rate)
-    step = 2 * int(rate * 0.06)
-
-    def finals() -> list[str]:
-        rec, out = SphinxRecognizer(rate, EN, tuple(EN.answers), doze=False), []
-        for i in range(0, len(data), step):
-            heard = rec.accept(data[i : i + step])
-            if heard.final:
-                out.append(" ".join(heard.words))
-        return out
-
-    before = finals()
+    before = tv_finals()
     Decoder(samprate=16000, loglevel="FATAL", lm=None)  # no warp, as transcribe builds it
-    assert finals() == before
+    assert tv_finals() == before
 
 
 def ko_model() -> Path:

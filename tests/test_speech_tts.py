@@ -8,6 +8,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -16,6 +17,18 @@ from voicecoach import tts
 from voicecoach.clips import PRE_ROLL, TRIM_LEVEL, ClipCache, cache_dir, read_audio
 from voicecoach.render import RENDER_ATTEMPTS, Renderer
 from voicecoach.tts import TtsWorker, WorkerFailed, list_voices, voice_known
+
+
+def rendered(worker: TtsWorker, text: str, out: Path) -> tuple[Any, int]:
+    """`worker` renders `text` to `out`: its samples and rate. Now and then (in CI, under the
+    soak's load) espeak writes a header and no samples; the Renderer tries such a phrase again
+    (render.RENDER_ATTEMPTS), and so does this."""
+    for _ in range(RENDER_ATTEMPTS):
+        worker.render(text, str(out))
+        samples, rate = read_audio(out)
+        if len(samples):
+            break
+    return samples, rate
 
 
 @pytest.fixture
@@ -29,14 +42,7 @@ def worker() -> Iterator[TtsWorker]:
 def test_worker_says_who_it_is_and_renders_wav(worker: TtsWorker, tmp_path: Path) -> None:
     assert worker.hello["engine"].startswith("pyttsx3 2.99; espeak; 1.")
     assert worker.hello["rate"] is None and worker.hello["voice"] == "gmw/en"  # defaults
-    out = tmp_path / "one.wav"
-    # Now and then (once in CI, under the soak's load) espeak writes a header and no samples;
-    # the Renderer tries such a phrase again (render.RENDER_ATTEMPTS), and so does this test.
-    for _ in range(RENDER_ATTEMPTS):
-        worker.render("one", str(out))
-        samples, rate = read_audio(out)
-        if len(samples):
-            break
+    samples, rate = rendered(worker, "one", tmp_path / "one.wav")
     assert rate == 22050 and 0.2 < len(samples) / rate < 1.0
 
 
@@ -179,15 +185,8 @@ def test_voice_and_rate_change_the_sound(tmp_path: Path) -> None:
     fast.start()
     lengths = []
     for worker, name in ((slow, "slow"), (fast, "fast")):
-        # espeak's header-and-no-samples now and then (CI, 3ae3d07, under the soak's load):
-        # tried again, as the Renderer does.
-        for _ in range(RENDER_ATTEMPTS):
-            worker.render("seven seconds", str(tmp_path / f"{name}.wav"))
-            samples = read_audio(tmp_path / f"{name}.wav")[0]
-            if len(samples):
-                break
+        lengths.append(len(rendered(worker, "seven seconds", tmp_path / f"{name}.wav")[0]))
         worker.close()
-        lengths.append(len(samples))
     slow_len, fast_len = lengths
     # 120 vs 300 wpm: espeak-ng's fixed pauses keep the ratio under 2.5 (1.73 seen in CI).
     assert slow_len > 1.5 * fast_len
