@@ -198,8 +198,7 @@ class RoomVoice:
         return self._answers[("share", key)]
 
     def _recent(self, before: float
-                ) -> tuple[list[bytes], tuple[float, float, int, int] | None,
-                           list[tuple[float, bytes]]]:
+                ) -> tuple[list[bytes], object, list[tuple[float, bytes]]]:
         """The silences kept from `age` seconds before `before` up to it (while paused, those
         heard while paused once they fill a `window`), what tells them from another choice
         (a phrase's checks ask again at every chunk while it waits, and the same 6 s cost
@@ -229,8 +228,7 @@ class RoomVoice:
             if (not recent or size >= window) and not (self._stopped(mine, latest)
                                                        and not self._talked(recent)):
                 recent, near = mine, latest
-        key = (recent[0][0], recent[-1][0], len(recent), len(near)) if recent else None
-        return [pcm for _, pcm in recent], key, near
+        return [pcm for _, pcm in recent], _key(recent, len(near)), near
 
     def _stopped(self, mine: list[tuple[float, bytes]], latest: list[tuple[float, bytes]]
                  ) -> bool:
@@ -241,8 +239,7 @@ class RoomVoice:
         if self.settings.near <= 0 or not mine:
             return False
         # Told apart as _recent tells them: when `mine` is what it returns, asked once.
-        share = self._share([pcm for _, pcm in mine],
-                            (mine[0][0], mine[-1][0], len(mine), len(latest)))
+        share = self._share([pcm for _, pcm in mine], _key(mine, len(latest)))
         if share is None or share <= self.settings.most:
             return False
         share = self._near_share(latest)
@@ -250,15 +247,13 @@ class RoomVoice:
 
     def _near_share(self, latest: list[tuple[float, bytes]]) -> float | None:
         """The voiced share of the `latest` pieces kept while paused."""
-        return self._share([pcm for _, pcm in latest],
-                           ("near", latest[0][0], latest[-1][0], len(latest)) if latest else None)
+        return self._share([pcm for _, pcm in latest], _key(latest, "near"))
 
     def _talked(self, recent: list[tuple[float, bytes]]) -> bool:
         """Whether another voice talks in the silences kept before the pause that still count:
         then a voice heard while paused that stops is taken for a TV's lull, not for the
         person's own talk ending (a TV's word after a lull of its own must not act)."""
-        key = (recent[0][0], recent[-1][0], len(recent), 0) if recent else None
-        share = self._share([pcm for _, pcm in recent], key)
+        share = self._share([pcm for _, pcm in recent], _key(recent, 0))
         return share is not None and share > self.settings.most
 
     def loud(self, before: float, percentile: float) -> float | None:
@@ -297,3 +292,9 @@ class RoomVoice:
         talks on in the room), else None."""
         share = self.share(before)
         return share if share is not None and share > self.settings.most else None
+
+
+def _key(pieces: list[tuple[float, bytes]], tag: object) -> object:
+    """What tells `pieces` (kept silences, oldest first) from another choice of them: a
+    question about them is answered once (RoomVoice._answers)."""
+    return (pieces[0][0], pieces[-1][0], len(pieces), tag) if pieces else None
