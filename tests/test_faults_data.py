@@ -159,13 +159,21 @@ def test_a_replay_is_all_or_nothing_and_never_twice(tmp_path: Path) -> None:
     start = {"op": "start_session", "uid": "u1", "args": {"routine": "calf",
                                                           "exercises": ["calf"]}}
     cmd = {"op": "record_command", "uid": "u1", "args": {"name": "pause", "source": "key"}}
-    bad = {"op": "record_set", "uid": "u1",  # NOT NULL fails half way through the file
-           "args": {"exercise": "calf", "set_no": 1, "sets": None}}
+    a_set = {"op": "record_set", "uid": "u1", "args": {"exercise": "calf", "set_no": 1,
+                                                       "sets": 3}}
     f = tmp_path / "pending-a.jsonl"
-    f.write_text("".join(json.dumps(o) + "\n" for o in (start, cmd, bad)))
+    f.write_text("".join(json.dumps(o) + "\n" for o in (start, cmd, a_set)))
+    db = sqlite3.connect(tmp_path / "history.db")
+    # The database refuses the set, half way through the file.
+    db.execute("CREATE TRIGGER no_sets BEFORE INSERT ON sets BEGIN SELECT RAISE(ABORT, 'no');"
+               " END")
+    db.commit()
     with pytest.raises(HistoryError):
         replay_pending(store, tmp_path)
     assert store.sessions() == [] and f.exists()  # not a half session with one command
+    db.execute("DROP TRIGGER no_sets")
+    db.commit()
+    db.close()
     f.write_text("".join(json.dumps(o) + "\n" for o in (start, cmd, cmd)))
     assert replay_pending(store, tmp_path) == 3 and not f.exists()
     # A file already written but left behind (its delete failed) is only deleted.
@@ -176,6 +184,46 @@ def test_a_replay_is_all_or_nothing_and_never_twice(tmp_path: Path) -> None:
     assert [c.name for c in s.commands] == ["pause", "pause"]
     assert sqlite3.connect(tmp_path / "history.db").execute(
         "SELECT count(*) FROM meta WHERE key LIKE 'saved %'").fetchone()[0] == 0
+
+
+def test_a_damaged_pending_file_loses_only_its_damaged_lines(tmp_path: Path) -> None:
+    """Lines that are not UTF-8, or whose values are of the wrong types (a file edited by
+    hand), are skipped; the rest is written, and the reports read it."""
+    data = tmp_path / "data"
+    data.mkdir()
+    start = {"op": "start_session", "uid": "u1",
+             "args": {"routine": "calf", "exercises": ["calf"], "wall": 1.7e9}}
+    good = {"op": "record_set", "uid": "u1",
+            "args": {"exercise": "calf", "set_no": 1, "sets": 3, "hold": 20.0, "wall": 1.7e9}}
+    wrong = [{"op": "record_set", "uid": "u1", "args": {**good["args"], **change}}
+             for change in ({"hold": "abc"}, {"level": "x"}, {"set_no": "one"},
+                            {"set_no": True}, {"sets": 10**30}, {"hold": None})]
+    wrong += [{"op": "start_session", "uid": "u2", "args": {"routine": "calf",
+                                                          "exercises": "calf"}},
+              {"op": "start_session", "uid": ["u3"], "args": {"routine": "calf",
+                                                             "exercises": []}},
+              {"op": "log_safety", "args": {"answers": {"clot": "yes"}, "flagged": False}},
+              {"op": "end_session", "uid": "u1", "args": {"completed": 1}}]
+    # As the coach writes them (recorder.py): all of them land.
+    rest = [{"op": op, "uid": "u1", "args": args} for op, args in (
+        ("record_command", {"name": "pause", "source": "voice", "exercise": "calf",
+                            "wall": 1.7e9}),
+        ("record_pause", {}), ("set_pain", {"when": "before", "value": 3}),
+        ("record_pain_stop", {"exercise": None, "value": 6, "skipped": False, "wall": 1.7e9}),
+        ("end_session", {"completed": True, "wall": 1.7e9 + 60}))]
+    rest.append({"op": "log_safety", "args": {"answers": {"clot": False, "sudden": None},
+                                              "flagged": False, "answered": True}})
+    text = "".join(json.dumps(o) + "\n" for o in (start, *wrong, good, *rest)).encode()
+    (data / "pending-b.jsonl").write_bytes(b"\xff\xfe\x00garbage\n" + text + b"\x80\n")
+    for args in (["history", "--days", "0"], ["history", "--csv", "-"], ["today"]):
+        r = subprocess.run([PY, "-m", "voicecoach", *args, "--data-dir", str(data)],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0 and r.stderr == "", r.stderr
+    (s,) = HistoryStore(data / "history.db").sessions()
+    assert s.uid == "u1" and [(x.set_no, x.hold) for x in s.sets] == [(1, 20.0)]
+    assert (len(s.commands), s.pauses, s.pain_before, len(s.pain_stops), s.result) == (
+        1, 1, 3, 1, "completed")
+    assert pending(data) == []
 
 
 @pytest.mark.audio

@@ -5,8 +5,12 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import math
 import os
+import types
+import typing
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +35,47 @@ def apply_op(store: HistoryStore, op: Op, ids: dict[str, int]) -> None:
         if sid is not None:  # its start was lost too: nothing to attach it to
             ids[op["uid"]] = sid
             getattr(store, kind)(sid, **args)
+
+
+def check_op(store: HistoryStore, op: Op) -> Op:
+    """`op` as read back from a pending file, or TypeError when a value in it is not of the
+    type the store takes: a file edited or damaged by hand must not put a "level" of "x" into
+    the history, where every report that reads it later would fail on it."""
+    kind, args = op["op"], op.get("args", {})
+    if kind not in SESSION_OPS | {"log_safety", "start_session"}:
+        return op
+    hints = typing.get_type_hints(getattr(store, kind))
+    bad = [name for name, value in dict(args).items() if not fits(value, hints.get(name))]
+    if kind != "log_safety" and not isinstance(op["uid"], str):
+        bad.append("uid")
+    if bad:
+        raise TypeError(f"{kind}: {', '.join(bad)} of the wrong type")
+    return op
+
+
+def fits(value: object, hint: object) -> bool:
+    """Whether `value`, read from JSON, is of the type `hint` (of a store method's
+    parameters): None, bool, int, finite float, str, lists of them, and string-keyed maps."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(fits(value, h) for h in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if isinstance(value, bool) or hint is bool:  # bool is an int to Python, not to us
+        return hint is bool and isinstance(value, bool)
+    if hint is int:  # and one SQLite can store: a bigger one fails as an OverflowError
+        return isinstance(value, int) and -(2**63) <= value < 2**63
+    if hint is float:
+        return isinstance(value, (int, float)) and math.isfinite(value)
+    if hint is str:
+        return isinstance(value, str)
+    if origin in (tuple, list):  # tuple[str, ...] and list[str] arrive as JSON lists
+        return isinstance(value, list) and all(fits(v, typing.get_args(hint)[0]) for v in value)
+    if origin is Mapping:
+        key, kind = typing.get_args(hint)
+        return isinstance(value, dict) and all(fits(k, key) and fits(v, kind)
+                                               for k, v in value.items())
+    return False
 
 
 def saved_key(path: Path) -> str:
@@ -71,7 +116,9 @@ def replay_pending(store: HistoryStore, folder: Path) -> int:
     done = 0
     for path in sorted(folder.glob("pending-*.jsonl")):
         try:
-            f = open(path, encoding="utf-8")  # noqa: SIM115 - closed by the with below
+            # Bytes: a line that is not UTF-8 fails in json.loads (a ValueError) and is
+            # skipped like any damaged line, instead of failing the whole file as it is read.
+            f = open(path, "rb")  # noqa: SIM115 - closed by the with below
         except OSError:  # e.g. another user's file: not ours to replay
             continue
         with f:
@@ -84,7 +131,7 @@ def replay_pending(store: HistoryStore, folder: Path) -> int:
                 with store.batch():
                     for line in f:
                         with contextlib.suppress(ValueError, KeyError, TypeError):
-                            apply_op(store, json.loads(line), ids)
+                            apply_op(store, check_op(store, json.loads(line)), ids)
                             done += 1
                     store.set_meta(saved_key(path), "1")
             forget(store, path)
