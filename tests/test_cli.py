@@ -262,12 +262,17 @@ def test_python_dash_m_and_list_and_help():
     (["--exercise", "calff"], "unknown exercise 'calff' — did you mean 'calf'?"),
     (["--exercise", "zzz"], "unknown exercise 'zzz'"),
     (["--routine", "nope"], "unknown routine 'nope'"),
+    (["--exercise", "back-of-knee"], "'back-of-knee' is a routine: use --routine"),
+    (["--routine", "Calf"], "'Calf' is an exercise: use --exercise"),
     (["--hold", "-5"], "--hold must be between"),
     (["--hold", "0"], "--hold must be between"),
     (["--hold", "1e9"], "--hold must be between"),
     (["--hold", "nan"], "--hold must be between"),
     (["--reps", "ten"], "--reps must be a whole number"),
     (["--sets", "0"], "--sets must be between"),
+    # As in a routine file: the massage's third part (the calf) is never dropped in silence.
+    (["--exercise", "massage", "--sets", "2"], "--sets 2: massage has a cue for each of 3 sets"),
+    (["--sets", "2"], "fewer would leave out: Now work down into the calf."),
     (["--speed", "0"], "--speed must be between"),
     (["--side", "middle"], "invalid choice"),
     (["--exercise", "calf", "--routine", "back-of-knee"], "cannot be used together"),
@@ -409,6 +414,11 @@ def test_a_file_of_exercises_only_runs_those_exercises(tmp_path):
      + "\"\n", "exercise 'x'.why: is 1200 characters long; keep it under 1000"),
     ("format = 1\n[[exercise]]\nid = \"x\"\nname = \"X\"\ncue = \"c\"\nper_day_min = 5\n"
      "per_day_max = 2\n", "exercise 'x': per_day_min (5) is more than per_day_max (2)"),
+    # A physiotherapist's run-through (2026-12-08): Python's spelling, and no word of a list.
+    ("format = 1\n[[routine]]\nid = \"m\"\nexercises = [{ exercise = \"calf\", hold = true }]\n",
+     "routine 'm'.exercises[1].hold: must be a number, got true"),
+    ("format = 1\n[[routine]]\nid = \"m\"\nexercises = \"calf\"\n",
+     "routine 'm'.exercises: must list at least one exercise in [ ], got 'calf'"),
     # A misspelt name in `defaults` marked nothing as ours, in silence.
     ("format = 1\n[[exercise]]\nid = \"x\"\nname = \"X\"\ncue = \"c\"\ndefaults = [\"hodl\"]\n",
      "exercise 'x'.defaults: unknown field 'hodl' (one of: sets, reps, hold, rest, tempo, "
@@ -424,6 +434,14 @@ def test_malformed_routine_file_names_file_place_and_problem(tmp_path, text, whe
     line = r.stderr.strip()
     assert len(line.splitlines()) == 1 and "Traceback" not in line
     assert str(f) in line and where in line
+
+
+def test_a_byte_order_mark_is_not_a_toml_error(tmp_path):
+    f = tmp_path / "notepad.toml"  # Windows Notepad may start a UTF-8 file with one
+    f.write_bytes(b"\xef\xbb\xbfformat = 1\n[[routine]]\nid = \"m\"\nname = \"Morning\"\n"
+                  b"exercises = [{ exercise = \"calf\", sets = 1 }]\n")
+    r = vc("--routine-file", str(f), "--clock", "virtual", "--no-voice")
+    assert r.returncode == 0 and "completed: 1 of 1 sets" in r.stdout, r.stderr
 
 
 def test_a_routine_file_that_is_not_one_is_named_plainly(tmp_path):

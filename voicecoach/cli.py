@@ -182,8 +182,7 @@ def choose(args: argparse.Namespace) -> tuple[Library, Routine]:
         if len(chosen) == 1:
             routine = Routine(chosen[0].id, chosen[0].name, tuple(chosen))
         else:
-            # `-e calf -e hamstring`: both, in the order given (the last one alone used to
-            # run, in silence).
+            # `-e calf -e hamstring`: both, in this order (the last alone ran, in silence).
             routine = Routine("+".join(ex.id for ex in chosen), "your exercises",
                               tuple(chosen))
     elif args.routine:
@@ -205,6 +204,8 @@ def choose(args: argparse.Namespace) -> tuple[Library, Routine]:
             changes["reps"] = int(args.reps)
         if args.sets is not None:
             changes["sets"] = int(args.sets)
+            if why := ex.cues_cut(int(args.sets)):  # as in a routine file: never in silence
+                raise RoutineError(f"--sets {args.sets}: {why}")
         if args.rest is not None:
             changes["rest"] = float(args.rest)
         if args.side is not None:

@@ -113,6 +113,14 @@ class Exercise:
             hold=lv.hold if lv.hold is not None else self.hold,
         )
 
+    def cues_cut(self, sets: int) -> str:
+        """Why `sets` sets would leave out one of this exercise's cues, one for each set (the
+        massage: knee, thigh, calf), or "" when they do not."""
+        if len(self.set_cues) <= sets:
+            return ""
+        return (f"{self.id} has a cue for each of {len(self.set_cues)} sets; fewer would leave"
+                f" out: {self.set_cues[-1]}")
+
     @property
     def level_cue(self) -> str:
         return self.levels[self.level - 1].cue if self.levels else ""
@@ -142,13 +150,14 @@ class Library:
     """Routines by id."""
 
     def find_exercise(self, name: str) -> Exercise:
-        return _find(name, self.exercises, "exercise")
+        return _find(name, self.exercises, "exercise", self.routines, "routine")
 
     def find_routine(self, name: str) -> Routine:
-        return _find(name, self.routines, "routine")
+        return _find(name, self.routines, "routine", self.exercises, "exercise")
 
 
-def _find(name: str, items: dict[str, Any], what: str) -> Any:
+def _find(name: str, items: dict[str, Any], what: str, others: dict[str, Any], other: str
+          ) -> Any:
     key = name.strip().lower()
     for item in items.values():
         if key == item.id or key in item.aliases:
@@ -156,6 +165,9 @@ def _find(name: str, items: dict[str, Any], what: str) -> Any:
     names = sorted({*items, *(a for i in items.values() for a in i.aliases)})
     close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
     hint = f" — did you mean '{close[0]}'?" if close else f" (try: {', '.join(sorted(items))})"
+    if any(key == i.id or key in i.aliases for i in others.values()):
+        # `-e back-of-knee`: the name is right, the option is not.
+        hint = f" — '{name}' is {'an' if other == 'exercise' else 'a'} {other}: use --{other}"
     raise RoutineError(f"unknown {what} '{name}'{hint}")
 
 
@@ -180,7 +192,8 @@ def load_file(path: str | Path, base: Library | None = None) -> Library:
         if p.exists() and p.stat().st_size > MAX_FILE:
             raise RoutineError(f"{p}: is {p.stat().st_size / 1e6:.1f} MB; a routine file is a "
                                "short text (TOML)")
-        text = p.read_text(encoding="utf-8")
+        # "-sig": a byte-order mark, as Windows Notepad may write, is not a TOML error.
+        text = p.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise RoutineError(f"{p}: no such file") from None
     except UnicodeDecodeError:

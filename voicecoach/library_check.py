@@ -11,6 +11,11 @@ from voicecoach.library import LIMITS, RoutineError
 MAX_TEXT = 1000
 
 
+def shown(value: object) -> str:
+    """`value` as a routine file writes it: TOML's `true`, not Python's `True`."""
+    return str(value).lower() if isinstance(value, bool) else repr(value)
+
+
 class Checker:
     """Checks values from one source file; each failure names the file and the place."""
 
@@ -27,7 +32,7 @@ class Checker:
             return default
         value = table[key]
         if not isinstance(value, str) or (default is None and not value.strip()):
-            raise self.fail(f"{where}.{key}", f"must be text, got {value!r}")
+            raise self.fail(f"{where}.{key}", f"must be text, got {shown(value)}")
         return self._said(value, f"{where}.{key}")
 
     def _said(self, value: str, where: str) -> str:
@@ -60,7 +65,7 @@ class Checker:
         ok = isinstance(value, int) if integer else isinstance(value, (int, float))
         if isinstance(value, bool) or not ok or not math.isfinite(value):
             kind = "a whole number" if integer else "a number"
-            raise self.fail(f"{where}.{key}", f"must be {kind}, got {value!r}")
+            raise self.fail(f"{where}.{key}", f"must be {kind}, got {shown(value)}")
         lo, hi = LIMITS.get(key, (1, 1000))
         if not lo <= value <= hi:
             raise self.fail(f"{where}.{key}", f"must be between {lo:g} and {hi:g}, got {value!r}")

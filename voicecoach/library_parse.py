@@ -17,7 +17,7 @@ from voicecoach.library import (
     Routine,
     RoutineError,
 )
-from voicecoach.library_check import Checker
+from voicecoach.library_check import Checker, shown
 
 ID_RE = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 EXERCISE_KEYS = {
@@ -159,10 +159,9 @@ def _item(c: Checker, raw: Any, where: str, known: dict[str, Exercise]) -> Exerc
         if key in raw:
             value = c.number(raw, key, where, 0, integer=integer)
             changes[key] = value if integer else float(value)
-    if len(ex.set_cues) > changes.get("sets", len(ex.set_cues)):
+    if why := ex.cues_cut(changes.get("sets", ex.sets)):
         # As on an exercise itself: the cues for the sets cut off would be dropped in silence.
-        raise c.fail(f"{where}.sets", f"{ex.id} has a cue for each of {len(ex.set_cues)} sets; "
-                                      f"fewer would leave out: {ex.set_cues[-1]}")
+        raise c.fail(f"{where}.sets", why)
     if "side" in raw:
         side = c.text(raw, "side", where)
         if side not in SIDES:
@@ -246,7 +245,9 @@ def parse_document(doc: dict[str, Any], source: str, base: Library | None) -> Li
             raise c.fail(f"{where}.id", f"'{rt_id}' must be lower-case letters, digits and '-'")
         items = raw.get("exercises")
         if not isinstance(items, list) or not items:
-            raise c.fail(f"routine '{rt_id}'.exercises", "must list at least one exercise")
+            raise c.fail(f"routine '{rt_id}'.exercises", "must list at least one exercise" + (
+                f" in [ ], got {shown(items)}" if items is not None and not isinstance(items, list)
+                else ""))
         chosen = tuple(_item(c, it, f"routine '{rt_id}'.exercises[{j}]", exercises)
                        for j, it in enumerate(items, 1))
         twice = next((j for j, ex in enumerate(chosen, 1)
