@@ -89,6 +89,40 @@ def test_a_yes_stands_until_answered_again_even_when_nobody_can_answer(tmp_path)
     assert care.before(routine("calf")) is not None
 
 
+def test_a_history_that_cannot_be_read_does_not_let_no_check_skip_a_yes(tmp_path):
+    """A yes is in the history; the history is then damaged. --no-check cannot know whether
+    a sign stands, so the questions are asked all the same, and said why (a physiotherapist's
+    run-through, 2026-12-08: the session ran)."""
+    care, *_ = build(tmp_path, [(60.0, (Command.ANSWER, "key", "y"))])
+    assert care.before(routine("calf")) is None
+    care.recorder.close()
+    for leftover in tmp_path.glob("history.db*"):
+        leftover.write_bytes(b"this is not sqlite at all" * 100)
+    notices: list[str] = []
+    care, *_, log = build(tmp_path, [(60.0, (Command.ANSWER, "key", "y"))], no_check=True)
+    care.notice = notices.append
+    assert care.before(routine("calf")) is None
+    assert "doctor" in " ".join(said(log))
+    assert any("red-flag questions are asked despite --no-check" in n for n in notices)
+
+
+def test_the_standing_sign_is_read_even_where_the_coach_could_not_write(tmp_path):
+    """A full disk: the coach does not open the history to write, but a yes in it stands."""
+    from voicecoach import safety
+
+    path = tmp_path / "history.db"
+    assert safety.standing_sign(None, path) == (None, True)  # a first run: nothing to know
+    care, *_ = build(tmp_path, [(60.0, (Command.ANSWER, "key", "y"))])
+    assert care.before(routine("calf")) is None
+    care.recorder.close()
+    sign, known = safety.standing_sign(None, path)
+    assert known and sign is not None and "calf" in sign
+    path.write_bytes(b"junk" * 1000)
+    for wal in tmp_path.glob("history.db-*"):
+        wal.unlink()
+    assert safety.standing_sign(None, path) == (None, False)
+
+
 def test_only_the_calf_sign_says_to_call_emergency_services(tmp_path):
     """Breathlessness or chest pain matters after a calf that may hold a clot, not after a
     knee that will not take weight."""

@@ -296,6 +296,23 @@ def test_a_real_full_disk(small_disk: Path, tmp_path: Path, leave: int) -> None:
     assert len(history(data)) == (3 if leave else 2)
 
 
+def test_the_reports_read_a_history_on_a_read_only_filesystem(small_disk: Path,
+                                                              tmp_path: Path) -> None:
+    """SQLite cannot make the files it reads a WAL database with there: it is read as
+    immutable instead (a run-through, 2026-12-08: "unable to open database file")."""
+    data = small_disk / "data"
+    assert vc(data, tmp_path).returncode == 0
+    if subprocess.run(["mount", "-o", "remount,ro", str(small_disk)]).returncode != 0:
+        pytest.skip("cannot remount the tmpfs read-only here")
+    for report in (["history", "--days", "0"], ["today"]):
+        r = subprocess.run([PY, "-m", "voicecoach", *report, "--data-dir", str(data)],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0 and r.stderr == "", r.stderr
+    assert "calf 3x20s  completed" in subprocess.run(
+        [PY, "-m", "voicecoach", "history", "--days", "0", "--data-dir", str(data)],
+        capture_output=True, text=True, timeout=60).stdout
+
+
 def test_an_almost_full_disk_is_not_given_to_sqlite(tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """SQLite's shared-memory file would take the last free blocks (seen on a real tmpfs: the

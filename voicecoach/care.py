@@ -16,7 +16,7 @@ from voicecoach.answers import DIGIT_GAP, Answer, Asker, Expect, Heard, Talked
 from voicecoach.clock import Clock
 from voicecoach.commands import Command, Inbox
 from voicecoach.events import EventLog
-from voicecoach.history import HistoryStore, data_dir
+from voicecoach.history import DB_NAME, HistoryStore, data_dir
 from voicecoach.library import Routine
 from voicecoach.plan import Cue
 from voicecoach.progression import plan_levels
@@ -137,11 +137,20 @@ class Care:
                 safety.disclaimer_shown(store)
         # A yes stands until the questions are answered again; a preview on the virtual
         # clock, which does no exercise, still shows its script.
-        sign = None if self.args.clock == "virtual" else safety.still_flagged(store)
-        if sign is not None and (self.args.no_check or not self.can_answer):
+        sign, known, no_check = None, True, self.args.no_check
+        if self.args.clock != "virtual":
+            path = data_dir(getattr(self.args, "data_dir", None)) / DB_NAME
+            sign, known = safety.standing_sign(store, path)
+        if no_check and not known:
+            # A "yes" answered before may be in there: skipping the questions once must not
+            # skip past it.
+            self.notice("your history cannot be read, so a warning sign reported before "
+                        "is not known: the red-flag questions are asked despite --no-check")
+            no_check = False
+        if sign is not None and (no_check or not self.can_answer):
             self._still_flagged(sign)  # nobody is asked whether it has cleared
             return None
-        if not self.args.no_check and safety.due(store):
+        if not no_check and safety.due(store):
             result = safety.run_check(self.asker.yes_no if self.can_answer else None, self.say,
                                       go_on=sign is None)
             safety.remember(result, self.recorder if self.record else None)

@@ -40,18 +40,21 @@ class HistoryStore(HistoryReads):
     """One connection to history.db, safe to share between the run loop and audio threads."""
 
     def __init__(
-        self, path: str | Path, readonly: bool = False, busy_ms: int = BUSY_TIMEOUT_MS
+        self, path: str | Path, readonly: bool = False, busy_ms: int = BUSY_TIMEOUT_MS,
+        immutable: bool = False,
     ) -> None:
+        """`immutable`: read only, and make no file beside the database (a full disk) when
+        it has no write-ahead log, which would hold writes not yet in it."""
         self.path = Path(path)
+        readonly = readonly or immutable
         # Re-entrant: a batch holds it while its writes and reads take it again.
         self._lock = threading.RLock()
         self._batch = 0
         if self.path.is_dir():
             raise HistoryError(f"cannot open history {self.path}: it is a folder, not a file")
         try:
-            if readonly:
-                uri = self.path.resolve().as_uri() + "?mode=ro"
-                self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            if readonly or immutable:
+                self._db = _read_only(self.path, immutable)
             else:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self._db = sqlite3.connect(self.path, isolation_level=None,
@@ -257,3 +260,19 @@ def __getattr__(name: str) -> Any:
 
         return Recorder
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _read_only(path: Path, immutable: bool) -> sqlite3.Connection:
+    """A read-only connection; an `immutable` one also where SQLite cannot make the files it
+    reads a WAL database with (a read-only filesystem), so that the reports and a warning
+    sign reported before can still be read."""
+    uri = path.resolve().as_uri()
+    if immutable and not path.with_name(path.name + "-wal").exists():
+        return sqlite3.connect(uri + "?immutable=1", uri=True, check_same_thread=False)
+    db = sqlite3.connect(uri + "?mode=ro", uri=True, check_same_thread=False)
+    try:
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.OperationalError:  # not a damaged file: that is a DatabaseError
+        db.close()
+        db = sqlite3.connect(uri + "?immutable=1", uri=True, check_same_thread=False)
+    return db

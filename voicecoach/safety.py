@@ -6,6 +6,7 @@ import contextlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from voicecoach.answers import parse_number_words as parse_number_words
@@ -124,10 +125,33 @@ def due(store: HistoryStore | None, now: float | None = None,
 def still_flagged(store: HistoryStore | None) -> str | None:
     """The warning sign answered yes at the last answered check, in a few words, if it had
     one (None: none, or history unreadable, when the questions are due anyway)."""
+    with contextlib.suppress(HistoryError):
+        return _flagged(store)
+    return None
+
+
+def standing_sign(store: HistoryStore | None, path: Path) -> tuple[str | None, bool]:
+    """`still_flagged`, read from the history at `path` itself when the coach could not
+    open it to write (a full disk), and whether it could be read: False when it is there
+    but damaged or unreadable, so that a sign reported before is not known."""
+    if store is not None:
+        with contextlib.suppress(HistoryError):
+            return _flagged(store), True
+        return None, False
+    if not path.exists():
+        return None, True
     try:
-        last = store.last_safety_check() if store is not None else None
+        # Immutable: no file made beside it (a -shm file took the last 8 kB of a full disk,
+        # which the session's pending copy needed).
+        with HistoryStore(path, immutable=True) as readonly:
+            return _flagged(readonly), True
     except HistoryError:
-        return None
+        return None, False
+
+
+def _flagged(store: HistoryStore | None) -> str | None:
+    """`still_flagged`, or HistoryError."""
+    last = store.last_safety_check() if store is not None else None
     if last is None or not last.flagged:
         return None
     said = {key for key, answer in last.answers if answer}
