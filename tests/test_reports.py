@@ -337,6 +337,18 @@ def test_history_output_options_say_what_they_did(tmp_path: Path,
     assert "(no pain scores yet: it is empty)" in capsys.readouterr().err
     assert reports.run_history([*d, "--days", "0", "--csv", str(tmp_path / "s.csv")]) == 0
     assert "4 sessions written" in capsys.readouterr().err
+    # Its own files are written again; anything else is not written over (a run-through,
+    # 2026-12-08: `--csv morning.toml` replaced a routine file).
+    assert reports.run_history([*d, "--days", "0", "--csv", str(tmp_path / "s.csv")]) == 0
+    assert reports.run_history([*d, "--days", "0", "--plot", str(tmp_path / "p.PNG")]) == 0
+    routine = tmp_path / "morning.toml"
+    routine.write_text("format = 1\n")
+    (tmp_path / "not.png").write_text("a note")
+    for bad in (["--csv", str(routine)], ["--plot", str(tmp_path / "not.png")]):
+        with pytest.raises(SystemExit) as exit_:
+            reports.run_history([*d, *bad])
+        assert exit_.value.code == 2 and "holds something else" in capsys.readouterr().err
+    assert routine.read_text() == "format = 1\n"
 
 
 def test_a_daily_target_of_our_own_is_starred_and_said_so() -> None:

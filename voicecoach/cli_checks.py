@@ -22,10 +22,11 @@ def _flag(dest: str) -> str:
     return "--" + dest.replace("_", "-")
 
 
-def _events_file_or_new(path: Path) -> bool:
-    """Whether --events may write `path`: new, empty, not a regular file (a FIFO, /dev/null),
-    or an earlier event stream (a service overwrites its last one on every start). A routine
-    file or anything else given there by a slip is not written over."""
+def overwritable(path: Path, start: bytes = b'{"t": ') -> bool:
+    """Whether an output option may write `path`: new, empty, not a regular file (a FIFO,
+    /dev/null), or one it wrote before, which begins with `start` (--events: a service
+    overwrites its last stream on every start). A routine file or anything else given there
+    by a slip is not written over."""
     try:
         if not path.is_file() or path.stat().st_size == 0:
             return True
@@ -33,7 +34,7 @@ def _events_file_or_new(path: Path) -> bool:
             first = f.readline(4096)
     except OSError:
         return True  # unreadable: opening it for writing says what is wrong
-    return first.startswith(b'{"t": ')
+    return first.startswith(start)
 
 
 def check_options(args: argparse.Namespace) -> None:
@@ -47,7 +48,7 @@ def check_options(args: argparse.Namespace) -> None:
         # Standard output carries the captions: the events would be mixed into them.
         raise RoutineError("--events needs a file name; - would mix the events into the "
                            "captions on standard output")
-    if args.events is not None and not _events_file_or_new(Path(args.events)):
+    if args.events is not None and not overwritable(Path(args.events)):
         raise RoutineError(f"--events: {args.events} holds something else (not an event "
                            "stream); it would be overwritten: choose another file name")
     for dest, off in POINTLESS:

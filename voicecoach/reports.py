@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
 import datetime as dt
 import sys
 import time
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO
 
 from voicecoach import charts, safety
 from voicecoach.adherence import adherence_table, per_day, streak, streak_line, today_report
 from voicecoach.answers import Asker
+from voicecoach.cli_checks import overwritable
+from voicecoach.export import CSV_FIELDS, write_csv
 from voicecoach.history import DB_NAME, HistoryError, HistoryStore, data_dir
 from voicecoach.library import Exercise, RoutineError, load_builtin, load_file
 from voicecoach.pending import replay_pending
@@ -32,11 +32,6 @@ __all__ = [
 ]
 #: `voicecoach check` when no question was answered (3: a warning sign; 0: all clear).
 EXIT_UNANSWERED = 4
-CSV_FIELDS = (
-    "session", "started", "routine", "result", "pain_before", "pain_after", "pauses",
-    "commands", "pain_stops", "exercise", "side", "level", "set", "sets", "reps",
-    "target_reps", "hold", "target_hold", "skipped",
-)
 
 
 def _stamp(t: float) -> str:
@@ -94,35 +89,6 @@ def history_report(
         pain_chart(sessions),
     ]
     return "\n\n".join(parts)
-
-
-def write_csv(sessions: Sequence[SessionRecord], out: IO[str]) -> None:
-    """One row per set (sessions with no sets get one row), with the session's details."""
-    w = csv.writer(out, lineterminator="\n")
-    w.writerow(CSV_FIELDS)
-    for s in sessions:
-        used = Counter(f"{c.name}:{c.source}" for c in s.commands)
-        started = dt.datetime.fromtimestamp(s.started).astimezone().isoformat(timespec="seconds")
-        head = [s.id, started, s.routine, s.result, _blank(s.pain_before),
-                _blank(s.pain_after), s.pauses,
-                " ".join(f"{k}={v}" for k, v in sorted(used.items())),
-                " ".join(f"{p.exercise}={_blank(p.value)}" for p in s.pain_stops)]
-        if not s.sets:
-            w.writerow(head + [""] * (len(CSV_FIELDS) - len(head)))
-        for x in s.sets:
-            # A hold has no reps and a rep set no hold time: blank, not a 0 that reads as
-            # "none done" in a spreadsheet.
-            reps = "" if x.target_hold is not None and not x.reps else x.reps
-            hold = "" if x.target_reps is not None and not x.hold else f"{x.hold:g}"
-            w.writerow(head + [x.exercise, x.side, _blank(x.level), x.set_no, x.sets, reps,
-                               _blank(x.target_reps), hold, _blank(x.target_hold),
-                               int(x.skipped)])
-
-
-def _blank(v: object) -> str:
-    if v is None:
-        return ""
-    return f"{v:g}" if isinstance(v, float) else str(v)
 
 
 def write_png(sessions: Sequence[SessionRecord], path: str | Path) -> None:
@@ -197,9 +163,13 @@ def run_history(argv: Sequence[str]) -> int:
     args = p.parse_args(argv)
     if args.days < 0:
         p.error("--days must be 0 or more")
-    for flag, value in (("--plot", args.plot), ("--csv", args.csv)):
+    for flag, value, start in (("--plot", args.plot, b"\x89PNG"),
+                               ("--csv", args.csv, ",".join(CSV_FIELDS).encode())):
         if value is not None and not value.strip():  # else silently nothing at all
             p.error(f"{flag} needs a file name, got an empty one")
+        if value not in (None, "-") and not overwritable(Path(value), start):
+            p.error(f"{flag}: {value} holds something else (not one it wrote); it would be "
+                    "overwritten: choose another file name")
     if args.plot and Path(args.plot).suffix.lower() != ".png":
         # The picture is a PNG whatever the name says; a viewer trusts the name.
         p.error(f"--plot writes a PNG picture: name it .png, not {args.plot}")
