@@ -326,7 +326,7 @@ def test_an_almost_full_disk_is_not_given_to_sqlite(tmp_path: Path,
     rec.close()
     assert rec.store is None and not (tmp_path / "history.db").exists()
     (note,) = notes
-    assert note.startswith(f"the disk that holds {tmp_path} is full (8 kB free); keeping this")
+    assert note.startswith(f"the disk that holds {tmp_path} is full (only 8 kB free); keeping this")
     assert ops(pending(tmp_path)[0]) == ["start_session"]
 
 

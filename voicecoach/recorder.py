@@ -99,7 +99,7 @@ class Recorder:
         room = free_bytes(folder)
         if room is not None and room < MIN_FREE_BYTES:
             rec = cls(None, notice, folder)
-            rec._problem = f"the disk that holds {folder} is full ({room // 1024} kB free)"
+            rec._problem = f"the disk that holds {folder} is full (only {room // 1024} kB free)"
             return rec
         try:
             return cls(HistoryStore(folder / DB_NAME, busy_ms=RECORD_BUSY_MS), notice, folder)
