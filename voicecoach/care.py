@@ -45,7 +45,9 @@ class Care:
         self.args, self.clock, self.speaker, self.inbox = args, clock, speaker, inbox
         self.log = log
         self.view, self.notice, self.can_answer = view, notice, can_answer
-        self.recorder = Recorder.open(data_dir(getattr(args, "data_dir", None)), notice)
+        folder = data_dir(getattr(args, "data_dir", None))
+        self.recorder = Recorder.open(folder, notice)
+        self.history_path = folder / DB_NAME  # read when the recorder could not open it
         # A preview changes nothing in the history: no session, no check; on the virtual
         # clock, the first real session still hears the disclaimer.
         self.record = record
@@ -139,8 +141,7 @@ class Care:
         # clock, which does no exercise, still shows its script.
         sign, known, no_check = None, True, self.args.no_check
         if self.args.clock != "virtual":
-            path = data_dir(getattr(self.args, "data_dir", None)) / DB_NAME
-            sign, known = safety.standing_sign(store, path)
+            sign, known = safety.standing_sign(store, self.history_path)
         if no_check and not known:
             # A "yes" answered before may be in there: skipping the questions once must not
             # skip past it.

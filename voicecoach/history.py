@@ -53,7 +53,7 @@ class HistoryStore(HistoryReads):
         if self.path.is_dir():
             raise HistoryError(f"cannot open history {self.path}: it is a folder, not a file")
         try:
-            if readonly or immutable:
+            if readonly:
                 self._db = _read_only(self.path, immutable)
             else:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
