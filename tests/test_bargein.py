@@ -124,6 +124,14 @@ def test_it_hurts_found_over_the_coach_asks_about_the_pain() -> None:
     # Both found in one chunk (the run-up is searched in one go): the pain is still asked.
     one_chunk = [Keyword("pause", 2.9, 3.15), Keyword("it hurts", 2.9, 3.2)]
     assert decided(one_chunk, chunk=0.3, quiet_from=3.2) == ["pause@3.2", "pain@4.1"]
+    # Not in a "stop" this search paused for: the same sound, found as "it hurts" too (CI,
+    # 2026-12-08: the pain question instead of "end the session?").
+    stop_too = [Keyword("stop", 2.9, 3.15), Keyword("it hurts", 2.9, 3.2)]
+    assert decided(stop_too, chunk=0.3, quiet_from=3.2) == ["pause@3.2"]
+    # Nor when it is found first and waits (`own_after`) while the "stop" pauses.
+    later = [Keyword("it hurts", 2.9, 3.25), Keyword("stop", 3.0, 3.3)]
+    assert decided(later, quiet_from=3.3) == [
+        "pause@3.3", "pain@3.3: keyword search: it fired just now"]
     # Not after a "next" the recognizer fired: only a pause gives way to it.
     assert decided(hurts, before=lambda b, at: b.fired(at, Command.NEXT) if at == 3.4 else None
                    ) == ["pain@3.3: keyword search: it fired just now"]  # (its find's time)

@@ -187,7 +187,10 @@ class BargeIn:
         """Whether `command` (an `own` phrase's) may follow the command fired last, by either
         way: only a pause ("it hurts" is found as "pause" too, and sooner; it still stops the
         exercise and asks), not a "next" or a "stop", nor itself."""
-        return self._last[1] is Command.PAUSE and command is not Command.PAUSE
+        # Not after a pause this search made for a "stop": "it hurts" was found in that
+        # sound too (CI, 2026-12-08), and the "stop" asks whether to end all the same.
+        stopped = self._last == self._acted and self._acted_word == "stop"
+        return self._last[1] is Command.PAUSE and command is not Command.PAUSE and not stopped
 
     def _decide(self, word: str, t0: float, t1: float, now: float, talking: Talking | None,
                 voiced: Voiced | None, question: bool, learnt: bool) -> Spot:
